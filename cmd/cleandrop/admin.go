@@ -1,0 +1,187 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"text/tabwriter"
+
+	"cleandrop/drop/control"
+)
+
+// target adds the flags that find a running server's control socket.
+type target struct {
+	data, config *string
+}
+
+func addTarget(fs *flag.FlagSet) target {
+	return target{
+		data:   fs.String("data", "", "the server's data `DIR` (default ./"+defaultData+")"),
+		config: fs.String("config", "", "the server's configuration `FILE` (to find its data directory)"),
+	}
+}
+
+func (t target) client() (*control.Client, error) {
+	dir := *t.data
+	if *t.config != "" {
+		cfg, err := loadConfig(*t.config)
+		if err != nil {
+			return nil, err
+		}
+		dir = cfg.DataDir
+	}
+	if dir == "" {
+		if env := os.Getenv("CLEANDROP_DATA"); env != "" {
+			dir = env
+		} else {
+			dir = defaultData
+		}
+	}
+	return control.NewClient(filepath.Join(dir, "control.sock")), nil
+}
+
+// explain adds hints to errors from the control API.
+func explain(err error) error {
+	var ce *control.Error
+	switch {
+	case errors.Is(err, control.ErrNotRunning):
+		return hint(err, "start it with 'cleandrop serve --config FILE' (or 'make run'), or point at its data with --data DIR")
+	case errors.As(err, &ce):
+		return hint(err, ce.Hint)
+	}
+	return err
+}
+
+func cmdCases(args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("cases", flag.ContinueOnError)
+	t := addTarget(fs)
+	if _, err := parse(fs, args, stderr); err != nil {
+		return err
+	}
+	c, err := t.client()
+	if err != nil {
+		return err
+	}
+	cases, err := c.Cases()
+	if err != nil {
+		return explain(err)
+	}
+	if len(cases) == 0 {
+		fmt.Fprintln(stdout, "No cases yet.")
+		return nil
+	}
+	tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "CASE\tAGENCY\tSTAGE\tRECEIVED\tUPDATED\tITEMS")
+	for _, k := range cases {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d\n", k.Ref, k.Agency, k.Stage, k.Opened, k.Updated, k.Items)
+	}
+	return tw.Flush()
+}
+
+func cmdExport(args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("export", flag.ContinueOnError)
+	t := addTarget(fs)
+	ref := fs.String("case", "", "the case `REF`, e.g. CD-7K3M-Q9XW")
+	out := fs.String("o", "", "write the bundle to `FILE` (a tar of ciphertext and a manifest)")
+	if _, err := parse(fs, args, stderr); err != nil {
+		return err
+	}
+	if *ref == "" || *out == "" {
+		return usageErr(fs, stderr, "--case and -o are required")
+	}
+	c, err := t.client()
+	if err != nil {
+		return err
+	}
+	if _, err := c.Case(trimRef(*ref)); err != nil {
+		return explain(err)
+	}
+	f, err := os.OpenFile(*out, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if errors.Is(err, os.ErrExist) {
+		return hint(fmt.Errorf("%s already exists", *out), "choose a new file name")
+	}
+	if err != nil {
+		return err
+	}
+	if err := c.Export(trimRef(*ref), f); err != nil {
+		f.Close()
+		os.Remove(*out)
+		return explain(err)
+	}
+	if err := f.Close(); err != nil {
+		os.Remove(*out)
+		return err
+	}
+	fmt.Fprintf(stderr, "Wrote %s. Take it to the offline machine and run: cleandrop open %s -i KEY -o DIR\n", *out, filepath.Base(*out))
+	return nil
+}
+
+func readText(path string, stdin io.Reader) ([]byte, error) {
+	if path == "-" {
+		return io.ReadAll(io.LimitReader(stdin, control.MaxMessage+1))
+	}
+	return os.ReadFile(path)
+}
+
+func cmdReply(args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("reply", flag.ContinueOnError)
+	t := addTarget(fs)
+	ref := fs.String("case", "", "the case `REF`")
+	file := fs.String("text-file", "", "the question, as UTF-8 text in `FILE` (- for standard input)")
+	if _, err := parse(fs, args, stderr); err != nil {
+		return err
+	}
+	if *ref == "" || *file == "" {
+		return usageErr(fs, stderr, "--case and --text-file are required")
+	}
+	text, err := readText(*file, os.Stdin)
+	if err != nil {
+		return err
+	}
+	if len(text) == 0 {
+		return hint(errors.New("the question is empty"), "write it into the file first")
+	}
+	c, err := t.client()
+	if err != nil {
+		return err
+	}
+	if err := c.Ask(trimRef(*ref), text); err != nil {
+		return explain(err)
+	}
+	fmt.Fprintf(stdout, "Question sealed into case %s. The reporter sees it at their next follow-up.\n", trimRef(*ref))
+	return nil
+}
+
+func cmdStage(args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("stage", flag.ContinueOnError)
+	t := addTarget(fs)
+	ref := fs.String("case", "", "the case `REF`")
+	note := fs.String("note-file", "", "an optional note to the reporter in `FILE` (- for standard input)")
+	pos, err := parse(fs, args, stderr)
+	if err != nil {
+		return err
+	}
+	if *ref == "" || len(pos) != 1 {
+		return usageErr(fs, stderr, "--case and one STAGE are required, e.g. cleandrop stage --case REF acknowledged")
+	}
+	sc := control.StageChange{Stage: pos[0]}
+	if *note != "" {
+		b, err := readText(*note, os.Stdin)
+		if err != nil {
+			return err
+		}
+		sc.Note = string(b)
+	}
+	c, err := t.client()
+	if err != nil {
+		return err
+	}
+	if err := c.SetStage(trimRef(*ref), sc); err != nil {
+		return explain(err)
+	}
+	fmt.Fprintf(stdout, "Case %s is now at stage %s.\n", trimRef(*ref), sc.Stage)
+	return nil
+}

@@ -1,0 +1,264 @@
+package main
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"mime/multipart"
+	"net/http"
+	"net/http/cookiejar"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// bin is the cleandrop binary built for these tests, without -race, so the
+// server's memory is measured as it would run.
+var bin string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "cleandrop-bin-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	bin = filepath.Join(dir, "cleandrop")
+	build := exec.Command("go", "build", "-o", bin, ".")
+	build.Stdout, build.Stderr = os.Stdout, os.Stderr
+	if err := build.Run(); err != nil {
+		fmt.Fprintln(os.Stderr, "build cleandrop:", err)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// syncBuf is an output buffer safe to read while a process writes it.
+type syncBuf struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuf) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuf) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// server is a running cleandrop process.
+type server struct {
+	t              testing.TB
+	cmd            *exec.Cmd
+	data           string
+	url            string
+	stdout, stderr *syncBuf
+	done           chan struct{}
+}
+
+var readyURL = regexp.MustCompile(`cleandrop: ready: reporter interface: (http://\S+)`)
+
+// startDemo runs 'cleandrop demo' on a fresh data directory and waits for
+// its ready line.
+func startDemo(t testing.TB, extra ...string) *server {
+	t.Helper()
+	data := filepath.Join(t.TempDir(), "data")
+	args := append([]string{"demo", "--data", data, "--listen", "127.0.0.1:0", "--no-tor"}, extra...)
+	return startServer(t, data, args...)
+}
+
+func startServer(t testing.TB, data string, args ...string) *server {
+	t.Helper()
+	s := &server{t: t, data: data, stdout: &syncBuf{}, stderr: &syncBuf{}, done: make(chan struct{})}
+	s.cmd = exec.Command(bin, args...)
+	s.cmd.Stdout, s.cmd.Stderr = s.stdout, s.stderr
+	s.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	if err := s.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() { s.cmd.Wait(); close(s.done) }()
+	t.Cleanup(s.stop)
+	deadline := time.After(30 * time.Second)
+	for {
+		if m := readyURL.FindStringSubmatch(s.stdout.String()); m != nil {
+			s.url = strings.TrimSuffix(m[1], "/")
+			return s
+		}
+		select {
+		case <-s.done:
+			t.Fatalf("server exited before ready:\nstdout:\n%s\nstderr:\n%s", s.stdout, s.stderr)
+		case <-deadline:
+			t.Fatalf("server not ready after 30 s:\nstdout:\n%s\nstderr:\n%s", s.stdout, s.stderr)
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+}
+
+func (s *server) stop() {
+	select {
+	case <-s.done:
+		return
+	default:
+	}
+	s.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-s.done:
+	case <-time.After(15 * time.Second):
+		s.cmd.Process.Kill()
+		<-s.done
+		s.t.Errorf("server did not stop on SIGTERM")
+	}
+	if s.t.Failed() {
+		s.t.Logf("server stdout:\n%s\nserver stderr:\n%s", s.stdout, s.stderr)
+	}
+}
+
+// pid is the server's process ID.
+func (s *server) pid() int { return s.cmd.Process.Pid }
+
+func (s *server) key(agency string) string {
+	return filepath.Join(s.data, "demo", "officer-"+agency+".key")
+}
+
+// cli runs a cleandrop command against the server's data directory.
+func (s *server) cli(t testing.TB, args ...string) string {
+	t.Helper()
+	out, errOut, code := runCLI(t, append(args, "--data", s.data)...)
+	if code != 0 {
+		t.Fatalf("cleandrop %s: exit %d\n%s%s", strings.Join(args, " "), code, out, errOut)
+	}
+	return out
+}
+
+func runCLI(t testing.TB, args ...string) (stdout, stderr string, code int) {
+	t.Helper()
+	var o, e bytes.Buffer
+	cmd := exec.Command(bin, args...)
+	cmd.Stdout, cmd.Stderr = &o, &e
+	err := cmd.Run()
+	var ee *exec.ExitError
+	switch {
+	case err == nil:
+	case errors.As(err, &ee):
+		code = ee.ExitCode()
+	default:
+		t.Fatal(err)
+	}
+	return o.String(), e.String(), code
+}
+
+// reporter is a browser-like client: a cookie jar, no redirects followed
+// implicitly beyond what a browser does, same-origin fetch metadata.
+type reporter struct {
+	t    testing.TB
+	base string
+	hc   *http.Client
+}
+
+func newReporter(t testing.TB, base string) *reporter {
+	jar, _ := cookiejar.New(nil)
+	return &reporter{t: t, base: base, hc: &http.Client{Jar: jar, Timeout: 10 * time.Minute}}
+}
+
+type upload struct {
+	name string
+	data io.Reader
+}
+
+// post sends a multipart form in field order, streaming file bodies.
+func (r *reporter) postMultipart(path string, fields [][2]string, files []upload) (*http.Response, string) {
+	r.t.Helper()
+	pr, pw := io.Pipe()
+	mw := multipart.NewWriter(pw)
+	go func() {
+		err := func() error {
+			for _, f := range fields {
+				if err := mw.WriteField(f[0], f[1]); err != nil {
+					return err
+				}
+			}
+			for _, f := range files {
+				w, err := mw.CreateFormFile("file", f.name)
+				if err != nil {
+					return err
+				}
+				if _, err := io.Copy(w, f.data); err != nil {
+					return err
+				}
+			}
+			return mw.Close()
+		}()
+		pw.CloseWithError(err)
+	}()
+	req, _ := http.NewRequest(http.MethodPost, r.base+path, pr)
+	req.Header.Set("Content-Type", mw.FormDataContentType())
+	return r.do(req)
+}
+
+func (r *reporter) postForm(path string, form map[string]string) (*http.Response, string) {
+	r.t.Helper()
+	var b strings.Builder
+	for k, v := range form {
+		if b.Len() > 0 {
+			b.WriteByte('&')
+		}
+		b.WriteString(url.QueryEscape(k) + "=" + url.QueryEscape(v))
+	}
+	req, _ := http.NewRequest(http.MethodPost, r.base+path, strings.NewReader(b.String()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	return r.do(req)
+}
+
+func (r *reporter) get(path string) (*http.Response, string) {
+	r.t.Helper()
+	req, _ := http.NewRequest(http.MethodGet, r.base+path, nil)
+	return r.do(req)
+}
+
+func (r *reporter) do(req *http.Request) (*http.Response, string) {
+	r.t.Helper()
+	req.Header.Set("Sec-Fetch-Site", "same-origin")
+	resp, err := r.hc.Do(req)
+	if err != nil {
+		r.t.Fatalf("%s %s: %v", req.Method, req.URL.Path, err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	return resp, string(body)
+}
+
+var (
+	receiptRe = regexp.MustCompile(`id="receipt">([^<]+)<`)
+	refRe     = regexp.MustCompile(`CD-[0-9A-Z]{4}-[0-9A-Z]{4}`)
+)
+
+// report submits a report and returns its receipt and case reference.
+func (r *reporter) report(agency, message string, files []upload) (receipt, ref string) {
+	r.t.Helper()
+	resp, body := r.postMultipart("/report", [][2]string{{"agency", agency}, {"message", message}}, files)
+	if resp.StatusCode != http.StatusOK {
+		r.t.Fatalf("report: status %d\n%s", resp.StatusCode, body)
+	}
+	m := receiptRe.FindStringSubmatch(body)
+	if m == nil {
+		r.t.Fatalf("no receipt on the page:\n%s", body)
+	}
+	return m[1], refRe.FindString(body)
+}

@@ -1,0 +1,293 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"syscall"
+	"time"
+
+	"cleandrop/drop/control"
+	"cleandrop/drop/receipt"
+	"cleandrop/drop/source"
+	"cleandrop/drop/web"
+	"cleandrop/onion"
+	"cleandrop/vault"
+)
+
+func cmdServe(args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	cfgPath := fs.String("config", "", "configuration `FILE` (JSON)")
+	noTor := fs.Bool("no-tor", false, "serve on the loopback address only, without Tor (testing)")
+	if _, err := parse(fs, args, stderr); err != nil {
+		return err
+	}
+	if *cfgPath == "" {
+		return usageErr(fs, stderr, "--config is required")
+	}
+	cfg, err := loadConfig(*cfgPath)
+	if err != nil {
+		return err
+	}
+	return serve(cfg, serveOpts{noTor: *noTor, stdout: stdout, stderr: stderr})
+}
+
+func cmdCheck(args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("check", flag.ContinueOnError)
+	cfgPath := fs.String("config", "", "configuration `FILE` (JSON)")
+	if _, err := parse(fs, args, stderr); err != nil {
+		return err
+	}
+	if *cfgPath == "" {
+		return usageErr(fs, stderr, "--config is required")
+	}
+	cfg, err := loadConfig(*cfgPath)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "%s: ok: %d agencies, data in %s\n", *cfgPath, len(cfg.agencies), cfg.DataDir)
+	return nil
+}
+
+type serveOpts struct {
+	noTor  bool
+	demo   bool // Tor optional, loopback always served
+	stdout io.Writer
+	stderr io.Writer
+}
+
+// newLogger is the process's one logger. Records carry no time: the log
+// must not date any reporter's visit.
+func newLogger(w io.Writer) *slog.Logger {
+	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{
+		Level: slog.LevelInfo,
+		ReplaceAttr: func(groups []string, a slog.Attr) slog.Attr {
+			if len(groups) == 0 && a.Key == slog.TimeKey {
+				return slog.Attr{}
+			}
+			return a
+		},
+	}))
+}
+
+func serve(cfg *Config, o serveOpts) error {
+	logger := newLogger(o.stderr)
+	if err := checkPrivateDir(cfg.DataDir); err != nil {
+		return err
+	}
+	useTor := !o.noTor
+	if useTor && !torInstalled(cfg.Tor) {
+		if !o.demo {
+			return hint(fmt.Errorf("tor (%s) is not installed", cfg.Tor),
+				"install it (apt-get install tor), or pass --no-tor to test on the loopback address only")
+		}
+		useTor = false
+	}
+
+	vaultDir := filepath.Join(cfg.DataDir, "vault")
+	pepper, err := loadPepper(cfg.PepperFile, vaultDir)
+	if err != nil {
+		return err
+	}
+	var agencies []vault.Agency
+	var srcAgencies []source.Agency
+	for _, a := range cfg.agencies {
+		agencies = append(agencies, vault.Agency{ID: a.ID, Name: a.Name, Recipients: a.recipients})
+		srcAgencies = append(srcAgencies, source.Agency{ID: a.ID, Name: a.Name, PQ: a.pq})
+	}
+	store, err := vault.Open(vaultDir, vault.Options{Agencies: agencies, Logger: logger})
+	if err != nil {
+		return hint(err, "is another cleandrop server running on "+cfg.DataDir+"?")
+	}
+	defer store.Close()
+
+	cat, err := web.LoadCatalog()
+	if err != nil {
+		return err
+	}
+	operator := ""
+	if !useTor {
+		operator = "operator.no_tor"
+		logger.Warn("NOT BEHIND TOR: serving on loopback only; this is for testing, never for real reports")
+	}
+	src, err := source.New(source.Config{
+		Store:     store,
+		Agencies:  srcAgencies,
+		Receipts:  cfg.format,
+		Pepper:    pepper,
+		KDF:       receipt.DefaultParams,
+		MaxUpload: cfg.MaxUploadMiB << 20,
+		Catalog:   cat,
+		Language:  cfg.Language,
+		Logger:    logger,
+		Operator:  operator,
+	})
+	if err != nil {
+		return err
+	}
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+
+	var srvs []*running
+	defer func() {
+		for _, s := range srvs {
+			s.shutdown()
+		}
+	}()
+	errc := make(chan error, 4)
+
+	ctlLn, err := control.Listen(filepath.Join(cfg.DataDir, "control.sock"))
+	if err != nil {
+		return err
+	}
+	srvs = append(srvs, start("control", control.Handler(store, cfg.Stages, logger), ctlLn, errc))
+
+	var ready []string
+	if useTor && !o.demo {
+		tor, err := startTor(ctx, cfg, logger)
+		if err != nil {
+			return err
+		}
+		defer tor.Close()
+		srvs = append(srvs, start("source onion", src, tor.Source, errc))
+		ready = append(ready, "reporter onion: http://"+tor.SourceAddr+"/")
+	}
+	if useTor && o.demo {
+		// The demo answers on loopback at once and publishes in the
+		// background: a machine without a network still gets a working demo.
+		addrs, err := onion.Init(torConfig(cfg, logger).Dir)
+		if err != nil {
+			return err
+		}
+		ready = append(ready, "reporter onion: http://"+addrs.Source+"/ (publishing in the background)")
+		torc := make(chan *onion.Service, 1)
+		go func() {
+			tor, err := startTor(ctx, cfg, logger)
+			if err != nil {
+				logger.Warn("onion not published; the loopback interface still works", "err", err)
+				torc <- nil
+				return
+			}
+			srv := start("source onion", src, tor.Source, errc)
+			logger.Info("reporter onion published")
+			torc <- tor
+			<-ctx.Done()
+			srv.shutdown()
+		}()
+		defer func() {
+			stop()
+			if tor := <-torc; tor != nil {
+				tor.Close()
+			}
+		}()
+	}
+	if !useTor || o.demo {
+		ln, err := net.Listen("tcp", cfg.Listen)
+		if err != nil {
+			return hint(fmt.Errorf("listen on %s: %w", cfg.Listen, err), "choose another port with --listen 127.0.0.1:PORT")
+		}
+		srvs = append(srvs, start("source loopback", src, ln, errc))
+		ready = append(ready, "reporter interface: http://"+ln.Addr().String()+"/")
+	}
+	for _, line := range ready {
+		fmt.Fprintf(o.stdout, "cleandrop: ready: %s\n", line)
+	}
+	logger.Info("serving", "agencies", len(agencies), "tor", useTor)
+
+	select {
+	case <-ctx.Done():
+		logger.Info("shutting down")
+		return nil
+	case err := <-errc:
+		return err
+	}
+}
+
+// running is one http.Server on one listener.
+type running struct {
+	name string
+	srv  *http.Server
+}
+
+func start(name string, h http.Handler, ln net.Listener, errc chan<- error) *running {
+	srv := &http.Server{
+		Handler:           recoverer(h),
+		ReadHeaderTimeout: time.Minute,
+		IdleTimeout:       5 * time.Minute,
+		MaxHeaderBytes:    64 << 10,
+		// net/http's own log lines carry client addresses and panic values.
+		ErrorLog: log.New(io.Discard, "", 0),
+	}
+	go func() {
+		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			errc <- fmt.Errorf("%s: %w", name, err)
+		}
+	}()
+	return &running{name: name, srv: srv}
+}
+
+func (r *running) shutdown() {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := r.srv.Shutdown(ctx); err != nil {
+		r.srv.Close()
+	}
+}
+
+// recoverer turns a handler panic into a 500 without logging its value,
+// which could hold request data.
+func recoverer(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		defer func() {
+			if v := recover(); v != nil {
+				if v == http.ErrAbortHandler {
+					panic(v)
+				}
+				slog.Default().Error("handler panicked") // value deliberately dropped
+				http.Error(w, http.StatusText(http.StatusInternalServerError), http.StatusInternalServerError)
+			}
+		}()
+		next.ServeHTTP(w, r)
+	})
+}
+
+// loadPepper reads the instance pepper, making it on first run. It refuses
+// to make a new one beside an existing vault: every receipt would stop
+// working.
+func loadPepper(path, vaultDir string) ([]byte, error) {
+	b, err := os.ReadFile(path)
+	if err == nil {
+		if len(b) != receipt.PepperSize {
+			return nil, fmt.Errorf("pepper file %s: want %d bytes, have %d", path, receipt.PepperSize, len(b))
+		}
+		if st, err := os.Stat(path); err == nil && st.Mode().Perm()&0o077 != 0 {
+			return nil, hint(fmt.Errorf("pepper file %s is readable by other users", path), "run: chmod 600 "+path)
+		}
+		return b, nil
+	}
+	if !errors.Is(err, os.ErrNotExist) {
+		return nil, err
+	}
+	if ents, err := os.ReadDir(vaultDir); err == nil && len(ents) > 0 {
+		return nil, hint(fmt.Errorf("pepper file %s is missing but the vault holds data", path),
+			"restore the pepper from your backup; without it no receipt opens its case")
+	}
+	p := receipt.NewPepper()
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return nil, err
+	}
+	if err := writeNew(path, p); err != nil {
+		return nil, err
+	}
+	return p, nil
+}

@@ -1,0 +1,33 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"path/filepath"
+	"time"
+
+	"cleandrop/onion"
+)
+
+func torInstalled(bin string) bool { return onion.Available(bin) }
+
+func torConfig(cfg *Config, logger *slog.Logger) onion.Config {
+	return onion.Config{
+		Dir:            filepath.Join(cfg.DataDir, "tor"),
+		Tor:            cfg.Tor,
+		ExtraTorrc:     cfg.TorrcExtra,
+		PublishTimeout: time.Duration(cfg.PublishTimeoutSeconds) * time.Second,
+		Logger:         logger,
+	}
+}
+
+// startTor starts tor and waits until the onions are published.
+func startTor(ctx context.Context, cfg *Config, logger *slog.Logger) (*onion.Service, error) {
+	svc, err := onion.Start(ctx, torConfig(cfg, logger))
+	if err != nil {
+		return nil, hint(fmt.Errorf("tor: %w", err),
+			"check the tor log in "+filepath.Join(cfg.DataDir, "tor")+", or pass --no-tor to test on loopback only")
+	}
+	return svc, nil
+}

@@ -1,0 +1,129 @@
+package control
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+)
+
+// Client talks to a running server over its control socket.
+type Client struct {
+	socket string
+	hc     *http.Client
+}
+
+// ErrNotRunning means nothing answers on the control socket.
+var ErrNotRunning = errors.New("the server is not running")
+
+// NewClient returns a client for the socket at path.
+func NewClient(path string) *Client {
+	return &Client{socket: path, hc: &http.Client{Transport: &http.Transport{
+		DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+			var d net.Dialer
+			return d.DialContext(ctx, "unix", path)
+		},
+	}}}
+}
+
+// Error is an error the server reported, with its hint.
+type Error struct {
+	Status    int
+	Msg, Hint string
+}
+
+func (e *Error) Error() string { return e.Msg }
+
+func (c *Client) do(method, path, ctype string, body io.Reader) (*http.Response, error) {
+	req, err := http.NewRequest(method, "http://cleandrop"+path, body)
+	if err != nil {
+		return nil, err
+	}
+	if ctype != "" {
+		req.Header.Set("Content-Type", ctype)
+	}
+	resp, err := c.hc.Do(req)
+	if err != nil {
+		var op *net.OpError
+		if errors.As(err, &op) && op.Op == "dial" {
+			return nil, fmt.Errorf("%w (no answer on %s)", ErrNotRunning, c.socket)
+		}
+		return nil, err
+	}
+	if resp.StatusCode != http.StatusOK {
+		defer resp.Body.Close()
+		var e apiError
+		if json.NewDecoder(io.LimitReader(resp.Body, 64<<10)).Decode(&e) != nil || e.Error == "" {
+			e.Error = resp.Status
+		}
+		return nil, &Error{Status: resp.StatusCode, Msg: e.Error, Hint: e.Hint}
+	}
+	return resp, nil
+}
+
+func (c *Client) json(method, path string, in, out any) error {
+	var body io.Reader
+	if in != nil {
+		b, err := json.Marshal(in)
+		if err != nil {
+			return err
+		}
+		body = bytes.NewReader(b)
+	}
+	resp, err := c.do(method, path, "application/json", body)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	return json.NewDecoder(resp.Body).Decode(out)
+}
+
+func casePath(ref string) string { return "/v1/cases/" + url.PathEscape(strings.TrimSpace(ref)) }
+
+// Cases lists every case.
+func (c *Client) Cases() ([]CaseInfo, error) {
+	var out []CaseInfo
+	err := c.json(http.MethodGet, "/v1/cases/", nil, &out)
+	return out, err
+}
+
+// Case returns one case.
+func (c *Client) Case(ref string) (CaseInfo, error) {
+	var out CaseInfo
+	err := c.json(http.MethodGet, casePath(ref)+"/", nil, &out)
+	return out, err
+}
+
+// Export writes a case's bundle to w.
+func (c *Client) Export(ref string, w io.Writer) error {
+	resp, err := c.do(http.MethodGet, casePath(ref)+"/export", "", nil)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if _, err := io.Copy(w, resp.Body); err != nil {
+		return fmt.Errorf("export cut short: %w", err)
+	}
+	return nil
+}
+
+// Ask seals an officer's question into a case.
+func (c *Client) Ask(ref string, text []byte) error {
+	resp, err := c.do(http.MethodPost, casePath(ref)+"/questions", "text/plain; charset=utf-8", bytes.NewReader(text))
+	if err != nil {
+		return err
+	}
+	return resp.Body.Close()
+}
+
+// SetStage moves a case to a stage, with an optional sealed note.
+func (c *Client) SetStage(ref string, sc StageChange) error {
+	var out Added
+	return c.json(http.MethodPost, casePath(ref)+"/stage", sc, &out)
+}

@@ -1,0 +1,9 @@
+// Package control is the administrator's channel to a running drop: a small
+// JSON API served on a unix socket (mode 0600) in the data directory, and
+// the [Client] the cleandrop command uses to reach it. Badger locks its
+// directory, so while the server runs every command goes through here.
+//
+// It moves only ciphertext and metadata. An officer's question arrives as
+// plaintext over the socket and is sealed by the vault before anything is
+// stored; the server never holds a key that could open it again.
+package control

@@ -1,0 +1,219 @@
+package source
+
+import (
+	"errors"
+	"io"
+	"net/http"
+	"strings"
+
+	"filippo.io/age"
+
+	"cleandrop/drop/receipt"
+	"cleandrop/drop/web"
+	"cleandrop/vault"
+)
+
+func (h *handler) loginForm(w http.ResponseWriter, r *http.Request) {
+	if _, ok := h.sessions.Get(r); ok {
+		http.Redirect(w, r, "/case", http.StatusSeeOther)
+		return
+	}
+	h.page(w, r, http.StatusOK, "login", web.Page{})
+}
+
+var shapeErrors = map[error]string{
+	receipt.ErrEmpty:       "login.error.empty",
+	receipt.ErrWordCount:   "login.error.words",
+	receipt.ErrUnknownWord: "login.error.unknown_word",
+	receipt.ErrDigitCount:  "login.error.digits",
+	receipt.ErrMixed:       "login.error.mixed",
+}
+
+// login checks a receipt. A wrong receipt and one that never existed are
+// the same thing here: both run the full derivation and get the same page
+// and status.
+func (h *handler) login(w http.ResponseWriter, r *http.Request) {
+	if ct := r.Header.Get("Content-Type"); !strings.HasPrefix(ct, "application/x-www-form-urlencoded") {
+		h.page(w, r, http.StatusBadRequest, "login", web.Page{ErrorKey: "error.bad_form"})
+		return
+	}
+	r.Body = http.MaxBytesReader(w, r.Body, 4<<10)
+	if err := r.ParseForm(); err != nil {
+		h.page(w, r, http.StatusBadRequest, "login", web.Page{ErrorKey: "error.bad_form"})
+		return
+	}
+	norm, err := receipt.Normalize(r.PostForm.Get("receipt"))
+	if err != nil {
+		key := shapeErrors[err]
+		if key == "" {
+			key = "login.error.wrong"
+		}
+		h.page(w, r, http.StatusBadRequest, "login", web.Page{ErrorKey: key})
+		return
+	}
+	if !h.throttle.allow() {
+		h.page(w, r, http.StatusTooManyRequests, "login", web.Page{ErrorKey: "login.error.busy"})
+		return
+	}
+	keys, err := h.derive(norm)
+	if err != nil {
+		h.internal(w, r, "derive")
+		return
+	}
+	c, err := h.cfg.Store.CaseByLookup(keys.Lookup)
+	var rk *receipt.ReplyKey
+	if err == nil {
+		rk, err = keys.Unwrap(c.Access.WrappedReply)
+	}
+	if err != nil {
+		if !errors.Is(err, vault.ErrNotFound) && !errors.Is(err, receipt.ErrUnwrap) {
+			h.internal(w, r, "lookup")
+			return
+		}
+		h.throttle.failed()
+		h.page(w, r, http.StatusUnauthorized, "login", web.Page{ErrorKey: "login.error.wrong"})
+		return
+	}
+	h.sessions.Start(w, &reporter{ref: c.Ref, reply: rk.Identity})
+	http.Redirect(w, r, "/case", http.StatusSeeOther)
+}
+
+func (h *handler) logout(w http.ResponseWriter, r *http.Request) {
+	h.sessions.End(w, r)
+	h.page(w, r, http.StatusOK, "index", web.Page{Flash: "logout.done"})
+}
+
+func (h *handler) expired(w http.ResponseWriter, r *http.Request) {
+	h.page(w, r, http.StatusUnauthorized, "login", web.Page{ErrorKey: "session.expired"})
+}
+
+type entry struct {
+	Kind     string
+	Day      string
+	Text     string
+	Files    int
+	StageKey string
+	// Unreadable marks an officer message the reply key could not open.
+	Unreadable bool
+}
+
+type caseData struct {
+	Ref          string
+	StageKey     string
+	StageHelpKey string
+	StageDay     string
+	Entries      []entry
+	MaxMiB       int64
+}
+
+// maxQuestion bounds how much of one officer message is decrypted for a page.
+const maxQuestion = 1 << 20
+
+func (h *handler) casePage(w http.ResponseWriter, r *http.Request) {
+	s, ok := h.sessions.Get(r)
+	if !ok {
+		h.expired(w, r)
+		return
+	}
+	s.mu.Lock()
+	flash := s.flash
+	s.flash = ""
+	s.mu.Unlock()
+	h.showCase(w, r, s, http.StatusOK, web.Page{Flash: flash})
+}
+
+func (h *handler) caseError(w http.ResponseWriter, r *http.Request, s *reporter, status int, key string) {
+	h.showCase(w, r, s, status, web.Page{ErrorKey: key})
+}
+
+func (h *handler) showCase(w http.ResponseWriter, r *http.Request, s *reporter, status int, p web.Page) {
+	c, err := h.cfg.Store.Case(s.ref)
+	if err != nil {
+		h.internal(w, r, "case")
+		return
+	}
+	d := caseData{
+		Ref:          c.Ref,
+		StageKey:     h.stageKey(c.Stage),
+		StageHelpKey: h.stageKey(c.Stage) + ".help",
+		StageDay:     c.Opened,
+		MaxMiB:       h.cfg.MaxUpload >> 20,
+	}
+	if n := len(c.History); n > 0 {
+		d.StageDay = c.History[n-1].Day
+	}
+	d.Entries = h.entries(c, s.reply)
+	p.Data = d
+	h.page(w, r, status, "case", p)
+}
+
+func (h *handler) stageKey(stage string) string {
+	if k := "stage." + stage; h.cfg.Catalog.HasKey(k) {
+		return k
+	}
+	return "stage.other"
+}
+
+// entries builds the reporter's timeline, one batch at a time: what they
+// sent (counted, not shown: it is sealed to the agency only), officers'
+// questions and notes (decrypted with the session's reply key), and stage
+// changes.
+func (h *handler) entries(c vault.Case, reply age.Identity) []entry {
+	maxBatch := 0
+	for _, it := range c.Items {
+		maxBatch = max(maxBatch, it.Batch)
+	}
+	for _, ev := range c.History {
+		maxBatch = max(maxBatch, ev.Batch)
+	}
+	var out []entry
+	for b := 1; b <= maxBatch; b++ {
+		var sent *entry
+		for _, it := range c.Items {
+			if it.Batch != b {
+				continue
+			}
+			switch it.Kind {
+			case vault.KindReport, vault.KindAnswer, vault.KindAttachment:
+				if sent == nil {
+					kind := "answer"
+					if b == 1 {
+						kind = "report"
+					}
+					sent = &entry{Kind: kind, Day: it.Day}
+				}
+				if it.Kind == vault.KindAttachment {
+					sent.Files++
+				}
+			case vault.KindQuestion, vault.KindNote:
+				text, ok := h.decrypt(c.Ref, it.ID, reply)
+				out = append(out, entry{Kind: string(it.Kind), Day: it.Day, Text: text, Unreadable: !ok})
+			}
+		}
+		if sent != nil {
+			out = append(out, *sent)
+		}
+		for _, ev := range c.History {
+			if ev.Batch == b && !(b == 1 && ev.Stage == vault.InitialStage) {
+				out = append(out, entry{Kind: "stage", Day: ev.Day, StageKey: h.stageKey(ev.Stage)})
+			}
+		}
+	}
+	return out
+}
+
+func (h *handler) decrypt(ref string, id int, reply age.Identity) (string, bool) {
+	rc, err := h.cfg.Store.OpenItem(ref, id)
+	if err == nil {
+		defer rc.Close()
+		var pr io.Reader
+		if pr, err = age.Decrypt(rc, reply); err == nil {
+			var b []byte
+			if b, err = io.ReadAll(io.LimitReader(pr, maxQuestion)); err == nil {
+				return string(b), true
+			}
+		}
+	}
+	h.log.Warn("officer message could not be decrypted with the reply key")
+	return "", false
+}

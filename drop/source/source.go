@@ -1,0 +1,208 @@
+package source
+
+import (
+	"embed"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"log/slog"
+	"net/http"
+	"sync"
+	"time"
+
+	"filippo.io/age"
+	"github.com/go-chi/chi/v5"
+
+	"cleandrop/drop/receipt"
+	"cleandrop/drop/web"
+	"cleandrop/vault"
+)
+
+//go:embed templates/*.html
+var templates embed.FS
+
+// Store is what the reporter interface needs from the vault.
+type Store interface {
+	NewCase(agency string, acc vault.Access) (*vault.Batch, error)
+	Append(ref string) (*vault.Batch, error)
+	Case(ref string) (vault.Case, error)
+	CaseByLookup(lookup []byte) (vault.Case, error)
+	OpenItem(ref string, id int) (io.ReadCloser, error)
+}
+
+// Agency is one receiving body as the reporter sees it.
+type Agency struct {
+	ID, Name string
+	PQ       bool // its recipients are hybrid post-quantum
+}
+
+// Config wires the handler.
+type Config struct {
+	Store     Store
+	Agencies  []Agency
+	Receipts  receipt.Format
+	Pepper    []byte
+	KDF       receipt.Params
+	MaxUpload int64 // bytes per request, all parts together
+	Catalog   *web.Catalog
+	Language  string // default language
+	Logger    *slog.Logger
+	Operator  string // message key of a warning shown on every page, e.g. when not behind Tor
+
+	// Login throttling: at most LoginBurst failed logins at once, refilled
+	// at one per LoginRefill. Zero values take the defaults.
+	LoginBurst  int
+	LoginRefill time.Duration
+	// SessionIdle and SessionMax bound a follow-up session.
+	SessionIdle, SessionMax time.Duration
+}
+
+// Defaults.
+const (
+	DefaultMaxUpload   = 2 << 30
+	DefaultLoginBurst  = 20
+	DefaultLoginRefill = 3 * time.Second
+	DefaultSessionIdle = 20 * time.Minute
+	DefaultSessionMax  = 2 * time.Hour
+)
+
+type handler struct {
+	cfg      Config
+	log      *slog.Logger
+	render   *web.Renderer
+	agencies map[string]Agency
+	sessions *web.Sessions[*reporter]
+	throttle *throttle
+	kdfSlots chan struct{}
+}
+
+// reporter is one follow-up session; it exists only in memory.
+type reporter struct {
+	mu    sync.Mutex
+	ref   string
+	reply age.Identity
+	flash string
+}
+
+// New returns the reporter interface. It fails if a page or a message key
+// is missing.
+func New(cfg Config) (http.Handler, error) {
+	if cfg.Store == nil || cfg.Catalog == nil {
+		return nil, errors.New("source: store and catalogue are required")
+	}
+	if len(cfg.Pepper) != receipt.PepperSize {
+		return nil, errors.New("source: pepper must be 32 bytes")
+	}
+	if len(cfg.Agencies) == 0 {
+		return nil, errors.New("source: no agencies")
+	}
+	if cfg.KDF == (receipt.Params{}) {
+		cfg.KDF = receipt.DefaultParams
+	}
+	if cfg.MaxUpload <= 0 {
+		cfg.MaxUpload = DefaultMaxUpload
+	}
+	if cfg.LoginBurst <= 0 {
+		cfg.LoginBurst = DefaultLoginBurst
+	}
+	if cfg.LoginRefill <= 0 {
+		cfg.LoginRefill = DefaultLoginRefill
+	}
+	if cfg.SessionIdle <= 0 {
+		cfg.SessionIdle = DefaultSessionIdle
+	}
+	if cfg.SessionMax <= 0 {
+		cfg.SessionMax = DefaultSessionMax
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	pages, err := fs.Sub(templates, "templates")
+	if err != nil {
+		return nil, err
+	}
+	rd, err := web.NewRenderer(pages, cfg.Catalog)
+	if err != nil {
+		return nil, fmt.Errorf("source: %w", err)
+	}
+	for _, k := range requiredKeys {
+		if !cfg.Catalog.HasKey(k) {
+			return nil, fmt.Errorf("source: message key %q is not in the catalogue", k)
+		}
+	}
+	h := &handler{
+		cfg:      cfg,
+		log:      cfg.Logger.With("component", "source"),
+		render:   rd,
+		agencies: map[string]Agency{},
+		sessions: web.NewSessions[*reporter]("s", cfg.SessionIdle, cfg.SessionMax),
+		throttle: newThrottle(cfg.LoginBurst, cfg.LoginRefill),
+		kdfSlots: make(chan struct{}, 2),
+	}
+	for _, a := range cfg.Agencies {
+		h.agencies[a.ID] = a
+	}
+	return h.routes(), nil
+}
+
+func (h *handler) routes() http.Handler {
+	r := chi.NewRouter()
+	r.Use(web.Secure, web.Language(h.cfg.Catalog, h.cfg.Language))
+	r.Use(web.CrossOrigin(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h.fail(w, r, http.StatusForbidden, "error.cross_origin", "/")
+	})))
+	r.NotFound(func(w http.ResponseWriter, r *http.Request) {
+		h.fail(w, r, http.StatusNotFound, "error.not_found", "/")
+	})
+	r.MethodNotAllowed(func(w http.ResponseWriter, r *http.Request) {
+		h.fail(w, r, http.StatusMethodNotAllowed, "error.method", "/")
+	})
+	r.Get("/", h.index)
+	r.Get("/static/style.css", web.Static().ServeHTTP)
+	r.Route("/report", func(r chi.Router) {
+		r.Get("/", h.reportForm)
+		r.Post("/", h.submitReport)
+	})
+	r.Route("/followup", func(r chi.Router) {
+		r.Get("/", h.loginForm)
+		r.Post("/", h.login)
+	})
+	r.Route("/case", func(r chi.Router) {
+		r.Get("/", h.casePage)
+		r.Post("/answer", h.answer)
+	})
+	r.Post("/logout", h.logout)
+	return r
+}
+
+// page renders a page; a rendering failure becomes the plain error page.
+func (h *handler) page(w http.ResponseWriter, r *http.Request, status int, name string, p web.Page) {
+	p.Operator = h.cfg.Operator
+	if err := h.render.Render(w, r, status, name, p); err != nil {
+		h.log.Error("render failed", "page", name)
+		http.Error(w, http.StatusText(http.StatusInternalServerError), http.StatusInternalServerError)
+	}
+}
+
+type errorData struct{ Back string }
+
+func (h *handler) fail(w http.ResponseWriter, r *http.Request, status int, key, back string) {
+	h.page(w, r, status, "error", web.Page{ErrorKey: key, Data: errorData{Back: back}})
+}
+
+func (h *handler) index(w http.ResponseWriter, r *http.Request) {
+	h.page(w, r, http.StatusOK, "index", web.Page{})
+}
+
+// requiredKeys are keys the handler chooses at run time; New checks them.
+var requiredKeys = []string{
+	"error.cross_origin", "error.not_found", "error.method", "error.internal",
+	"error.too_large", "error.bad_form", "error.order", "error.field",
+	"report.error.agency", "report.error.empty", "answer.error.empty",
+	"login.error.wrong", "login.error.busy", "login.error.empty", "login.error.words",
+	"login.error.unknown_word", "login.error.digits", "login.error.mixed",
+	"session.expired", "answer.sent", "logout.done",
+	"stage.other", "stage.received", "stage.received.help", "stage.other.help",
+	"case.entry.unreadable",
+}

@@ -1,0 +1,262 @@
+package source
+
+import (
+	"errors"
+	"io"
+	"mime/multipart"
+	"net/http"
+	"sync"
+
+	"cleandrop/drop/receipt"
+	"cleandrop/drop/web"
+	"cleandrop/vault"
+)
+
+type reportData struct {
+	Agencies []Agency
+	MaxMiB   int64
+}
+
+func (h *handler) reportData() reportData {
+	return reportData{Agencies: h.cfg.Agencies, MaxMiB: h.cfg.MaxUpload >> 20}
+}
+
+func (h *handler) reportForm(w http.ResponseWriter, r *http.Request) {
+	h.page(w, r, http.StatusOK, "report", web.Page{Data: h.reportData()})
+}
+
+type receiptData struct{ Receipt, Ref string }
+
+// submitReport streams a new report into the vault. The agency field must
+// come first (browsers send fields in form order), because it decides
+// whose keys seal everything after it.
+func (h *handler) submitReport(w http.ResponseWriter, r *http.Request) {
+	r.Body = http.MaxBytesReader(w, r.Body, h.cfg.MaxUpload)
+	mr, err := r.MultipartReader()
+	if err != nil {
+		h.reportError(w, r, http.StatusBadRequest, "error.bad_form")
+		return
+	}
+	p, err := mr.NextPart()
+	if err != nil {
+		h.uploadFailed(w, r, err, true)
+		return
+	}
+	if p.FormName() != "agency" {
+		h.reportError(w, r, http.StatusBadRequest, "error.order")
+		return
+	}
+	id, err := readSmall(p, 256)
+	if err != nil {
+		h.uploadFailed(w, r, err, true)
+		return
+	}
+	ag, ok := h.agencies[id]
+	if !ok {
+		h.reportError(w, r, http.StatusBadRequest, "report.error.agency")
+		return
+	}
+
+	rc, err := receipt.Generate(h.cfg.Receipts)
+	if err != nil {
+		h.internal(w, r, "receipt")
+		return
+	}
+	keys, err := h.derive(rc)
+	if err != nil {
+		h.internal(w, r, "derive")
+		return
+	}
+	rk, err := receipt.NewReplyKey(ag.PQ)
+	if err != nil {
+		h.internal(w, r, "reply key")
+		return
+	}
+	wrapped, err := keys.Wrap(rk)
+	if err != nil {
+		h.internal(w, r, "wrap")
+		return
+	}
+	b, err := h.cfg.Store.NewCase(ag.ID, vault.Access{
+		Lookup: keys.Lookup, KDF: h.cfg.KDF.String(),
+		ReplyRecipient: rk.Recipient, WrappedReply: wrapped,
+	})
+	if err != nil {
+		h.internal(w, r, "new case")
+		return
+	}
+	defer b.Abort()
+	n, err := h.stream(mr, b, vault.KindReport)
+	if err != nil {
+		h.uploadFailed(w, r, err, true)
+		return
+	}
+	if n == 0 {
+		h.reportError(w, r, http.StatusBadRequest, "report.error.empty")
+		return
+	}
+	ref, err := b.Commit()
+	if err != nil {
+		h.internal(w, r, "commit")
+		return
+	}
+	h.page(w, r, http.StatusOK, "receipt", web.Page{Data: receiptData{Receipt: rc, Ref: ref}})
+}
+
+func (h *handler) reportError(w http.ResponseWriter, r *http.Request, status int, key string) {
+	h.page(w, r, status, "report", web.Page{ErrorKey: key, Data: h.reportData()})
+}
+
+// answer streams a reporter's follow-up into their case.
+func (h *handler) answer(w http.ResponseWriter, r *http.Request) {
+	s, ok := h.sessions.Get(r)
+	if !ok {
+		h.expired(w, r)
+		return
+	}
+	r.Body = http.MaxBytesReader(w, r.Body, h.cfg.MaxUpload)
+	mr, err := r.MultipartReader()
+	if err != nil {
+		h.caseError(w, r, s, http.StatusBadRequest, "error.bad_form")
+		return
+	}
+	b, err := h.cfg.Store.Append(s.ref)
+	if err != nil {
+		h.internal(w, r, "append")
+		return
+	}
+	defer b.Abort()
+	n, err := h.stream(mr, b, vault.KindAnswer)
+	if err != nil {
+		h.uploadFailed(w, r, err, false)
+		return
+	}
+	if n == 0 {
+		h.caseError(w, r, s, http.StatusBadRequest, "answer.error.empty")
+		return
+	}
+	if _, err := b.Commit(); err != nil {
+		h.internal(w, r, "commit")
+		return
+	}
+	s.mu.Lock()
+	s.flash = "answer.sent"
+	s.mu.Unlock()
+	http.Redirect(w, r, "/case", http.StatusSeeOther)
+}
+
+var (
+	errField = errors.New("unexpected form field")
+	errOrder = errors.New("form fields out of order")
+)
+
+var copyBufs = sync.Pool{New: func() any { b := make([]byte, 64<<10); return &b }}
+
+// stream seals every remaining part into b: the message as a text item of
+// kind text, each file as an attachment with its name sealed beside it.
+// Empty parts (no text typed, no file chosen) are skipped. It returns how
+// many items it added.
+func (h *handler) stream(mr *multipart.Reader, b *vault.Batch, text vault.Kind) (int, error) {
+	bp := copyBufs.Get().(*[]byte)
+	defer copyBufs.Put(bp)
+	buf := *bp
+	added := 0
+	for {
+		p, err := mr.NextPart()
+		if err == io.EOF {
+			return added, nil
+		}
+		if err != nil {
+			return added, err
+		}
+		var kind vault.Kind
+		name := ""
+		switch p.FormName() {
+		case "message":
+			kind = text
+		case "file":
+			kind = vault.KindAttachment
+			name = p.FileName()
+		case "agency":
+			return added, errOrder
+		default:
+			return added, errField
+		}
+		n, err := io.ReadAtLeast(p, buf, 1)
+		if err == io.EOF {
+			continue // empty part
+		}
+		if err != nil && !errors.Is(err, io.ErrUnexpectedEOF) {
+			return added, err
+		}
+		if kind == vault.KindAttachment && name == "" {
+			name = "file"
+		}
+		wc, err := b.Add(kind, name)
+		if err != nil {
+			return added, err
+		}
+		if _, err := wc.Write(buf[:n]); err != nil {
+			wc.Close()
+			return added, err
+		}
+		if _, err := io.CopyBuffer(wc, onlyReader{p}, buf); err != nil {
+			wc.Close()
+			return added, err
+		}
+		if err := wc.Close(); err != nil {
+			return added, err
+		}
+		added++
+	}
+}
+
+// onlyReader hides WriterTo so CopyBuffer uses our buffer.
+type onlyReader struct{ io.Reader }
+
+// uploadFailed answers an upload that could not be read to the end. The
+// log gets only the kind of failure, never a size or a name.
+func (h *handler) uploadFailed(w http.ResponseWriter, r *http.Request, err error, report bool) {
+	var tooBig *http.MaxBytesError
+	status, key := http.StatusBadRequest, "error.bad_form"
+	switch {
+	case errors.As(err, &tooBig):
+		status, key = http.StatusRequestEntityTooLarge, "error.too_large"
+	case errors.Is(err, errOrder):
+		key = "error.order"
+	case errors.Is(err, errField):
+		key = "error.field"
+	case r.Context().Err() != nil:
+		h.log.Warn("upload cut off; nothing kept")
+		return
+	}
+	h.log.Warn("upload refused; nothing kept", "reason", key)
+	if report {
+		h.page(w, r, status, "report", web.Page{ErrorKey: key, Data: h.reportData()})
+		return
+	}
+	h.fail(w, r, status, key, "/case")
+}
+
+func (h *handler) internal(w http.ResponseWriter, r *http.Request, step string) {
+	h.log.Error("request failed", "step", step)
+	h.fail(w, r, http.StatusInternalServerError, "error.internal", "/")
+}
+
+func readSmall(r io.Reader, max int64) (string, error) {
+	b, err := io.ReadAll(io.LimitReader(r, max+1))
+	if err != nil {
+		return "", err
+	}
+	if int64(len(b)) > max {
+		return "", errField
+	}
+	return string(b), nil
+}
+
+// derive runs the receipt KDF, at most two at a time: each holds 64 MiB.
+func (h *handler) derive(normalized string) (receipt.Keys, error) {
+	h.kdfSlots <- struct{}{}
+	defer func() { <-h.kdfSlots }()
+	return receipt.Derive(normalized, h.cfg.Pepper, h.cfg.KDF)
+}

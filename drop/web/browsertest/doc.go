@@ -1,0 +1,27 @@
+// Package browsertest drives a real headless chromium the way a
+// whistleblower's Tor Browser at "Safest" does: the pages' own JavaScript
+// never runs. Tests use it to fill and submit the drop's forms end to end.
+//
+// [New] starts chromium with a fresh profile whose preferences block
+// JavaScript for every site (Tor Browser's "Safest" level, as far as our
+// pages can tell), and speaks the Chrome DevTools Protocol to it over
+// --remote-debugging-pipe: no debugging port is opened. The driver itself
+// uses DevTools to act on the page ([Browser.SetValue] types text with
+// Input.insertText, [Browser.Click] dispatches a real mouse click); these
+// calls run with DevTools' privileges, not as page script, so they work
+// while page scripts stay off.
+//
+// With [Options.Proxy] set, every request goes to the proxy and host names
+// reach it unresolved, so .onion addresses resolve at tor. Even without a
+// proxy chromium resolves no names: only 127.0.0.1 and localhost work,
+// which keeps tests off the network. A few background requests to Google
+// (component updates, account checks) still start; offline and through a
+// private tor network they fail.
+//
+// [Browser.Close] kills chromium and every process it started, including
+// the crash handler that detaches from the process tree, and removes the
+// profile. [ArtifactDir] gives tests a place to keep screenshots.
+//
+// The package is Linux-first: on Linux, chromium dies with the test
+// process (PR_SET_PDEATHSIG) and stray processes are found through /proc.
+package browsertest

@@ -1,0 +1,552 @@
+package vault
+
+import (
+	"bytes"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"hash"
+	"io"
+	mrand "math/rand/v2"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"filippo.io/age"
+	"github.com/dgraph-io/badger/v4"
+)
+
+// inlineMax is the largest sealed item kept in memory and stored in Badger.
+const inlineMax = 64 << 10
+
+// maxNameLen bounds an attachment's file name, in bytes.
+const maxNameLen = 1024
+
+// commitAttempts bounds retries of a commit that lost a race for its case.
+const commitAttempts = 200
+
+var (
+	errFinished = errors.New("vault: batch already committed or aborted")
+	errAborted  = errors.New("vault: batch aborted")
+)
+
+// A Batch gathers items for one case and commits them together, or not at
+// all. Nothing of a batch is visible before [Batch.Commit] returns; a batch
+// that is never committed leaves nothing behind. Call [Batch.Abort] when
+// done (it is a no-op after a successful Commit).
+type Batch struct {
+	s      *Store
+	ref    string // "" for a new case
+	agency Agency
+	acc    Access // new case only
+	reply  age.Recipient
+
+	mu       sync.Mutex
+	open     *sealWriter
+	items    []*pending
+	stage    string
+	stageSet bool
+	done     bool
+	err      error // a sealing failure: the batch can only be aborted
+}
+
+// pending is one sealed item waiting for its commit.
+type pending struct {
+	kind   Kind
+	name   []byte
+	size   int64
+	sum    string
+	inline []byte   // ciphertext, when small
+	f      *os.File // open temporary blob, until published
+	tmp    string   // path of the temporary blob
+	final  string   // blob file name in blobs/, once published
+}
+
+// NewCase starts the first batch of a new case for agency. The case exists
+// only once the batch commits; [Batch.Commit] returns its reference, or
+// [ErrExists] if another case already uses acc.Lookup.
+func (s *Store) NewCase(agency string, acc Access) (*Batch, error) {
+	a, ok := s.agencies[agency]
+	if !ok {
+		return nil, ErrUnknownAgency
+	}
+	if len(acc.Lookup) == 0 {
+		return nil, errors.New("vault: new case: empty lookup key")
+	}
+	reply, err := parseRecipient(acc.ReplyRecipient)
+	if err != nil {
+		return nil, fmt.Errorf("vault: new case: %w", err)
+	}
+	acc.Lookup = bytes.Clone(acc.Lookup)
+	acc.WrappedReply = bytes.Clone(acc.WrappedReply)
+	return &Batch{s: s, agency: a, acc: acc, reply: reply}, nil
+}
+
+// Append starts a batch that adds to the existing case ref.
+func (s *Store) Append(ref string) (*Batch, error) {
+	c, err := s.Case(ref)
+	if err != nil {
+		return nil, err
+	}
+	a, ok := s.agencies[c.Agency]
+	if !ok {
+		return nil, ErrUnknownAgency
+	}
+	reply, err := parseRecipient(c.Access.ReplyRecipient)
+	if err != nil {
+		return nil, fmt.Errorf("vault: append: %w", err)
+	}
+	return &Batch{s: s, ref: c.Ref, agency: a, reply: reply}, nil
+}
+
+// parseRecipient parses an X25519 ("age1...") or hybrid post-quantum
+// ("age1pq1...") recipient.
+func parseRecipient(s string) (age.Recipient, error) {
+	switch {
+	case strings.HasPrefix(s, "age1pq1"):
+		r, err := age.ParseHybridRecipient(s)
+		if err != nil {
+			return nil, fmt.Errorf("reply recipient: %w", err)
+		}
+		return r, nil
+	case strings.HasPrefix(s, "age1"):
+		r, err := age.ParseX25519Recipient(s)
+		if err != nil {
+			return nil, fmt.Errorf("reply recipient: %w", err)
+		}
+		return r, nil
+	}
+	return nil, errors.New("reply recipient is not an age recipient")
+}
+
+// Add starts a new item of the given kind and returns the writer its
+// plaintext goes into. The plaintext is sealed as it streams: to the
+// agency's recipients, and for [KindQuestion] and [KindNote] also to the
+// case's reply recipient. name is the file name of a [KindAttachment]
+// ("" for none); it is sealed to the same recipients. Only one writer may be
+// open at a time ([ErrBusy]). The writer's Close finishes sealing and must be
+// called, and checked, before [Batch.Commit].
+func (b *Batch) Add(kind Kind, name string) (io.WriteCloser, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	switch {
+	case b.done:
+		return nil, errFinished
+	case b.open != nil:
+		return nil, ErrBusy
+	case b.err != nil:
+		return nil, b.err
+	case !kind.valid():
+		return nil, fmt.Errorf("vault: unknown item kind %q", kind)
+	case name != "" && kind != KindAttachment:
+		return nil, fmt.Errorf("vault: a %s item has no name", kind)
+	case len(name) > maxNameLen:
+		return nil, errors.New("vault: attachment name too long")
+	}
+	recips := b.agency.Recipients
+	if kind.toReporter() {
+		recips = append(recips[:len(recips):len(recips)], b.reply)
+	}
+	p := &pending{kind: kind}
+	if name != "" {
+		var err error
+		if p.name, err = sealBytes([]byte(name), recips); err != nil {
+			return nil, fmt.Errorf("vault: seal name: %w", err)
+		}
+	}
+	sp := &spill{dir: b.s.blobs, h: sha256.New()}
+	w, err := age.Encrypt(sp, recips...)
+	if err != nil {
+		sp.discard()
+		return nil, fmt.Errorf("vault: seal %s: %w", kind, err)
+	}
+	sw := &sealWriter{b: b, p: p, age: w, sp: sp}
+	b.open = sw
+	return sw, nil
+}
+
+// SetStage records a change of the case's stage in this batch.
+func (b *Batch) SetStage(stage string) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.stage, b.stageSet = stage, true
+}
+
+// Commit stores the batch in one transaction and returns the case
+// reference. It returns [ErrBusy] while a writer is still open (the batch
+// stays usable), and an error for a batch with neither items nor a stage
+// change. After any other error the batch is finished and has left nothing.
+func (b *Batch) Commit() (string, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	switch {
+	case b.done:
+		return "", errFinished
+	case b.open != nil:
+		return "", ErrBusy
+	case b.err != nil:
+		err := b.err
+		b.discardLocked()
+		return "", err
+	case len(b.items) == 0 && !b.stageSet:
+		return "", errors.New("vault: empty batch")
+	case b.stageSet && b.stage == "":
+		return "", errors.New("vault: empty stage")
+	}
+	day := b.s.day()
+	if err := b.publish(day); err != nil {
+		b.discardLocked()
+		return "", fmt.Errorf("vault: commit: %w", err)
+	}
+	var ref string
+	var err error
+	for attempt := 1; ; attempt++ {
+		var uncertain bool
+		ref, uncertain, err = b.tryCommit(day)
+		if err == nil {
+			break
+		}
+		if errors.Is(err, badger.ErrConflict) && attempt < commitAttempts {
+			time.Sleep(time.Duration(mrand.IntN(2000)+100) * time.Microsecond)
+			continue
+		}
+		if uncertain {
+			// The transaction may have landed: keep the files. If it did
+			// not, the next Open sweeps them.
+			b.items = nil
+			b.done = true
+		} else {
+			b.discardLocked()
+		}
+		if errors.Is(err, ErrExists) || errors.Is(err, ErrNotFound) {
+			return "", err
+		}
+		return "", fmt.Errorf("vault: commit: %w", err)
+	}
+	b.done = true
+	b.items = nil
+	b.s.log.Debug("vault: batch committed")
+	return ref, nil
+}
+
+// publish makes the batch's blob files durable under their final names:
+// day-coarsened times, fsync, rename, then one fsync of the directory.
+func (b *Batch) publish(day string) error {
+	t := midnight(day)
+	renamed := false
+	for _, p := range b.items {
+		if p.f == nil {
+			continue
+		}
+		if err := os.Chtimes(p.tmp, t, t); err != nil {
+			return err
+		}
+		if err := p.f.Sync(); err != nil {
+			return err
+		}
+		err := p.f.Close()
+		p.f = nil
+		if err != nil {
+			return err
+		}
+		name := randomHex(16) + blobExt
+		if err := os.Rename(p.tmp, filepath.Join(b.s.blobs, name)); err != nil {
+			return err
+		}
+		p.tmp, p.final = "", name
+		renamed = true
+	}
+	if renamed {
+		return syncDir(b.s.blobs)
+	}
+	return nil
+}
+
+// tryCommit runs the batch's transaction once. uncertain reports an error
+// after which the transaction may nevertheless have been applied.
+func (b *Batch) tryCommit(day string) (ref string, uncertain bool, err error) {
+	txn := b.s.db.NewTransaction(true)
+	defer txn.Discard()
+	var rec caseRecord
+	if b.ref == "" {
+		lk := lookupKey(b.acc.Lookup)
+		switch _, err := txn.Get(lk); {
+		case err == nil:
+			return "", false, ErrExists
+		case !errors.Is(err, badger.ErrKeyNotFound):
+			return "", false, err
+		}
+		for i := 0; ; i++ {
+			ref = newRef()
+			_, err := txn.Get(caseKey(ref))
+			if errors.Is(err, badger.ErrKeyNotFound) {
+				break
+			}
+			if err != nil {
+				return "", false, err
+			}
+			if i == 100 {
+				return "", false, errors.New("no free case reference")
+			}
+		}
+		rec = caseRecord{
+			Ref:     ref,
+			Agency:  b.agency.ID,
+			Stage:   InitialStage,
+			Opened:  day,
+			Access:  b.acc,
+			History: []Event{{Day: day, Stage: InitialStage, Batch: 1}},
+		}
+		if err := txn.Set(lk, []byte(ref)); err != nil {
+			return "", false, err
+		}
+	} else {
+		ref = b.ref
+		if rec, err = loadRecord(txn, ref); err != nil {
+			return "", false, err
+		}
+	}
+	rec.Batches++
+	rec.Updated = day
+	for _, p := range b.items {
+		rec.Items++
+		ir := itemRecord{
+			Item: Item{ID: rec.Items, Batch: rec.Batches, Kind: p.kind, Day: day, Size: p.size, SHA256: p.sum, Name: p.name},
+			Blob: p.final,
+		}
+		v, err := json.Marshal(ir)
+		if err != nil {
+			return "", false, err
+		}
+		if err := txn.Set(itemKey(ref, ir.ID), v); err != nil {
+			return "", false, err
+		}
+		if p.final == "" {
+			if err := txn.Set(dataKey(ref, ir.ID), p.inline); err != nil {
+				return "", false, err
+			}
+		}
+	}
+	if b.stageSet {
+		rec.Stage = b.stage
+		rec.History = append(rec.History, Event{Day: day, Stage: b.stage, Batch: rec.Batches})
+	}
+	v, err := json.Marshal(rec)
+	if err != nil {
+		return "", false, err
+	}
+	if err := txn.Set(caseKey(ref), v); err != nil {
+		return "", false, err
+	}
+	if err := txn.Commit(); err != nil {
+		return "", !errors.Is(err, badger.ErrConflict), err
+	}
+	return ref, false, nil
+}
+
+// Abort drops the batch and removes its files. It is idempotent and does
+// nothing after a successful [Batch.Commit].
+func (b *Batch) Abort() {
+	b.mu.Lock()
+	if b.done {
+		b.mu.Unlock()
+		return
+	}
+	sw := b.open
+	b.open = nil
+	b.discardLocked()
+	b.mu.Unlock()
+	if sw != nil {
+		sw.discard()
+	}
+}
+
+// discardLocked finishes the batch and removes its files; b.mu is held.
+func (b *Batch) discardLocked() {
+	b.done = true
+	for _, p := range b.items {
+		p.remove(b.s)
+	}
+	b.items = nil
+}
+
+func (p *pending) remove(s *Store) {
+	if p.f != nil {
+		p.f.Close()
+		p.f = nil
+	}
+	for _, path := range []string{p.tmp, p.final} {
+		if path == "" {
+			continue
+		}
+		if !filepath.IsAbs(path) {
+			path = filepath.Join(s.blobs, path)
+		}
+		if err := os.Remove(path); err != nil && !errors.Is(err, os.ErrNotExist) {
+			s.log.Warn("vault: remove file of aborted batch", "err", err)
+		}
+	}
+	p.tmp, p.final = "", ""
+}
+
+// sealWriter is the writer [Batch.Add] returns.
+type sealWriter struct {
+	b   *Batch
+	p   *pending
+	age io.WriteCloser
+	sp  *spill
+
+	mu     sync.Mutex
+	closed bool
+	dead   bool // the batch was aborted
+	err    error
+}
+
+func (w *sealWriter) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	switch {
+	case w.dead:
+		return 0, errAborted
+	case w.closed:
+		return 0, errors.New("vault: write to closed item")
+	case w.err != nil:
+		return 0, w.err
+	}
+	n, err := w.age.Write(p)
+	if err != nil {
+		w.err = fmt.Errorf("vault: seal %s: %w", w.p.kind, err)
+		return n, w.err
+	}
+	return n, nil
+}
+
+// Close finishes sealing: age writes its last chunk here.
+func (w *sealWriter) Close() error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.closed {
+		return w.err
+	}
+	w.closed = true
+	if w.dead {
+		return errAborted
+	}
+	err := w.err
+	if err == nil {
+		if err = w.age.Close(); err != nil {
+			err = fmt.Errorf("vault: seal %s: %w", w.p.kind, err)
+		}
+	}
+	b := w.b
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.open == w {
+		b.open = nil
+	}
+	if b.done {
+		w.sp.discard()
+		w.err = errAborted
+		return w.err
+	}
+	if err != nil {
+		w.sp.discard()
+		w.err = err
+		b.err = err
+		return err
+	}
+	w.p.size = w.sp.n
+	w.p.sum = hex.EncodeToString(w.sp.h.Sum(nil))
+	if w.sp.f == nil {
+		w.p.inline = w.sp.buf.Bytes()
+	} else {
+		w.p.f, w.p.tmp = w.sp.f, w.sp.tmp
+	}
+	w.sp = nil
+	b.items = append(b.items, w.p)
+	return nil
+}
+
+// discard drops the item of an aborted batch.
+func (w *sealWriter) discard() {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.dead = true
+	if w.sp != nil {
+		w.sp.discard()
+	}
+}
+
+// spill holds ciphertext in memory up to inlineMax and moves it to a
+// temporary blob file beyond that. It hashes and counts what it stores.
+type spill struct {
+	dir string
+	buf bytes.Buffer
+	f   *os.File
+	tmp string
+	h   hash.Hash
+	n   int64
+}
+
+func (s *spill) Write(p []byte) (int, error) {
+	if s.f == nil && s.buf.Len()+len(p) <= inlineMax {
+		s.buf.Write(p)
+	} else {
+		if s.f == nil {
+			f, err := os.CreateTemp(s.dir, tmpPrefix+"*")
+			if err != nil {
+				return 0, err
+			}
+			s.f, s.tmp = f, f.Name()
+			if _, err := f.Write(s.buf.Bytes()); err != nil {
+				return 0, err
+			}
+			s.buf = bytes.Buffer{}
+		}
+		if n, err := s.f.Write(p); err != nil {
+			return n, err
+		}
+	}
+	s.h.Write(p)
+	s.n += int64(len(p))
+	return len(p), nil
+}
+
+func (s *spill) discard() {
+	s.buf = bytes.Buffer{}
+	if s.f != nil {
+		s.f.Close()
+		s.f = nil
+	}
+	if s.tmp != "" {
+		os.Remove(s.tmp)
+		s.tmp = ""
+	}
+}
+
+// sealBytes seals a small plaintext in memory.
+func sealBytes(plain []byte, recips []age.Recipient) ([]byte, error) {
+	var buf bytes.Buffer
+	w, err := age.Encrypt(&buf, recips...)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := w.Write(plain); err != nil {
+		return nil, err
+	}
+	if err := w.Close(); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
+}
+
+func randomHex(n int) string {
+	b := make([]byte, n)
+	rand.Read(b)
+	return hex.EncodeToString(b)
+}

@@ -1,0 +1,172 @@
+package vault
+
+import (
+	"archive/tar"
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io"
+)
+
+// Bundle layout.
+const (
+	bundleFormat   = "cleandrop-bundle/1"
+	manifestName   = "manifest.json"
+	signatureName  = "manifest.json.sig"
+	itemsDir       = "items/"
+	maxManifestLen = 8 << 20
+	maxSigLen      = 64 << 10
+	maxNameFileLen = 64 << 10
+	maxBundleItems = 100000
+	maxItemSize    = 1 << 40
+)
+
+// manifest is manifest.json, the first file of a bundle.
+type manifest struct {
+	Format   string          `json:"format"`
+	Ref      string          `json:"ref"`
+	Agency   string          `json:"agency"`
+	Stage    string          `json:"stage"`
+	Opened   string          `json:"opened"`
+	Exported string          `json:"exported"`
+	History  []manifestEvent `json:"history"`
+	Items    []manifestItem  `json:"items"`
+}
+
+type manifestEvent struct {
+	Day   string `json:"day"`
+	Stage string `json:"stage"`
+	Batch int    `json:"batch"`
+}
+
+type manifestItem struct {
+	ID         int    `json:"id"`
+	Batch      int    `json:"batch"`
+	Kind       Kind   `json:"kind"`
+	Day        string `json:"day"`
+	File       string `json:"file"`
+	Size       int64  `json:"size"`
+	SHA256     string `json:"sha256"`
+	NameFile   string `json:"name_file,omitempty"`
+	NameSHA256 string `json:"name_sha256,omitempty"`
+}
+
+func itemFile(id int, kind Kind) string { return fmt.Sprintf("%s%03d-%s.age", itemsDir, id, kind) }
+func nameFile(id int) string            { return fmt.Sprintf("%s%03d-name.age", itemsDir, id) }
+
+// ExportOptions adjust [Store.ExportWith].
+type ExportOptions struct {
+	// Sign, when set, signs the exact bytes of manifest.json; its result is
+	// written as manifest.json.sig right after the manifest.
+	Sign func(manifest []byte) ([]byte, error)
+}
+
+// Export writes case ref to w as an uncompressed tar bundle of ciphertext:
+// manifest.json first, then items/NNN-<kind>.age for each item and
+// items/NNN-name.age for each sealed attachment name. The manifest records
+// the size and SHA-256 of every file. Nothing in a bundle is plaintext
+// except the case metadata in the manifest.
+func (s *Store) Export(w io.Writer, ref string) error {
+	return s.ExportWith(w, ref, ExportOptions{})
+}
+
+// ExportWith is [Store.Export] with options.
+func (s *Store) ExportWith(w io.Writer, ref string, opts ExportOptions) error {
+	c, err := s.Case(ref)
+	if err != nil {
+		return err
+	}
+	day := s.day()
+	m := manifest{
+		Format:   bundleFormat,
+		Ref:      c.Ref,
+		Agency:   c.Agency,
+		Stage:    c.Stage,
+		Opened:   c.Opened,
+		Exported: day,
+		History:  make([]manifestEvent, 0, len(c.History)),
+		Items:    make([]manifestItem, 0, len(c.Items)),
+	}
+	for _, e := range c.History {
+		m.History = append(m.History, manifestEvent(e))
+	}
+	for _, it := range c.Items {
+		mi := manifestItem{
+			ID: it.ID, Batch: it.Batch, Kind: it.Kind, Day: it.Day,
+			File: itemFile(it.ID, it.Kind), Size: it.Size, SHA256: it.SHA256,
+		}
+		if it.Name != nil {
+			sum := sha256.Sum256(it.Name)
+			mi.NameFile, mi.NameSHA256 = nameFile(it.ID), hex.EncodeToString(sum[:])
+		}
+		m.Items = append(m.Items, mi)
+	}
+	mj, err := json.MarshalIndent(m, "", "  ")
+	if err != nil {
+		return fmt.Errorf("vault: export: %w", err)
+	}
+	mj = append(mj, '\n')
+
+	tw := tar.NewWriter(w)
+	mtime := midnight(day)
+	put := func(name string, size int64, r io.Reader) error {
+		hdr := &tar.Header{
+			Typeflag: tar.TypeReg,
+			Name:     name,
+			Size:     size,
+			Mode:     0o600,
+			ModTime:  mtime,
+		}
+		if err := tw.WriteHeader(hdr); err != nil {
+			return err
+		}
+		_, err := io.Copy(tw, r)
+		return err
+	}
+	if err := put(manifestName, int64(len(mj)), bytes.NewReader(mj)); err != nil {
+		return fmt.Errorf("vault: export: %w", err)
+	}
+	if opts.Sign != nil {
+		sig, err := opts.Sign(bytes.Clone(mj))
+		if err != nil {
+			return fmt.Errorf("vault: export: sign manifest: %w", err)
+		}
+		if err := put(signatureName, int64(len(sig)), bytes.NewReader(sig)); err != nil {
+			return fmt.Errorf("vault: export: %w", err)
+		}
+	}
+	for i, it := range c.Items {
+		if err := s.exportItem(put, c.Ref, it, m.Items[i].File); err != nil {
+			return fmt.Errorf("vault: export: item %d: %w", it.ID, err)
+		}
+		if it.Name != nil {
+			if err := put(m.Items[i].NameFile, int64(len(it.Name)), bytes.NewReader(it.Name)); err != nil {
+				return fmt.Errorf("vault: export: item %d: %w", it.ID, err)
+			}
+		}
+	}
+	if err := tw.Close(); err != nil {
+		return fmt.Errorf("vault: export: %w", err)
+	}
+	return nil
+}
+
+// exportItem copies one item's ciphertext into the bundle, checking it
+// against its record on the way.
+func (s *Store) exportItem(put func(string, int64, io.Reader) error, ref string, it Item, file string) error {
+	rc, err := s.OpenItem(ref, it.ID)
+	if err != nil {
+		return err
+	}
+	defer rc.Close()
+	h := sha256.New()
+	if err := put(file, it.Size, io.TeeReader(rc, h)); err != nil {
+		return err
+	}
+	if hex.EncodeToString(h.Sum(nil)) != it.SHA256 {
+		return fmt.Errorf("stored ciphertext does not match its record")
+	}
+	return nil
+}

@@ -1,0 +1,692 @@
+package vault
+
+import (
+	"archive/tar"
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"html/template"
+	"io"
+	"os"
+	"sort"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"filippo.io/age"
+)
+
+// ErrTampered is wrapped by every error [OpenBundle] returns for a bundle
+// whose structure, sizes or checksums are not what its manifest says.
+var ErrTampered = errors.New("bundle tampered or damaged")
+
+// A Thread is an opened bundle: the case and its entries in ID order.
+type Thread struct {
+	Ref, Agency, Stage string
+	Opened, Exported   string
+	History            []Event
+	Entries            []Entry
+}
+
+// An Entry is one decrypted item of a [Thread].
+type Entry struct {
+	ID, Batch int
+	Kind      Kind
+	Day       string
+	Text      string // text kinds: the text (empty when longer than 8 MiB; see File)
+	File      string // relative path written in the output directory
+	Name      string // attachments: the decrypted original file name
+
+	long bool // text kinds: too long to keep in Text
+}
+
+// Long reports whether a text entry was too long to keep in Text; its text
+// is then only in File.
+func (e Entry) Long() bool { return e.long }
+
+// OpenOptions adjust [OpenBundleWith].
+type OpenOptions struct {
+	// Verify, when set, checks the detached signature manifest.json.sig
+	// over manifest.json. A bundle without a signature is then refused.
+	Verify func(manifest, sig []byte) error
+}
+
+// maxThreadText bounds the text of one entry kept in memory for the thread.
+const maxThreadText = 8 << 20
+
+// OpenBundle checks a bundle written by [Store.Export], decrypts it with
+// identities and writes it into outDir (created 0700; it must not exist or
+// be empty): text items as NNN-<kind>.txt, attachments as
+// files/NNN-<name>, and a readable thread.txt and thread.html.
+//
+// Every file is checked against the manifest (names, sizes, SHA-256, no
+// missing, doubled or extra file) and decrypted once before anything is
+// written; a failed check returns an error wrapping [ErrTampered]. Nothing
+// is written outside outDir. If r cannot seek, the bundle (ciphertext) is
+// first copied to a temporary file.
+func OpenBundle(r io.Reader, identities []age.Identity, outDir string) (*Thread, error) {
+	return OpenBundleWith(r, identities, outDir, OpenOptions{})
+}
+
+// OpenBundleWith is [OpenBundle] with options.
+func OpenBundleWith(r io.Reader, identities []age.Identity, outDir string, opts OpenOptions) (*Thread, error) {
+	if len(identities) == 0 {
+		return nil, errors.New("vault: open bundle: no identities")
+	}
+	rs, start, cleanup, err := rewindable(r)
+	if err != nil {
+		return nil, fmt.Errorf("vault: open bundle: %w", err)
+	}
+	defer cleanup()
+	chk, err := checkBundle(rs, identities, opts)
+	if err != nil {
+		return nil, fmt.Errorf("vault: open bundle: %w", err)
+	}
+	if _, err := rs.Seek(start, io.SeekStart); err != nil {
+		return nil, fmt.Errorf("vault: open bundle: %w", err)
+	}
+	th, err := writeBundle(rs, chk, identities, outDir)
+	if err != nil {
+		return nil, fmt.Errorf("vault: open bundle: %w", err)
+	}
+	return th, nil
+}
+
+func tampered(format string, a ...any) error {
+	return fmt.Errorf(format+" (%w)", append(a, ErrTampered)...)
+}
+
+// rewindable returns r as a ReadSeeker and its start offset, spooling it to
+// a temporary file when it cannot seek.
+func rewindable(r io.Reader) (io.ReadSeeker, int64, func(), error) {
+	if rs, ok := r.(io.ReadSeeker); ok {
+		if off, err := rs.Seek(0, io.SeekCurrent); err == nil {
+			return rs, off, func() {}, nil
+		}
+	}
+	f, err := os.CreateTemp("", "cleandrop-bundle-*.tar")
+	if err != nil {
+		return nil, 0, nil, err
+	}
+	cleanup := func() { f.Close(); os.Remove(f.Name()) }
+	if _, err := io.Copy(f, r); err != nil {
+		cleanup()
+		return nil, 0, nil, err
+	}
+	if _, err := f.Seek(0, io.SeekStart); err != nil {
+		cleanup()
+		return nil, 0, nil, err
+	}
+	return f, 0, cleanup, nil
+}
+
+// expect is what the manifest says about one file of the bundle.
+type expect struct {
+	item   *manifestItem
+	isName bool
+	size   int64 // -1: a name file, bounded by maxNameFileLen
+	sum    string
+	seen   bool
+}
+
+// checked is the outcome of the first pass over a bundle.
+type checked struct {
+	m           manifest
+	manifestSum [32]byte
+	files       map[string]*expect
+	names       map[int]string // decrypted attachment names by item ID
+}
+
+// checkBundle reads the whole bundle, checking its structure, every size and
+// checksum, and decrypting every file to nowhere.
+func checkBundle(r io.Reader, ids []age.Identity, opts OpenOptions) (*checked, error) {
+	tr := tar.NewReader(r)
+	hdr, err := tr.Next()
+	if err != nil {
+		return nil, tampered("not a bundle: %v", err)
+	}
+	if hdr.Name != manifestName {
+		return nil, tampered("first file is %q, not %s", hdr.Name, manifestName)
+	}
+	mj, err := readSmall(tr, hdr, maxManifestLen)
+	if err != nil {
+		return nil, tampered("%s: %v", manifestName, err)
+	}
+	chk := &checked{manifestSum: sha256.Sum256(mj), names: make(map[int]string)}
+	if err := parseManifest(mj, &chk.m); err != nil {
+		return nil, tampered("%s: %v", manifestName, err)
+	}
+	chk.files = expectations(&chk.m)
+
+	var sig []byte
+	for n := 1; ; n++ {
+		hdr, err := tr.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return nil, tampered("reading bundle: %v", err)
+		}
+		if n == 1 && hdr.Name == signatureName {
+			if sig, err = readSmall(tr, hdr, maxSigLen); err != nil {
+				return nil, tampered("%s: %v", signatureName, err)
+			}
+			continue
+		}
+		e, err := lookupEntry(chk.files, hdr)
+		if err != nil {
+			return nil, err
+		}
+		e.seen = true
+		var sink io.Writer = io.Discard
+		var name bytes.Buffer
+		if e.isName {
+			sink = &limitWriter{w: &name, n: 4 * maxNameLen}
+		}
+		derr := checkFile(tr, e, ids, sink)
+		if e.isName && derr == nil {
+			chk.names[e.item.ID] = name.String()
+		}
+		if derr != nil {
+			return nil, derr
+		}
+	}
+	for _, it := range chk.m.Items {
+		if !chk.files[it.File].seen {
+			return nil, tampered("item %d: missing from bundle", it.ID)
+		}
+		if it.NameFile != "" && !chk.files[it.NameFile].seen {
+			return nil, tampered("item %d: name missing from bundle", it.ID)
+		}
+	}
+	switch {
+	case opts.Verify != nil && sig == nil:
+		return nil, tampered("%s: missing", signatureName)
+	case opts.Verify != nil:
+		if err := opts.Verify(bytes.Clone(mj), sig); err != nil {
+			return nil, tampered("%s: %v", signatureName, err)
+		}
+	}
+	return chk, nil
+}
+
+// lookupEntry finds what the manifest expects of the file hdr introduces.
+func lookupEntry(files map[string]*expect, hdr *tar.Header) (*expect, error) {
+	e, ok := files[hdr.Name]
+	switch {
+	case !ok:
+		return nil, tampered("unexpected file %q", hdr.Name)
+	case e.seen:
+		return nil, tampered("%s: appears twice", hdr.Name)
+	case hdr.Typeflag != tar.TypeReg:
+		return nil, tampered("%s: not a regular file", hdr.Name)
+	case e.isName && hdr.Size > maxNameFileLen:
+		return nil, tampered("item %d: name too large", e.item.ID)
+	case !e.isName && hdr.Size != e.size:
+		return nil, tampered("item %d: size mismatch", e.item.ID)
+	}
+	return e, nil
+}
+
+// checkFile hashes and decrypts one file of the bundle into sink. A checksum
+// mismatch wins over a decryption error, so that damage is named as such.
+func checkFile(r io.Reader, e *expect, ids []age.Identity, sink io.Writer) error {
+	h := sha256.New()
+	tee := io.TeeReader(r, h)
+	dec, derr := age.Decrypt(tee, ids...)
+	if derr == nil {
+		_, derr = io.Copy(sink, dec)
+	}
+	if _, err := io.Copy(io.Discard, tee); err != nil {
+		return tampered("item %d: truncated: %v", e.item.ID, err)
+	}
+	if hex.EncodeToString(h.Sum(nil)) != e.sum {
+		if e.isName {
+			return tampered("item %d: name checksum mismatch", e.item.ID)
+		}
+		return tampered("item %d: checksum mismatch", e.item.ID)
+	}
+	if derr != nil {
+		var nomatch *age.NoIdentityMatchError
+		if errors.As(derr, &nomatch) {
+			return fmt.Errorf("item %d: not sealed to the given identities: %w", e.item.ID, derr)
+		}
+		return tampered("item %d: cannot decrypt: %v", e.item.ID, derr)
+	}
+	return nil
+}
+
+// readSmall reads a whole file of at most limit bytes.
+func readSmall(r io.Reader, hdr *tar.Header, limit int64) ([]byte, error) {
+	if hdr.Typeflag != tar.TypeReg {
+		return nil, errors.New("not a regular file")
+	}
+	if hdr.Size > limit {
+		return nil, errors.New("too large")
+	}
+	b, err := io.ReadAll(io.LimitReader(r, limit))
+	if err != nil {
+		return nil, err
+	}
+	return b, nil
+}
+
+// parseManifest decodes and validates manifest.json strictly.
+func parseManifest(b []byte, m *manifest) error {
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(m); err != nil {
+		return err
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return errors.New("trailing data")
+	}
+	if m.Format != bundleFormat {
+		return fmt.Errorf("format %q, want %q", m.Format, bundleFormat)
+	}
+	for what, v := range map[string]string{"ref": m.Ref, "agency": m.Agency, "stage": m.Stage} {
+		if !plainField(v) {
+			return fmt.Errorf("bad %s", what)
+		}
+	}
+	if !validDay(m.Opened) || !validDay(m.Exported) {
+		return errors.New("bad day")
+	}
+	for _, e := range m.History {
+		if !validDay(e.Day) || !plainField(e.Stage) || e.Batch < 1 {
+			return errors.New("bad history event")
+		}
+	}
+	if len(m.Items) > maxBundleItems {
+		return errors.New("too many items")
+	}
+	seen := make(map[int]bool, len(m.Items))
+	for _, it := range m.Items {
+		switch {
+		case it.ID < 1 || it.ID > maxBundleItems || seen[it.ID]:
+			return fmt.Errorf("bad item ID %d", it.ID)
+		case it.Batch < 1 || !it.Kind.valid() || !validDay(it.Day):
+			return fmt.Errorf("item %d: bad batch, kind or day", it.ID)
+		case it.File != itemFile(it.ID, it.Kind):
+			return fmt.Errorf("item %d: bad file name", it.ID)
+		case it.Size < 0 || it.Size > maxItemSize:
+			return fmt.Errorf("item %d: bad size", it.ID)
+		case !validSum(it.SHA256):
+			return fmt.Errorf("item %d: bad checksum", it.ID)
+		case it.NameFile == "" && it.NameSHA256 != "":
+			return fmt.Errorf("item %d: name checksum without name", it.ID)
+		case it.NameFile != "" && (it.Kind != KindAttachment || it.NameFile != nameFile(it.ID) || !validSum(it.NameSHA256)):
+			return fmt.Errorf("item %d: bad name file", it.ID)
+		}
+		seen[it.ID] = true
+	}
+	sort.Slice(m.Items, func(i, j int) bool { return m.Items[i].ID < m.Items[j].ID })
+	return nil
+}
+
+func expectations(m *manifest) map[string]*expect {
+	files := make(map[string]*expect, 2*len(m.Items))
+	for i := range m.Items {
+		it := &m.Items[i]
+		files[it.File] = &expect{item: it, size: it.Size, sum: it.SHA256}
+		if it.NameFile != "" {
+			files[it.NameFile] = &expect{item: it, isName: true, size: -1, sum: it.NameSHA256}
+		}
+	}
+	return files
+}
+
+func validDay(s string) bool {
+	_, err := time.Parse(time.DateOnly, s)
+	return err == nil
+}
+
+func validSum(s string) bool {
+	if len(s) != 64 {
+		return false
+	}
+	for _, c := range s {
+		if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f') {
+			return false
+		}
+	}
+	return true
+}
+
+// plainField accepts short, printable, single-line metadata.
+func plainField(s string) bool {
+	if len(s) > 256 || !utf8.ValidString(s) {
+		return false
+	}
+	for _, r := range s {
+		if r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0) || bidiControl(r) {
+			return false
+		}
+	}
+	return true
+}
+
+func bidiControl(r rune) bool {
+	return r >= 0x202a && r <= 0x202e || r >= 0x2066 && r <= 0x2069 || r == 0x200e || r == 0x200f
+}
+
+// writeBundle is the second pass: it decrypts every item into outDir,
+// checking again that each file is the one checked in the first pass.
+func writeBundle(r io.Reader, chk *checked, ids []age.Identity, outDir string) (th *Thread, err error) {
+	out, err := newOutput(outDir)
+	if err != nil {
+		return nil, err
+	}
+	defer func() {
+		if err != nil {
+			out.undo()
+		}
+		out.close()
+	}()
+
+	entries := make(map[int]*Entry, len(chk.m.Items))
+	for _, f := range chk.files {
+		f.seen = false
+	}
+	tr := tar.NewReader(r)
+	changed := func() error { return tampered("bundle changed while being opened") }
+	for n := 0; ; n++ {
+		hdr, err := tr.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return nil, tampered("reading bundle: %v", err)
+		}
+		switch {
+		case n == 0:
+			mj, err := readSmall(tr, hdr, maxManifestLen)
+			if err != nil || hdr.Name != manifestName || sha256.Sum256(mj) != chk.manifestSum {
+				return nil, changed()
+			}
+			continue
+		case n == 1 && hdr.Name == signatureName:
+			continue
+		}
+		e, err := lookupEntry(chk.files, hdr)
+		if err != nil {
+			return nil, err
+		}
+		e.seen = true
+		if e.isName {
+			if err := checkFile(tr, e, ids, io.Discard); err != nil {
+				return nil, err
+			}
+			continue
+		}
+		ent, err := out.writeItem(tr, e, ids, chk.names[e.item.ID])
+		if err != nil {
+			return nil, err
+		}
+		entries[ent.ID] = ent
+	}
+	th = &Thread{
+		Ref: chk.m.Ref, Agency: chk.m.Agency, Stage: chk.m.Stage,
+		Opened: chk.m.Opened, Exported: chk.m.Exported,
+	}
+	for _, e := range chk.m.History {
+		th.History = append(th.History, Event(e))
+	}
+	for _, it := range chk.m.Items {
+		ent, ok := entries[it.ID]
+		if !ok {
+			return nil, changed()
+		}
+		th.Entries = append(th.Entries, *ent)
+	}
+	if err := out.writeFile("thread.txt", renderText(th)); err != nil {
+		return nil, err
+	}
+	var html bytes.Buffer
+	if err := threadHTML.Execute(&html, th); err != nil {
+		return nil, err
+	}
+	if err := out.writeFile("thread.html", html.Bytes()); err != nil {
+		return nil, err
+	}
+	return th, nil
+}
+
+// output writes files under one directory, through an os.Root so that no
+// path can leave it, and can undo what it wrote.
+type output struct {
+	dir        string
+	root       *os.Root
+	madeDir    bool
+	madeFiles  bool
+	created    []string
+	closedRoot bool
+}
+
+func newOutput(dir string) (*output, error) {
+	o := &output{dir: dir}
+	switch fi, err := os.Stat(dir); {
+	case errors.Is(err, os.ErrNotExist):
+		if err := os.MkdirAll(dir, 0o700); err != nil {
+			return nil, err
+		}
+		o.madeDir = true
+	case err != nil:
+		return nil, err
+	case !fi.IsDir():
+		return nil, fmt.Errorf("%s is not a directory", dir)
+	default:
+		ents, err := os.ReadDir(dir)
+		if err != nil {
+			return nil, err
+		}
+		if len(ents) > 0 {
+			return nil, fmt.Errorf("output directory %s is not empty", dir)
+		}
+	}
+	root, err := os.OpenRoot(dir)
+	if err != nil {
+		return nil, err
+	}
+	o.root = root
+	return o, nil
+}
+
+func (o *output) create(name string) (*os.File, error) {
+	if strings.HasPrefix(name, "files/") && !o.madeFiles {
+		if err := o.root.Mkdir("files", 0o700); err != nil {
+			return nil, err
+		}
+		o.madeFiles = true
+	}
+	f, err := o.root.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return nil, err
+	}
+	o.created = append(o.created, name)
+	return f, nil
+}
+
+func (o *output) writeFile(name string, data []byte) error {
+	f, err := o.create(name)
+	if err != nil {
+		return err
+	}
+	if _, err := f.Write(data); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}
+
+// writeItem decrypts one item into its file.
+func (o *output) writeItem(r io.Reader, e *expect, ids []age.Identity, name string) (*Entry, error) {
+	it := e.item
+	ent := &Entry{ID: it.ID, Batch: it.Batch, Kind: it.Kind, Day: it.Day}
+	var text *limitWriter
+	if it.Kind == KindAttachment {
+		ent.Name = name
+		ent.File = fmt.Sprintf("files/%03d-%s", it.ID, safeName(name))
+	} else {
+		ent.File = fmt.Sprintf("%03d-%s.txt", it.ID, it.Kind)
+		text = &limitWriter{w: new(bytes.Buffer), n: maxThreadText}
+	}
+	f, err := o.create(ent.File)
+	if err != nil {
+		return nil, err
+	}
+	var w io.Writer = f
+	if text != nil {
+		w = io.MultiWriter(f, text)
+	}
+	err = checkFile(r, e, ids, w)
+	if cerr := f.Close(); err == nil && cerr != nil {
+		err = cerr
+	}
+	if err != nil {
+		return nil, err
+	}
+	if text != nil {
+		ent.long = text.over
+		if !text.over {
+			ent.Text = text.w.(*bytes.Buffer).String()
+		}
+	}
+	return ent, nil
+}
+
+// undo removes what was written.
+func (o *output) undo() {
+	for i := len(o.created) - 1; i >= 0; i-- {
+		o.root.Remove(o.created[i])
+	}
+	if o.madeFiles {
+		o.root.Remove("files")
+	}
+	o.close()
+	if o.madeDir {
+		os.Remove(o.dir)
+	}
+}
+
+func (o *output) close() {
+	if !o.closedRoot {
+		o.closedRoot = true
+		o.root.Close()
+	}
+}
+
+// limitWriter keeps at most n bytes and notes whether more came.
+type limitWriter struct {
+	w    io.Writer
+	n    int64
+	over bool
+}
+
+func (l *limitWriter) Write(p []byte) (int, error) {
+	if int64(len(p)) > l.n {
+		l.over = true
+		l.w.Write(p[:l.n])
+		l.n = 0
+		return len(p), nil
+	}
+	l.n -= int64(len(p))
+	return l.w.Write(p)
+}
+
+// safeName turns an attachment's original name into a safe base name.
+func safeName(name string) string {
+	name = strings.ToValidUTF8(name, "_")
+	if i := strings.LastIndexAny(name, `/\`); i >= 0 {
+		name = name[i+1:]
+	}
+	var b strings.Builder
+	for _, r := range name {
+		switch {
+		case r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0) || bidiControl(r) || strings.ContainsRune(`<>:"|?*`, r):
+			b.WriteByte('_')
+		default:
+			b.WriteRune(r)
+		}
+	}
+	name = strings.Trim(b.String(), " .")
+	if len(name) > 120 {
+		cut := 120
+		for cut > 0 && !utf8.RuneStart(name[cut]) {
+			cut--
+		}
+		name = strings.TrimRight(name[:cut], " .")
+	}
+	if name == "" {
+		return "attachment"
+	}
+	return name
+}
+
+// readable makes text safe to print on a terminal: valid UTF-8, and no
+// control characters except newline and tab, no bidirectional overrides.
+func readable(s string) string {
+	s = strings.ToValidUTF8(strings.ReplaceAll(s, "\r\n", "\n"), "\uFFFD")
+	return strings.Map(func(r rune) rune {
+		if r == '\n' || r == '\t' {
+			return r
+		}
+		if r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0) || bidiControl(r) {
+			return '\uFFFD'
+		}
+		return r
+	}, s)
+}
+
+func renderText(th *Thread) []byte {
+	var b bytes.Buffer
+	fmt.Fprintf(&b, "case %s\nagency: %s\nstage: %s\nopened: %s\nexported: %s\n\nstage history\n",
+		th.Ref, th.Agency, th.Stage, th.Opened, th.Exported)
+	for _, e := range th.History {
+		fmt.Fprintf(&b, "  %s  %s  (batch %d)\n", e.Day, e.Stage, e.Batch)
+	}
+	for _, e := range th.Entries {
+		fmt.Fprintf(&b, "\n[%03d] %s, %s, batch %d\n", e.ID, e.Kind, e.Day, e.Batch)
+		switch {
+		case e.Kind == KindAttachment:
+			fmt.Fprintf(&b, "file: %s\n", readable(e.File))
+			if e.Name != "" {
+				fmt.Fprintf(&b, "original name: %s\n", readable(e.Name))
+			}
+		case e.long:
+			fmt.Fprintf(&b, "(see %s)\n", e.File)
+		default:
+			b.WriteString(readable(e.Text))
+			if !strings.HasSuffix(e.Text, "\n") {
+				b.WriteByte('\n')
+			}
+		}
+	}
+	return b.Bytes()
+}
+
+// threadHTML is a self-contained page: no script, no external resource,
+// and a policy that forbids both.
+var threadHTML = template.Must(template.New("thread").Funcs(template.FuncMap{"readable": readable}).Parse(`<!DOCTYPE html>
+<html><head><meta charset="utf-8">
+<meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'">
+<meta name="referrer" content="no-referrer">
+<title>Case {{.Ref}}</title>
+<style>body{font-family:sans-serif;max-width:50em;margin:1em auto;padding:0 1em}pre{white-space:pre-wrap;background:#f4f4f4;padding:.5em}</style>
+</head><body>
+<h1>Case {{.Ref}}</h1>
+<p>Agency: {{.Agency}}<br>Stage: {{.Stage}}<br>Opened: {{.Opened}}<br>Exported: {{.Exported}}</p>
+<h2>Stage history</h2>
+<ul>{{range .History}}<li>{{.Day}}: {{.Stage}} (batch {{.Batch}})</li>{{end}}</ul>
+<h2>Thread</h2>
+{{range .Entries}}<section>
+<h3>[{{printf "%03d" .ID}}] {{.Kind}}, {{.Day}}, batch {{.Batch}}</h3>
+{{if eq .Kind "attachment"}}<p>File: <code>{{readable .File}}</code>{{if .Name}}<br>Original name: <code>{{readable .Name}}</code>{{end}}</p>
+{{else if .Long}}<p>(see <code>{{.File}}</code>)</p>
+{{else}}<pre>{{readable .Text}}</pre>
+{{end}}</section>
+{{end}}</body></html>
+`))

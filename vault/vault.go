@@ -1,0 +1,373 @@
+package vault
+
+import (
+	"crypto/rand"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"filippo.io/age"
+	"github.com/dgraph-io/badger/v4"
+	"github.com/dgraph-io/badger/v4/options"
+)
+
+// Kind says what an item is.
+type Kind string
+
+// The kinds of item a case holds.
+const (
+	KindReport     Kind = "report"     // reporter's report text
+	KindAttachment Kind = "attachment" // a file from the reporter (has a sealed name)
+	KindAnswer     Kind = "answer"     // reporter's follow-up text
+	KindQuestion   Kind = "question"   // officer -> reporter; also sealed to the case's reply recipient
+	KindNote       Kind = "note"       // officer note to the reporter with a stage change; also sealed to the reply recipient
+)
+
+func (k Kind) valid() bool {
+	switch k {
+	case KindReport, KindAttachment, KindAnswer, KindQuestion, KindNote:
+		return true
+	}
+	return false
+}
+
+// toReporter reports whether items of this kind are also sealed to the
+// case's reply recipient.
+func (k Kind) toReporter() bool { return k == KindQuestion || k == KindNote }
+
+// InitialStage is the stage of a newly committed case.
+const InitialStage = "received"
+
+// Errors that callers branch on.
+var (
+	ErrNotFound      = errors.New("vault: not found")
+	ErrUnknownAgency = errors.New("vault: unknown agency")
+	ErrExists        = errors.New("vault: lookup key already in use")
+	ErrBusy          = errors.New("vault: a writer is still open")
+)
+
+// An Agency receives reports. Items of its cases are sealed to Recipients.
+type Agency struct {
+	ID, Name   string
+	Recipients []age.Recipient
+}
+
+// Options configure a [Store].
+type Options struct {
+	Agencies []Agency         // recipients used for sealing
+	Logger   *slog.Logger     // nil = discard
+	Now      func() time.Time // nil = time.Now
+}
+
+// Access holds the credentials the receipt package makes for a case. The
+// vault stores them (encrypted at rest) and never interprets them, except
+// for ReplyRecipient, which it seals to.
+type Access struct {
+	Lookup         []byte // receipt-derived lookup key: unique index -> case
+	KDF            string // KDF parameters used (opaque string)
+	ReplyRecipient string // age recipient ("age1..." or "age1pq1...") of the reporter's reply key
+	WrappedReply   []byte // reporter's reply identity, wrapped (opaque)
+}
+
+// An Item is the record of one sealed item of a case.
+type Item struct {
+	ID     int    // 1.. in commit order within the case
+	Batch  int    // 1.. one per committed batch
+	Kind   Kind   //
+	Day    string // day committed, "2006-01-02" UTC
+	Size   int64  // ciphertext bytes
+	SHA256 string // hex of the ciphertext
+	Name   []byte // age ciphertext of the attachment's file name (nil when none)
+}
+
+// An Event is one entry in a case's stage history.
+type Event struct {
+	Day   string
+	Stage string
+	Batch int
+}
+
+// A Case is the metadata of one case. The first History event is the
+// initial stage.
+type Case struct {
+	Ref, Agency, Stage string
+	Opened, Updated    string // days
+	Access             Access
+	Items              []Item
+	History            []Event
+}
+
+// Store is a vault on local disk. It is safe for concurrent use.
+type Store struct {
+	dir      string
+	blobs    string
+	db       *badger.DB
+	log      *slog.Logger
+	now      func() time.Time
+	agencies map[string]Agency
+
+	mu     sync.Mutex
+	closed bool
+}
+
+const (
+	keyFile   = "vault.key"
+	badgerDir = "badger"
+	blobDir   = "blobs"
+	tmpPrefix = ".tmp-"
+	blobExt   = ".age"
+)
+
+// Open opens the vault kept in dir, creating it (mode 0700) with its layout
+// vault.key, badger/ and blobs/ on first use. It removes temporary files and
+// blob files that no committed item references, left by aborted batches or
+// a crash.
+func Open(dir string, opts Options) (*Store, error) {
+	s := &Store{
+		dir:      dir,
+		blobs:    filepath.Join(dir, blobDir),
+		log:      opts.Logger,
+		now:      opts.Now,
+		agencies: make(map[string]Agency, len(opts.Agencies)),
+	}
+	if s.log == nil {
+		s.log = slog.New(slog.DiscardHandler)
+	}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	for _, a := range opts.Agencies {
+		if a.ID == "" {
+			return nil, errors.New("vault: agency with empty ID")
+		}
+		if len(a.Recipients) == 0 {
+			return nil, fmt.Errorf("vault: agency %q has no recipients", a.ID)
+		}
+		if _, dup := s.agencies[a.ID]; dup {
+			return nil, fmt.Errorf("vault: agency %q listed twice", a.ID)
+		}
+		s.agencies[a.ID] = a
+	}
+
+	for _, d := range []string{dir, s.blobs, filepath.Join(dir, badgerDir)} {
+		if err := os.MkdirAll(d, 0o700); err != nil {
+			return nil, fmt.Errorf("vault: %w", err)
+		}
+	}
+	key, err := loadKey(dir)
+	if err != nil {
+		return nil, err
+	}
+	db, err := badger.Open(badgerOptions(filepath.Join(dir, badgerDir), key, s.log))
+	clear(key)
+	if err != nil {
+		return nil, fmt.Errorf("vault: open badger: %w", err)
+	}
+	s.db = db
+	if err := s.sweep(); err != nil {
+		db.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+// badgerOptions tunes Badger for small metadata with flat memory, durable
+// commits and encryption at rest. Encryption needs both caches: without the
+// index cache Badger dies at its first memtable flush.
+func badgerOptions(dir string, key []byte, log *slog.Logger) badger.Options {
+	return badger.DefaultOptions(dir).
+		WithEncryptionKey(key).
+		WithBlockCacheSize(8 << 20).
+		WithIndexCacheSize(4 << 20).
+		WithSyncWrites(true).
+		WithMemTableSize(16 << 20).
+		WithNumMemtables(2).
+		WithNumLevelZeroTables(2).
+		WithNumLevelZeroTablesStall(8).
+		WithValueThreshold(4 << 10).
+		WithValueLogFileSize(64 << 20).
+		WithNumVersionsToKeep(1).
+		WithNumCompactors(2).
+		WithCompression(options.None). // ciphertext does not compress
+		WithMetricsEnabled(false).
+		WithLogger(badgerLogger{log.With("component", "badger")})
+}
+
+// badgerLogger passes Badger's warnings and errors to slog and drops the rest.
+type badgerLogger struct{ l *slog.Logger }
+
+func (b badgerLogger) Errorf(f string, a ...any) {
+	b.l.Error(strings.TrimSpace(fmt.Sprintf(f, a...)))
+}
+
+func (b badgerLogger) Warningf(f string, a ...any) {
+	b.l.Warn(strings.TrimSpace(fmt.Sprintf(f, a...)))
+}
+
+func (badgerLogger) Infof(string, ...any)  {}
+func (badgerLogger) Debugf(string, ...any) {}
+
+// loadKey reads the Badger encryption key, making it on first use.
+func loadKey(dir string) ([]byte, error) {
+	path := filepath.Join(dir, keyFile)
+	key, err := os.ReadFile(path)
+	switch {
+	case err == nil:
+		if len(key) != 32 {
+			return nil, fmt.Errorf("vault: %s: want 32 bytes, have %d", keyFile, len(key))
+		}
+		return key, nil
+	case !errors.Is(err, os.ErrNotExist):
+		return nil, fmt.Errorf("vault: read key: %w", err)
+	}
+	// A missing key beside existing data would make a new, empty-looking
+	// database impossible to open: refuse rather than guess.
+	if ents, err := os.ReadDir(filepath.Join(dir, badgerDir)); err == nil && len(ents) > 0 {
+		return nil, fmt.Errorf("vault: %s is missing but %s/ holds data", keyFile, badgerDir)
+	}
+	key = make([]byte, 32)
+	rand.Read(key)
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("vault: create key: %w", err)
+	}
+	if _, err := f.Write(key); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("vault: write key: %w", err)
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("vault: write key: %w", err)
+	}
+	if err := f.Close(); err != nil {
+		return nil, fmt.Errorf("vault: write key: %w", err)
+	}
+	if err := syncDir(dir); err != nil {
+		return nil, fmt.Errorf("vault: write key: %w", err)
+	}
+	return key, nil
+}
+
+// Close closes the store. Batches still open are not committed.
+func (s *Store) Close() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return nil
+	}
+	s.closed = true
+	if err := s.db.Close(); err != nil {
+		return fmt.Errorf("vault: close: %w", err)
+	}
+	return nil
+}
+
+// day is the current day, UTC.
+func (s *Store) day() string { return s.now().UTC().Format(time.DateOnly) }
+
+// Badger keys.
+//
+//	c/<ref>          caseRecord (JSON)
+//	i/<ref>/<id>     itemRecord (JSON), id zero-padded so keys sort by ID
+//	d/<ref>/<id>     inline ciphertext
+//	l/<lookup>       ref
+func caseKey(ref string) []byte         { return []byte("c/" + ref) }
+func itemPrefix(ref string) []byte      { return []byte("i/" + ref + "/") }
+func itemKey(ref string, id int) []byte { return fmt.Appendf(nil, "i/%s/%08d", ref, id) }
+func dataKey(ref string, id int) []byte { return fmt.Appendf(nil, "d/%s/%08d", ref, id) }
+func lookupKey(l []byte) []byte         { return append([]byte("l/"), l...) }
+
+type caseRecord struct {
+	Ref     string
+	Agency  string
+	Stage   string
+	Opened  string
+	Updated string
+	Access  Access
+	History []Event
+	Items   int // items committed; the next ID is Items+1
+	Batches int // batches committed
+}
+
+type itemRecord struct {
+	Item
+	Blob string `json:",omitempty"` // file name in blobs/, or "" when inline
+}
+
+// sweep removes temporary files and unreferenced blobs.
+func (s *Store) sweep() error {
+	ents, err := os.ReadDir(s.blobs)
+	if err != nil {
+		return fmt.Errorf("vault: sweep: %w", err)
+	}
+	if len(ents) == 0 {
+		return nil
+	}
+	used := make(map[string]bool)
+	err = s.db.View(func(txn *badger.Txn) error {
+		it := txn.NewIterator(badger.IteratorOptions{Prefix: []byte("i/"), PrefetchValues: true, PrefetchSize: 64})
+		defer it.Close()
+		for it.Rewind(); it.Valid(); it.Next() {
+			var rec itemRecord
+			if err := it.Item().Value(func(v []byte) error { return json.Unmarshal(v, &rec) }); err != nil {
+				return err
+			}
+			if rec.Blob != "" {
+				used[rec.Blob] = true
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("vault: sweep: %w", err)
+	}
+	removed := 0
+	for _, e := range ents {
+		name := e.Name()
+		orphan := strings.HasPrefix(name, tmpPrefix) || (strings.HasSuffix(name, blobExt) && !used[name])
+		if !orphan || !e.Type().IsRegular() {
+			continue
+		}
+		if err := os.Remove(filepath.Join(s.blobs, name)); err != nil {
+			return fmt.Errorf("vault: sweep: %w", err)
+		}
+		removed++
+	}
+	if removed > 0 {
+		if err := syncDir(s.blobs); err != nil {
+			return fmt.Errorf("vault: sweep: %w", err)
+		}
+		s.log.Info("vault: removed files of uncommitted batches", "count", removed)
+	}
+	return nil
+}
+
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	err = d.Sync()
+	if cerr := d.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
+// midnight is the start of day (UTC) as a time, for file times.
+func midnight(day string) time.Time {
+	t, err := time.Parse(time.DateOnly, day)
+	if err != nil {
+		return time.Unix(0, 0).UTC()
+	}
+	return t
+}
+
+var _ io.Closer = (*Store)(nil)

@@ -1,0 +1,276 @@
+package vault_test
+
+import (
+	"bytes"
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/hex"
+	"io/fs"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"cleandrop/vault"
+	"cleandrop/vault/storetest"
+)
+
+func openBadger(t *testing.T, dir string, opts vault.Options) *vault.Store {
+	t.Helper()
+	s, err := vault.Open(dir, opts)
+	if err != nil {
+		t.Fatalf("Open: %v", err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
+func TestStore(t *testing.T) {
+	storetest.Run(t, openBadger)
+}
+
+func TestLayout(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "vault")
+	opts := storetest.NewFixture(t, openBadger).Opts
+	s, err := vault.Open(dir, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name string
+		mode fs.FileMode
+	}{
+		{".", fs.ModeDir | 0o700},
+		{"vault.key", 0o600},
+		{"badger", fs.ModeDir | 0o700},
+		{"blobs", fs.ModeDir | 0o700},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			fi, err := os.Stat(filepath.Join(dir, tc.name))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if fi.Mode() != tc.mode {
+				t.Errorf("mode %v, want %v", fi.Mode(), tc.mode)
+			}
+			if tc.name == "vault.key" && fi.Size() != 32 {
+				t.Errorf("key is %d bytes", fi.Size())
+			}
+		})
+	}
+	s.Close()
+
+	// The key is kept, not remade.
+	key, _ := os.ReadFile(filepath.Join(dir, "vault.key"))
+	s, err = vault.Open(dir, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	if again, _ := os.ReadFile(filepath.Join(dir, "vault.key")); !bytes.Equal(key, again) {
+		t.Error("vault.key changed on reopen")
+	}
+	// A different key cannot open the data.
+	os.WriteFile(filepath.Join(dir, "vault.key"), make([]byte, 32), 0o600)
+	if s, err := vault.Open(dir, opts); err == nil {
+		s.Close()
+		t.Error("Open with the wrong vault.key succeeded")
+	}
+	// Without its key the data cannot be opened, and no new key is made.
+	os.Remove(filepath.Join(dir, "vault.key"))
+	if s, err := vault.Open(dir, opts); err == nil {
+		s.Close()
+		t.Error("Open without vault.key beside existing data succeeded")
+	}
+	if _, err := os.Stat(filepath.Join(dir, "vault.key")); err == nil {
+		t.Error("Open made a new key beside existing data")
+	}
+}
+
+func TestOrphanSweep(t *testing.T) {
+	f := storetest.NewFixture(t, openBadger)
+	big := make([]byte, 2<<20)
+	rand.Read(big)
+
+	// A committed blob, which must survive.
+	acc, _ := storetest.NewAccess(t)
+	b, _ := f.Store.NewCase("a1", acc)
+	storetest.Put(t, b, vault.KindAttachment, "kept.bin", big)
+	ref := storetest.Commit(t, b)
+	kept := storetest.StoredFiles(t, f.Dir)
+	if len(kept) != 1 {
+		t.Fatalf("blob files after one commit: %v", kept)
+	}
+
+	// A batch cut short by a crash: a closed item still in its .tmp- file,
+	// and a writer still open.
+	acc, _ = storetest.NewAccess(t)
+	b, _ = f.Store.NewCase("a1", acc)
+	storetest.Put(t, b, vault.KindAttachment, "lost.bin", big)
+	w, _ := b.Add(vault.KindAttachment, "cut.bin")
+	w.Write(big)
+	// A blob renamed but never referenced (a crash between rename and
+	// the Badger commit).
+	orphan := filepath.Join(f.Dir, "blobs", hex.EncodeToString(make([]byte, 16))+".age")
+	if err := os.WriteFile(orphan, []byte("age-encryption.org/v1\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var tmps int
+	for _, p := range storetest.StoredFiles(t, f.Dir) {
+		if strings.HasPrefix(filepath.Base(p), ".tmp-") {
+			tmps++
+		}
+	}
+	if tmps != 2 {
+		t.Fatalf("%d .tmp- files before the crash, want 2", tmps)
+	}
+
+	f.Reopen(t) // the batch is never committed nor aborted
+	if got := storetest.StoredFiles(t, f.Dir); len(got) != 1 || got[0] != kept[0] {
+		t.Errorf("files after reopen: %v, want only %v", got, kept)
+	}
+	got, err := storetest.Decrypt(t, f.Store, ref, 1, f.Agency)
+	if err != nil || !bytes.Equal(got, big) {
+		t.Errorf("committed blob lost by the sweep: %v", err)
+	}
+	if n := len(mustCases(t, f.Store)); n != 1 {
+		t.Errorf("%d cases, want 1", n)
+	}
+}
+
+func mustCases(t *testing.T, s *vault.Store) []vault.Case {
+	t.Helper()
+	cs, err := s.Cases()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cs
+}
+
+// TestNoPlaintextAtRest stores a canary as text, as a file and as a file
+// name, and looks for it, raw, in hex and in base64, in every file under
+// the store's directory: open, and again after Close.
+func TestNoPlaintextAtRest(t *testing.T) {
+	canary := "CANARY-" + rand.Text()
+	var logs bytes.Buffer
+	f := storetest.NewFixture(t, func(t *testing.T, dir string, opts vault.Options) *vault.Store {
+		opts.Logger = slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+		return openBadger(t, dir, opts)
+	})
+	acc, _ := storetest.NewAccess(t)
+	b, _ := f.Store.NewCase("a1", acc)
+	storetest.Put(t, b, vault.KindReport, "", []byte("report "+canary+" end"))
+	storetest.Put(t, b, vault.KindAttachment, canary+".txt", []byte(strings.Repeat(canary+"\n", 1000)))
+	storetest.Put(t, b, vault.KindAttachment, "big-"+canary, bytes.Repeat([]byte(canary), 200000))
+	ref := storetest.Commit(t, b)
+	b, _ = f.Store.Append(ref)
+	storetest.Put(t, b, vault.KindAnswer, "", []byte(canary))
+	storetest.Commit(t, b)
+
+	needles := canaryForms(canary)
+	scan := func(when string) {
+		err := filepath.WalkDir(f.Dir, func(path string, d fs.DirEntry, err error) error {
+			if err != nil || d.IsDir() {
+				return err
+			}
+			data, err := os.ReadFile(path)
+			if err != nil {
+				return err
+			}
+			for form, n := range needles {
+				if bytes.Contains(data, n) {
+					t.Errorf("%s: canary (%s) found in %s", when, form, path)
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	scan("open")
+	f.Reopen(t)
+	f.Store.Close()
+	scan("closed")
+	for form, n := range needles {
+		if bytes.Contains(logs.Bytes(), n) {
+			t.Errorf("canary (%s) found in the log", form)
+		}
+	}
+	if bytes.Contains(logs.Bytes(), []byte(ref)) {
+		t.Error("case reference found in the log")
+	}
+}
+
+// canaryForms is the canary raw, in hex, and in base64 at each of the three
+// alignments it can have in a longer encoded text.
+func canaryForms(c string) map[string][]byte {
+	forms := map[string][]byte{
+		"raw": []byte(c),
+		"hex": []byte(hex.EncodeToString([]byte(c))),
+	}
+	for k := range 3 {
+		s := c[k:]
+		s = s[:len(s)/3*3]
+		forms["base64/"+string(rune('0'+k))] = []byte(base64.StdEncoding.EncodeToString([]byte(s)))
+		forms["base64url/"+string(rune('0'+k))] = []byte(base64.URLEncoding.EncodeToString([]byte(s)))
+	}
+	return forms
+}
+
+// TestBlobTimes checks that blob files carry the day, not the time.
+func TestBlobTimes(t *testing.T) {
+	f := storetest.NewFixture(t, openBadger)
+	acc, _ := storetest.NewAccess(t)
+	b, _ := f.Store.NewCase("a1", acc)
+	storetest.Put(t, b, vault.KindAttachment, "a", make([]byte, 1<<20))
+	ref := storetest.Commit(t, b)
+	rc, err := f.Store.OpenItem(ref, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rc.Close()
+	want, _ := time.Parse(time.DateOnly, storetest.Day)
+	files := storetest.StoredFiles(t, f.Dir)
+	if len(files) != 1 {
+		t.Fatalf("blob files: %v", files)
+	}
+	fi, err := os.Stat(files[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !fi.ModTime().Equal(want) {
+		t.Errorf("blob mtime %v, want %v", fi.ModTime().UTC(), want)
+	}
+	if at := atime(fi); !at.IsZero() && !at.Equal(want) {
+		t.Errorf("blob atime %v after reading, want %v", at.UTC(), want)
+	}
+}
+
+// TestStoreLogs checks that the store logs no reference, name, size or
+// content, whatever the level.
+func TestStoreLogs(t *testing.T) {
+	var logs bytes.Buffer
+	f := storetest.NewFixture(t, func(t *testing.T, dir string, opts vault.Options) *vault.Store {
+		opts.Logger = slog.New(slog.NewJSONHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+		return openBadger(t, dir, opts)
+	})
+	acc, _ := storetest.NewAccess(t)
+	b, _ := f.Store.NewCase("a1", acc)
+	storetest.Put(t, b, vault.KindAttachment, "secret-name.pdf", make([]byte, 123457))
+	ref := storetest.Commit(t, b)
+	b, _ = f.Store.Append(ref)
+	w, _ := b.Add(vault.KindAttachment, "other-secret.bin")
+	w.Write(make([]byte, 1<<20)) // left open: Reopen sweeps its .tmp- file
+	f.Reopen(t)
+	if !strings.Contains(logs.String(), `"count":1`) {
+		t.Errorf("sweep not logged as a count:\n%s", logs.String())
+	}
+	for _, bad := range []string{ref, "secret", "123457", "1048576", string(acc.Lookup)} {
+		if strings.Contains(logs.String(), bad) {
+			t.Errorf("log contains %q:\n%s", bad, logs.String())
+		}
+	}
+}
