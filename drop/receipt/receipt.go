@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math/big"
+	"slices"
 	"strings"
 	"sync"
 	"unicode"
@@ -16,7 +17,8 @@ import (
 type Format int
 
 const (
-	// Words is seven words from the EFF large list (90.4 bits).
+	// Words is seven distinct words from the EFF large list, less its
+	// hyphenated words (7,771 words: 90.46 bits).
 	Words Format = iota
 	// Digits is seven groups of four digits (93.0 bits), for reporters who
 	// do not type English words.
@@ -56,11 +58,19 @@ func Generate(f Format) (string, error) {
 		}
 		return strings.Join(groups, " "), nil
 	default:
-		w, err := diceware.Generate(wordCount)
-		if err != nil {
-			return "", fmt.Errorf("generate receipt: %w", err)
+		list := wordList()
+		limit := big.NewInt(int64(len(list)))
+		words := make([]string, 0, wordCount)
+		for len(words) < wordCount {
+			n, err := rand.Int(rand.Reader, limit)
+			if err != nil {
+				return "", fmt.Errorf("generate receipt: %w", err)
+			}
+			if w := list[n.Int64()]; !slices.Contains(words, w) {
+				words = append(words, w)
+			}
 		}
-		return strings.Join(w, " "), nil
+		return strings.Join(words, " "), nil
 	}
 }
 
@@ -123,16 +133,17 @@ func Normalize(s string) (string, error) {
 	return strings.Join(fields, " "), nil
 }
 
-// wordSet is the EFF large list as a set. The library indexes words by
-// their dice rolls, 11111 to 66666.
-var wordSet = sync.OnceValue(func() map[string]struct{} {
+// wordList is the EFF large list without its few hyphenated words
+// ("t-shirt"), so that a hyphen typed between words can only be a
+// separator. The library indexes words by their dice rolls, 11111 to 66666.
+var wordList = sync.OnceValue(func() []string {
 	list := diceware.WordListEffLarge()
-	set := make(map[string]struct{}, 7776)
+	var words []string
 	var walk func(prefix, depth int)
 	walk = func(prefix, depth int) {
 		if depth == list.Digits() {
-			if w := list.WordAt(prefix); w != "" {
-				set[w] = struct{}{}
+			if w := list.WordAt(prefix); w != "" && !strings.Contains(w, "-") {
+				words = append(words, w)
 			}
 			return
 		}
@@ -141,5 +152,14 @@ var wordSet = sync.OnceValue(func() map[string]struct{} {
 		}
 	}
 	walk(0, 0)
+	return words
+})
+
+// wordSet is [wordList] as a set.
+var wordSet = sync.OnceValue(func() map[string]struct{} {
+	set := make(map[string]struct{}, len(wordList()))
+	for _, w := range wordList() {
+		set[w] = struct{}{}
+	}
 	return set
 })

@@ -3,6 +3,7 @@ package receipt
 import (
 	"bytes"
 	"errors"
+	"math"
 	"strings"
 	"testing"
 )
@@ -64,9 +65,35 @@ func TestNormalize(t *testing.T) {
 	}
 }
 
-func TestWordListSize(t *testing.T) {
-	if n := len(wordSet()); n != 7776 {
-		t.Fatalf("word list has %d words, want 7776", n)
+func TestWordListStrength(t *testing.T) {
+	n := len(wordList())
+	if len(wordSet()) != n {
+		t.Fatal("word list has duplicates")
+	}
+	// Seven distinct words: log2(n * (n-1) * ... * (n-6)).
+	bits := 0.0
+	for i := range wordCount {
+		bits += math.Log2(float64(n - i))
+	}
+	t.Logf("%d words, %.2f bits per receipt", n, bits)
+	if n < 7700 || bits < 90 {
+		t.Fatalf("%d words give %.2f bits, want at least 90", n, bits)
+	}
+	for _, w := range wordList() {
+		if strings.ContainsFunc(w, func(r rune) bool { return r < 'a' || r > 'z' }) {
+			t.Fatalf("word %q has a character Normalize treats as a separator", w)
+		}
+	}
+}
+
+// TestManyReceiptsRoundTrip would have caught hyphenated words ("t-shirt")
+// being split by Normalize.
+func TestManyReceiptsRoundTrip(t *testing.T) {
+	for range 5000 {
+		r, _ := Generate(Words)
+		if n, err := Normalize(strings.ToUpper(strings.ReplaceAll(r, " ", "-"))); err != nil || n != r {
+			t.Fatalf("Normalize(%q) = %q, %v", r, n, err)
+		}
 	}
 }
 
