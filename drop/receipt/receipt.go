@@ -18,7 +18,7 @@ type Format int
 
 const (
 	// Words is seven distinct words from the EFF large list, less its
-	// hyphenated words (7,771 words: 90.46 bits).
+	// hyphenated words (7,772 words: 90.46 bits).
 	Words Format = iota
 	// Digits is seven groups of four digits (93.0 bits), for reporters who
 	// do not type English words.
