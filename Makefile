@@ -28,7 +28,7 @@ vet:
 	$(GO) vet $(PKGS)
 
 test: deps fmt-check vet
-	$(GO) test -race -timeout 20m $(PKGS)
+	$(GO) test -race -count=1 -timeout 20m $(PKGS)
 
 bench: build
 	$(GO) test -run '^$$' -bench . -benchtime 3x -timeout 30m ./vault/ ./drop/receipt/ ./cmd/cleandrop/

@@ -38,6 +38,7 @@ func TestMain(m *testing.M) {
 		os.Exit(1)
 	}
 	code := m.Run()
+	stopTorNet()
 	os.RemoveAll(dir)
 	os.Exit(code)
 }
@@ -78,10 +79,12 @@ func startDemo(t testing.TB, extra ...string) *server {
 	t.Helper()
 	data := filepath.Join(t.TempDir(), "data")
 	args := append([]string{"demo", "--data", data, "--listen", "127.0.0.1:0", "--no-tor"}, extra...)
-	return startServer(t, data, args...)
+	return startServer(t, data, readyURL, args...)
 }
 
-func startServer(t testing.TB, data string, args ...string) *server {
+// startServer runs cleandrop with args and waits until its output matches
+// ready; the first submatch, if any, becomes the server's URL.
+func startServer(t testing.TB, data string, ready *regexp.Regexp, args ...string) *server {
 	t.Helper()
 	s := &server{t: t, data: data, stdout: &syncBuf{}, stderr: &syncBuf{}, done: make(chan struct{})}
 	s.cmd = exec.Command(bin, args...)
@@ -92,17 +95,19 @@ func startServer(t testing.TB, data string, args ...string) *server {
 	}
 	go func() { s.cmd.Wait(); close(s.done) }()
 	t.Cleanup(s.stop)
-	deadline := time.After(30 * time.Second)
+	deadline := time.After(3 * time.Minute)
 	for {
-		if m := readyURL.FindStringSubmatch(s.stdout.String()); m != nil {
-			s.url = strings.TrimSuffix(m[1], "/")
+		if m := ready.FindStringSubmatch(s.stdout.String()); m != nil {
+			if len(m) > 1 {
+				s.url = strings.TrimSuffix(m[1], "/")
+			}
 			return s
 		}
 		select {
 		case <-s.done:
 			t.Fatalf("server exited before ready:\nstdout:\n%s\nstderr:\n%s", s.stdout, s.stderr)
 		case <-deadline:
-			t.Fatalf("server not ready after 30 s:\nstdout:\n%s\nstderr:\n%s", s.stdout, s.stderr)
+			t.Fatalf("server not ready after 3 minutes:\nstdout:\n%s\nstderr:\n%s", s.stdout, s.stderr)
 		case <-time.After(20 * time.Millisecond):
 		}
 	}

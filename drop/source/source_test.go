@@ -259,18 +259,40 @@ func TestSessionExpiry(t *testing.T) {
 	}
 }
 
-func TestCrossOriginPostRefused(t *testing.T) {
+func TestCrossOrigin(t *testing.T) {
 	f := newFixture(t, nil)
-	body, ct := multipartBody([][2]string{{"agency", "acc"}, {"message", "x"}}, nil)
-	req := httptest.NewRequest(http.MethodPost, "/report", body)
-	req.Header.Set("Content-Type", ct)
-	req.Header.Set("Sec-Fetch-Site", "cross-site")
-	w := f.do(req)
-	if w.Code != 403 || !strings.Contains(w.Body.String(), "came from another site") {
-		t.Fatalf("cross-site post: %d", w.Code)
+	tests := []struct {
+		name    string
+		headers map[string]string
+		ok      bool
+	}{
+		{"same origin by fetch metadata", map[string]string{"Sec-Fetch-Site": "same-origin"}, true},
+		// Chromium on an http .onion: no fetch metadata, a real Origin
+		// (thanks to Referrer-Policy: same-origin).
+		{"same origin by Origin", map[string]string{"Origin": "http://example.com"}, true},
+		{"cross site by fetch metadata", map[string]string{"Sec-Fetch-Site": "cross-site"}, false},
+		{"cross site by Origin", map[string]string{"Origin": "http://evil.example"}, false},
+		{"opaque origin", map[string]string{"Origin": "null"}, false},
 	}
-	if cs, _ := f.store.Cases(); len(cs) != 0 {
-		t.Fatal("a cross-site post made a case")
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			body, ct := multipartBody([][2]string{{"agency", "acc"}, {"message", "x"}}, nil)
+			req := httptest.NewRequest(http.MethodPost, "http://example.com/report", body)
+			req.Header.Set("Content-Type", ct)
+			for k, v := range tc.headers {
+				req.Header.Set(k, v)
+			}
+			w := f.do(req)
+			if tc.ok && w.Code != 200 {
+				t.Fatalf("refused: %d", w.Code)
+			}
+			if !tc.ok && (w.Code != 403 || !strings.Contains(w.Body.String(), "came from another site")) {
+				t.Fatalf("not refused: %d", w.Code)
+			}
+		})
+	}
+	if cs, _ := f.store.Cases(); len(cs) != 2 {
+		t.Fatalf("%d cases, want the 2 same-origin ones", len(cs))
 	}
 }
 

@@ -7,9 +7,16 @@ const CSP = "default-src 'none'; style-src 'self'; img-src 'self'; form-action '
 	"frame-ancestors 'none'; base-uri 'none'"
 
 // SecurityHeaders are set on every response of both interfaces.
+//
+// Referrer-Policy is "same-origin", not "no-referrer": under "no-referrer" a
+// browser sends "Origin: null" even on our own form posts, and where it
+// also sends no Sec-Fetch-Site (Chromium on an http .onion, which it does
+// not count as a secure context) cross-origin protection could no longer
+// tell our forms from another site's. "same-origin" still sends nothing to
+// any other site, and the server never reads or logs the Referer.
 var SecurityHeaders = map[string]string{
 	"Content-Security-Policy":      CSP,
-	"Referrer-Policy":              "no-referrer",
+	"Referrer-Policy":              "same-origin",
 	"Cache-Control":                "no-store",
 	"Pragma":                       "no-cache",
 	"X-Frame-Options":              "DENY",
