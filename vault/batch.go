@@ -89,7 +89,12 @@ func (s *Store) NewCase(agency string, acc Access) (*Batch, error) {
 
 // Append starts a batch that adds to the existing case ref.
 func (s *Store) Append(ref string) (*Batch, error) {
-	c, err := s.Case(ref)
+	var c caseRecord
+	err := s.db.View(func(txn *badger.Txn) error {
+		var err error
+		c, err = loadRecord(txn, normalizeRef(ref))
+		return err
+	})
 	if err != nil {
 		return nil, err
 	}
@@ -223,7 +228,7 @@ func (b *Batch) Commit() (string, error) {
 		} else {
 			b.discardLocked()
 		}
-		if errors.Is(err, ErrExists) || errors.Is(err, ErrNotFound) {
+		if strings.HasPrefix(err.Error(), "vault: ") {
 			return "", err
 		}
 		return "", fmt.Errorf("vault: commit: %w", err)
@@ -279,7 +284,7 @@ func (b *Batch) tryCommit(day string) (ref string, uncertain bool, err error) {
 		case err == nil:
 			return "", false, ErrExists
 		case !errors.Is(err, badger.ErrKeyNotFound):
-			return "", false, err
+			return "", false, bare(err)
 		}
 		for i := 0; ; i++ {
 			ref = newRef()
@@ -288,7 +293,7 @@ func (b *Batch) tryCommit(day string) (ref string, uncertain bool, err error) {
 				break
 			}
 			if err != nil {
-				return "", false, err
+				return "", false, bare(err)
 			}
 			if i == 100 {
 				return "", false, errors.New("no free case reference")
@@ -344,7 +349,7 @@ func (b *Batch) tryCommit(day string) (ref string, uncertain bool, err error) {
 		return "", false, err
 	}
 	if err := txn.Commit(); err != nil {
-		return "", !errors.Is(err, badger.ErrConflict), err
+		return "", !errors.Is(err, badger.ErrConflict), bare(err)
 	}
 	return ref, false, nil
 }

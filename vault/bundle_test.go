@@ -14,11 +14,9 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime/pprof"
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -559,8 +557,6 @@ func TestFuzzSeeds(t *testing.T) {
 	}
 }
 
-var dumpOnce sync.Once
-
 func FuzzOpenBundle(f *testing.F) {
 	id, err := age.ParseX25519Identity(fuzzIdentity)
 	if err != nil {
@@ -568,28 +564,6 @@ func FuzzOpenBundle(f *testing.F) {
 	}
 	f.Add([]byte{})
 	f.Fuzz(func(t *testing.T, data []byte) {
-		dumpOnce.Do(func() {
-			go func() {
-				for {
-					time.Sleep(3 * time.Second)
-					f, _ := os.Create(fmt.Sprintf("/tmp/stacks-%d.txt", os.Getpid()))
-					pprof.Lookup("goroutine").WriteTo(f, 2)
-					f.Close()
-				}
-			}()
-		})
-		done := make(chan bool)
-		defer close(done)
-		go func() {
-			select {
-			case <-done:
-			case <-time.After(500 * time.Millisecond):
-				os.WriteFile("/tmp/hang.bin", data, 0o600)
-				f, _ := os.Create("/tmp/hang.stack")
-				pprof.Lookup("goroutine").WriteTo(f, 2)
-				f.Close()
-			}
-		}()
 		parent := t.TempDir()
 		out := filepath.Join(parent, "out")
 		th, err := vault.OpenBundle(bytes.NewReader(data), []age.Identity{id}, out)

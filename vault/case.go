@@ -8,6 +8,8 @@ import (
 	"io"
 	"path/filepath"
 	"sort"
+	"strconv"
+	"strings"
 
 	"github.com/dgraph-io/badger/v4"
 )
@@ -36,7 +38,7 @@ func (s *Store) CaseByLookup(lookup []byte) (Case, error) {
 			return ErrNotFound
 		}
 		if err != nil {
-			return fmt.Errorf("vault: lookup: %w", err)
+			return fmt.Errorf("vault: lookup: %w", bare(err))
 		}
 		ref, err := it.ValueCopy(nil)
 		if err != nil {
@@ -90,7 +92,7 @@ func (s *Store) OpenItem(ref string, id int) (io.ReadCloser, error) {
 		}
 		it, err := txn.Get(dataKey(ref, id))
 		if err != nil {
-			return fmt.Errorf("vault: item %d: %w", id, err)
+			return fmt.Errorf("vault: item %d: %w", id, bare(err))
 		}
 		inline, err = it.ValueCopy(nil)
 		return err
@@ -115,7 +117,7 @@ func loadRecord(txn *badger.Txn, ref string) (caseRecord, error) {
 		return rec, ErrNotFound
 	}
 	if err != nil {
-		return rec, fmt.Errorf("vault: read case: %w", err)
+		return rec, fmt.Errorf("vault: read case: %w", bare(err))
 	}
 	if err := it.Value(func(v []byte) error { return json.Unmarshal(v, &rec) }); err != nil {
 		return rec, fmt.Errorf("vault: read case: %w", err)
@@ -130,7 +132,7 @@ func loadItem(txn *badger.Txn, ref string, id int) (itemRecord, error) {
 		return rec, ErrNotFound
 	}
 	if err != nil {
-		return rec, fmt.Errorf("vault: read item: %w", err)
+		return rec, fmt.Errorf("vault: read item: %w", bare(err))
 	}
 	if err := it.Value(func(v []byte) error { return json.Unmarshal(v, &rec) }); err != nil {
 		return rec, fmt.Errorf("vault: read item: %w", err)
@@ -163,4 +165,28 @@ func loadCase(txn *badger.Txn, ref string) (Case, error) {
 		c.Items = append(c.Items, ir.Item)
 	}
 	return c, nil
+}
+
+// bare returns the cause of a Badger error without the key it concerns.
+// Keys hold case references and lookup keys, which must not reach a log,
+// and Badger formats the key into the message ("DB::Get key: %q err: %v")
+// rather than wrapping the cause.
+func bare(err error) error {
+	for {
+		next := errors.Unwrap(err)
+		if next == nil {
+			break
+		}
+		err = next
+	}
+	msg := err.Error()
+	const prefix = "DB::Get key: "
+	if !strings.HasPrefix(msg, prefix) {
+		return err
+	}
+	key, qerr := strconv.QuotedPrefix(msg[len(prefix):])
+	if qerr != nil {
+		return errors.New("badger: read failed")
+	}
+	return errors.New("badger: " + strings.TrimPrefix(msg[len(prefix)+len(key):], " err: "))
 }

@@ -274,3 +274,29 @@ func TestStoreLogs(t *testing.T) {
 		}
 	}
 }
+
+// TestErrorsHideKeys checks that storage errors, which callers may log,
+// carry no case reference or lookup key.
+func TestErrorsHideKeys(t *testing.T) {
+	f := storetest.NewFixture(t, openBadger)
+	ref, acc, _ := f.NewReport(t, "r")
+	b, err := f.Store.Append(ref)
+	if err != nil {
+		t.Fatal(err)
+	}
+	storetest.Put(t, b, vault.KindAnswer, "", []byte("a"))
+	f.Store.Close()
+	_, errCommit := b.Commit()
+	_, errCase := f.Store.Case(ref)
+	_, errLookup := f.Store.CaseByLookup(acc.Lookup)
+	_, errItem := f.Store.OpenItem(ref, 1)
+	for name, err := range map[string]error{"Commit": errCommit, "Case": errCase, "CaseByLookup": errLookup, "OpenItem": errItem} {
+		if err == nil {
+			t.Errorf("%s on a closed store succeeded", name)
+			continue
+		}
+		if msg := err.Error(); strings.Contains(msg, ref) || strings.Contains(msg, string(acc.Lookup)) {
+			t.Errorf("%s error names a key: %v", name, err)
+		}
+	}
+}

@@ -24,24 +24,32 @@ func addTarget(fs *flag.FlagSet) target {
 	}
 }
 
-func (t target) client() (*control.Client, error) {
-	dir := *t.data
+func (t target) dataDir() (string, error) {
 	if *t.config != "" {
 		cfg, err := loadConfig(*t.config)
 		if err != nil {
-			return nil, err
+			return "", err
 		}
-		dir = cfg.DataDir
+		return cfg.DataDir, nil
 	}
-	if dir == "" {
-		if env := os.Getenv("CLEANDROP_DATA"); env != "" {
-			dir = env
-		} else {
-			dir = defaultData
-		}
+	if *t.data != "" {
+		return *t.data, nil
+	}
+	if env := os.Getenv("CLEANDROP_DATA"); env != "" {
+		return env, nil
+	}
+	return defaultData, nil
+}
+
+func (t target) client() (*control.Client, error) {
+	dir, err := t.dataDir()
+	if err != nil {
+		return nil, err
 	}
 	return control.NewClient(filepath.Join(dir, "control.sock")), nil
 }
+
+func auditDir(data string) string { return filepath.Join(data, "audit") }
 
 // explain adds hints to errors from the control API.
 func explain(err error) error {

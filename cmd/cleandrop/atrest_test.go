@@ -205,7 +205,7 @@ func TestCutUploadLeavesNothing(t *testing.T) {
 	if len(blobFiles(t, s.data)) == 0 {
 		t.Fatal("the killed server left no temporary file: the test did not catch it mid-upload")
 	}
-	s2 := startServer(t, s.data, readyURL, "demo", "--data", s.data, "--listen", "127.0.0.1:0", "--no-tor")
+	s2 := startServer(t, s.data, readyURL, "demo", "--data", s.data, "--listen", "127.0.0.1:0", "--desk-listen", "127.0.0.1:0", "--no-tor")
 	if left := blobFiles(t, s2.data); len(left) != 0 {
 		t.Fatalf("restart left %v in blobs/", left)
 	}

@@ -16,6 +16,7 @@ import (
 	"filippo.io/age"
 
 	"cleandrop/drop/receipt"
+	"cleandrop/drop/stage"
 	"cleandrop/drop/web"
 )
 
@@ -29,7 +30,9 @@ type Config struct {
 	MaxUploadMiB int64    `json:"max_upload_mib,omitempty"`
 	PepperFile   string   `json:"pepper_file,omitempty"` // default <data_dir>/pepper
 	Stages       []string `json:"stages,omitempty"`
-	Tor          string   `json:"tor,omitempty"` // tor binary, default "tor"
+	Deadlines    string   `json:"deadlines,omitempty"`   // "eu" (default) or "kr"
+	DeskListen   string   `json:"desk_listen,omitempty"` // loopback address of the desk without Tor
+	Tor          string   `json:"tor,omitempty"`         // tor binary, default "tor"
 	// TorrcExtra adds lines to tor's configuration (a private test network's
 	// DirAuthority lines); PublishTimeoutSeconds bounds the wait for the
 	// onion descriptors.
@@ -40,6 +43,7 @@ type Config struct {
 	// Filled in by load.
 	path     string
 	format   receipt.Format
+	policy   stage.Policy
 	agencies []agency
 }
 
@@ -58,11 +62,12 @@ type agency struct {
 }
 
 // DefaultStages are the stages of a case, in their usual order.
-var DefaultStages = []string{"received", "acknowledged", "review", "investigating", "referred", "closed"}
+var DefaultStages = stage.Default
 
 const (
-	defaultListen = "127.0.0.1:8080"
-	defaultData   = "cleandrop-data"
+	defaultListen     = "127.0.0.1:8080"
+	defaultDeskListen = "127.0.0.1:8081"
+	defaultData       = "cleandrop-data"
 )
 
 var agencyID = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,31}$`)
@@ -134,6 +139,23 @@ func (c *Config) check() error {
 	}
 	if c.Stages[0] != "received" {
 		return hint(errors.New("config: the first stage must be \"received\""), "new cases start there")
+	}
+	if c.Deadlines == "" {
+		c.Deadlines = "eu"
+	}
+	prof, ok := stage.Profiles[c.Deadlines]
+	if !ok {
+		return hint(fmt.Errorf("config: unknown deadlines profile %q", c.Deadlines), `use "eu" (Directive 2019/1937) or "kr" (60 days)`)
+	}
+	c.policy = stage.Policy{Name: prof.Name, Stages: c.Stages, Rules: prof.Rules}
+	if err := c.policy.Check(); err != nil {
+		return hint(fmt.Errorf("config: stages and deadlines: %w", err), "the deadlines profile needs its stages in the list")
+	}
+	if c.DeskListen == "" {
+		c.DeskListen = defaultDeskListen
+	}
+	if err := checkLoopback(c.DeskListen); err != nil {
+		return err
 	}
 	if c.Tor == "" {
 		c.Tor = "tor"

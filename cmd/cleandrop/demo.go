@@ -16,6 +16,7 @@ func cmdDemo(args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("demo", flag.ContinueOnError)
 	data := fs.String("data", defaultData, "data `DIR` (made 0700 on first start)")
 	listen := fs.String("listen", defaultListen, "loopback `ADDR` for the reporter interface")
+	deskListen := fs.String("desk-listen", defaultDeskListen, "loopback `ADDR` for the officer desk")
 	noTor := fs.Bool("no-tor", false, "do not start tor even if it is installed")
 	if _, err := parse(fs, args, stderr); err != nil {
 		return err
@@ -32,6 +33,10 @@ func cmdDemo(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	cfg.Listen = *listen
+	if err := checkLoopback(*deskListen); err != nil {
+		return err
+	}
+	cfg.DeskListen = *deskListen
 	fmt.Fprintf(stdout, "cleandrop demo: data in %s, configuration %s\n", cfg.DataDir, cfgPath)
 	for _, k := range keys {
 		fmt.Fprintf(stdout, "cleandrop demo: officer key of %q: %s\n", k.agency, k.path)

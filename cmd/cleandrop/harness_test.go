@@ -78,7 +78,7 @@ var readyURL = regexp.MustCompile(`cleandrop: ready: reporter interface: (http:/
 func startDemo(t testing.TB, extra ...string) *server {
 	t.Helper()
 	data := filepath.Join(t.TempDir(), "data")
-	args := append([]string{"demo", "--data", data, "--listen", "127.0.0.1:0", "--no-tor"}, extra...)
+	args := append([]string{"demo", "--data", data, "--listen", "127.0.0.1:0", "--desk-listen", "127.0.0.1:0", "--no-tor"}, extra...)
 	return startServer(t, data, readyURL, args...)
 }
 

@@ -32,6 +32,9 @@ const usage = `Usage:
   cleandrop open    BUNDLE -i IDENTITY -o DIR                 decrypt a bundle (offline machine)
   cleandrop keygen  [--pq] [-o FILE]                          make an officer age key (offline machine)
   cleandrop check   --config FILE                             check a configuration
+  cleandrop officer add --agency ID --name NAME [--role supervisor] | list | revoke NAME
+                                                              manage officer accounts
+  cleandrop audit verify                                      check the audit log's hash chain
 
 The commands that talk to a running server take --data DIR (default
 ./cleandrop-data) or --config FILE to find its control socket.
@@ -61,15 +64,17 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	cmds := map[string]func([]string, io.Writer, io.Writer) error{
-		"demo":   cmdDemo,
-		"serve":  cmdServe,
-		"cases":  cmdCases,
-		"export": cmdExport,
-		"reply":  cmdReply,
-		"stage":  cmdStage,
-		"open":   cmdOpen,
-		"keygen": cmdKeygen,
-		"check":  cmdCheck,
+		"demo":    cmdDemo,
+		"serve":   cmdServe,
+		"cases":   cmdCases,
+		"export":  cmdExport,
+		"reply":   cmdReply,
+		"stage":   cmdStage,
+		"open":    cmdOpen,
+		"keygen":  cmdKeygen,
+		"check":   cmdCheck,
+		"officer": cmdOfficer,
+		"audit":   cmdAudit,
 	}
 	name := args[0]
 	if name == "help" || name == "-h" || name == "--help" {

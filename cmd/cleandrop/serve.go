@@ -17,11 +17,13 @@ import (
 	"time"
 
 	"cleandrop/drop/control"
+	"cleandrop/drop/desk"
 	"cleandrop/drop/receipt"
 	"cleandrop/drop/source"
 	"cleandrop/drop/web"
 	"cleandrop/onion"
 	"cleandrop/vault"
+	"cleandrop/vault/audit"
 )
 
 func cmdServe(args []string, stdout, stderr io.Writer) error {
@@ -114,6 +116,30 @@ func serve(cfg *Config, o serveOpts) error {
 	if err != nil {
 		return err
 	}
+	auditLog, err := audit.Open(auditDir(cfg.DataDir), nil)
+	if err != nil {
+		var p *audit.Problem
+		if errors.As(err, &p) && p.Hint != "" {
+			return hint(err, p.Hint)
+		}
+		return err
+	}
+	defer auditLog.Close()
+	accounts := desk.NewAccounts(store, time.Now)
+	deskH, err := desk.New(desk.Config{
+		Store: store, Accounts: accounts, Audit: auditLog, Policy: cfg.policy,
+		Catalog: cat, Language: cfg.Language, Logger: logger, MaxUpload: cfg.MaxUploadMiB << 20,
+	})
+	if err != nil {
+		return err
+	}
+	off := &officers{acc: accounts, agencies: map[string]bool{}, audit: auditLog, log: logger}
+	for _, a := range cfg.agencies {
+		off.agencies[a.ID] = true
+	}
+	if useTor {
+		off.torDir = torConfig(cfg, logger).Dir
+	}
 	operator := ""
 	if !useTor {
 		operator = "operator.no_tor"
@@ -150,17 +176,22 @@ func serve(cfg *Config, o serveOpts) error {
 	if err != nil {
 		return err
 	}
-	srvs = append(srvs, start("control", control.Handler(store, cfg.Stages, logger), ctlLn, errc))
+	srvs = append(srvs, start("control", control.Handler(store, cfg.Stages, off, logger), ctlLn, errc))
 
 	var ready []string
 	if useTor && !o.demo {
-		tor, err := startTor(ctx, cfg, logger)
+		tor, err := startTor(ctx, cfg, off, logger)
 		if err != nil {
 			return err
 		}
 		defer tor.Close()
+		off.setService(tor)
 		srvs = append(srvs, start("source onion", src, tor.Source, errc))
 		ready = append(ready, "reporter onion: http://"+tor.SourceAddr+"/")
+		if tor.Desk != nil {
+			srvs = append(srvs, start("desk onion", deskH, tor.Desk, errc))
+			ready = append(ready, "officer onion: http://"+tor.DeskAddr+"/ (client authorization required)")
+		}
 	}
 	if useTor && o.demo {
 		// The demo answers on loopback at once and publishes in the
@@ -172,17 +203,25 @@ func serve(cfg *Config, o serveOpts) error {
 		ready = append(ready, "reporter onion: http://"+addrs.Source+"/ (publishing in the background)")
 		torc := make(chan *onion.Service, 1)
 		go func() {
-			tor, err := startTor(ctx, cfg, logger)
+			tor, err := startTor(ctx, cfg, off, logger)
 			if err != nil {
 				logger.Warn("onion not published; the loopback interface still works", "err", err)
 				torc <- nil
 				return
 			}
+			off.setService(tor)
 			srv := start("source onion", src, tor.Source, errc)
+			var dsrv *running
+			if tor.Desk != nil {
+				dsrv = start("desk onion", deskH, tor.Desk, errc)
+			}
 			logger.Info("reporter onion published")
 			torc <- tor
 			<-ctx.Done()
 			srv.shutdown()
+			if dsrv != nil {
+				dsrv.shutdown()
+			}
 		}()
 		defer func() {
 			stop()
@@ -198,6 +237,12 @@ func serve(cfg *Config, o serveOpts) error {
 		}
 		srvs = append(srvs, start("source loopback", src, ln, errc))
 		ready = append(ready, "reporter interface: http://"+ln.Addr().String()+"/")
+		dln, err := net.Listen("tcp", cfg.DeskListen)
+		if err != nil {
+			return hint(fmt.Errorf("listen on %s: %w", cfg.DeskListen, err), "choose another port for the desk")
+		}
+		srvs = append(srvs, start("desk loopback", deskH, dln, errc))
+		ready = append(ready, "officer desk: http://"+dln.Addr().String()+"/")
 	}
 	for _, line := range ready {
 		fmt.Fprintf(o.stdout, "cleandrop: ready: %s\n", line)

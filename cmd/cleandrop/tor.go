@@ -23,8 +23,14 @@ func torConfig(cfg *Config, logger *slog.Logger) onion.Config {
 }
 
 // startTor starts tor and waits until the onions are published.
-func startTor(ctx context.Context, cfg *Config, logger *slog.Logger) (*onion.Service, error) {
-	svc, err := onion.Start(ctx, torConfig(cfg, logger))
+func startTor(ctx context.Context, cfg *Config, off *officers, logger *slog.Logger) (*onion.Service, error) {
+	tc := torConfig(cfg, logger)
+	clients, err := off.clients()
+	if err != nil {
+		return nil, err
+	}
+	tc.Clients = clients
+	svc, err := onion.Start(ctx, tc)
 	if err != nil {
 		return nil, hint(fmt.Errorf("tor: %w", err),
 			"check the tor log in "+filepath.Join(cfg.DataDir, "tor")+", or pass --no-tor to test on loopback only")

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -285,4 +286,52 @@ func TestTorBrowserReport(t *testing.T) {
 		t.Fatalf("no case after the browser report:\n%s", out)
 	}
 	t.Logf("screenshot in %s", art)
+}
+
+// TestTorOfficerOnion adds an officer: the officer onion is then published
+// with v3 client authorization, unreachable without the officer's key and
+// reachable with it.
+func TestTorOfficerOnion(t *testing.T) {
+	n := torNet(t)
+	data := filepath.Join(t.TempDir(), "data")
+	s, _ := torServer(t, n, data, 0)
+	out := s.cli(t, "officer", "add", "--agency", "acc", "--name", "alice")
+	m := regexp.MustCompile(`([a-z2-7]{56}):descriptor:x25519:([A-Z2-7]{52})`).FindStringSubmatch(out)
+	if m == nil {
+		t.Fatalf("officer add printed no client key:\n%s", out)
+	}
+	desk, priv := m[1]+".onion", m[2]
+	token := regexp.MustCompile(`/enrol/(\S+)`).FindStringSubmatch(out)
+	if token == nil {
+		t.Fatalf("no enrolment link:\n%s", out)
+	}
+	// The officer onion was not published when no officer existed; a
+	// restart publishes it with alice's key.
+	s.stop()
+	s, _ = torServer(t, n, data, 0)
+	if !strings.Contains(s.stdout.String(), "officer onion: http://"+desk) {
+		t.Fatalf("officer onion not published after restart:\n%s", s.stdout)
+	}
+	_, err := n.HTTPClient("officer-without-key", 90*time.Second).Get("http://" + desk + "/login")
+	var se *testnet.SOCKSError
+	if !errors.As(err, &se) || se.Code != testnet.CodeMissingAuth {
+		t.Fatalf("officer onion without the key: %v, want client authorization missing", err)
+	}
+	if err := n.AddClientAuth(desk, priv); err != nil {
+		t.Fatal(err)
+	}
+	resp, err := n.HTTPClient("officer-with-key", 90*time.Second).Get("http://" + desk + "/enrol/" + token[1])
+	if err != nil {
+		t.Fatalf("officer onion with the key: %v", err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || !strings.Contains(string(body), `name="password"`) {
+		t.Fatalf("enrolment page through the officer onion: %d\n%s", resp.StatusCode, body)
+	}
+	// The reporter onion does not serve the desk.
+	r := onionReporter(t, n, s.url, "reporter-desk-probe")
+	if resp, _ := r.get("/enrol/" + token[1]); resp.StatusCode != 404 {
+		t.Fatalf("reporter onion answered a desk path: %d", resp.StatusCode)
+	}
 }

@@ -54,8 +54,9 @@ type apiError struct {
 // MaxMessage bounds an officer's question or note.
 const MaxMessage = 1 << 20
 
-// Handler serves the control API. stages lists the stages a case may move to.
-func Handler(st Store, stages []string, log *slog.Logger) http.Handler {
+// Handler serves the control API. stages lists the stages a case may move
+// to; off, when not nil, manages officer accounts.
+func Handler(st Store, stages []string, off Officers, log *slog.Logger) http.Handler {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
@@ -70,6 +71,9 @@ func Handler(st Store, stages []string, log *slog.Logger) http.Handler {
 			r.Post("/stage", a.stage)
 		})
 	})
+	if off != nil {
+		a.officerRoutes(r, off)
+	}
 	r.NotFound(func(w http.ResponseWriter, r *http.Request) {
 		writeErr(w, http.StatusNotFound, "no such endpoint", "")
 	})

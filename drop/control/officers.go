@@ -1,0 +1,118 @@
+package control
+
+import (
+	"encoding/json"
+	"errors"
+	"net/http"
+	"strings"
+
+	"github.com/go-chi/chi/v5"
+)
+
+// Officers is what the control API needs to manage officer accounts. The
+// desk implements the accounts; cmd supplies the onion client keys.
+type Officers interface {
+	// Add makes an account and returns what the new officer needs: the
+	// one-time enrolment token and, when the officer onion is in use, the
+	// client-authorization line for Tor Browser.
+	Add(name, role string, agencies []string) (NewOfficer, error)
+	Revoke(name string) error
+	List() ([]OfficerInfo, error)
+}
+
+// OfficerRequest is the body of POST /v1/officers.
+type OfficerRequest struct {
+	Name     string   `json:"name"`
+	Role     string   `json:"role"`
+	Agencies []string `json:"agencies"`
+}
+
+// NewOfficer answers an officer's creation. It is shown once.
+type NewOfficer struct {
+	Name       string `json:"name"`
+	EnrolToken string `json:"enrol_token"`
+	EnrolPath  string `json:"enrol_path"`
+	DeskOnion  string `json:"desk_onion,omitempty"`
+	ClientAuth string `json:"client_auth,omitempty"` // <onion>:descriptor:x25519:<private key>
+	Note       string `json:"note,omitempty"`
+}
+
+// OfficerInfo is an officer as listed, without secrets.
+type OfficerInfo struct {
+	Name     string   `json:"name"`
+	Role     string   `json:"role"`
+	Agencies []string `json:"agencies"`
+	Revoked  bool     `json:"revoked"`
+	Onion    bool     `json:"onion_access"`
+}
+
+func (a *api) officerRoutes(r chi.Router, off Officers) {
+	r.Route("/v1/officers", func(r chi.Router) {
+		r.Get("/", func(w http.ResponseWriter, r *http.Request) {
+			list, err := off.List()
+			if err != nil {
+				a.internal(w, "list officers", err)
+				return
+			}
+			writeJSON(w, http.StatusOK, list)
+		})
+		r.Post("/", func(w http.ResponseWriter, r *http.Request) {
+			var req OfficerRequest
+			dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, 64<<10))
+			dec.DisallowUnknownFields()
+			if err := dec.Decode(&req); err != nil {
+				writeErr(w, http.StatusBadRequest, "officer request is not valid JSON", "")
+				return
+			}
+			n, err := off.Add(req.Name, req.Role, req.Agencies)
+			if err != nil {
+				var ue *UserError
+				if errors.As(err, &ue) {
+					writeErr(w, http.StatusBadRequest, ue.Msg, ue.Hint)
+					return
+				}
+				a.internal(w, "add officer", err)
+				return
+			}
+			writeJSON(w, http.StatusOK, n)
+		})
+		r.Delete("/{name}", func(w http.ResponseWriter, r *http.Request) {
+			name := chi.URLParam(r, "name")
+			if err := off.Revoke(name); err != nil {
+				var ue *UserError
+				if errors.As(err, &ue) {
+					writeErr(w, http.StatusBadRequest, ue.Msg, ue.Hint)
+					return
+				}
+				a.internal(w, "revoke officer", err)
+				return
+			}
+			writeJSON(w, http.StatusOK, map[string]string{"revoked": name})
+		})
+	})
+}
+
+// UserError is an error the administrator caused and can fix.
+type UserError struct{ Msg, Hint string }
+
+func (e *UserError) Error() string { return e.Msg }
+
+// AddOfficer creates an officer account.
+func (c *Client) AddOfficer(req OfficerRequest) (NewOfficer, error) {
+	var out NewOfficer
+	err := c.json(http.MethodPost, "/v1/officers/", req, &out)
+	return out, err
+}
+
+// Officers lists the officer accounts.
+func (c *Client) Officers() ([]OfficerInfo, error) {
+	var out []OfficerInfo
+	err := c.json(http.MethodGet, "/v1/officers/", nil, &out)
+	return out, err
+}
+
+// RevokeOfficer revokes an officer: no more sign-in, no more onion access.
+func (c *Client) RevokeOfficer(name string) error {
+	var out map[string]string
+	return c.json(http.MethodDelete, "/v1/officers/"+strings.TrimSpace(name), nil, &out)
+}

@@ -1,0 +1,488 @@
+package desk
+
+import (
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/base32"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"regexp"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"golang.org/x/crypto/argon2"
+
+	"cleandrop/drop/stage"
+	"cleandrop/vault"
+)
+
+// Roles an officer can have. A supervisor sees the same cases as an
+// officer of the same agencies, and the audit log of those agencies too.
+const (
+	RoleOfficer    = "officer"
+	RoleSupervisor = "supervisor"
+)
+
+// Record kinds the desk keeps in the [Store].
+const (
+	kindOfficer = "officer"
+	kindSeen    = "seen"
+)
+
+// EnrolDays is how long an enrolment link stays valid.
+const EnrolDays = 7
+
+// Errors the administrator's tools branch on.
+var (
+	ErrExists     = errors.New("desk: an officer or token with that name already exists")
+	ErrBadName    = errors.New("desk: a login name is 2-32 characters of a-z, 0-9, '.', '_' and '-'")
+	ErrBadRole    = errors.New(`desk: the role must be "officer" or "supervisor"`)
+	ErrNoAgencies = errors.New("desk: an officer needs at least one agency")
+	ErrNoOfficer  = errors.New("desk: no such officer")
+	ErrBadKey     = errors.New("desk: not an onion client-authorization public key (52 base32 characters)")
+	ErrBadLabel   = errors.New("desk: a token label is 1-64 printable characters")
+)
+
+// errLogin is every failed sign-in, whatever was wrong.
+var errLogin = errors.New("desk: login refused")
+
+// errTOTP is a wrong code at the end of enrolment.
+var errTOTP = errors.New("desk: wrong code")
+
+// errEnrol is every unusable enrolment link: unknown, used or expired.
+var errEnrol = errors.New("desk: enrolment link expired or used")
+
+var nameRe = regexp.MustCompile(`^[a-z0-9._-]{2,32}$`)
+
+// Officer is one account of the desk. It is stored as a record of kind
+// "officer", encrypted at rest by the vault.
+type Officer struct {
+	Name         string     `json:"name"`
+	Role         string     `json:"role"`
+	Agencies     []string   `json:"agencies"`
+	PasswordHash string     `json:"password_hash,omitempty"` // argon2id with its salt and parameters
+	TOTPSecret   []byte     `json:"totp_secret,omitempty"`
+	EnrolHash    []byte     `json:"enrol_hash,omitempty"` // SHA-256 of the one-time enrolment token; nil once enrolled
+	EnrolExpires string     `json:"enrol_expires,omitempty"`
+	ClientKey    string     `json:"client_key,omitempty"` // onion client-authorization public key, base32
+	Tokens       []APIToken `json:"tokens,omitempty"`
+	LastStep     int64      `json:"last_step,omitempty"` // last TOTP step used: no code works twice
+	Revoked      bool       `json:"revoked,omitempty"`
+}
+
+// APIToken is one bearer token of the desk's JSON API. Only its hash is kept.
+type APIToken struct {
+	Name string `json:"name"`
+	Hash []byte `json:"hash,omitempty"`
+	Day  string `json:"day"`
+}
+
+// Enrolled reports whether the officer has finished enrolment.
+func (o Officer) Enrolled() bool { return len(o.EnrolHash) == 0 && o.PasswordHash != "" }
+
+// Supervisor reports whether the officer may read the audit log.
+func (o Officer) Supervisor() bool { return o.Role == RoleSupervisor }
+
+// mayRead reports whether a case of agency is in the officer's scope.
+func (o Officer) mayRead(agency string) bool { return slices.Contains(o.Agencies, agency) }
+
+// public is o without its secrets.
+func (o Officer) public() Officer {
+	o.PasswordHash, o.TOTPSecret, o.EnrolHash = "", nil, nil
+	o.Tokens = slices.Clone(o.Tokens)
+	for i := range o.Tokens {
+		o.Tokens[i].Hash = nil
+	}
+	return o
+}
+
+// kdfParams are argon2id's costs; they are recorded in every hash.
+type kdfParams struct {
+	Time, Memory uint32
+	Threads      uint8
+}
+
+var defaultKDF = kdfParams{Time: 1, Memory: 64 * 1024, Threads: 2}
+
+// Accounts manages officer accounts: creation and enrolment, sign-in with
+// password and TOTP, API tokens and revocation. It is safe for concurrent
+// use.
+type Accounts struct {
+	st  Store
+	now func() time.Time
+	kdf kdfParams
+
+	mu    sync.Mutex    // serialises read-modify-write of officer records
+	slots chan struct{} // at most two argon2 derivations (64 MiB each) at once
+}
+
+// NewAccounts manages the officer accounts kept in st. now is the clock
+// (nil for time.Now).
+func NewAccounts(st Store, now func() time.Time) *Accounts {
+	if now == nil {
+		now = time.Now
+	}
+	return &Accounts{st: st, now: now, kdf: defaultKDF, slots: make(chan struct{}, 2)}
+}
+
+func (a *Accounts) today() string { return stage.Today(a.now()) }
+
+// Add creates an officer and returns their one-time enrolment token, valid
+// for [EnrolDays] days. The officer opens /enrol/<token> on the desk.
+func (a *Accounts) Add(name, role string, agencies []string) (string, error) {
+	switch {
+	case !nameRe.MatchString(name):
+		return "", ErrBadName
+	case role != RoleOfficer && role != RoleSupervisor:
+		return "", ErrBadRole
+	}
+	var ags []string
+	for _, ag := range agencies {
+		if ag = strings.TrimSpace(ag); ag != "" && !slices.Contains(ags, ag) {
+			ags = append(ags, ag)
+		}
+	}
+	if len(ags) == 0 {
+		return "", ErrNoAgencies
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	switch _, err := a.st.Record(kindOfficer, name); {
+	case err == nil:
+		return "", ErrExists
+	case !errors.Is(err, vault.ErrNotFound):
+		return "", fmt.Errorf("desk: add officer: %w", err)
+	}
+	token := randomToken()
+	sum := sha256.Sum256([]byte(token))
+	o := Officer{
+		Name: name, Role: role, Agencies: ags, EnrolHash: sum[:],
+		EnrolExpires: stage.Today(a.now().AddDate(0, 0, EnrolDays)),
+	}
+	if err := a.put(o); err != nil {
+		return "", fmt.Errorf("desk: add officer: %w", err)
+	}
+	return token, nil
+}
+
+// Revoke disables an officer at once: their sessions, API tokens and
+// enrolment link stop working at the next request.
+func (a *Accounts) Revoke(name string) error {
+	return a.update(name, func(o *Officer) error {
+		o.Revoked = true
+		o.EnrolHash = nil
+		return nil
+	})
+}
+
+// List returns every officer, sorted by name, without password hashes,
+// TOTP secrets, enrolment or token hashes.
+func (a *Accounts) List() ([]Officer, error) {
+	recs, err := a.st.Records(kindOfficer)
+	if err != nil {
+		return nil, fmt.Errorf("desk: list officers: %w", err)
+	}
+	out := make([]Officer, 0, len(recs))
+	for _, r := range recs {
+		var o Officer
+		if err := json.Unmarshal(r.Value, &o); err != nil {
+			return nil, fmt.Errorf("desk: officer record %q: %w", r.ID, err)
+		}
+		out = append(out, o.public())
+	}
+	slices.SortFunc(out, func(x, y Officer) int { return strings.Compare(x.Name, y.Name) })
+	return out, nil
+}
+
+// Officer returns one officer without secrets.
+func (a *Accounts) Officer(name string) (Officer, error) {
+	o, err := a.get(name)
+	return o.public(), err
+}
+
+// SetClientKey records the officer's onion client-authorization public key
+// (base32, as tor writes it, with or without the "descriptor:x25519:" prefix).
+func (a *Accounts) SetClientKey(name, pub string) error {
+	pub = strings.ToUpper(strings.TrimSpace(pub))
+	pub = strings.TrimPrefix(pub, "DESCRIPTOR:X25519:")
+	if k, err := base32.StdEncoding.WithPadding(base32.NoPadding).DecodeString(pub); err != nil || len(k) != 32 {
+		return ErrBadKey
+	}
+	return a.update(name, func(o *Officer) error {
+		o.ClientKey = pub
+		return nil
+	})
+}
+
+// NewToken makes a bearer token for the desk's JSON API, labelled label,
+// and returns it. It is shown once: only its hash is kept.
+func (a *Accounts) NewToken(name, label string) (string, error) {
+	label = strings.TrimSpace(label)
+	if label == "" || len(label) > 64 || strings.ContainsFunc(label, func(r rune) bool { return r < 0x20 || r == 0x7f }) {
+		return "", ErrBadLabel
+	}
+	token := name + "." + randomToken()
+	sum := sha256.Sum256([]byte(token))
+	err := a.update(name, func(o *Officer) error {
+		if o.Revoked {
+			return ErrNoOfficer
+		}
+		if slices.ContainsFunc(o.Tokens, func(t APIToken) bool { return t.Name == label }) {
+			return ErrExists
+		}
+		o.Tokens = append(o.Tokens, APIToken{Name: label, Hash: sum[:], Day: a.today()})
+		return nil
+	})
+	if err != nil {
+		return "", err
+	}
+	return token, nil
+}
+
+func (a *Accounts) get(name string) (Officer, error) {
+	var o Officer
+	if !nameRe.MatchString(name) {
+		return o, ErrNoOfficer
+	}
+	b, err := a.st.Record(kindOfficer, name)
+	if errors.Is(err, vault.ErrNotFound) {
+		return o, ErrNoOfficer
+	}
+	if err != nil {
+		return o, fmt.Errorf("desk: read officer: %w", err)
+	}
+	if err := json.Unmarshal(b, &o); err != nil {
+		return o, fmt.Errorf("desk: read officer: %w", err)
+	}
+	return o, nil
+}
+
+func (a *Accounts) put(o Officer) error {
+	b, err := json.Marshal(o)
+	if err != nil {
+		return err
+	}
+	return a.st.PutRecord(kindOfficer, o.Name, b)
+}
+
+// update changes one officer record under the lock.
+func (a *Accounts) update(name string, fn func(*Officer) error) error {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	o, err := a.get(name)
+	if err != nil {
+		return err
+	}
+	if err := fn(&o); err != nil {
+		return err
+	}
+	if err := a.put(o); err != nil {
+		return fmt.Errorf("desk: write officer: %w", err)
+	}
+	return nil
+}
+
+// byEnrolToken finds the officer a live enrolment token belongs to.
+func (a *Accounts) byEnrolToken(token string) (Officer, error) {
+	if token == "" || len(token) > 128 {
+		return Officer{}, errEnrol
+	}
+	sum := sha256.Sum256([]byte(token))
+	recs, err := a.st.Records(kindOfficer)
+	if err != nil {
+		return Officer{}, fmt.Errorf("desk: read officers: %w", err)
+	}
+	var found Officer
+	hit := 0
+	for _, r := range recs {
+		var o Officer
+		if err := json.Unmarshal(r.Value, &o); err != nil {
+			return Officer{}, fmt.Errorf("desk: officer record %q: %w", r.ID, err)
+		}
+		if len(o.EnrolHash) == sha256.Size && subtle.ConstantTimeCompare(o.EnrolHash, sum[:]) == 1 {
+			found, hit = o, 1
+		}
+	}
+	if hit == 0 || found.Revoked || a.today() > found.EnrolExpires {
+		return Officer{}, errEnrol
+	}
+	return found, nil
+}
+
+// choosePassword sets the password of the officer token enrols and makes a
+// new TOTP secret, which the officer must confirm with a code before the
+// account works. It returns the secret.
+func (a *Accounts) choosePassword(token, password string) (Officer, error) {
+	o, err := a.byEnrolToken(token)
+	if err != nil {
+		return Officer{}, err
+	}
+	hash := a.hashPassword(password)
+	secret := make([]byte, totpSecret)
+	rand.Read(secret)
+	err = a.update(o.Name, func(cur *Officer) error {
+		if subtle.ConstantTimeCompare(cur.EnrolHash, o.EnrolHash) != 1 {
+			return errEnrol
+		}
+		cur.PasswordHash, cur.TOTPSecret = hash, secret
+		o = *cur
+		return nil
+	})
+	return o, err
+}
+
+// confirmEnrol finishes enrolment when code is a current code of the new
+// TOTP secret: the token is burnt and the code cannot be used again.
+func (a *Accounts) confirmEnrol(token, code string) (Officer, error) {
+	o, err := a.byEnrolToken(token)
+	if err != nil {
+		return Officer{}, err
+	}
+	err = a.update(o.Name, func(cur *Officer) error {
+		if subtle.ConstantTimeCompare(cur.EnrolHash, o.EnrolHash) != 1 || cur.PasswordHash == "" || len(cur.TOTPSecret) == 0 {
+			return errEnrol
+		}
+		step, ok := checkTOTP(cur.TOTPSecret, code, a.now(), cur.LastStep)
+		if !ok {
+			return errTOTP
+		}
+		cur.LastStep, cur.EnrolHash, cur.EnrolExpires = step, nil, ""
+		o = *cur
+		return nil
+	})
+	return o, err
+}
+
+// login checks a name, password and TOTP code. Every wrong field, an
+// unknown name, an account not yet enrolled and a revoked one all give
+// [errLogin] after the same work: one argon2id derivation and three
+// constant-time code comparisons. known reports whether name is an
+// account, for the audit log only.
+func (a *Accounts) login(name, password, code string) (o Officer, known bool, err error) {
+	o, err = a.get(name)
+	known = err == nil
+	if err != nil && !errors.Is(err, ErrNoOfficer) {
+		return Officer{}, false, err
+	}
+	hash := o.PasswordHash
+	if hash == "" {
+		hash = a.dummyHash()
+	}
+	passOK := a.checkPassword(hash, password)
+
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if known {
+		if o, err = a.get(name); err != nil {
+			return Officer{}, known, err
+		}
+	}
+	secret := o.TOTPSecret
+	if len(secret) == 0 {
+		secret = make([]byte, totpSecret)
+	}
+	step, codeOK := checkTOTP(secret, code, a.now(), o.LastStep)
+	usable := known && o.Enrolled() && !o.Revoked
+	if !(passOK && codeOK && usable) {
+		return Officer{}, known, errLogin
+	}
+	o.LastStep = step
+	if err := a.put(o); err != nil {
+		return Officer{}, known, fmt.Errorf("desk: write officer: %w", err)
+	}
+	return o, known, nil
+}
+
+// byAPIToken returns the live officer a bearer token belongs to.
+func (a *Accounts) byAPIToken(token string) (Officer, error) {
+	i := strings.LastIndexByte(token, '.')
+	if i < 0 || len(token) > 256 {
+		return Officer{}, errLogin
+	}
+	o, err := a.get(token[:i])
+	if errors.Is(err, ErrNoOfficer) {
+		return Officer{}, errLogin
+	}
+	if err != nil {
+		return Officer{}, err
+	}
+	sum := sha256.Sum256([]byte(token))
+	hit := 0
+	for _, t := range o.Tokens {
+		hit |= subtle.ConstantTimeCompare(t.Hash, sum[:])
+	}
+	if hit == 0 || o.Revoked || !o.Enrolled() {
+		return Officer{}, errLogin
+	}
+	return o, nil
+}
+
+// live returns the officer of a session if they may still use the desk.
+func (a *Accounts) live(name string) (Officer, bool) {
+	o, err := a.get(name)
+	if err != nil || o.Revoked || !o.Enrolled() {
+		return Officer{}, false
+	}
+	return o, true
+}
+
+var b64 = base64.RawStdEncoding
+
+// hashPassword derives an argon2id hash with a fresh salt and records the
+// parameters beside it, so they can be raised later.
+func (a *Accounts) hashPassword(password string) string {
+	salt := make([]byte, 16)
+	rand.Read(salt)
+	p := a.kdf
+	a.slots <- struct{}{}
+	key := argon2.IDKey([]byte(password), salt, p.Time, p.Memory, p.Threads, 32)
+	<-a.slots
+	return fmt.Sprintf("argon2id$v=%d$m=%d,t=%d,p=%d$%s$%s", argon2.Version, p.Memory, p.Time, p.Threads, b64.EncodeToString(salt), b64.EncodeToString(key))
+}
+
+// dummyHash has the current parameters and matches no password: an
+// unknown name costs the same derivation as a known one.
+func (a *Accounts) dummyHash() string {
+	junk := make([]byte, 48)
+	rand.Read(junk)
+	p := a.kdf
+	return fmt.Sprintf("argon2id$v=%d$m=%d,t=%d,p=%d$%s$%s", argon2.Version, p.Memory, p.Time, p.Threads, b64.EncodeToString(junk[:16]), b64.EncodeToString(junk[16:]))
+}
+
+// checkPassword compares password with an encoded hash in constant time.
+func (a *Accounts) checkPassword(encoded, password string) bool {
+	var v int
+	var p kdfParams
+	parts := strings.Split(encoded, "$")
+	if len(parts) != 5 || parts[0] != "argon2id" {
+		return false
+	}
+	if _, err := fmt.Sscanf(parts[1], "v=%d", &v); err != nil || v != argon2.Version {
+		return false
+	}
+	if _, err := fmt.Sscanf(parts[2], "m=%d,t=%d,p=%d", &p.Memory, &p.Time, &p.Threads); err != nil ||
+		p.Time == 0 || p.Threads == 0 || p.Memory > 1<<21 {
+		return false
+	}
+	salt, err1 := b64.DecodeString(parts[3])
+	want, err2 := b64.DecodeString(parts[4])
+	if err1 != nil || err2 != nil || len(want) == 0 {
+		return false
+	}
+	a.slots <- struct{}{}
+	got := argon2.IDKey([]byte(password), salt, p.Time, p.Memory, p.Threads, uint32(len(want)))
+	<-a.slots
+	return subtle.ConstantTimeCompare(got, want) == 1
+}
+
+// randomToken is 256 random bits, URL-safe.
+func randomToken() string {
+	b := make([]byte, 32)
+	rand.Read(b)
+	return base64.RawURLEncoding.EncodeToString(b)
+}

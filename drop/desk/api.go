@@ -1,0 +1,235 @@
+package desk
+
+import (
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"strings"
+
+	"cleandrop/vault"
+)
+
+// bearer lets an API request through only with a live officer's token.
+// Failures count against the same throttle as sign-ins.
+func (h *handler) bearer(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		token, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+		token = strings.TrimSpace(token)
+		if !ok || token == "" {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="desk"`)
+			apiErr(w, http.StatusUnauthorized, "missing bearer token")
+			return
+		}
+		// Failures count against the officer the token names, and the desk.
+		name := token[:max(0, strings.LastIndexByte(token, '.'))]
+		if !h.throttle.allow(name) {
+			apiErr(w, http.StatusTooManyRequests, "too many failed attempts; wait a minute")
+			return
+		}
+		o, err := h.acc.byAPIToken(token)
+		if err != nil {
+			if !errors.Is(err, errLogin) {
+				apiErr(w, http.StatusInternalServerError, "internal error: token")
+				return
+			}
+			h.throttle.failed(name)
+			w.Header().Set("WWW-Authenticate", `Bearer realm="desk", error="invalid_token"`)
+			apiErr(w, http.StatusUnauthorized, "invalid token")
+			return
+		}
+		next.ServeHTTP(w, withWho(r, who{Officer: o.public(), api: true}))
+	})
+}
+
+// CaseSummary is one case in the API's list.
+type CaseSummary struct {
+	Ref       string        `json:"ref"`
+	Agency    string        `json:"agency"`
+	Stage     string        `json:"stage"`
+	Opened    string        `json:"opened"`
+	Updated   string        `json:"updated"`
+	Items     int           `json:"items"`
+	Unread    int           `json:"unread"`
+	Deadlines []deadlineRow `json:"deadlines"`
+}
+
+// CaseDetail is one case with its items and stage history.
+type CaseDetail struct {
+	CaseSummary
+	ReplyRecipient string     `json:"reply_recipient"`
+	ItemList       []apiItem  `json:"item_list"`
+	History        []apiEvent `json:"history"`
+}
+
+type apiItem struct {
+	ID     int        `json:"id"`
+	Batch  int        `json:"batch"`
+	Kind   vault.Kind `json:"kind"`
+	Day    string     `json:"day"`
+	Size   int64      `json:"size"`
+	SHA256 string     `json:"sha256"`
+	Named  bool       `json:"named"`
+}
+
+type apiEvent struct {
+	Day   string `json:"day"`
+	Stage string `json:"stage"`
+	Batch int    `json:"batch"`
+}
+
+// StageChange is the body of POST /api/v1/cases/{ref}/stage.
+type StageChange struct {
+	Stage string `json:"stage"`
+	Note  string `json:"note,omitempty"`
+}
+
+func (h *handler) summary(c vault.Case, officer string) (CaseSummary, error) {
+	s := CaseSummary{Ref: c.Ref, Agency: c.Agency, Stage: c.Stage, Opened: c.Opened, Updated: c.Updated,
+		Items: len(c.Items), Deadlines: []deadlineRow{}}
+	for _, d := range h.cfg.Policy.Running(c, h.today()) {
+		s.Deadlines = append(s.Deadlines, h.deadline(d))
+	}
+	var err error
+	s.Unread, err = h.unread(officer, c)
+	return s, err
+}
+
+func (h *handler) apiList(w http.ResponseWriter, r *http.Request) {
+	me := whoOf(r)
+	cs, _, err := h.scoped(me.Officer)
+	if err != nil {
+		h.internal(w, r, "cases")
+		return
+	}
+	out := make([]CaseSummary, 0, len(cs))
+	for _, c := range cs {
+		s, err := h.summary(c, me.Name)
+		if err != nil {
+			h.internal(w, r, "unread")
+			return
+		}
+		out = append(out, s)
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+func (h *handler) apiCase(w http.ResponseWriter, r *http.Request) {
+	me := whoOf(r)
+	c, ok := h.loadOr404(w, r)
+	if !ok {
+		return
+	}
+	s, err := h.summary(c, me.Name)
+	if err != nil {
+		h.internal(w, r, "unread")
+		return
+	}
+	if h.audit(r, "case.view", c.Ref, "") != nil {
+		h.internal(w, r, "audit")
+		return
+	}
+	d := CaseDetail{CaseSummary: s, ReplyRecipient: c.Access.ReplyRecipient, ItemList: []apiItem{}, History: []apiEvent{}}
+	for _, it := range c.Items {
+		d.ItemList = append(d.ItemList, apiItem{ID: it.ID, Batch: it.Batch, Kind: it.Kind, Day: it.Day, Size: it.Size, SHA256: it.SHA256, Named: it.Name != nil})
+	}
+	for _, ev := range c.History {
+		d.History = append(d.History, apiEvent(ev))
+	}
+	writeJSON(w, http.StatusOK, d)
+}
+
+func (h *handler) apiAsk(w http.ResponseWriter, r *http.Request) {
+	c, ok := h.loadOr404(w, r)
+	if !ok {
+		return
+	}
+	if ct := r.Header.Get("Content-Type"); ct != "" && !strings.HasPrefix(ct, "text/plain") {
+		apiErr(w, http.StatusUnsupportedMediaType, "send the question as text/plain")
+		return
+	}
+	text, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxMessage))
+	if err != nil {
+		apiErr(w, http.StatusRequestEntityTooLarge, "question is too long (at most 1 MiB)")
+		return
+	}
+	q := strings.TrimSpace(string(text))
+	if q == "" {
+		apiErr(w, http.StatusBadRequest, "question is empty")
+		return
+	}
+	if err := h.add(c.Ref, func(b *vault.Batch) error { return writeItem(b, vault.KindQuestion, q) }); err != nil {
+		h.internal(w, r, "question")
+		return
+	}
+	h.audit(r, "question", c.Ref, "")
+	writeJSON(w, http.StatusOK, map[string]string{"ref": c.Ref})
+}
+
+func (h *handler) apiStage(w http.ResponseWriter, r *http.Request) {
+	c, ok := h.loadOr404(w, r)
+	if !ok {
+		return
+	}
+	var sc StageChange
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, MaxMessage+4096))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&sc); err != nil {
+		apiErr(w, http.StatusBadRequest, "stage change is not valid JSON")
+		return
+	}
+	if !h.cfg.Policy.Has(sc.Stage) {
+		apiErr(w, http.StatusBadRequest, "unknown stage; stages: "+strings.Join(h.cfg.Policy.Stages, ", "))
+		return
+	}
+	note := strings.TrimSpace(sc.Note)
+	switch err := h.setStage(c, sc.Stage, note); {
+	case errors.Is(err, errSameStage):
+		apiErr(w, http.StatusConflict, "case is already at that stage")
+		return
+	case err != nil:
+		h.internal(w, r, "stage")
+		return
+	}
+	detail := sc.Stage
+	if note != "" {
+		detail += " +note"
+	}
+	h.audit(r, "stage.change", c.Ref, detail+" (api)")
+	writeJSON(w, http.StatusOK, map[string]string{"ref": c.Ref, "stage": sc.Stage})
+}
+
+// apiUpload stores the request body, an age file sealed offline, as an
+// item of ?kind= (note by default).
+func (h *handler) apiUpload(w http.ResponseWriter, r *http.Request) {
+	c, ok := h.loadOr404(w, r)
+	if !ok {
+		return
+	}
+	k := r.URL.Query().Get("kind")
+	if k == "" {
+		k = string(vault.KindNote)
+	}
+	kind, err := uploadKind(k)
+	if err != nil {
+		h.uploadFailed(w, r, c.Ref, err)
+		return
+	}
+	r.Body = http.MaxBytesReader(w, r.Body, h.cfg.MaxUpload)
+	if err := h.storeSealed(c.Ref, kind, r.Body, nil); err != nil {
+		h.uploadFailed(w, r, c.Ref, err)
+		return
+	}
+	h.audit(r, "item.upload", c.Ref, string(kind)+" (api)")
+	writeJSON(w, http.StatusOK, map[string]string{"ref": c.Ref})
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	json.NewEncoder(w).Encode(v)
+}
+
+func apiErr(w http.ResponseWriter, status int, msg string) {
+	writeJSON(w, status, map[string]string{"error": msg})
+}

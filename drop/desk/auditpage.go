@@ -1,0 +1,79 @@
+package desk
+
+import (
+	"cmp"
+	"net/http"
+	"slices"
+	"strings"
+
+	"cleandrop/drop/web"
+)
+
+type auditData struct {
+	Nav     nav
+	Case    string
+	Entries []auditRow
+}
+
+type auditRow struct {
+	AuditEntry
+	ActionKey string // message key, "" when the catalogue has none
+}
+
+// auditPage shows supervisors the newest audit entries of their agencies:
+// entries about their agencies' cases, and sign-ins of officers who share
+// an agency with them. ?case= narrows it to one case.
+func (h *handler) auditPage(w http.ResponseWriter, r *http.Request) {
+	me := whoOf(r)
+	if !me.Supervisor() {
+		h.fail(w, r, http.StatusForbidden, "desk.error.forbidden", "/")
+		return
+	}
+	cs, _, err := h.scoped(me.Officer)
+	if err != nil {
+		h.internal(w, r, "cases")
+		return
+	}
+	inScope := map[string]bool{}
+	for _, c := range cs {
+		inScope[c.Ref] = true
+	}
+	officers, err := h.acc.List()
+	if err != nil {
+		h.internal(w, r, "officers")
+		return
+	}
+	colleague := map[string]bool{}
+	for _, o := range officers {
+		if slices.ContainsFunc(o.Agencies, me.mayRead) {
+			colleague[o.Name] = true
+		}
+	}
+	want := strings.ToUpper(strings.TrimSpace(r.URL.Query().Get("case")))
+	if len(want) > 64 {
+		want = ""
+	}
+	entries, err := h.cfg.Audit.Entries(func(e AuditEntry) bool {
+		if want != "" {
+			return e.Case == want && inScope[e.Case]
+		}
+		if e.Case != "" {
+			return inScope[e.Case]
+		}
+		return colleague[e.Actor]
+	}, auditPage)
+	if err != nil {
+		h.internal(w, r, "audit")
+		return
+	}
+	slices.SortFunc(entries, func(a, b AuditEntry) int { return cmp.Compare(b.Seq, a.Seq) })
+	d := auditData{Nav: h.navOf(r), Case: want}
+	for _, e := range entries {
+		row := auditRow{AuditEntry: e}
+		if k := "desk.action." + e.Action; h.cfg.Catalog.HasKey(k) {
+			row.ActionKey = k
+		}
+		d.Entries = append(d.Entries, row)
+	}
+	h.page(w, r, http.StatusOK, "audit", web.Page{Data: d})
+}

@@ -1,0 +1,313 @@
+package desk
+
+import (
+	"context"
+	"embed"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"log/slog"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/go-chi/chi/v5"
+
+	"cleandrop/drop/stage"
+	"cleandrop/drop/web"
+	"cleandrop/vault"
+)
+
+//go:embed templates/*.html
+var templates embed.FS
+
+// Store is what the desk needs from the vault: case metadata, batches to
+// add to a case, ciphertext, export bundles, and small metadata records
+// (officer accounts, what each officer has seen) kept encrypted at rest.
+type Store interface {
+	Cases() ([]vault.Case, error)
+	Case(ref string) (vault.Case, error)
+	Append(ref string) (*vault.Batch, error)
+	OpenItem(ref string, id int) (io.ReadCloser, error) // ciphertext
+	ExportWith(w io.Writer, ref string, opts vault.ExportOptions) error
+
+	PutRecord(kind, id string, value []byte) error
+	Record(kind, id string) ([]byte, error) // vault.ErrNotFound when absent
+	Records(kind string) ([]Record, error)  // sorted by ID
+	DeleteRecord(kind, id string) error
+}
+
+// Audit is the append-only log of what officers did ([audit.Log]).
+type Audit interface {
+	// Append sets the entry's Seq and Day.
+	Append(e AuditEntry) (AuditEntry, error)
+	// Entries returns at most limit entries that filter accepts (nil:
+	// all), newest first.
+	Entries(filter func(AuditEntry) bool, limit int) ([]AuditEntry, error)
+}
+
+// Config wires the desk.
+type Config struct {
+	Store    Store
+	Accounts *Accounts
+	Audit    Audit
+	Policy   stage.Policy
+	Catalog  *web.Catalog
+	Language string // default language
+	Logger   *slog.Logger
+	// Sign signs export manifests; nil exports unsigned bundles.
+	Sign func(manifest []byte) ([]byte, error)
+	// MaxUpload bounds one upload of an item sealed offline, in bytes.
+	MaxUpload int64
+	Now       func() time.Time
+}
+
+// Defaults and limits.
+const (
+	DefaultMaxUpload = 2 << 30
+	SessionIdle      = 30 * time.Minute
+	SessionMax       = 10 * time.Hour
+	MinPassword      = 12
+	// MaxMessage bounds an officer's question or note.
+	MaxMessage = 1 << 20
+	// auditPage is how many entries the audit page shows.
+	auditPage = 200
+)
+
+type handler struct {
+	cfg      Config
+	log      *slog.Logger
+	render   *web.Renderer
+	acc      *Accounts
+	sessions *web.Sessions[*session]
+	throttle *throttle
+}
+
+// session is one officer's sign-in; it lives in memory only.
+type session struct {
+	name string
+
+	mu    sync.Mutex
+	flash string
+}
+
+func (s *session) setFlash(key string) {
+	s.mu.Lock()
+	s.flash = key
+	s.mu.Unlock()
+}
+
+func (s *session) takeFlash() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	f := s.flash
+	s.flash = ""
+	return f
+}
+
+// New returns the officers' interface. It fails if a page or a message key
+// is missing or the policy cannot work.
+func New(cfg Config) (http.Handler, error) {
+	if cfg.Store == nil || cfg.Accounts == nil || cfg.Audit == nil || cfg.Catalog == nil {
+		return nil, errors.New("desk: store, accounts, audit and catalogue are required")
+	}
+	if err := cfg.Policy.Check(); err != nil {
+		return nil, fmt.Errorf("desk: policy: %w", err)
+	}
+	if cfg.MaxUpload <= 0 {
+		cfg.MaxUpload = DefaultMaxUpload
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	pages, err := fs.Sub(templates, "templates")
+	if err != nil {
+		return nil, err
+	}
+	rd, err := web.NewRenderer(pages, cfg.Catalog)
+	if err != nil {
+		return nil, fmt.Errorf("desk: %w", err)
+	}
+	for _, k := range requiredKeys {
+		if !cfg.Catalog.HasKey(k) {
+			return nil, fmt.Errorf("desk: message key %q is not in the catalogue", k)
+		}
+	}
+	ss := web.NewSessions[*session]("d", SessionIdle, SessionMax)
+	ss.Now = cfg.Now
+	h := &handler{
+		cfg:      cfg,
+		log:      cfg.Logger.With("component", "desk"),
+		render:   rd,
+		acc:      cfg.Accounts,
+		sessions: ss,
+		throttle: newThrottle(cfg.Now),
+	}
+	return h.routes(), nil
+}
+
+func (h *handler) routes() http.Handler {
+	r := chi.NewRouter()
+	r.Use(web.Secure, web.Language(h.cfg.Catalog, h.cfg.Language))
+	r.Use(web.CrossOrigin(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.HasPrefix(r.URL.Path, "/api/") {
+			apiErr(w, http.StatusForbidden, "cross-origin request refused")
+			return
+		}
+		h.fail(w, r, http.StatusForbidden, "error.cross_origin", "/")
+	})))
+	r.NotFound(func(w http.ResponseWriter, r *http.Request) {
+		h.fail(w, r, http.StatusNotFound, "error.not_found", "/")
+	})
+	r.MethodNotAllowed(func(w http.ResponseWriter, r *http.Request) {
+		h.fail(w, r, http.StatusMethodNotAllowed, "error.method", "/")
+	})
+	r.Get("/static/style.css", web.Static().ServeHTTP)
+	r.Get("/login", h.loginForm)
+	r.Post("/login", h.login)
+	r.Post("/logout", h.logout)
+	r.Route("/enrol/{token}", func(r chi.Router) {
+		r.Get("/", h.enrolForm)
+		r.Post("/", h.enrol)
+		r.Get("/qr.png", h.enrolQR)
+	})
+	r.Group(func(r chi.Router) {
+		r.Use(h.signedIn)
+		r.Get("/", h.caseList)
+		r.Get("/audit", h.auditPage)
+		r.Route("/cases/{ref}", func(r chi.Router) {
+			r.Get("/", h.casePage)
+			r.Get("/export", h.export)
+			r.Get("/items/{id}", h.download)
+			r.Post("/stage", h.changeStage)
+			r.Post("/questions", h.ask)
+			r.Post("/items", h.upload)
+		})
+	})
+	r.Route("/api/v1", func(r chi.Router) {
+		r.NotFound(func(w http.ResponseWriter, r *http.Request) {
+			apiErr(w, http.StatusNotFound, "no such endpoint")
+		})
+		r.MethodNotAllowed(func(w http.ResponseWriter, r *http.Request) {
+			apiErr(w, http.StatusMethodNotAllowed, "method not allowed")
+		})
+		r.Use(h.bearer)
+		r.Get("/cases", h.apiList)
+		r.Route("/cases/{ref}", func(r chi.Router) {
+			r.Get("/", h.apiCase)
+			r.Get("/export", h.export)
+			r.Get("/items/{id}", h.download)
+			r.Post("/questions", h.apiAsk)
+			r.Post("/stage", h.apiStage)
+			r.Post("/items", h.apiUpload)
+		})
+	})
+	return r
+}
+
+type ctxKey struct{}
+
+// who is the signed-in officer of a request and, for pages, their session.
+type who struct {
+	Officer
+	s   *session // nil on the API
+	api bool
+}
+
+func withWho(r *http.Request, w who) *http.Request {
+	return r.WithContext(context.WithValue(r.Context(), ctxKey{}, w))
+}
+
+func whoOf(r *http.Request) who { w, _ := r.Context().Value(ctxKey{}).(who); return w }
+
+// signedIn lets a request through only with a live session of an officer
+// who is still enrolled and not revoked.
+func (h *handler) signedIn(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s, ok := h.sessions.Get(r)
+		var o Officer
+		if ok {
+			o, ok = h.acc.live(s.name)
+		}
+		if !ok {
+			if s != nil {
+				h.sessions.End(w, r)
+			}
+			if r.Method == http.MethodGet && r.URL.Path == "/" {
+				http.Redirect(w, r, "/login", http.StatusSeeOther)
+				return
+			}
+			h.page(w, r, http.StatusUnauthorized, "login", web.Page{ErrorKey: "desk.session.expired"})
+			return
+		}
+		next.ServeHTTP(w, withWho(r, who{Officer: o.public(), s: s}))
+	})
+}
+
+// nav is what every signed-in page shows in its menu.
+type nav struct {
+	Name       string
+	Supervisor bool
+}
+
+// page renders a page; a rendering failure becomes a plain error.
+func (h *handler) page(w http.ResponseWriter, r *http.Request, status int, name string, p web.Page) {
+	if err := h.render.Render(w, r, status, name, p); err != nil {
+		h.log.Error("render failed", "page", name)
+		http.Error(w, http.StatusText(http.StatusInternalServerError), http.StatusInternalServerError)
+	}
+}
+
+type errorData struct {
+	Back string
+	Nav  nav
+}
+
+func (h *handler) fail(w http.ResponseWriter, r *http.Request, status int, key, back string) {
+	me := whoOf(r)
+	h.page(w, r, status, "error", web.Page{ErrorKey: key, Data: errorData{Back: back, Nav: nav{Name: me.Name, Supervisor: me.Supervisor()}}})
+}
+
+func (h *handler) internal(w http.ResponseWriter, r *http.Request, step string) {
+	h.log.Error("request failed", "step", step)
+	if whoOf(r).api {
+		apiErr(w, http.StatusInternalServerError, "internal error: "+step)
+		return
+	}
+	h.fail(w, r, http.StatusInternalServerError, "error.internal", "/")
+}
+
+func (h *handler) today() string { return stage.Today(h.cfg.Now()) }
+
+// audit appends one entry for the signed-in officer. An action that cannot
+// be recorded is reported as failed.
+func (h *handler) audit(r *http.Request, action, ref, detail string) error {
+	me := whoOf(r)
+	if me.api && detail == "" {
+		detail = "api"
+	}
+	_, err := h.cfg.Audit.Append(AuditEntry{Day: h.today(), Actor: me.Name, Action: action, Case: ref, Detail: detail})
+	if err != nil {
+		h.log.Error("audit append failed", "action", action)
+	}
+	return err
+}
+
+// requiredKeys are keys the handler chooses at run time; New checks them.
+var requiredKeys = []string{
+	"error.cross_origin", "error.not_found", "error.method", "error.internal",
+	"error.too_large", "error.bad_form", "error.order", "error.field",
+	"stage.other",
+	"desk.session.expired", "desk.login.wrong", "desk.login.busy", "desk.logout.done",
+	"desk.enrol.gone", "desk.enrol.short", "desk.enrol.mismatch", "desk.enrol.code", "desk.enrol.done",
+	"desk.error.forbidden", "desk.error.stage", "desk.error.same_stage", "desk.error.empty",
+	"desk.error.kind", "desk.error.not_age", "desk.error.upload",
+	"desk.done.stage", "desk.done.question", "desk.done.upload",
+	"desk.kind.report", "desk.kind.attachment", "desk.kind.answer", "desk.kind.question", "desk.kind.note",
+	"desk.deadline.acknowledge", "desk.deadline.feedback", "desk.deadline.process",
+}

@@ -1,0 +1,51 @@
+// Package audit keeps an append-only, tamper-evident log of what officers
+// do on the drop: who logged in, viewed a case, changed a stage, asked a
+// question, exported a bundle, imported a referral, created or revoked an
+// account, and so on.
+//
+// # What it writes
+//
+// A [Log] lives in three files in one directory, all mode 0600:
+//
+//   - audit.log: one JSON object a line, one line an [Entry]. Each line
+//     carries its sequence number (1, 2, 3, ...), the SHA-256 of the line
+//     before it ("prev"; 64 zeros for the first) and an HMAC-SHA256 ("mac")
+//     over the line without its mac field.
+//   - audit.key: 32 random bytes, the HMAC key, made on first [Open].
+//   - audit.head: the sequence number and SHA-256 of the last line, with
+//     its own HMAC, replaced atomically after every append.
+//
+// The hash chain makes an edited, removed, inserted, duplicated or moved
+// line show; the MAC stops someone who can write audit.log but cannot read
+// audit.key from rebuilding the chain after an edit; the head makes a cut-off
+// tail show. [Verify] checks all three and names the first bad line.
+//
+// # What it promises
+//
+// [Log.Append] returns only after its line has been written and synced to
+// disk, and the head replaced and synced: an acknowledged entry is never
+// lost. A half-written line left by a crash is never silently dropped or
+// appended to: [Open] refuses with a [Problem] whose Hint says what to do.
+// [Open] verifies the whole log and refuses to append to a log that fails
+// verification. Concurrent use of one [Log] is safe, and a lock keeps a
+// second process from opening the same directory (on Unix). [Verify] only
+// reads, so it can run while the server appends.
+//
+// The log dates entries by day only ("2006-01-02", UTC): nothing in it is
+// more precise, so it cannot be matched against the times of reporters'
+// visits. An entry holds who (an officer's name or "admin"), what (a short
+// action name such as "stage.change"), optionally a case reference and a
+// short detail. Never put report content, receipts, passphrases or
+// passwords, file names, network addresses or anything else a reporter
+// wrote into an entry: the log is readable by supervisors and is not
+// encrypted. [Log.Append] rejects control characters and over-long fields,
+// but cannot tell what is sensitive; callers must.
+//
+// # What it does not promise
+//
+// Anyone who can read audit.key can forge a consistent log, and anyone who
+// can put back an older copy of all of audit.log and audit.head together
+// rolls the log back undetectably. Deleting all three files looks like a
+// fresh drop. Keep the count that [Verify] reports somewhere else (a
+// supervisor's notes, a printed page) to catch both.
+package audit

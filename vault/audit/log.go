@@ -1,0 +1,368 @@
+package audit
+
+import (
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+	"unicode"
+	"unicode/utf8"
+)
+
+// Limits on the fields of an [Entry], in bytes.
+const (
+	MaxActor  = 128
+	MaxAction = 64
+	MaxCase   = 64
+	MaxDetail = 512
+)
+
+// Entry is one officer action.
+type Entry struct {
+	// Seq numbers entries 1, 2, 3, ... in the order they were appended.
+	// [Log.Append] sets it.
+	Seq int64
+	// Day is the UTC day the entry was appended, "2006-01-02".
+	// [Log.Append] sets it.
+	Day string
+	// Actor is who acted: an officer's name, or "admin". Required.
+	Actor string
+	// Action names what was done, such as "login" or "stage.change":
+	// lower-case letters, digits, '.', '_' and '-'. Required.
+	Action string
+	// Case is the case reference acted on, such as "CD-7QK2-M4XD", if any:
+	// letters, digits and '-'.
+	Case string
+	// Detail is a short, non-sensitive note, such as "received -> triage".
+	// Never report content, receipts, passwords, file names or addresses.
+	Detail string
+}
+
+// Log is an open audit log. It is safe for concurrent use.
+type Log struct {
+	dir string
+	key []byte
+	now func() time.Time
+
+	mu   sync.Mutex
+	f    *os.File // nil once closed
+	seq  int64
+	last [sha256.Size]byte
+	size int64
+	err  error // set when a write failed: the file's state is unknown
+}
+
+// Open opens the audit log in dir, creating dir, the log and its key if
+// they do not exist. It verifies the whole log, as [Verify] does, and
+// refuses to open a broken one: the error then wraps a [*Problem] whose
+// Hint says what to do. now gives the day of each entry; nil means
+// [time.Now].
+func Open(dir string, now func() time.Time) (*Log, error) {
+	if now == nil {
+		now = time.Now
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("open audit log: %w", err)
+	}
+	f, err := os.OpenFile(filepath.Join(dir, logName), os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("open audit log: %w", err)
+	}
+	l := &Log{dir: dir, now: now, f: f}
+	if err := l.load(); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("open audit log: %w", err)
+	}
+	return l, nil
+}
+
+// load locks the log, makes a key for a new one, verifies it and brings
+// the head up to date with it.
+func (l *Log) load() error {
+	if err := lock(l.f); err != nil {
+		return err
+	}
+	for _, name := range []string{keyName, headName} {
+		if err := os.Remove(filepath.Join(l.dir, name+".tmp")); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return err
+		}
+	}
+	key, err := readKey(l.dir)
+	if errors.Is(err, fs.ErrNotExist) {
+		key, err = l.create()
+	}
+	if err != nil {
+		return err
+	}
+	l.key = key
+	h, err := readHead(l.dir, key)
+	if err != nil {
+		return err
+	}
+	rf, err := os.Open(filepath.Join(l.dir, logName))
+	if err != nil {
+		return err
+	}
+	defer rf.Close()
+	t, err := scan(rf, key, &h, nil)
+	if err != nil {
+		return err
+	}
+	l.seq, l.last, l.size = t.n, t.last, t.size
+	if t.n > h.Seq {
+		// A crash after the line was synced but before the head was.
+		return writeHead(l.dir, key, t.n, t.last)
+	}
+	return nil
+}
+
+// create starts a new log: a new key, and a head for no entries. The head
+// is written before the key, so a key never exists without a head.
+func (l *Log) create() ([]byte, error) {
+	fi, err := l.f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	if fi.Size() != 0 || !freshHead(l.dir) {
+		return nil, broken(0, 0, "audit.key missing")
+	}
+	key := make([]byte, keySize)
+	if _, err := rand.Read(key); err != nil {
+		return nil, err
+	}
+	if err := writeHead(l.dir, key, 0, zeroHash); err != nil {
+		return nil, err
+	}
+	if err := writeFile(l.dir, keyName, key, false); err != nil {
+		return nil, fmt.Errorf("write %s: %w", keyName, err)
+	}
+	return key, nil
+}
+
+// Append adds e to the log, with Seq and Day set, and returns it as
+// written. It returns only after the line and the new head are on disk.
+// After a failed write the log refuses further appends; open it again.
+func (l *Log) Append(e Entry) (Entry, error) {
+	e.Seq, e.Day = 0, ""
+	if err := check(e); err != nil {
+		return Entry{}, fmt.Errorf("append audit entry: %w", err)
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.f == nil {
+		return Entry{}, errors.New("append audit entry: log closed")
+	}
+	if l.err != nil {
+		return Entry{}, fmt.Errorf("append audit entry: log unusable after a failed write: %w", l.err)
+	}
+	e.Seq = l.seq + 1
+	e.Day = l.now().UTC().Format(time.DateOnly)
+	line, err := encodeRecord(l.key, record{
+		Seq: e.Seq, Day: e.Day, Actor: e.Actor, Action: e.Action,
+		Case: e.Case, Detail: e.Detail, Prev: hex.EncodeToString(l.last[:]),
+	})
+	if err != nil {
+		return Entry{}, fmt.Errorf("append audit entry: %w", err)
+	}
+	hash := sha256.Sum256(line)
+	line = append(line, '\n')
+	if len(line) > MaxLine {
+		return Entry{}, errors.New("append audit entry: line too long")
+	}
+	if _, err = l.f.Write(line); err == nil {
+		err = l.f.Sync()
+	}
+	if err != nil {
+		l.err = err
+		// Best effort: take back a partial line, so that the next Open
+		// finds the log as it was.
+		if l.f.Truncate(l.size) == nil {
+			l.f.Sync()
+		}
+		return Entry{}, fmt.Errorf("append audit entry: %w", err)
+	}
+	l.seq, l.last, l.size = e.Seq, hash, l.size+int64(len(line))
+	if err := writeHead(l.dir, l.key, l.seq, l.last); err != nil {
+		// The entry is on disk; the next Open brings the head up to date.
+		l.err = err
+		return Entry{}, fmt.Errorf("append audit entry: %w", err)
+	}
+	return e, nil
+}
+
+// Entries returns the entries for which filter returns true (all, if
+// filter is nil), newest first, at most limit of them (all, if limit <= 0).
+// It verifies the log as it reads it and fails if the log is broken.
+func (l *Log) Entries(filter func(Entry) bool, limit int) ([]Entry, error) {
+	l.mu.Lock()
+	if l.f == nil {
+		l.mu.Unlock()
+		return nil, errors.New("read audit log: log closed")
+	}
+	want := head{Seq: l.seq, Hash: hex.EncodeToString(l.last[:])}
+	size := l.size
+	l.mu.Unlock()
+
+	rf, err := os.Open(filepath.Join(l.dir, logName))
+	if err != nil {
+		return nil, fmt.Errorf("read audit log: %w", err)
+	}
+	defer rf.Close()
+	var got []Entry
+	_, err = scan(io.NewSectionReader(rf, 0, size), l.key, &want, func(e Entry) {
+		if filter != nil && !filter(e) {
+			return
+		}
+		got = append(got, e)
+		if limit > 0 && len(got) >= 2*limit {
+			got = append(got[:0], got[len(got)-limit:]...)
+		}
+	})
+	if err != nil {
+		return nil, fmt.Errorf("read audit log: %w", err)
+	}
+	if limit > 0 && len(got) > limit {
+		got = got[len(got)-limit:]
+	}
+	for i, j := 0, len(got)-1; i < j; i, j = i+1, j-1 {
+		got[i], got[j] = got[j], got[i]
+	}
+	return got, nil
+}
+
+// Close closes the log. Closing a closed log does nothing.
+func (l *Log) Close() error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.f == nil {
+		return nil
+	}
+	err := l.f.Close()
+	l.f = nil
+	if err != nil {
+		return fmt.Errorf("close audit log: %w", err)
+	}
+	return nil
+}
+
+// check enforces the limits on an entry's fields.
+func check(e Entry) error {
+	switch {
+	case e.Actor == "":
+		return errors.New("no actor")
+	case len(e.Actor) > MaxActor:
+		return fmt.Errorf("actor longer than %d bytes", MaxActor)
+	case !printable(e.Actor):
+		return errors.New("actor: invalid UTF-8 or control characters")
+	case e.Action == "":
+		return errors.New("no action")
+	case len(e.Action) > MaxAction:
+		return fmt.Errorf("action longer than %d bytes", MaxAction)
+	case !only(e.Action, "abcdefghijklmnopqrstuvwxyz0123456789._-"):
+		return errors.New("action: want lower-case letters, digits, '.', '_' or '-'")
+	case len(e.Case) > MaxCase:
+		return fmt.Errorf("case longer than %d bytes", MaxCase)
+	case !only(e.Case, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-"):
+		return errors.New("case: want letters, digits or '-'")
+	case len(e.Detail) > MaxDetail:
+		return fmt.Errorf("detail longer than %d bytes", MaxDetail)
+	case !printable(e.Detail):
+		return errors.New("detail: invalid UTF-8 or control characters")
+	}
+	return nil
+}
+
+func printable(s string) bool {
+	if !utf8.ValidString(s) {
+		return false
+	}
+	for _, r := range s {
+		if unicode.IsControl(r) || r == '\u2028' || r == '\u2029' {
+			return false
+		}
+	}
+	return true
+}
+
+func only(s, set string) bool {
+	for i := 0; i < len(s); i++ {
+		found := false
+		for j := 0; j < len(set); j++ {
+			if s[i] == set[j] {
+				found = true
+				break
+			}
+		}
+		if !found {
+			return false
+		}
+	}
+	return true
+}
+
+// writeHead replaces audit.head with one for entry seq, whose line hashes
+// to last.
+func writeHead(dir string, key []byte, seq int64, last [sha256.Size]byte) error {
+	b, err := encodeHead(key, head{Seq: seq, Hash: hex.EncodeToString(last[:])})
+	if err == nil {
+		err = writeFile(dir, headName, b, true)
+	}
+	if err != nil {
+		return fmt.Errorf("write %s: %w", headName, err)
+	}
+	return nil
+}
+
+// writeFile writes name in dir atomically, mode 0600: a synced temporary
+// file renamed into place (or, if replace is false, linked, so an existing
+// file is never overwritten), then the directory synced.
+func writeFile(dir, name string, b []byte, replace bool) error {
+	tmp := filepath.Join(dir, name+".tmp")
+	if err := os.Remove(tmp); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return err
+	}
+	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return err
+	}
+	_, err = f.Write(b)
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		if replace {
+			err = os.Rename(tmp, filepath.Join(dir, name))
+		} else {
+			err = os.Link(tmp, filepath.Join(dir, name))
+		}
+	}
+	if err != nil || !replace {
+		os.Remove(tmp)
+	}
+	if err != nil {
+		return err
+	}
+	return syncDir(dir)
+}
+
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	err = d.Sync()
+	if cerr := d.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}

@@ -1,0 +1,105 @@
+package vault_test
+
+import (
+	"bytes"
+	"errors"
+	"io"
+	"strings"
+	"testing"
+
+	"filippo.io/age"
+
+	"cleandrop/vault"
+)
+
+func TestRecords(t *testing.T) {
+	id, _ := age.GenerateX25519Identity()
+	dir := t.TempDir()
+	opts := vault.Options{Agencies: []vault.Agency{{ID: "acc", Name: "A", Recipients: []age.Recipient{id.Recipient()}}}}
+	s := openBadger(t, dir, opts)
+	if _, err := s.Record("officer", "alice"); !errors.Is(err, vault.ErrNotFound) {
+		t.Fatalf("absent record: %v", err)
+	}
+	for _, n := range []string{"carol", "alice", "bob"} {
+		if err := s.PutRecord("officer", n, []byte("v-"+n)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s.PutRecord("seen", "alice/CD-1", []byte("3"))
+	s.PutRecord("officer", "bob", []byte("v-bob2"))
+	rs, err := s.Records("officer")
+	if err != nil || len(rs) != 3 || rs[0].ID != "alice" || string(rs[1].Value) != "v-bob2" || rs[2].ID != "carol" {
+		t.Fatalf("Records = %+v, %v", rs, err)
+	}
+	if err := s.DeleteRecord("officer", "alice"); err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	s = openBadger(t, dir, opts)
+	if rs, _ := s.Records("officer"); len(rs) != 2 {
+		t.Fatalf("after reopen: %+v", rs)
+	}
+	if v, _ := s.Record("seen", "alice/CD-1"); string(v) != "3" {
+		t.Fatalf("seen = %q", v)
+	}
+	for _, bad := range [][2]string{{"", "x"}, {"a/b", "x"}, {"officer", ""}} {
+		if s.PutRecord(bad[0], bad[1], nil) == nil {
+			t.Errorf("PutRecord(%q, %q) accepted", bad[0], bad[1])
+		}
+	}
+}
+
+func TestAddSealed(t *testing.T) {
+	id, _ := age.GenerateX25519Identity()
+	s := openBadger(t, t.TempDir(), vault.Options{Agencies: []vault.Agency{{ID: "acc", Name: "A", Recipients: []age.Recipient{id.Recipient()}}}})
+	reply, _ := age.GenerateX25519Identity()
+	b, err := s.NewCase("acc", vault.Access{Lookup: []byte("lookup-1"), KDF: "k", ReplyRecipient: reply.Recipient().String()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w, _ := b.Add(vault.KindReport, "")
+	io.WriteString(w, "report")
+	w.Close()
+	ref, err := b.Commit()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sealed bytes.Buffer
+	aw, _ := age.Encrypt(&sealed, id.Recipient(), reply.Recipient())
+	io.WriteString(aw, strings.Repeat("offline note ", 10000)) // spills to a blob
+	aw.Close()
+
+	tests := []struct {
+		name string
+		in   []byte
+		err  error
+	}{
+		{"plain text", []byte("hello\n"), vault.ErrNotAge},
+		{"armored", []byte("-----BEGIN AGE ENCRYPTED FILE-----\nYWdl\n"), vault.ErrNotAge},
+		{"header only start", []byte("age-encryption.org/v1\n-> X25519 x\n"), vault.ErrNotAge},
+		{"sealed", sealed.Bytes(), nil},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			b, _ := s.Append(ref)
+			defer b.Abort()
+			err := b.AddSealed(vault.KindNote, bytes.NewReader(tc.in), nil)
+			if !errors.Is(err, tc.err) {
+				t.Fatalf("AddSealed: %v, want %v", err, tc.err)
+			}
+			if err != nil {
+				return
+			}
+			if _, err := b.Commit(); err != nil {
+				t.Fatal(err)
+			}
+			c, _ := s.Case(ref)
+			rc, _ := s.OpenItem(ref, c.Items[len(c.Items)-1].ID)
+			got, _ := io.ReadAll(rc)
+			rc.Close()
+			if !bytes.Equal(got, tc.in) {
+				t.Fatal("sealed item not stored byte for byte")
+			}
+		})
+	}
+}
