@@ -200,7 +200,8 @@ func serve(cfg *Config, o serveOpts) error {
 		if err != nil {
 			return err
 		}
-		ready = append(ready, "reporter onion: http://"+addrs.Source+"/ (publishing in the background)")
+		ready = append(ready, "reporter onion: http://"+addrs.Source+"/ (publishing in the background)",
+			"officer onion: http://"+addrs.Desk+"/ (client authorization; published once an officer has onion access)")
 		torc := make(chan *onion.Service, 1)
 		go func() {
 			tor, err := startTor(ctx, cfg, off, logger)
