@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/hex"
 	"errors"
 	"flag"
 	"fmt"
@@ -47,10 +48,23 @@ func (o *officers) clients() ([]onion.ClientKey, error) {
 	var out []onion.ClientKey
 	for _, of := range list {
 		if of.ClientKey != "" && !of.Revoked {
-			out = append(out, onion.ClientKey{Name: strings.ReplaceAll(of.Name, ".", "_"), Public: of.ClientKey})
+			out = append(out, onion.ClientKey{Name: clientName(of.Name), Public: of.ClientKey})
 		}
 	}
 	return out, nil
+}
+
+// clientName is the officer's name as tor's authorized_clients file name
+// allows it ([A-Za-z0-9_-], at most 64): hex, so "a.b" and "a_b" stay
+// apart (login names are at most 32 bytes).
+func clientName(officer string) string { return hex.EncodeToString([]byte(officer)) }
+
+// record appends an administrator's action to the audit log. A failure is
+// logged, not fatal: the account change itself has already been made.
+func (o *officers) record(action, name string) {
+	if _, err := o.audit.Append(audit.Entry{Actor: "admin", Action: action, Detail: name}); err != nil {
+		o.log.Error("audit append failed", "action", action)
+	}
 }
 
 func userErr(err error) error {
@@ -73,7 +87,7 @@ func (o *officers) Add(name, role string, agencies []string) (control.NewOfficer
 		return control.NewOfficer{}, userErr(err)
 	}
 	n := control.NewOfficer{Name: name, EnrolToken: token, EnrolPath: "/enrol/" + token}
-	o.audit.Append(audit.Entry{Actor: "admin", Action: "officer.add", Detail: name})
+	o.record("officer.add", name)
 	if o.torDir == "" {
 		n.Note = "the drop runs without Tor: officers reach the desk on its loopback address"
 		return n, nil
@@ -103,7 +117,7 @@ func (o *officers) Revoke(name string) error {
 	if err := o.acc.Revoke(name); err != nil {
 		return userErr(err)
 	}
-	o.audit.Append(audit.Entry{Actor: "admin", Action: "officer.revoke", Detail: name})
+	o.record("officer.revoke", name)
 	if err := o.refresh(); err != nil && !errors.Is(err, onion.ErrDeskOff) {
 		return err
 	}

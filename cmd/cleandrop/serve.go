@@ -176,7 +176,7 @@ func serve(cfg *Config, o serveOpts) error {
 	if err != nil {
 		return err
 	}
-	srvs = append(srvs, start("control", control.Handler(store, cfg.Stages, off, logger), ctlLn, errc))
+	srvs = append(srvs, start("control", control.Handler(store, cfg.Stages, off, logger), ctlLn, errc, logger))
 
 	var ready []string
 	if useTor && !o.demo {
@@ -186,10 +186,10 @@ func serve(cfg *Config, o serveOpts) error {
 		}
 		defer tor.Close()
 		off.setService(tor)
-		srvs = append(srvs, start("source onion", src, tor.Source, errc))
+		srvs = append(srvs, start("source onion", src, tor.Source, errc, logger))
 		ready = append(ready, "reporter onion: http://"+tor.SourceAddr+"/")
 		if tor.Desk != nil {
-			srvs = append(srvs, start("desk onion", deskH, tor.Desk, errc))
+			srvs = append(srvs, start("desk onion", deskH, tor.Desk, errc, logger))
 			ready = append(ready, "officer onion: http://"+tor.DeskAddr+"/ (client authorization required)")
 		}
 	}
@@ -211,10 +211,10 @@ func serve(cfg *Config, o serveOpts) error {
 				return
 			}
 			off.setService(tor)
-			srv := start("source onion", src, tor.Source, errc)
+			srv := start("source onion", src, tor.Source, errc, logger)
 			var dsrv *running
 			if tor.Desk != nil {
-				dsrv = start("desk onion", deskH, tor.Desk, errc)
+				dsrv = start("desk onion", deskH, tor.Desk, errc, logger)
 			}
 			logger.Info("reporter onion published")
 			torc <- tor
@@ -236,13 +236,13 @@ func serve(cfg *Config, o serveOpts) error {
 		if err != nil {
 			return hint(fmt.Errorf("listen on %s: %w", cfg.Listen, err), "choose another port with --listen 127.0.0.1:PORT")
 		}
-		srvs = append(srvs, start("source loopback", src, ln, errc))
+		srvs = append(srvs, start("source loopback", src, ln, errc, logger))
 		ready = append(ready, "reporter interface: http://"+ln.Addr().String()+"/")
 		dln, err := net.Listen("tcp", cfg.DeskListen)
 		if err != nil {
 			return hint(fmt.Errorf("listen on %s: %w", cfg.DeskListen, err), "choose another port for the desk")
 		}
-		srvs = append(srvs, start("desk loopback", deskH, dln, errc))
+		srvs = append(srvs, start("desk loopback", deskH, dln, errc, logger))
 		ready = append(ready, "officer desk: http://"+dln.Addr().String()+"/")
 	}
 	for _, line := range ready {
@@ -265,9 +265,9 @@ type running struct {
 	srv  *http.Server
 }
 
-func start(name string, h http.Handler, ln net.Listener, errc chan<- error) *running {
+func start(name string, h http.Handler, ln net.Listener, errc chan<- error, logger *slog.Logger) *running {
 	srv := &http.Server{
-		Handler:           recoverer(h),
+		Handler:           recoverer(h, logger.With("component", name)),
 		ReadHeaderTimeout: time.Minute,
 		IdleTimeout:       5 * time.Minute,
 		MaxHeaderBytes:    64 << 10,
@@ -292,14 +292,14 @@ func (r *running) shutdown() {
 
 // recoverer turns a handler panic into a 500 without logging its value,
 // which could hold request data.
-func recoverer(next http.Handler) http.Handler {
+func recoverer(next http.Handler, logger *slog.Logger) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		defer func() {
 			if v := recover(); v != nil {
 				if v == http.ErrAbortHandler {
 					panic(v)
 				}
-				slog.Default().Error("handler panicked") // value deliberately dropped
+				logger.Error("handler panicked") // value deliberately dropped
 				http.Error(w, http.StatusText(http.StatusInternalServerError), http.StatusInternalServerError)
 			}
 		}()
