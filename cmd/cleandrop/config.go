@@ -61,9 +61,6 @@ type agency struct {
 	pq         bool
 }
 
-// DefaultStages are the stages of a case, in their usual order.
-var DefaultStages = stage.Default
-
 const (
 	defaultListen     = "127.0.0.1:8080"
 	defaultDeskListen = "127.0.0.1:8081"
@@ -135,7 +132,7 @@ func (c *Config) check() error {
 		return fmt.Errorf("config: max_upload_mib %d is out of range (1 to 65536)", c.MaxUploadMiB)
 	}
 	if len(c.Stages) == 0 {
-		c.Stages = DefaultStages
+		c.Stages = stage.Default
 	}
 	if c.Stages[0] != "received" {
 		return hint(errors.New("config: the first stage must be \"received\""), "new cases start there")

@@ -129,14 +129,9 @@ func New(cfg Config) (http.Handler, error) {
 	if err != nil {
 		return nil, err
 	}
-	rd, err := web.NewRenderer(pages, cfg.Catalog)
+	rd, err := web.NewRenderer(pages, cfg.Catalog, requiredKeys...)
 	if err != nil {
 		return nil, fmt.Errorf("desk: %w", err)
-	}
-	for _, k := range requiredKeys {
-		if !cfg.Catalog.HasKey(k) {
-			return nil, fmt.Errorf("desk: message key %q is not in the catalogue", k)
-		}
 	}
 	ss := web.NewSessions[*session]("d", SessionIdle, SessionMax)
 	ss.Now = cfg.Now

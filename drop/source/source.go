@@ -122,14 +122,9 @@ func New(cfg Config) (http.Handler, error) {
 	if err != nil {
 		return nil, err
 	}
-	rd, err := web.NewRenderer(pages, cfg.Catalog)
+	rd, err := web.NewRenderer(pages, cfg.Catalog, requiredKeys...)
 	if err != nil {
 		return nil, fmt.Errorf("source: %w", err)
-	}
-	for _, k := range requiredKeys {
-		if !cfg.Catalog.HasKey(k) {
-			return nil, fmt.Errorf("source: message key %q is not in the catalogue", k)
-		}
 	}
 	h := &handler{
 		cfg:      cfg,

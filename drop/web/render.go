@@ -45,8 +45,14 @@ type LangLink struct {
 
 // NewRenderer parses the shared layout with every page in pages (files
 // named *.html; each defines "title" and "content"). It fails if a page
-// uses a message key the catalogue lacks.
-func NewRenderer(pages fs.FS, cat *Catalog) (*Renderer, error) {
+// uses a message key the catalogue lacks, or if the catalogue lacks one of
+// keys: those the handler picks at run time, which no template names.
+func NewRenderer(pages fs.FS, cat *Catalog, keys ...string) (*Renderer, error) {
+	for _, k := range keys {
+		if !cat.HasKey(k) {
+			return nil, fmt.Errorf("message key %q is not in the catalogue", k)
+		}
+	}
 	layout, err := template.New("layout").Funcs(stubFuncs()).ParseFS(shared, "templates/*.html")
 	if err != nil {
 		return nil, fmt.Errorf("parse layout: %w", err)

@@ -69,19 +69,6 @@ func (s *Sessions[T]) Get(r *http.Request) (T, bool) {
 	return ss.val, true
 }
 
-// Update replaces the value of r's live session.
-func (s *Sessions[T]) Update(r *http.Request, v T) {
-	c, err := r.Cookie(s.Cookie)
-	if err != nil {
-		return
-	}
-	s.mu.Lock()
-	if ss, ok := s.m[c.Value]; ok {
-		ss.val = v
-	}
-	s.mu.Unlock()
-}
-
 // End forgets r's session and clears its cookie.
 func (s *Sessions[T]) End(w http.ResponseWriter, r *http.Request) {
 	if c, err := r.Cookie(s.Cookie); err == nil {

@@ -141,3 +141,14 @@ func TestSessions(t *testing.T) {
 		t.Fatal("ended session still live")
 	}
 }
+
+func TestRendererRefusesMissingRuntimeKey(t *testing.T) {
+	c := testCatalog(t)
+	pages := fstest.MapFS{"p.html": {Data: []byte(`{{define "title"}}{{t "title"}}{{end}}{{define "content"}}{{end}}`)}}
+	if _, err := NewRenderer(pages, c, "hello"); err != nil {
+		t.Fatalf("present key refused: %v", err)
+	}
+	if _, err := NewRenderer(pages, c, "hello", "stage.nowhere"); err == nil || !strings.Contains(err.Error(), "stage.nowhere") {
+		t.Fatalf("missing run-time key: %v", err)
+	}
+}
