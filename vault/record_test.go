@@ -103,3 +103,41 @@ func TestAddSealed(t *testing.T) {
 		})
 	}
 }
+
+func TestPost(t *testing.T) {
+	id, _ := age.GenerateX25519Identity()
+	s := openBadger(t, t.TempDir(), vault.Options{Agencies: []vault.Agency{{ID: "acc", Name: "A", Recipients: []age.Recipient{id.Recipient()}}}})
+	reply, _ := age.GenerateX25519Identity()
+	b, _ := s.NewCase("acc", vault.Access{Lookup: []byte("l"), KDF: "k", ReplyRecipient: reply.Recipient().String()})
+	w, _ := b.Add(vault.KindReport, "")
+	io.WriteString(w, "r")
+	w.Close()
+	ref, err := b.Commit()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Post(ref, "", vault.KindQuestion, nil); err == nil {
+		t.Fatal("an empty post was accepted")
+	}
+	if err := s.Post(ref, "acknowledged", vault.KindNote, []byte("thanks")); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Post(ref, "", vault.KindQuestion, []byte("when?")); err != nil {
+		t.Fatal(err)
+	}
+	c, _ := s.Case(ref)
+	if c.Stage != "acknowledged" || len(c.Items) != 3 || c.Items[1].Kind != vault.KindNote || c.Items[2].Batch != 3 {
+		t.Fatalf("case after posts: stage %s, items %+v", c.Stage, c.Items)
+	}
+	rc, _ := s.OpenItem(ref, 3)
+	r, err := age.Decrypt(rc, reply)
+	if err != nil {
+		t.Fatalf("question not sealed to the reply key: %v", err)
+	}
+	if got, _ := io.ReadAll(r); string(got) != "when?" {
+		t.Fatalf("question = %q", got)
+	}
+	if err := s.Post("CD-0000-0000", "closed", vault.KindNote, nil); !errors.Is(err, vault.ErrNotFound) {
+		t.Fatalf("post to unknown case: %v", err)
+	}
+}

@@ -20,7 +20,7 @@ import (
 type Store interface {
 	Cases() ([]vault.Case, error)
 	Case(ref string) (vault.Case, error)
-	Append(ref string) (*vault.Batch, error)
+	Post(ref, stage string, kind vault.Kind, text []byte) error
 	Export(w io.Writer, ref string) error
 }
 
@@ -151,7 +151,7 @@ func (a *api) question(w http.ResponseWriter, r *http.Request) {
 		writeErr(w, http.StatusBadRequest, "question is empty", "")
 		return
 	}
-	a.add(w, c.Ref, func(b *vault.Batch) error { return write(b, vault.KindQuestion, text) })
+	a.post(w, c.Ref, "", vault.KindQuestion, text)
 }
 
 func (a *api) stage(w http.ResponseWriter, r *http.Request) {
@@ -174,43 +174,19 @@ func (a *api) stage(w http.ResponseWriter, r *http.Request) {
 		writeErr(w, http.StatusConflict, fmt.Sprintf("case is already at stage %q", sc.Stage), "")
 		return
 	}
-	a.add(w, c.Ref, func(b *vault.Batch) error {
-		b.SetStage(sc.Stage)
-		if sc.Note == "" {
-			return nil
-		}
-		return write(b, vault.KindNote, []byte(sc.Note))
-	})
+	stage := sc.Stage
+	if stage == c.Stage {
+		stage = "" // a note only
+	}
+	a.post(w, c.Ref, stage, vault.KindNote, []byte(sc.Note))
 }
 
-func (a *api) add(w http.ResponseWriter, ref string, fill func(*vault.Batch) error) {
-	b, err := a.st.Append(ref)
-	if err != nil {
-		a.internal(w, "append", err)
-		return
-	}
-	defer b.Abort()
-	if err := fill(b); err != nil {
-		a.internal(w, "seal", err)
-		return
-	}
-	if _, err := b.Commit(); err != nil {
-		a.internal(w, "commit", err)
+func (a *api) post(w http.ResponseWriter, ref, stage string, kind vault.Kind, text []byte) {
+	if err := a.st.Post(ref, stage, kind, text); err != nil {
+		a.internal(w, "post", err)
 		return
 	}
 	writeJSON(w, http.StatusOK, Added{Ref: ref})
-}
-
-func write(b *vault.Batch, kind vault.Kind, text []byte) error {
-	wc, err := b.Add(kind, "")
-	if err != nil {
-		return err
-	}
-	if _, err := wc.Write(text); err != nil {
-		wc.Close()
-		return err
-	}
-	return wc.Close()
 }
 
 func (a *api) internal(w http.ResponseWriter, step string, err error) {

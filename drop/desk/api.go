@@ -158,7 +158,7 @@ func (h *handler) apiAsk(w http.ResponseWriter, r *http.Request) {
 		apiErr(w, http.StatusBadRequest, "question is empty")
 		return
 	}
-	if err := h.add(c.Ref, func(b *vault.Batch) error { return writeItem(b, vault.KindQuestion, q) }); err != nil {
+	if err := h.cfg.Store.Post(c.Ref, "", vault.KindQuestion, []byte(q)); err != nil {
 		h.internal(w, r, "question")
 		return
 	}

@@ -343,41 +343,10 @@ func (h *handler) setStage(c vault.Case, stg, note string) error {
 	if stg == c.Stage && note == "" {
 		return errSameStage
 	}
-	return h.add(c.Ref, func(b *vault.Batch) error {
-		if stg != c.Stage {
-			b.SetStage(stg)
-		}
-		if note == "" {
-			return nil
-		}
-		return writeItem(b, vault.KindNote, note)
-	})
-}
-
-// add fills one batch of case ref and commits it.
-func (h *handler) add(ref string, fill func(*vault.Batch) error) error {
-	b, err := h.cfg.Store.Append(ref)
-	if err != nil {
-		return err
+	if stg == c.Stage {
+		stg = ""
 	}
-	defer b.Abort()
-	if err := fill(b); err != nil {
-		return err
-	}
-	_, err = b.Commit()
-	return err
-}
-
-func writeItem(b *vault.Batch, kind vault.Kind, text string) error {
-	wc, err := b.Add(kind, "")
-	if err != nil {
-		return err
-	}
-	if _, err := wc.Write([]byte(text)); err != nil {
-		wc.Close()
-		return err
-	}
-	return wc.Close()
+	return h.cfg.Store.Post(c.Ref, stg, vault.KindNote, []byte(note))
 }
 
 // done finishes a page action: a notice on the case page.
@@ -431,7 +400,7 @@ func (h *handler) ask(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, http.StatusBadRequest, "desk.error.empty", "/cases/"+c.Ref)
 		return
 	}
-	if err := h.add(c.Ref, func(b *vault.Batch) error { return writeItem(b, vault.KindQuestion, text) }); err != nil {
+	if err := h.cfg.Store.Post(c.Ref, "", vault.KindQuestion, []byte(text)); err != nil {
 		h.internal(w, r, "question")
 		return
 	}

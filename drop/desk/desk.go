@@ -30,6 +30,7 @@ type Store interface {
 	Cases() ([]vault.Case, error)
 	Case(ref string) (vault.Case, error)
 	Append(ref string) (*vault.Batch, error)
+	Post(ref, stage string, kind vault.Kind, text []byte) error
 	OpenItem(ref string, id int) (io.ReadCloser, error) // ciphertext
 	ExportWith(w io.Writer, ref string, opts vault.ExportOptions) error
 

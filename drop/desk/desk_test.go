@@ -161,23 +161,14 @@ func TestOfficerDay(t *testing.T) {
 	sealed := sealTo(t, "Decision: referred to the prosecutor.", f.agency.Recipient(), reply.Recipient())
 	ubody, ct := multipartUpload(t, [][2]string{{"kind", "note"}}, sealed)
 	resp, body = b.postBody("/cases/"+ref+"/items", ct, ubody)
-	nItems := 4
-	if hasAddSealed() {
-		if resp.StatusCode != 200 || !strings.Contains(body, "The sealed item was stored.") {
-			t.Fatalf("upload: %d\n%s", resp.StatusCode, body)
-		}
-		nItems = 5
-		if got := f.item(ref, 5); !bytes.Equal(got, sealed) || open(t, got, reply) != "Decision: referred to the prosecutor." {
-			t.Fatal("uploaded item not stored as is")
-		}
-	} else {
-		t.Log("vault has no Batch.AddSealed yet: checking that the upload is refused and leaves nothing")
-		if resp.StatusCode != 500 {
-			t.Fatalf("upload without AddSealed: %d", resp.StatusCode)
-		}
+	if resp.StatusCode != 200 || !strings.Contains(body, "The sealed item was stored.") {
+		t.Fatalf("upload: %d\n%s", resp.StatusCode, body)
 	}
-	if c, _ := f.store.Case(ref); len(c.Items) != nItems {
-		t.Fatalf("%d items, want %d", len(c.Items), nItems)
+	if got := f.item(ref, 5); !bytes.Equal(got, sealed) || open(t, got, reply) != "Decision: referred to the prosecutor." {
+		t.Fatal("uploaded item not stored as is")
+	}
+	if c, _ := f.store.Case(ref); len(c.Items) != 5 {
+		t.Fatalf("%d items, want 5", len(c.Items))
 	}
 
 	// Export the bundle.
@@ -212,12 +203,9 @@ func TestOfficerDay(t *testing.T) {
 	// The audit log has every action, in order.
 	want := []string{
 		"alice enrol ", "alice login ", "alice case.view " + ref, "alice stage.change " + ref,
-		"alice question " + ref, "alice item.download " + ref,
+		"alice question " + ref, "alice item.download " + ref, "alice item.upload " + ref,
+		"alice export " + ref, "alice logout ",
 	}
-	if hasAddSealed() {
-		want = append(want, "alice item.upload "+ref)
-	}
-	want = append(want, "alice export "+ref, "alice logout ")
 	got := actions(t, f.audit)
 	i := 0
 	for _, g := range got {
@@ -673,12 +661,8 @@ func TestAPI(t *testing.T) {
 
 	sealed := sealTo(t, "offline reply", f.agency.Recipient(), reply.Recipient())
 	resp = f.api(token, "POST", "/api/v1/cases/"+ref+"/items?kind=question", "application/octet-stream", bytes.NewReader(sealed))
-	if hasAddSealed() {
-		if resp.StatusCode != 200 || !bytes.Equal(f.item(ref, 5), sealed) {
-			t.Fatalf("upload: %d", resp.StatusCode)
-		}
-	} else if resp.StatusCode != 500 {
-		t.Fatalf("upload without AddSealed: %d", resp.StatusCode)
+	if resp.StatusCode != 200 || !bytes.Equal(f.item(ref, 5), sealed) {
+		t.Fatalf("upload: %d", resp.StatusCode)
 	}
 
 	// API actions are audited as the token's officer.
@@ -714,9 +698,6 @@ func TestUploadRefusals(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			if tc.status == 413 && !hasAddSealed() {
-				t.Skip("the size limit is reached inside Batch.AddSealed, which the vault does not have yet")
-			}
 			body, ct := multipartUpload(t, tc.fields, tc.file)
 			resp, out := b.postBody("/cases/"+ref+"/items", ct, body)
 			if resp.StatusCode != tc.status || !strings.Contains(out, tc.text) {

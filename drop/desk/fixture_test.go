@@ -293,15 +293,6 @@ func (f *fixture) login(name string, secret []byte) *browser {
 	return b
 }
 
-// hasAddSealed reports whether the vault can store items sealed elsewhere
-// yet (Batch.AddSealed is being added alongside the desk).
-func hasAddSealed() bool {
-	_, ok := any((*vault.Batch)(nil)).(interface {
-		AddSealed(kind vault.Kind, ciphertext io.Reader, sealedName []byte) error
-	})
-	return ok
-}
-
 func sealTo(t *testing.T, text string, recips ...age.Recipient) []byte {
 	t.Helper()
 	var buf bytes.Buffer

@@ -60,15 +60,21 @@ func (h *handler) storeSealed(ref string, kind vault.Kind, r io.Reader, after fu
 	case !bytes.Equal(head, []byte(ageMagic)):
 		return errNotAge
 	}
-	return h.add(ref, func(b *vault.Batch) error {
-		if err := addSealed(b, kind, br, nil); err != nil {
+	b, err := h.cfg.Store.Append(ref)
+	if err != nil {
+		return err
+	}
+	defer b.Abort()
+	if err := b.AddSealed(kind, br, nil); err != nil {
+		return err
+	}
+	if after != nil {
+		if err := after(); err != nil {
 			return err
 		}
-		if after != nil {
-			return after()
-		}
-		return nil
-	})
+	}
+	_, err = b.Commit()
+	return err
 }
 
 // upload takes an item sealed on the offline machine from a form: the kind
