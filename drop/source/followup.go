@@ -51,7 +51,7 @@ func (h *handler) login(w http.ResponseWriter, r *http.Request) {
 		h.page(w, r, http.StatusBadRequest, "login", web.Page{ErrorKey: key})
 		return
 	}
-	if !h.throttle.allow() {
+	if !h.throttle.Allow() {
 		h.page(w, r, http.StatusTooManyRequests, "login", web.Page{ErrorKey: "login.error.busy"})
 		return
 	}
@@ -70,7 +70,7 @@ func (h *handler) login(w http.ResponseWriter, r *http.Request) {
 			h.internal(w, r, "lookup")
 			return
 		}
-		h.throttle.failed()
+		h.throttle.Failed()
 		h.page(w, r, http.StatusUnauthorized, "login", web.Page{ErrorKey: "login.error.wrong"})
 		return
 	}

@@ -73,7 +73,7 @@ type handler struct {
 	render   *web.Renderer
 	agencies map[string]Agency
 	sessions *web.Sessions[*reporter]
-	throttle *throttle
+	throttle *web.Bucket
 	kdfSlots chan struct{}
 }
 
@@ -132,7 +132,7 @@ func New(cfg Config) (http.Handler, error) {
 		render:   rd,
 		agencies: map[string]Agency{},
 		sessions: web.NewSessions[*reporter]("s", cfg.SessionIdle, cfg.SessionMax),
-		throttle: newThrottle(cfg.LoginBurst, cfg.LoginRefill),
+		throttle: web.NewBucket(cfg.LoginBurst, cfg.LoginRefill, nil),
 		kdfSlots: make(chan struct{}, 2),
 	}
 	for _, a := range cfg.Agencies {

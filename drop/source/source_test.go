@@ -220,22 +220,6 @@ func TestLoginThrottle(t *testing.T) {
 	}
 }
 
-func TestThrottleRefills(t *testing.T) {
-	clock := time.Unix(0, 0)
-	th := newThrottle(2, time.Second)
-	th.now = func() time.Time { return clock }
-	th.last = clock
-	th.failed()
-	th.failed()
-	if th.allow() {
-		t.Fatal("allowed after the burst was spent")
-	}
-	clock = clock.Add(1500 * time.Millisecond)
-	if !th.allow() {
-		t.Fatal("not allowed after a refill")
-	}
-}
-
 func TestSessionExpiry(t *testing.T) {
 	f := newFixture(t, func(c *Config) { c.SessionIdle = 50 * time.Millisecond })
 	w := f.report(t, [][2]string{{"agency", "acc"}, {"message", "hello"}}, nil)

@@ -152,3 +152,24 @@ func TestRendererRefusesMissingRuntimeKey(t *testing.T) {
 		t.Fatalf("missing run-time key: %v", err)
 	}
 }
+
+func TestBucket(t *testing.T) {
+	clock := time.Unix(0, 0)
+	b := NewBucket(2, time.Second, func() time.Time { return clock })
+	if !b.Full() || !b.Allow() {
+		t.Fatal("a new bucket is not full")
+	}
+	b.Failed()
+	b.Failed()
+	if b.Allow() {
+		t.Fatal("allowed after the burst was spent")
+	}
+	clock = clock.Add(1500 * time.Millisecond)
+	if !b.Allow() || b.Full() {
+		t.Fatal("refill wrong after 1.5 s")
+	}
+	clock = clock.Add(time.Hour)
+	if !b.Full() {
+		t.Fatal("not full after an hour")
+	}
+}
