@@ -44,7 +44,8 @@ type Batch struct {
 	ref    string // "" for a new case
 	agency Agency
 	acc    Access // new case only
-	reply  age.Recipient
+	reply  age.Recipient // nil for a case that came by referral
+	refer  *referral     // new case received by referral
 
 	mu       sync.Mutex
 	open     *sealWriter
@@ -102,11 +103,13 @@ func (s *Store) Append(ref string) (*Batch, error) {
 	if !ok {
 		return nil, ErrUnknownAgency
 	}
-	reply, err := parseRecipient(c.Access.ReplyRecipient)
-	if err != nil {
-		return nil, fmt.Errorf("vault: append: %w", err)
+	b := &Batch{s: s, ref: c.Ref, agency: a}
+	if c.Access.ReplyRecipient != "" {
+		if b.reply, err = parseRecipient(c.Access.ReplyRecipient); err != nil {
+			return nil, fmt.Errorf("vault: append: %w", err)
+		}
 	}
-	return &Batch{s: s, ref: c.Ref, agency: a, reply: reply}, nil
+	return b, nil
 }
 
 // parseRecipient parses an X25519 ("age1...") or hybrid post-quantum
@@ -152,6 +155,8 @@ func (b *Batch) Add(kind Kind, name string) (io.WriteCloser, error) {
 		return nil, fmt.Errorf("vault: a %s item has no name", kind)
 	case len(name) > maxNameLen:
 		return nil, errors.New("vault: attachment name too long")
+	case kind.toReporter() && b.reply == nil:
+		return nil, ErrNoReporter
 	}
 	recips := b.agency.Recipients
 	if kind.toReporter() {
@@ -278,7 +283,18 @@ func (b *Batch) tryCommit(day string) (ref string, uncertain bool, err error) {
 	txn := b.s.db.NewTransaction(true)
 	defer txn.Discard()
 	var rec caseRecord
-	if b.ref == "" {
+	if b.refer != nil {
+		if ref, err = b.newRef(txn); err != nil {
+			return "", false, err
+		}
+		rec = caseRecord{
+			Ref: ref, Agency: b.agency.ID, Stage: InitialStage, Opened: day,
+			History: []Event{{Day: day, Stage: InitialStage, Batch: 1}},
+		}
+		if err := b.refer.commit(txn, &rec, len(b.items), day); err != nil {
+			return "", false, err
+		}
+	} else if b.ref == "" {
 		lk := lookupKey(b.acc.Lookup)
 		switch _, err := txn.Get(lk); {
 		case err == nil:
@@ -286,18 +302,8 @@ func (b *Batch) tryCommit(day string) (ref string, uncertain bool, err error) {
 		case !errors.Is(err, badger.ErrKeyNotFound):
 			return "", false, bare(err)
 		}
-		for i := 0; ; i++ {
-			ref = newRef()
-			_, err := txn.Get(caseKey(ref))
-			if errors.Is(err, badger.ErrKeyNotFound) {
-				break
-			}
-			if err != nil {
-				return "", false, bare(err)
-			}
-			if i == 100 {
-				return "", false, errors.New("no free case reference")
-			}
+		if ref, err = b.newRef(txn); err != nil {
+			return "", false, err
 		}
 		rec = caseRecord{
 			Ref:     ref,
@@ -352,6 +358,23 @@ func (b *Batch) tryCommit(day string) (ref string, uncertain bool, err error) {
 		return "", !errors.Is(err, badger.ErrConflict), bare(err)
 	}
 	return ref, false, nil
+}
+
+// newRef picks an unused case reference.
+func (b *Batch) newRef(txn *badger.Txn) (string, error) {
+	for i := 0; ; i++ {
+		ref := newRef()
+		_, err := txn.Get(caseKey(ref))
+		if errors.Is(err, badger.ErrKeyNotFound) {
+			return ref, nil
+		}
+		if err != nil {
+			return "", bare(err)
+		}
+		if i == 100 {
+			return "", errors.New("no free case reference")
+		}
+	}
 }
 
 // Abort drops the batch and removes its files. It is idempotent and does

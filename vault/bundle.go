@@ -32,6 +32,7 @@ type manifest struct {
 	Opened   string          `json:"opened"`
 	Exported string          `json:"exported"`
 	History  []manifestEvent `json:"history"`
+	Custody  []Custody       `json:"custody,omitempty"`
 	Items    []manifestItem  `json:"items"`
 }
 
@@ -87,6 +88,7 @@ func (s *Store) ExportWith(w io.Writer, ref string, opts ExportOptions) error {
 		Opened:   c.Opened,
 		Exported: day,
 		History:  make([]manifestEvent, 0, len(c.History)),
+		Custody:  c.Custody,
 		Items:    make([]manifestItem, 0, len(c.Items)),
 	}
 	for _, e := range c.History {

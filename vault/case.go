@@ -153,6 +153,7 @@ func loadCase(txn *badger.Txn, ref string) (Case, error) {
 		Updated: rec.Updated,
 		Access:  rec.Access,
 		History: rec.History,
+		Custody: rec.Custody,
 		Items:   make([]Item, 0, rec.Items),
 	}
 	it := txn.NewIterator(badger.IteratorOptions{Prefix: itemPrefix(ref), PrefetchValues: true, PrefetchSize: 16})

@@ -28,6 +28,7 @@ type Thread struct {
 	Ref, Agency, Stage string
 	Opened, Exported   string
 	History            []Event
+	Custody            []Custody // referrals in and out
 	Entries            []Entry
 }
 
@@ -300,6 +301,18 @@ func parseManifest(b []byte, m *manifest) error {
 			return errors.New("bad history event")
 		}
 	}
+	for _, l := range m.Custody {
+		if !validDay(l.Day) || (l.Action != CustodyIn && l.Action != CustodyOut) ||
+			!plainField(l.Agency) || !plainField(l.Ref) || !plainField(l.Officer) ||
+			!validSum(l.Bundle) || !validSum(l.Source) || l.Items < 0 {
+			return errors.New("bad custody record")
+		}
+	}
+	return parseItems(m)
+}
+
+// parseItems validates a manifest's items and sorts them by ID.
+func parseItems(m *manifest) error {
 	if len(m.Items) > maxBundleItems {
 		return errors.New("too many items")
 	}
@@ -435,6 +448,7 @@ func writeBundle(r io.Reader, chk *checked, ids []age.Identity, outDir string) (
 	for _, e := range chk.m.History {
 		th.History = append(th.History, Event(e))
 	}
+	th.Custody = chk.m.Custody
 	for _, it := range chk.m.Items {
 		ent, ok := entries[it.ID]
 		if !ok {
@@ -648,6 +662,12 @@ func renderText(th *Thread) []byte {
 	for _, e := range th.History {
 		fmt.Fprintf(&b, "  %s  %s  (batch %d)\n", e.Day, e.Stage, e.Batch)
 	}
+	if len(th.Custody) > 0 {
+		b.WriteString("\nchain of custody\n")
+	}
+	for _, l := range th.Custody {
+		fmt.Fprintf(&b, "  %s  %s\n", l.Day, l.Summary())
+	}
 	for _, e := range th.Entries {
 		fmt.Fprintf(&b, "\n[%03d] %s, %s, batch %d\n", e.ID, e.Kind, e.Day, e.Batch)
 		switch {
@@ -681,6 +701,8 @@ var threadHTML = template.Must(template.New("thread").Funcs(template.FuncMap{"re
 <p>Agency: {{.Agency}}<br>Stage: {{.Stage}}<br>Opened: {{.Opened}}<br>Exported: {{.Exported}}</p>
 <h2>Stage history</h2>
 <ul>{{range .History}}<li>{{.Day}}: {{.Stage}} (batch {{.Batch}})</li>{{end}}</ul>
+{{if .Custody}}<h2>Chain of custody</h2>
+<ul>{{range .Custody}}<li>{{.Day}}: {{.Summary}}</li>{{end}}</ul>{{end}}
 <h2>Thread</h2>
 {{range .Entries}}<section>
 <h3>[{{printf "%03d" .ID}}] {{.Kind}}, {{.Day}}, batch {{.Batch}}</h3>

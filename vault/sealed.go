@@ -44,6 +44,9 @@ func (b *Batch) AddSealed(kind Kind, ciphertext io.Reader, sealedName []byte) er
 	case !kind.valid():
 		b.mu.Unlock()
 		return fmt.Errorf("vault: unknown item kind %q", kind)
+	case kind.toReporter() && b.reply == nil && b.refer == nil:
+		b.mu.Unlock()
+		return ErrNoReporter
 	}
 	p := &pending{kind: kind, name: sealedName}
 	sp := &spill{dir: b.s.blobs, h: sha256.New()}

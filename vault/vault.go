@@ -51,6 +51,9 @@ var (
 	ErrUnknownAgency = errors.New("vault: unknown agency")
 	ErrExists        = errors.New("vault: lookup key already in use")
 	ErrBusy          = errors.New("vault: a writer is still open")
+	// ErrNoReporter: the case has no reply key (it came by referral), so
+	// nothing can be sealed to its reporter.
+	ErrNoReporter = errors.New("vault: the case has no reporter access")
 )
 
 // An Agency receives reports. Items of its cases are sealed to Recipients.
@@ -102,6 +105,7 @@ type Case struct {
 	Access             Access
 	Items              []Item
 	History            []Event
+	Custody            []Custody // referrals in and out, oldest first
 }
 
 // Store is a vault on local disk. It is safe for concurrent use.
@@ -292,6 +296,7 @@ type caseRecord struct {
 	Updated string
 	Access  Access
 	History []Event
+	Custody []Custody `json:",omitempty"`
 	Items   int // items committed; the next ID is Items+1
 	Batches int // batches committed
 }

@@ -1,0 +1,179 @@
+package vault_test
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"cleandrop/vault"
+	"cleandrop/vault/storetest"
+
+	"filippo.io/age"
+)
+
+// referral makes a referral bundle of case ref (agency a1) for agency a2,
+// the way the officer's offline machine does.
+func referral(t *testing.T, f *storetest.Fixture, ref string) []byte {
+	t.Helper()
+	var out bytes.Buffer
+	info, err := vault.MakeReferral(bytes.NewReader(export(t, f.Store, ref)), []age.Identity{f.Agency},
+		"a2", []age.Recipient{f.Other.Recipient()}, &out, vault.OpenOptions{})
+	if err != nil {
+		t.Fatalf("MakeReferral: %v", err)
+	}
+	if info.FromRef != ref || info.FromAgency != "a1" || info.ToAgency != "a2" || info.Items != 10 {
+		t.Fatalf("referral info = %+v", info)
+	}
+	return out.Bytes()
+}
+
+func TestReferral(t *testing.T) {
+	f := storetest.NewFixture(t, openBadger)
+	ref, wants := buildCase(t, f.Store)
+	bundle := referral(t, f, ref)
+
+	// The referral bundle holds nothing the referring agency can open, and
+	// no plaintext name.
+	for _, e := range readTar(t, bundle)[1:] {
+		if _, err := age.Decrypt(bytes.NewReader(e.body), f.Agency); err == nil {
+			t.Errorf("%s still opens with the referring agency's key", e.hdr.Name)
+		}
+	}
+	if bytes.Contains(bundle, []byte("passwd")) || bytes.Contains(bundle, []byte("Bericht")) {
+		t.Error("referral bundle holds a plaintext file name")
+	}
+
+	link, err := f.Store.ReceiveReferral(bytes.NewReader(bundle), strings.ToLower(ref), "referred", "officer.one")
+	if err != nil {
+		t.Fatalf("ReceiveReferral: %v", err)
+	}
+	sum := sha256.Sum256(bundle)
+	if link.Action != vault.CustodyOut || link.Agency != "a2" || link.Items != 10 ||
+		link.Bundle != hex.EncodeToString(sum[:]) || link.Officer != "officer.one" || link.Day != storetest.Day {
+		t.Fatalf("custody link = %+v", link)
+	}
+
+	from, _ := f.Store.Case(ref)
+	if from.Stage != "referred" || len(from.Custody) != 1 || from.Custody[0] != link {
+		t.Errorf("referring case: stage %q custody %+v", from.Stage, from.Custody)
+	}
+	to, err := f.Store.Case(link.Ref)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if to.Agency != "a2" || to.Stage != vault.InitialStage || len(to.Items) != len(wants) || len(to.Custody) != 1 {
+		t.Fatalf("new case = %+v", to)
+	}
+	in := to.Custody[0]
+	if in.Action != vault.CustodyIn || in.Agency != "a1" || in.Ref != ref || in.Bundle != link.Bundle || in.Source != link.Source {
+		t.Errorf("received case custody = %+v, out link %+v", in, link)
+	}
+
+	// The receiving agency opens everything, names included, through its
+	// own export; the thread shows where the case came from.
+	out := filepath.Join(t.TempDir(), "b")
+	th, err := vault.OpenBundle(bytes.NewReader(export(t, f.Store, to.Ref)), []age.Identity{f.Other}, out)
+	if err != nil {
+		t.Fatalf("OpenBundle of the received case: %v", err)
+	}
+	for _, e := range th.Entries {
+		w := wants[e.ID]
+		if e.Kind != w.kind || e.Name != w.name {
+			t.Errorf("item %d: kind %s name %q, want %s %q", e.ID, e.Kind, e.Name, w.kind, w.name)
+		}
+		got, err := os.ReadFile(filepath.Join(out, e.File))
+		if err != nil || !bytes.Equal(got, w.data) {
+			t.Errorf("item %d: content differs (%v)", e.ID, err)
+		}
+	}
+	txt, _ := os.ReadFile(filepath.Join(out, "thread.txt"))
+	if !strings.Contains(string(txt), "received by referral from a1 case "+ref) || !strings.Contains(string(txt), link.Bundle) {
+		t.Errorf("thread.txt lacks the chain of custody:\n%s", txt)
+	}
+
+	// Nothing can be sealed to a reporter the received case does not have.
+	if err := f.Store.Post(to.Ref, "", vault.KindQuestion, []byte("?")); !errors.Is(err, vault.ErrNoReporter) {
+		t.Errorf("question on a received case: %v, want ErrNoReporter", err)
+	}
+	if err := f.Store.Post(to.Ref, "assessment", "", nil); err != nil {
+		t.Errorf("stage change on a received case: %v", err)
+	}
+}
+
+func TestReferralRefused(t *testing.T) {
+	f := storetest.NewFixture(t, openBadger)
+	ref, _ := buildCase(t, f.Store)
+	other, _, _ := f.NewReport(t, "another report")
+	bundle := referral(t, f, ref)
+
+	flip := func(name string, at int) []byte {
+		es := readTar(t, bundle)
+		for i := range es {
+			if es[i].hdr.Name == name {
+				es[i].body = bytes.Clone(es[i].body)
+				es[i].body[at] ^= 1
+			}
+		}
+		return writeTar(t, es)
+	}
+	drop := func(name string) []byte {
+		var es []tarEntry
+		for _, e := range readTar(t, bundle) {
+			if e.hdr.Name != name {
+				es = append(es, e)
+			}
+		}
+		return writeTar(t, es)
+	}
+	for _, tc := range []struct {
+		name   string
+		bundle []byte
+		from   string
+		want   error
+	}{
+		{"item byte", flip("items/006-attachment.age", 3000), ref, vault.ErrTampered},
+		{"name byte", flip("items/002-name.age", 100), ref, vault.ErrTampered},
+		{"manifest byte", flip("manifest.json", 40), ref, vault.ErrTampered},
+		{"missing item", drop("items/009-answer.age"), ref, vault.ErrTampered},
+		{"export bundle", export(t, f.Store, ref), ref, vault.ErrNotReferral},
+		{"not a tar", []byte("hello"), ref, vault.ErrNotReferral},
+		{"other case", bundle, other, vault.ErrWrongCase},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			before, _ := f.Store.Cases()
+			_, err := f.Store.ReceiveReferral(bytes.NewReader(tc.bundle), tc.from, "referred", "o")
+			if !errors.Is(err, tc.want) {
+				t.Fatalf("ReceiveReferral: %v, want %v", err, tc.want)
+			}
+			after, _ := f.Store.Cases()
+			c, _ := f.Store.Case(ref)
+			if len(after) != len(before) || c.Stage == "referred" || len(c.Custody) != 0 {
+				t.Errorf("a refused referral left something: %d→%d cases, stage %q, custody %v", len(before), len(after), c.Stage, c.Custody)
+			}
+		})
+	}
+
+	t.Run("same agency", func(t *testing.T) {
+		_, err := vault.MakeReferral(bytes.NewReader(export(t, f.Store, ref)), []age.Identity{f.Agency},
+			"a1", []age.Recipient{f.Agency.Recipient()}, &bytes.Buffer{}, vault.OpenOptions{})
+		if !errors.Is(err, vault.ErrSameAgency) {
+			t.Errorf("MakeReferral to its own agency: %v", err)
+		}
+	})
+	t.Run("tampered export", func(t *testing.T) {
+		es := readTar(t, export(t, f.Store, ref))
+		es[1].body = bytes.Clone(es[1].body)
+		es[1].body[len(es[1].body)-1] ^= 1
+		var out bytes.Buffer
+		_, err := vault.MakeReferral(bytes.NewReader(writeTar(t, es)), []age.Identity{f.Agency},
+			"a2", []age.Recipient{f.Other.Recipient()}, &out, vault.OpenOptions{})
+		if !errors.Is(err, vault.ErrTampered) || out.Len() != 0 {
+			t.Errorf("MakeReferral of a tampered export: %v, %d bytes written", err, out.Len())
+		}
+	})
+}

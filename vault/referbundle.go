@@ -1,0 +1,342 @@
+package vault
+
+import (
+	"archive/tar"
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sort"
+
+	"filippo.io/age"
+)
+
+// A referral bundle carries a case's items, re-sealed on the offline
+// machine to another agency's recipients, from the officer's machine to the
+// desk. Its layout is an export bundle's, with its own manifest format and
+// each attachment's name file just before the attachment.
+const referralFormat = "cleandrop-referral/1"
+
+// ErrNotReferral is returned by [Store.ReceiveReferral] for a file that is
+// not a referral bundle (such as an export bundle).
+var ErrNotReferral = errors.New("not a referral bundle")
+
+// ErrWrongCase: the referral bundle was made from another case than the
+// one it is being filed against.
+var ErrWrongCase = errors.New("the referral bundle was made from another case")
+
+type referralManifest struct {
+	Format     string         `json:"format"`
+	FromRef    string         `json:"from_ref"`
+	FromAgency string         `json:"from_agency"`
+	ToAgency   string         `json:"to_agency"`
+	Made       string         `json:"made"`
+	Source     string         `json:"source_manifest_sha256"`
+	Items      []manifestItem `json:"items"`
+}
+
+// ReferralInfo describes a referral bundle made by [MakeReferral].
+type ReferralInfo struct {
+	FromRef, FromAgency, ToAgency string
+	Items                         int
+	Source                        string // hex SHA-256 of the export manifest
+}
+
+// MakeReferral reads an export bundle (checked as [OpenBundleWith] checks
+// it: every size, checksum and, with opts.Verify, the signature), decrypts
+// each item with identities and seals it again to recipients, the keys of
+// agency to, writing a referral bundle to w. Plaintext stays in memory; the
+// re-sealed items are spooled to a private temporary directory first.
+func MakeReferral(r io.Reader, identities []age.Identity, to string, recipients []age.Recipient, w io.Writer, opts OpenOptions) (*ReferralInfo, error) {
+	info, err := makeReferral(r, identities, to, recipients, w, opts)
+	if err != nil {
+		return nil, fmt.Errorf("vault: refer: %w", err)
+	}
+	return info, nil
+}
+
+func makeReferral(r io.Reader, ids []age.Identity, to string, recips []age.Recipient, w io.Writer, opts OpenOptions) (*ReferralInfo, error) {
+	switch {
+	case len(ids) == 0:
+		return nil, errors.New("no identities")
+	case len(recips) == 0:
+		return nil, errors.New("no recipients")
+	case !plainField(to) || to == "":
+		return nil, errors.New("bad agency")
+	}
+	rs, start, cleanup, err := rewindable(r)
+	if err != nil {
+		return nil, err
+	}
+	defer cleanup()
+	chk, err := checkBundle(rs, ids, opts)
+	if err != nil {
+		return nil, err
+	}
+	if chk.m.Agency == to {
+		return nil, ErrSameAgency
+	}
+	if _, err := rs.Seek(start, io.SeekStart); err != nil {
+		return nil, err
+	}
+	spool, err := os.MkdirTemp("", "cleandrop-refer-*")
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(spool)
+
+	m := referralManifest{
+		Format: referralFormat, FromRef: chk.m.Ref, FromAgency: chk.m.Agency, ToAgency: to,
+		Made: chk.m.Exported, Source: hex.EncodeToString(chk.manifestSum[:]),
+	}
+	names := make(map[int][]byte)
+	tr := tar.NewReader(rs)
+	for {
+		hdr, err := tr.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return nil, tampered("reading bundle: %v", err)
+		}
+		e, ok := chk.files[hdr.Name]
+		if !ok || e.isName {
+			continue // the manifest, its signature, and name files (decrypted in the check)
+		}
+		it := *e.item
+		dec, err := age.Decrypt(tr, ids...)
+		if err != nil {
+			return nil, tampered("item %d: cannot decrypt: %v", it.ID, err)
+		}
+		size, sum, err := sealToFile(filepath.Join(spool, fmt.Sprint(it.ID)), dec, recips)
+		if err != nil {
+			return nil, fmt.Errorf("item %d: %w", it.ID, err)
+		}
+		it.Size, it.SHA256 = size, sum
+		if it.NameFile != "" {
+			n, err := sealBytes([]byte(chk.names[it.ID]), recips)
+			if err != nil {
+				return nil, fmt.Errorf("item %d: name: %w", it.ID, err)
+			}
+			s := sha256.Sum256(n)
+			it.NameSHA256, names[it.ID] = hex.EncodeToString(s[:]), n
+		}
+		m.Items = append(m.Items, it)
+	}
+	if len(m.Items) != len(chk.m.Items) {
+		return nil, tampered("bundle changed while being read")
+	}
+	sort.Slice(m.Items, func(i, j int) bool { return m.Items[i].ID < m.Items[j].ID })
+	mj, err := json.MarshalIndent(m, "", "  ")
+	if err != nil {
+		return nil, err
+	}
+	mj = append(mj, '\n')
+
+	tw := tar.NewWriter(w)
+	mtime := midnight(m.Made)
+	put := func(name string, size int64, r io.Reader) error {
+		hdr := &tar.Header{Typeflag: tar.TypeReg, Name: name, Size: size, Mode: 0o600, ModTime: mtime}
+		if err := tw.WriteHeader(hdr); err != nil {
+			return err
+		}
+		_, err := io.Copy(tw, r)
+		return err
+	}
+	if err := put(manifestName, int64(len(mj)), bytes.NewReader(mj)); err != nil {
+		return nil, err
+	}
+	for _, it := range m.Items {
+		if n := names[it.ID]; n != nil {
+			if err := put(it.NameFile, int64(len(n)), bytes.NewReader(n)); err != nil {
+				return nil, err
+			}
+		}
+		f, err := os.Open(filepath.Join(spool, fmt.Sprint(it.ID)))
+		if err != nil {
+			return nil, err
+		}
+		err = put(it.File, it.Size, f)
+		f.Close()
+		if err != nil {
+			return nil, err
+		}
+	}
+	if err := tw.Close(); err != nil {
+		return nil, err
+	}
+	return &ReferralInfo{FromRef: m.FromRef, FromAgency: m.FromAgency, ToAgency: to, Items: len(m.Items), Source: m.Source}, nil
+}
+
+// sealToFile seals plain to recips into a new file at path and returns the
+// ciphertext's size and SHA-256.
+func sealToFile(path string, plain io.Reader, recips []age.Recipient) (int64, string, error) {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return 0, "", err
+	}
+	defer f.Close()
+	h := sha256.New()
+	cw := &countWriter{w: io.MultiWriter(f, h)}
+	aw, err := age.Encrypt(cw, recips...)
+	if err != nil {
+		return 0, "", err
+	}
+	if _, err := io.Copy(aw, plain); err != nil {
+		return 0, "", tampered("cannot decrypt: %v", err)
+	}
+	if err := aw.Close(); err != nil {
+		return 0, "", err
+	}
+	if err := f.Close(); err != nil {
+		return 0, "", err
+	}
+	return cw.n, hex.EncodeToString(h.Sum(nil)), nil
+}
+
+type countWriter struct {
+	w io.Writer
+	n int64
+}
+
+func (c *countWriter) Write(p []byte) (int, error) {
+	n, err := c.w.Write(p)
+	c.n += int64(n)
+	return n, err
+}
+
+// ReceiveReferral files a referral bundle made by [MakeReferral] from case
+// from: it reads the bundle from r, checks every file against its manifest
+// as it streams into the vault, and commits it as a new case of the agency
+// the bundle names, recording the referral in both cases ([Store.Refer]).
+// It returns the referring case's new custody link. Errors for a damaged
+// bundle wrap [ErrTampered]; nothing is kept unless all of it succeeds.
+func (s *Store) ReceiveReferral(r io.Reader, from, stage, officer string) (Custody, error) {
+	h := sha256.New()
+	body := io.TeeReader(r, h)
+	tr := tar.NewReader(body)
+	hdr, err := tr.Next()
+	if err != nil {
+		return Custody{}, fmt.Errorf("vault: referral: %w: %v", ErrNotReferral, err)
+	}
+	if hdr.Name != manifestName {
+		return Custody{}, fmt.Errorf("vault: referral: %w", ErrNotReferral)
+	}
+	mj, err := readSmall(tr, hdr, maxManifestLen)
+	if err != nil {
+		return Custody{}, fmt.Errorf("vault: referral: %w", tampered("%s: %v", manifestName, err))
+	}
+	var m referralManifest
+	if err := parseReferral(mj, &m); err != nil {
+		return Custody{}, fmt.Errorf("vault: referral: %w", err)
+	}
+	if normalizeRef(from) != m.FromRef {
+		return Custody{}, fmt.Errorf("vault: referral: %w", ErrWrongCase)
+	}
+	c, err := s.Case(from)
+	if err != nil {
+		return Custody{}, err
+	}
+	if c.Agency != m.FromAgency {
+		return Custody{}, fmt.Errorf("vault: referral: %w", ErrWrongCase)
+	}
+	b, err := s.Refer(m.ToAgency, Referral{From: c.Ref, Stage: stage, Source: m.Source, Officer: officer})
+	if err != nil {
+		return Custody{}, err
+	}
+	defer b.Abort()
+	for _, it := range m.Items {
+		var name []byte
+		hdr, err := tr.Next()
+		if err != nil {
+			return Custody{}, fmt.Errorf("vault: referral: %w", tampered("item %d: missing", it.ID))
+		}
+		if it.NameFile != "" {
+			if hdr.Name != it.NameFile || hdr.Typeflag != tar.TypeReg || hdr.Size > maxNameFileLen {
+				return Custody{}, fmt.Errorf("vault: referral: %w", tampered("item %d: name file missing", it.ID))
+			}
+			if name, err = readSmall(tr, hdr, maxNameFileLen); err != nil {
+				return Custody{}, fmt.Errorf("vault: referral: %w", tampered("item %d: name: %v", it.ID, err))
+			}
+			if s := sha256.Sum256(name); hex.EncodeToString(s[:]) != it.NameSHA256 {
+				return Custody{}, fmt.Errorf("vault: referral: %w", tampered("item %d: name checksum mismatch", it.ID))
+			}
+			if hdr, err = tr.Next(); err != nil {
+				return Custody{}, fmt.Errorf("vault: referral: %w", tampered("item %d: missing", it.ID))
+			}
+		}
+		if hdr.Name != it.File || hdr.Typeflag != tar.TypeReg || hdr.Size != it.Size {
+			return Custody{}, fmt.Errorf("vault: referral: %w", tampered("item %d: not the file the manifest names", it.ID))
+		}
+		ih := sha256.New()
+		if err := b.AddSealed(it.Kind, io.TeeReader(tr, ih), name); err != nil {
+			if errors.Is(err, ErrNotAge) {
+				err = tampered("item %d: %v", it.ID, err)
+			}
+			return Custody{}, fmt.Errorf("vault: referral: %w", err)
+		}
+		if hex.EncodeToString(ih.Sum(nil)) != it.SHA256 {
+			return Custody{}, fmt.Errorf("vault: referral: %w", tampered("item %d: checksum mismatch", it.ID))
+		}
+	}
+	if _, err := tr.Next(); err != io.EOF {
+		return Custody{}, fmt.Errorf("vault: referral: %w", tampered("unexpected file after the last item"))
+	}
+	if _, err := io.Copy(io.Discard, body); err != nil {
+		return Custody{}, fmt.Errorf("vault: referral: %w", err)
+	}
+	b.refer.Bundle = hex.EncodeToString(h.Sum(nil))
+	ref, err := b.Commit()
+	if err != nil {
+		return Custody{}, err
+	}
+	c, err = s.Case(c.Ref)
+	if err != nil {
+		return Custody{}, err
+	}
+	for _, l := range c.Custody {
+		if l.Action == CustodyOut && l.Ref == ref {
+			return l, nil
+		}
+	}
+	return Custody{}, errors.New("vault: referral: committed but not recorded")
+}
+
+// parseReferral decodes and validates a referral manifest strictly.
+func parseReferral(b []byte, m *referralManifest) error {
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(m); err != nil {
+		var probe struct{ Format string }
+		if json.Unmarshal(b, &probe) == nil && probe.Format == bundleFormat {
+			return ErrNotReferral
+		}
+		return tampered("%s: %v", manifestName, err)
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return tampered("%s: trailing data", manifestName)
+	}
+	if m.Format != referralFormat {
+		return ErrNotReferral
+	}
+	for _, v := range []string{m.FromRef, m.FromAgency, m.ToAgency} {
+		if v == "" || !plainField(v) {
+			return tampered("%s: bad case or agency", manifestName)
+		}
+	}
+	if !validDay(m.Made) || !validSum(m.Source) {
+		return tampered("%s: bad day or checksum", manifestName)
+	}
+	em := manifest{Format: bundleFormat, Ref: m.FromRef, Agency: m.FromAgency, Stage: "x",
+		Opened: m.Made, Exported: m.Made, Items: m.Items}
+	if err := parseItems(&em); err != nil {
+		return tampered("%s: %v", manifestName, err)
+	}
+	m.Items = em.Items
+	return nil
+}
