@@ -43,7 +43,7 @@ type Batch struct {
 	s      *Store
 	ref    string // "" for a new case
 	agency Agency
-	acc    Access // new case only
+	acc    Access        // new case only
 	reply  age.Recipient // nil for a case that came by referral
 	refer  *referral     // new case received by referral
 

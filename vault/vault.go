@@ -297,8 +297,8 @@ type caseRecord struct {
 	Access  Access
 	History []Event
 	Custody []Custody `json:",omitempty"`
-	Items   int // items committed; the next ID is Items+1
-	Batches int // batches committed
+	Items   int       // items committed; the next ID is Items+1
+	Batches int       // batches committed
 }
 
 type itemRecord struct {
