@@ -177,15 +177,7 @@ func (c *Config) check() error {
 			return hint(fmt.Errorf("config: agency %q has no recipients", a.ID), "generate an officer key on the offline machine with 'cleandrop keygen' and add its public key")
 		}
 		for j, s := range a.Recipients {
-			s = strings.TrimSpace(s)
-			var r age.Recipient
-			var err error
-			pq := strings.HasPrefix(s, "age1pq1")
-			if pq {
-				r, err = age.ParseHybridRecipient(s)
-			} else {
-				r, err = age.ParseX25519Recipient(s)
-			}
+			r, pq, err := parseRecipient(s)
 			if err != nil {
 				return hint(fmt.Errorf("config: agency %q: recipient %d is not a valid age public key: %w", a.ID, j+1, err),
 					"recipients look like age1... (X25519) or age1pq1... (post-quantum); never put a secret key (AGE-SECRET-KEY-...) on the server")
@@ -234,4 +226,16 @@ func checkPrivateDir(dir string) error {
 			"run: chmod 700 "+dir)
 	}
 	return nil
+}
+
+// parseRecipient parses one age public key: X25519 ("age1...") or hybrid
+// post-quantum ("age1pq1..."), which pq reports.
+func parseRecipient(s string) (r age.Recipient, pq bool, err error) {
+	s = strings.TrimSpace(s)
+	if strings.HasPrefix(s, "age1pq1") {
+		r, err = age.ParseHybridRecipient(s)
+		return r, true, err
+	}
+	r, err = age.ParseX25519Recipient(s)
+	return r, false, err
 }

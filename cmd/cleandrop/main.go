@@ -7,6 +7,7 @@
 //	cleandrop reply    --case REF --text-file FILE [--data DIR | --config FILE]
 //	cleandrop stage    --case REF [--note-file FILE] STAGE [--data DIR | --config FILE]
 //	cleandrop open     BUNDLE -i IDENTITY -o DIR
+//	cleandrop refer    BUNDLE -i IDENTITY --agency ID --to RECIPIENTS -o OUT
 //	cleandrop keygen   [--pq] [-o FILE]
 //	cleandrop check    --config FILE
 //
@@ -30,6 +31,8 @@ const usage = `Usage:
   cleandrop reply   --case REF --text-file FILE               ask the reporter a question
   cleandrop stage   --case REF [--note-file FILE] STAGE       move a case to a stage
   cleandrop open    BUNDLE -i IDENTITY -o DIR                 decrypt a bundle (offline machine)
+  cleandrop refer   BUNDLE -i IDENTITY --agency ID --to KEYS -o OUT
+                                                              re-seal a case for another agency (offline machine)
   cleandrop keygen  [--pq] [-o FILE]                          make an officer age key (offline machine)
   cleandrop check   --config FILE                             check a configuration
   cleandrop officer add --agency ID --name NAME [--role supervisor] | list | revoke NAME
@@ -71,6 +74,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		"reply":   cmdReply,
 		"stage":   cmdStage,
 		"open":    cmdOpen,
+		"refer":   cmdRefer,
 		"keygen":  cmdKeygen,
 		"check":   cmdCheck,
 		"officer": cmdOfficer,

@@ -102,9 +102,11 @@ func serve(cfg *Config, o serveOpts) error {
 	}
 	var agencies []vault.Agency
 	var srcAgencies []source.Agency
+	var deskAgencies []desk.Agency
 	for _, a := range cfg.agencies {
 		agencies = append(agencies, vault.Agency{ID: a.ID, Name: a.Name, Recipients: a.recipients})
 		srcAgencies = append(srcAgencies, source.Agency{ID: a.ID, Name: a.Name, PQ: a.pq})
+		deskAgencies = append(deskAgencies, desk.Agency{ID: a.ID, Name: a.Name, Recipients: a.Recipients})
 	}
 	store, err := vault.Open(vaultDir, vault.Options{Agencies: agencies, Logger: logger})
 	if err != nil {
@@ -129,6 +131,7 @@ func serve(cfg *Config, o serveOpts) error {
 	deskH, err := desk.New(desk.Config{
 		Store: store, Accounts: accounts, Audit: auditLog, Policy: cfg.policy,
 		Catalog: cat, Language: cfg.Language, Logger: logger, MaxUpload: cfg.MaxUploadMiB << 20,
+		Agencies: deskAgencies,
 	})
 	if err != nil {
 		return err

@@ -57,9 +57,10 @@ type CaseSummary struct {
 // CaseDetail is one case with its items and stage history.
 type CaseDetail struct {
 	CaseSummary
-	ReplyRecipient string     `json:"reply_recipient"`
-	ItemList       []apiItem  `json:"item_list"`
-	History        []apiEvent `json:"history"`
+	ReplyRecipient string          `json:"reply_recipient"`
+	ItemList       []apiItem       `json:"item_list"`
+	History        []apiEvent      `json:"history"`
+	Custody        []vault.Custody `json:"custody"`
 }
 
 type apiItem struct {
@@ -129,7 +130,8 @@ func (h *handler) apiCase(w http.ResponseWriter, r *http.Request) {
 		h.internal(w, r, "audit")
 		return
 	}
-	d := CaseDetail{CaseSummary: s, ReplyRecipient: c.Access.ReplyRecipient, ItemList: []apiItem{}, History: []apiEvent{}}
+	d := CaseDetail{CaseSummary: s, ReplyRecipient: c.Access.ReplyRecipient, ItemList: []apiItem{}, History: []apiEvent{},
+		Custody: append([]vault.Custody{}, c.Custody...)}
 	for _, it := range c.Items {
 		d.ItemList = append(d.ItemList, apiItem{ID: it.ID, Batch: it.Batch, Kind: it.Kind, Day: it.Day, Size: it.Size, SHA256: it.SHA256, Named: it.Name != nil})
 	}
@@ -158,7 +160,10 @@ func (h *handler) apiAsk(w http.ResponseWriter, r *http.Request) {
 		apiErr(w, http.StatusBadRequest, "question is empty")
 		return
 	}
-	if err := h.cfg.Store.Post(c.Ref, "", vault.KindQuestion, []byte(q)); err != nil {
+	if err := h.cfg.Store.Post(c.Ref, "", vault.KindQuestion, []byte(q)); errors.Is(err, vault.ErrNoReporter) {
+		apiErr(w, http.StatusConflict, "the case came by referral: nothing can be sealed to its reporter from here")
+		return
+	} else if err != nil {
 		h.internal(w, r, "question")
 		return
 	}
@@ -186,6 +191,9 @@ func (h *handler) apiStage(w http.ResponseWriter, r *http.Request) {
 	switch err := h.setStage(c, sc.Stage, note); {
 	case errors.Is(err, errSameStage):
 		apiErr(w, http.StatusConflict, "case is already at that stage")
+		return
+	case errors.Is(err, vault.ErrNoReporter):
+		apiErr(w, http.StatusConflict, "the case came by referral: nothing can be sealed to its reporter from here")
 		return
 	case err != nil:
 		h.internal(w, r, "stage")

@@ -233,6 +233,8 @@ type caseData struct {
 	Opened         string
 	Updated        string
 	ReplyRecipient string
+	Custody        []custodyRow
+	Targets        []Agency // where the case may be referred
 	Deadlines      []deadlineRow
 	Items          []itemRow
 	History        []eventRow
@@ -276,6 +278,10 @@ func (h *handler) casePage(w http.ResponseWriter, r *http.Request) {
 	for _, ev := range c.History {
 		d.History = append(d.History, eventRow{Day: ev.Day, Stage: ev.Stage, StageKey: h.stageKey(ev.Stage)})
 	}
+	for _, l := range c.Custody {
+		d.Custody = append(d.Custody, custodyRow{Custody: l, In: l.Action == vault.CustodyIn})
+	}
+	d.Targets = h.referTargets(c.Agency)
 	h.page(w, r, http.StatusOK, "case", web.Page{Data: d, Flash: me.s.takeFlash()})
 }
 
@@ -374,6 +380,9 @@ func (h *handler) changeStage(w http.ResponseWriter, r *http.Request) {
 	case errors.Is(err, errSameStage):
 		h.fail(w, r, http.StatusConflict, "desk.error.same_stage", "/cases/"+c.Ref)
 		return
+	case errors.Is(err, vault.ErrNoReporter):
+		h.fail(w, r, http.StatusConflict, "desk.error.no_reporter", "/cases/"+c.Ref)
+		return
 	case err != nil:
 		h.internal(w, r, "stage")
 		return
@@ -400,7 +409,11 @@ func (h *handler) ask(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, http.StatusBadRequest, "desk.error.empty", "/cases/"+c.Ref)
 		return
 	}
-	if err := h.cfg.Store.Post(c.Ref, "", vault.KindQuestion, []byte(text)); err != nil {
+	switch err := h.cfg.Store.Post(c.Ref, "", vault.KindQuestion, []byte(text)); {
+	case errors.Is(err, vault.ErrNoReporter):
+		h.fail(w, r, http.StatusConflict, "desk.error.no_reporter", "/cases/"+c.Ref)
+		return
+	case err != nil:
 		h.internal(w, r, "question")
 		return
 	}

@@ -33,6 +33,8 @@ type Store interface {
 	Post(ref, stage string, kind vault.Kind, text []byte) error
 	OpenItem(ref string, id int) (io.ReadCloser, error) // ciphertext
 	ExportWith(w io.Writer, ref string, opts vault.ExportOptions) error
+	// ReceiveReferral files a referral bundle made from case from.
+	ReceiveReferral(r io.Reader, from, stage, officer string) (vault.Custody, error)
 
 	PutRecord(kind, id string, value []byte) error
 	Record(kind, id string) ([]byte, error) // vault.ErrNotFound when absent
@@ -57,6 +59,8 @@ type Config struct {
 	Policy   stage.Policy
 	Catalog  *web.Catalog
 	Language string // default language
+	// Agencies are the drop's agencies, for the refer form.
+	Agencies []Agency
 	Logger   *slog.Logger
 	// Sign signs export manifests; nil exports unsigned bundles.
 	Sign func(manifest []byte) ([]byte, error)
@@ -183,6 +187,7 @@ func (h *handler) routes() http.Handler {
 			r.Post("/stage", h.changeStage)
 			r.Post("/questions", h.ask)
 			r.Post("/items", h.upload)
+			r.Post("/refer", h.refer)
 		})
 	})
 	r.Route("/api/v1", func(r chi.Router) {
@@ -201,6 +206,7 @@ func (h *handler) routes() http.Handler {
 			r.Post("/questions", h.apiAsk)
 			r.Post("/stage", h.apiStage)
 			r.Post("/items", h.apiUpload)
+			r.Post("/refer", h.refer)
 		})
 	})
 	return r
@@ -303,7 +309,9 @@ var requiredKeys = []string{
 	"desk.enrol.gone", "desk.enrol.short", "desk.enrol.mismatch", "desk.enrol.code", "desk.enrol.done",
 	"desk.error.forbidden", "desk.error.stage", "desk.error.same_stage", "desk.error.empty",
 	"desk.error.kind", "desk.error.not_age", "desk.error.upload",
-	"desk.done.stage", "desk.done.question", "desk.done.upload",
+	"desk.done.stage", "desk.done.question", "desk.done.upload", "desk.done.refer",
+	"desk.error.no_reporter", "desk.error.not_referral", "desk.error.referral_case",
+	"desk.error.referral_same", "desk.error.referral_agency", "desk.error.referral_damaged",
 	"desk.kind.report", "desk.kind.attachment", "desk.kind.answer", "desk.kind.question", "desk.kind.note",
 	"desk.deadline.acknowledge", "desk.deadline.feedback", "desk.deadline.process",
 }

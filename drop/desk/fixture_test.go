@@ -146,6 +146,10 @@ func newFixture(t *testing.T) *fixture {
 	h, err := New(Config{
 		Store: st, Accounts: acc, Audit: au, Policy: stage.EU, Catalog: cat, Logger: log,
 		MaxUpload: 1 << 20, Now: clk.Now,
+		Agencies: []Agency{
+			{ID: "acc", Name: "ACC", Recipients: []string{ida.Recipient().String()}},
+			{ID: "other", Name: "Other", Recipients: []string{idb.Recipient().String()}},
+		},
 	})
 	if err != nil {
 		t.Fatal(err)

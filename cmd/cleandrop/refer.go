@@ -1,0 +1,127 @@
+package main
+
+import (
+	"bufio"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	"filippo.io/age"
+
+	"cleandrop/vault"
+)
+
+// recipientList collects --to values: age public keys, or files of them.
+type recipientList []string
+
+func (l *recipientList) String() string     { return strings.Join(*l, ",") }
+func (l *recipientList) Set(v string) error { *l = append(*l, v); return nil }
+
+// cmdRefer re-seals an export bundle for another agency, on the officer's
+// offline machine. The desk files the result as the receiving agency's case.
+func cmdRefer(args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("refer", flag.ContinueOnError)
+	idPath := fs.String("i", "", "the officer's age identity `FILE`")
+	agency := fs.String("agency", "", "the receiving agency's `ID` (as the desk lists it)")
+	out := fs.String("o", "", "write the referral bundle to `FILE` (must not exist)")
+	var to recipientList
+	fs.Var(&to, "to", "the receiving agency's age public `KEY`, or a FILE of them one per line (repeatable)")
+	pos, err := parse(fs, args, stderr)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 1 || *idPath == "" || *agency == "" || len(to) == 0 || *out == "" {
+		return usageErr(fs, stderr, "usage: cleandrop refer BUNDLE -i IDENTITY --agency ID --to RECIPIENTS -o OUT")
+	}
+	ids, err := readIdentities(*idPath)
+	if err != nil {
+		return err
+	}
+	recips, err := readRecipients(to)
+	if err != nil {
+		return err
+	}
+	in, err := os.Open(pos[0])
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	f, err := os.OpenFile(*out, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if errors.Is(err, os.ErrExist) {
+		return hint(fmt.Errorf("%s already exists", *out), "choose a new file name: refer never overwrites")
+	}
+	if err != nil {
+		return err
+	}
+	info, err := vault.MakeReferral(in, ids, *agency, recips, f, vault.OpenOptions{})
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		os.Remove(*out)
+		switch {
+		case errors.Is(err, vault.ErrTampered):
+			return hint(fmt.Errorf("refusing %s: %w", pos[0], err), "nothing was written; export the case again and compare")
+		case errors.Is(err, vault.ErrSameAgency):
+			return hint(err, "give the ID of the agency the case goes to, not the one it is at")
+		}
+		return hint(fmt.Errorf("refer %s: %w", pos[0], err), "check that the identity belongs to the case's agency")
+	}
+	fmt.Fprintf(stdout, "Case %s (%s): %d items sealed for %s into %s\n", info.FromRef, info.FromAgency, info.Items, info.ToAgency, *out)
+	fmt.Fprintf(stdout, "File it on the desk: case %s, \"Refer\". Nothing in it opens with %s's keys any more.\n", info.FromRef, info.FromAgency)
+	return nil
+}
+
+// readRecipients parses --to values: each an age public key, or a file of
+// them (one per line; blank lines and # comments skipped).
+func readRecipients(vals []string) ([]age.Recipient, error) {
+	var keys []string
+	for _, v := range vals {
+		if strings.HasPrefix(strings.TrimSpace(v), "age1") {
+			keys = append(keys, v)
+			continue
+		}
+		f, err := os.Open(v)
+		if err != nil {
+			return nil, hint(err, "--to takes an age public key (age1...) or a file of them")
+		}
+		sc := bufio.NewScanner(f)
+		for sc.Scan() {
+			if l := strings.TrimSpace(sc.Text()); l != "" && !strings.HasPrefix(l, "#") {
+				keys = append(keys, l)
+			}
+		}
+		f.Close()
+		if err := sc.Err(); err != nil {
+			return nil, err
+		}
+	}
+	var out []age.Recipient
+	var pq []bool
+	for _, k := range keys {
+		if strings.HasPrefix(strings.TrimSpace(k), "AGE-SECRET-KEY-") {
+			return nil, hint(errors.New("--to holds a secret key"), "give the receiving agency's public keys (age1...), never a secret key")
+		}
+		r, isPQ, err := parseRecipient(k)
+		if err != nil {
+			return nil, hint(fmt.Errorf("recipient %q: %w", k, err), "recipients look like age1... (X25519) or age1pq1... (post-quantum)")
+		}
+		out = append(out, r)
+		pq = append(pq, isPQ)
+	}
+	if len(out) == 0 {
+		return nil, hint(errors.New("no recipients"), "the desk's Refer form lists the receiving agency's public keys")
+	}
+	for _, p := range pq[1:] {
+		if p != pq[0] {
+			return nil, hint(errors.New("the recipients mix post-quantum and classic keys"), "age refuses to mix them in one file")
+		}
+	}
+	return out, nil
+}

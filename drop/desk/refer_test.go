@@ -1,0 +1,149 @@
+package desk
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"io"
+	"mime/multipart"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+
+	"filippo.io/age"
+
+	"cleandrop/vault"
+)
+
+// referralUpload wraps a referral bundle in the refer form.
+func referralUpload(t *testing.T, bundle []byte) (io.Reader, string) {
+	t.Helper()
+	var b bytes.Buffer
+	mw := multipart.NewWriter(&b)
+	w, _ := mw.CreateFormFile("file", "referral.tar")
+	w.Write(bundle)
+	mw.Close()
+	return &b, mw.FormDataContentType()
+}
+
+// TestRefer walks a referral through the desk: export, re-seal as the
+// offline machine does, file it, and find the chain of custody on both
+// sides, each agency seeing only its own case.
+func TestRefer(t *testing.T) {
+	f := newFixture(t)
+	ref, _ := f.newCase("acc", "the mayor took a bribe")
+	alice := f.login("alice", f.enrol("alice", RoleOfficer, "acc"))
+	bobSecret := f.enrol("bob", RoleOfficer, "other")
+
+	resp, page := alice.get("/cases/" + ref)
+	if resp.StatusCode != 200 || !strings.Contains(page, `action="/cases/`+ref+`/refer"`) || !strings.Contains(page, f.other.Recipient().String()) {
+		t.Fatalf("case page lacks the refer form or the receiving agency's key: %d\n%s", resp.StatusCode, page)
+	}
+	_, export := alice.get("/cases/" + ref + "/export")
+	var referral bytes.Buffer
+	if _, err := vault.MakeReferral(strings.NewReader(export), []age.Identity{f.agency}, "other",
+		[]age.Recipient{f.other.Recipient()}, &referral, vault.OpenOptions{}); err != nil {
+		t.Fatal(err)
+	}
+
+	t.Run("refused", func(t *testing.T) {
+		damaged := bytes.Clone(referral.Bytes())
+		damaged[len(damaged)-2048] ^= 1 // inside the last item
+		other, _ := f.newCase("acc", "another report")
+		for _, tc := range []struct {
+			name, ref string
+			bundle    []byte
+			status    int
+			text      string
+		}{
+			{"damaged", ref, damaged, 400, "damaged or was changed"},
+			{"export bundle", ref, []byte(export), 400, "not a referral bundle"},
+			{"other case", other, referral.Bytes(), 409, "made from another case"},
+		} {
+			body, ct := referralUpload(t, tc.bundle)
+			resp, page := alice.postBody("/cases/"+tc.ref+"/refer", ct, body)
+			if resp.StatusCode != tc.status || !strings.Contains(page, tc.text) {
+				t.Errorf("%s: %d, want %d with %q\n%s", tc.name, resp.StatusCode, tc.status, tc.text, page)
+			}
+		}
+		if cs, _ := f.store.Cases(); len(cs) != 2 {
+			t.Errorf("%d cases after refused referrals, want 2", len(cs))
+		}
+	})
+
+	body, ct := referralUpload(t, referral.Bytes())
+	resp, page = alice.postBody("/cases/"+ref+"/refer", ct, body)
+	if resp.StatusCode != 200 || !strings.Contains(page, "The case was referred") {
+		t.Fatalf("refer: %d\n%s", resp.StatusCode, page)
+	}
+	c, _ := f.store.Case(ref)
+	if c.Stage != "referred" || len(c.Custody) != 1 {
+		t.Fatalf("referring case: stage %q, custody %v", c.Stage, c.Custody)
+	}
+	link := c.Custody[0]
+	sum := sha256.Sum256(referral.Bytes())
+	if link.Bundle != hex.EncodeToString(sum[:]) || link.Officer != "alice" || link.Agency != "other" {
+		t.Errorf("custody link = %+v", link)
+	}
+	for _, want := range []string{"Referred to other, case " + link.Ref, "Filed by alice; 2 items", link.Bundle} {
+		if !strings.Contains(page, want) {
+			t.Errorf("case page lacks %q", want)
+		}
+	}
+	// The referring officer has no access to the receiving agency's case.
+	if resp, _ := alice.get("/cases/" + link.Ref); resp.StatusCode != 404 {
+		t.Errorf("alice opens the receiving agency's case: %d", resp.StatusCode)
+	}
+
+	bob := f.login("bob", bobSecret)
+	resp, page = bob.get("/cases/" + link.Ref)
+	if resp.StatusCode != 200 || !strings.Contains(page, "Received by referral from acc, case "+ref) ||
+		!strings.Contains(page, `id="no-reporter"`) || strings.Contains(page, `action="/cases/`+link.Ref+`/questions"`) {
+		t.Fatalf("received case page: %d\n%s", resp.StatusCode, page)
+	}
+	if resp, page := bob.post("/cases/"+link.Ref+"/questions", url.Values{"question": {"who?"}}); resp.StatusCode != 409 || !strings.Contains(page, "came by referral") {
+		t.Errorf("question on a received case: %d\n%s", resp.StatusCode, page)
+	}
+	got, err := age.Decrypt(bytes.NewReader(f.item(link.Ref, 1)), f.other)
+	if err != nil {
+		t.Fatalf("the receiving agency cannot open the report: %v", err)
+	}
+	if b, _ := io.ReadAll(got); string(b) != "the mayor took a bribe" {
+		t.Errorf("report = %q", b)
+	}
+	if _, err := age.Decrypt(bytes.NewReader(f.item(link.Ref, 1)), f.agency); err == nil {
+		t.Error("the referring agency's key opens the received case")
+	}
+
+	acts := strings.Join(actions(t, f.audit), "\n")
+	for _, want := range []string{"case.refer " + ref, "case.referred_in " + link.Ref} {
+		if !strings.Contains(acts, want) {
+			t.Errorf("audit log lacks %q:\n%s", want, acts)
+		}
+	}
+
+	t.Run("api", func(t *testing.T) {
+		ref2, _ := f.newCase("acc", "second report")
+		token, _ := f.acc.NewToken("alice", "script")
+		var exp bytes.Buffer
+		resp := f.api(token, "GET", "/api/v1/cases/"+ref2+"/export", "", nil)
+		io.Copy(&exp, resp.Body)
+		var rb bytes.Buffer
+		if _, err := vault.MakeReferral(&exp, []age.Identity{f.agency}, "other", []age.Recipient{f.other.Recipient()}, &rb, vault.OpenOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		resp = f.api(token, "POST", "/api/v1/cases/"+ref2+"/refer", "application/x-tar", &rb)
+		var l vault.Custody
+		if err := json.NewDecoder(resp.Body).Decode(&l); err != nil || resp.StatusCode != http.StatusOK || l.Action != vault.CustodyOut || l.Agency != "other" {
+			t.Fatalf("API refer: %d %+v %v", resp.StatusCode, l, err)
+		}
+		resp = f.api(token, "GET", "/api/v1/cases/"+ref2, "", nil)
+		var d CaseDetail
+		json.NewDecoder(resp.Body).Decode(&d)
+		if d.Stage != "referred" || len(d.Custody) != 1 || d.Custody[0] != l {
+			t.Errorf("API case after referral: %+v", d)
+		}
+	})
+}
