@@ -87,16 +87,7 @@ func (h *handler) referProblem(err error) (int, string, string) {
 }
 
 func (h *handler) referFailed(w http.ResponseWriter, r *http.Request, ref string, err error) {
-	if r.Context().Err() != nil {
-		h.log.Warn("referral cut off; nothing kept")
-		return
-	}
-	status, key, text := h.referProblem(err)
-	if whoOf(r).api {
-		apiErr(w, status, text)
-		return
-	}
-	h.fail(w, r, status, key, "/cases/"+ref)
+	h.refuse(w, r, ref, "referral", func() (int, string, string) { return h.referProblem(err) })
 }
 
 // custodyRow is one link of the chain of custody on the case page.

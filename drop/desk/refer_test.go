@@ -6,7 +6,6 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"io"
-	"mime/multipart"
 	"net/http"
 	"net/url"
 	"strings"
@@ -16,17 +15,6 @@ import (
 
 	"cleandrop/vault"
 )
-
-// referralUpload wraps a referral bundle in the refer form.
-func referralUpload(t *testing.T, bundle []byte) (io.Reader, string) {
-	t.Helper()
-	var b bytes.Buffer
-	mw := multipart.NewWriter(&b)
-	w, _ := mw.CreateFormFile("file", "referral.tar")
-	w.Write(bundle)
-	mw.Close()
-	return &b, mw.FormDataContentType()
-}
 
 // TestRefer walks a referral through the desk: export, re-seal as the
 // offline machine does, file it, and find the chain of custody on both
@@ -62,7 +50,7 @@ func TestRefer(t *testing.T) {
 			{"export bundle", ref, []byte(export), 400, "not a referral bundle"},
 			{"other case", other, referral.Bytes(), 409, "made from another case"},
 		} {
-			body, ct := referralUpload(t, tc.bundle)
+			body, ct := multipartUpload(t, nil, tc.bundle)
 			resp, page := alice.postBody("/cases/"+tc.ref+"/refer", ct, body)
 			if resp.StatusCode != tc.status || !strings.Contains(page, tc.text) {
 				t.Errorf("%s: %d, want %d with %q\n%s", tc.name, resp.StatusCode, tc.status, tc.text, page)
@@ -73,7 +61,7 @@ func TestRefer(t *testing.T) {
 		}
 	})
 
-	body, ct := referralUpload(t, referral.Bytes())
+	body, ct := multipartUpload(t, nil, referral.Bytes())
 	resp, page = alice.postBody("/cases/"+ref+"/refer", ct, body)
 	if resp.StatusCode != 200 || !strings.Contains(page, "The case was referred") {
 		t.Fatalf("refer: %d\n%s", resp.StatusCode, page)

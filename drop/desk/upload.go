@@ -165,11 +165,18 @@ func (h *handler) uploadProblem(r *http.Request, err error) (int, string, string
 }
 
 func (h *handler) uploadFailed(w http.ResponseWriter, r *http.Request, ref string, err error) {
+	h.refuse(w, r, ref, "upload", func() (int, string, string) { return h.uploadProblem(r, err) })
+}
+
+// refuse answers a refused upload of what (on the page or the API) with
+// the status, message key and English text problem gives; a request the
+// client cut off gets no answer, only a log line.
+func (h *handler) refuse(w http.ResponseWriter, r *http.Request, ref, what string, problem func() (int, string, string)) {
 	if r.Context().Err() != nil {
-		h.log.Warn("upload cut off; nothing kept")
+		h.log.Warn(what + " cut off; nothing kept")
 		return
 	}
-	status, key, text := h.uploadProblem(r, err)
+	status, key, text := problem()
 	if whoOf(r).api {
 		apiErr(w, status, text)
 		return
