@@ -27,8 +27,10 @@ fmt-check:
 vet:
 	$(GO) vet $(PKGS)
 
+# Tests keep screenshots and measurements in $CLEANDROP_ARTIFACTS, by default
+# .ci/artifacts (git ignores it; make clean removes it).
 test: deps fmt-check vet
-	$(GO) test -race -count=1 -timeout 20m $(PKGS)
+	CLEANDROP_ARTIFACTS="$${CLEANDROP_ARTIFACTS:-$(CURDIR)/.ci/artifacts}" $(GO) test -race -count=1 -timeout 20m $(PKGS)
 
 bench: build
 	$(GO) test -run '^$$' -bench . -benchtime 3x -timeout 30m ./vault/ ./drop/receipt/ ./cmd/cleandrop/

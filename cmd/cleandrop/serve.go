@@ -159,6 +159,7 @@ func serve(cfg *Config, o serveOpts) error {
 		Language:  cfg.Language,
 		Logger:    logger,
 		Operator:  operator,
+		Policy:    cfg.policy,
 	})
 	if err != nil {
 		return err

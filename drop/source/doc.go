@@ -8,6 +8,10 @@
 // logs no address, header, field, file name, size or time; a reporter's
 // reply key lives only in their in-memory session.
 //
+// The follow-up page tells the reporter what happens next: the earliest
+// legal deadline of their case under [Config.Policy], its day and the days
+// left, or plainly that it has passed. Dates on it are days, never times.
+//
 // Pages work without JavaScript and every string comes from the message
 // catalogue.
 package source

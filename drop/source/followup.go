@@ -102,6 +102,7 @@ type caseData struct {
 	StageKey     string
 	StageHelpKey string
 	StageDay     string
+	Next         next
 	Entries      []entry
 	MaxMiB       int64
 }
@@ -142,6 +143,7 @@ func (h *handler) showCase(w http.ResponseWriter, r *http.Request, s *reporter, 
 	if n := len(c.History); n > 0 {
 		d.StageDay = c.History[n-1].Day
 	}
+	d.Next = h.next(c, s.reply)
 	d.Entries = h.entries(c, s.reply)
 	p.Data = d
 	h.page(w, r, status, "case", p)

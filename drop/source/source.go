@@ -15,6 +15,7 @@ import (
 	"github.com/go-chi/chi/v5"
 
 	"cleandrop/drop/receipt"
+	"cleandrop/drop/stage"
 	"cleandrop/drop/web"
 	"cleandrop/vault"
 )
@@ -49,6 +50,12 @@ type Config struct {
 	Language  string // default language
 	Logger    *slog.Logger
 	Operator  string // message key of a warning shown on every page, e.g. when not behind Tor
+	// Policy gives the legal deadlines the follow-up page tells the
+	// reporter about; it must pass [stage.Policy.Check].
+	Policy stage.Policy
+	// Now is the clock that decides which day it is for those deadlines
+	// (nil for time.Now). Only the day is ever shown.
+	Now func() time.Time
 
 	// Login throttling: at most LoginBurst failed logins at once, refilled
 	// at one per LoginRefill. Zero values take the defaults.
@@ -96,6 +103,12 @@ func New(cfg Config) (http.Handler, error) {
 	}
 	if len(cfg.Agencies) == 0 {
 		return nil, errors.New("source: no agencies")
+	}
+	if err := cfg.Policy.Check(); err != nil {
+		return nil, fmt.Errorf("source: policy: %w", err)
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
 	}
 	if cfg.KDF == (receipt.Params{}) {
 		cfg.KDF = receipt.DefaultParams
@@ -200,4 +213,5 @@ var requiredKeys = []string{
 	"session.expired", "answer.sent", "logout.done",
 	"stage.other", "stage.received", "stage.received.help", "stage.other.help",
 	"case.entry.unreadable",
+	"case.next.acknowledge", "case.next.feedback", "case.next.process", "case.next.other",
 }

@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -16,6 +17,7 @@ import (
 	"github.com/go-chi/chi/v5"
 
 	"cleandrop/drop/receipt"
+	"cleandrop/drop/stage"
 	"cleandrop/drop/web"
 	"cleandrop/vault"
 )
@@ -27,12 +29,35 @@ type fixture struct {
 	h     http.Handler
 	store *vault.Store
 	id    *age.X25519Identity
+	clock *clock
+}
+
+// clock is the day both the vault and the handler see; it starts at the
+// real time.
+type clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
+
+// SetDay moves the clock to noon of day ("2006-01-02").
+func (c *clock) SetDay(t *testing.T, day string) {
+	t.Helper()
+	d, err := time.Parse(time.DateOnly, day)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.mu.Lock()
+	c.t = d.Add(12 * time.Hour)
+	c.mu.Unlock()
 }
 
 func newFixture(t *testing.T, tweak func(*Config)) *fixture {
 	t.Helper()
 	id, _ := age.GenerateX25519Identity()
-	st, err := vault.Open(t.TempDir(), vault.Options{Agencies: []vault.Agency{{ID: "acc", Name: "ACC", Recipients: []age.Recipient{id.Recipient()}}}})
+	clk := &clock{t: time.Now()}
+	st, err := vault.Open(t.TempDir(), vault.Options{Now: clk.Now, Agencies: []vault.Agency{{ID: "acc", Name: "ACC", Recipients: []age.Recipient{id.Recipient()}}}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -43,7 +68,7 @@ func newFixture(t *testing.T, tweak func(*Config)) *fixture {
 	}
 	cfg := Config{
 		Store: st, Agencies: []Agency{{ID: "acc", Name: "ACC"}}, Pepper: receipt.NewPepper(),
-		KDF: fastKDF, Catalog: cat,
+		KDF: fastKDF, Catalog: cat, Policy: stage.EU, Now: clk.Now,
 	}
 	if tweak != nil {
 		tweak(&cfg)
@@ -52,7 +77,7 @@ func newFixture(t *testing.T, tweak func(*Config)) *fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &fixture{h: h, store: st, id: id}
+	return &fixture{h: h, store: st, id: id, clock: clk}
 }
 
 func (f *fixture) do(req *http.Request) *httptest.ResponseRecorder {
