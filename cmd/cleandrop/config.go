@@ -7,14 +7,17 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/mail"
 	"net/netip"
 	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
+	"time"
 
 	"filippo.io/age"
 
+	"cleandrop/drop/notify"
 	"cleandrop/drop/receipt"
 	"cleandrop/drop/stage"
 	"cleandrop/drop/web"
@@ -39,6 +42,8 @@ type Config struct {
 	TorrcExtra            []string       `json:"torrc_extra,omitempty"`
 	PublishTimeoutSeconds int            `json:"publish_timeout_seconds,omitempty"`
 	Agencies              []AgencyConfig `json:"agencies"`
+	// Notify, when set, sends officers who opted in a daily digest.
+	Notify *NotifyConfig `json:"notify,omitempty"`
 
 	// Filled in by load.
 	path     string
@@ -54,6 +59,33 @@ type AgencyConfig struct {
 	Name       string   `json:"name"`
 	Recipients []string `json:"recipients"`
 }
+
+// NotifyConfig is the mail account and hour of the officers' daily
+// notification digest (drop/notify). Officers opt in one by one with
+// 'cleandrop officer notify'.
+type NotifyConfig struct {
+	SMTP         string `json:"smtp"`                    // host:port of the mail submission server
+	TLS          string `json:"tls,omitempty"`           // "starttls" (default), "tls" (port 465) or "none" (loopback only)
+	From         string `json:"from"`                    // sender address, e.g. "drop@agency.example"
+	Hour         *int   `json:"hour"`                    // 0-23: the digest goes out at this hour every day
+	Zone         string `json:"zone,omitempty"`          // IANA time zone of hour, default UTC
+	Username     string `json:"username,omitempty"`      // SMTP AUTH PLAIN, with password_file
+	PasswordFile string `json:"password_file,omitempty"` // file holding the SMTP password (mode 0600)
+	// ViaTor sends the mail through a Tor client's SOCKS5 port, so the mail
+	// server does not learn the drop's address. Unset: on when the drop
+	// runs with Tor and the mail server is not on loopback.
+	ViaTor *bool  `json:"via_tor,omitempty"`
+	Socks  string `json:"socks,omitempty"` // that SOCKS5 port, default 127.0.0.1:9050
+
+	// Filled in by check.
+	password string
+	loc      *time.Location
+	loopback bool // the mail server is on a loopback IP
+	onion    bool // the mail server is an onion service
+}
+
+// defaultSocks is the SOCKS port of Debian's tor service.
+const defaultSocks = "127.0.0.1:9050"
 
 type agency struct {
 	AgencyConfig
@@ -190,7 +222,94 @@ func (c *Config) check() error {
 		}
 		c.agencies = append(c.agencies, ag)
 	}
+	if c.Notify != nil {
+		return c.Notify.check(base)
+	}
 	return nil
+}
+
+func (n *NotifyConfig) check(base string) error {
+	const docs = "see \"Officer digest\" in docs/operations.md"
+	host, _, err := net.SplitHostPort(n.SMTP)
+	if err != nil || host == "" {
+		return hint(fmt.Errorf("config: notify: smtp %q is not host:port", n.SMTP), `e.g. "smtp": "mail.agency.example:587"`)
+	}
+	ip, err := netip.ParseAddr(host)
+	n.loopback = err == nil && ip.IsLoopback()
+	switch n.TLS {
+	case "":
+		n.TLS = notify.TLSStart
+	case notify.TLSStart, notify.TLSImplicit:
+	case notify.TLSNone:
+		if !n.loopback {
+			return hint(fmt.Errorf("config: notify: tls \"none\" to %s", host),
+				`mail leaves the machine only over TLS: use "starttls" (port 587) or "tls" (port 465); "none" is for a relay on 127.0.0.1`)
+		}
+	default:
+		return hint(fmt.Errorf("config: notify: unknown tls mode %q", n.TLS), `use "starttls", "tls" or "none"`)
+	}
+	if a, err := mail.ParseAddress(n.From); err != nil || !strings.Contains(a.Address, "@") {
+		return hint(fmt.Errorf("config: notify: from %q is not an e-mail address", n.From), `e.g. "from": "drop@agency.example"`)
+	}
+	if n.Hour == nil {
+		return hint(errors.New("config: notify: hour is not set"), `add e.g. "hour": 7; the digest goes out every day at that hour`)
+	}
+	if *n.Hour < 0 || *n.Hour > 23 {
+		return fmt.Errorf("config: notify: hour %d is out of range (0 to 23)", *n.Hour)
+	}
+	n.loc = time.UTC
+	if n.Zone != "" {
+		if n.loc, err = time.LoadLocation(n.Zone); err != nil {
+			return hint(fmt.Errorf("config: notify: zone %q: %w", n.Zone, err), `use an IANA zone name such as "Europe/Berlin", or leave it out for UTC`)
+		}
+	}
+	if (n.Username == "") != (n.PasswordFile == "") {
+		return hint(errors.New("config: notify: username and password_file go together"), docs)
+	}
+	if n.PasswordFile != "" {
+		if !filepath.IsAbs(n.PasswordFile) {
+			n.PasswordFile = filepath.Join(base, n.PasswordFile)
+		}
+		st, err := os.Stat(n.PasswordFile)
+		if err != nil {
+			return hint(fmt.Errorf("config: notify: password_file: %w", err), "write the SMTP password into the file, alone on its line")
+		}
+		if st.Mode().Perm()&0o077 != 0 {
+			return hint(fmt.Errorf("config: notify: password file %s is readable by other users", n.PasswordFile), "run: chmod 600 "+n.PasswordFile)
+		}
+		b, err := os.ReadFile(n.PasswordFile)
+		if err != nil {
+			return fmt.Errorf("config: notify: %w", err)
+		}
+		n.password = strings.TrimRight(string(b), "\r\n")
+		if n.password == "" {
+			return hint(fmt.Errorf("config: notify: password file %s is empty", n.PasswordFile), "write the SMTP password into it")
+		}
+	}
+	if n.Socks == "" {
+		n.Socks = defaultSocks
+	}
+	if err := checkLoopback(n.Socks); err != nil {
+		return hint(fmt.Errorf("config: notify: socks %q must be a Tor SOCKS5 port on this machine", n.Socks), "use 127.0.0.1:9050 (the tor service's SocksPort)")
+	}
+	if n.ViaTor != nil && *n.ViaTor && n.loopback {
+		return hint(fmt.Errorf("config: notify: via_tor with a mail server on %s", host),
+			"Tor does not connect to loopback addresses: set \"via_tor\": false for a relay on this machine")
+	}
+	n.onion = strings.HasSuffix(strings.ToLower(host), ".onion")
+	if n.onion && n.ViaTor != nil && !*n.ViaTor {
+		return hint(fmt.Errorf("config: notify: %s is an onion address but via_tor is false", host), "remove \"via_tor\": false")
+	}
+	return nil
+}
+
+// viaTor reports whether the digest goes out through Tor's SOCKS port
+// when the drop runs with or without Tor.
+func (n *NotifyConfig) viaTor(torOn bool) bool {
+	if n.ViaTor != nil {
+		return *n.ViaTor
+	}
+	return n.onion || torOn && !n.loopback
 }
 
 func checkLoopback(addr string) error {

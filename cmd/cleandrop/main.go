@@ -10,6 +10,8 @@
 //	cleandrop refer    BUNDLE -i IDENTITY --agency ID --to RECIPIENTS -o OUT
 //	cleandrop keygen   [--pq] [-o FILE]
 //	cleandrop check    --config FILE
+//	cleandrop officer  add | list | revoke | notify ...
+//	cleandrop audit    verify
 //
 // Errors are printed as "cleandrop: error: ..." with a hint line, exit 1.
 package main
@@ -37,6 +39,8 @@ const usage = `Usage:
   cleandrop check   --config FILE                             check a configuration
   cleandrop officer add --agency ID --name NAME [--role supervisor] | list | revoke NAME
                                                               manage officer accounts
+  cleandrop officer notify NAME --email ADDR --key FILE.asc | --off | --send-now
+                                                              an officer's daily digest by e-mail
   cleandrop audit verify                                      check the audit log's hash chain
 
 The commands that talk to a running server take --data DIR (default

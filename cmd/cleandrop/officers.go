@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
 	"slices"
 	"strings"
 	"sync"
@@ -16,6 +17,7 @@ import (
 
 	"cleandrop/drop/control"
 	"cleandrop/drop/desk"
+	"cleandrop/drop/notify"
 	"cleandrop/onion"
 	"cleandrop/vault/audit"
 )
@@ -28,6 +30,7 @@ type officers struct {
 	torDir   string // "" when not serving onions
 	audit    *audit.Log
 	log      *slog.Logger
+	dig      *digester // nil when the configuration has no notify block
 
 	mu  sync.Mutex
 	svc *onion.Service // nil until tor runs
@@ -68,7 +71,7 @@ func (o *officers) record(action, name string) {
 }
 
 func userErr(err error) error {
-	for _, e := range []error{desk.ErrExists, desk.ErrBadName, desk.ErrBadRole, desk.ErrNoAgencies, desk.ErrNoOfficer} {
+	for _, e := range []error{desk.ErrExists, desk.ErrBadName, desk.ErrBadRole, desk.ErrNoAgencies, desk.ErrNoOfficer, desk.ErrBadEmail} {
 		if errors.Is(err, e) {
 			return &control.UserError{Msg: strings.TrimPrefix(err.Error(), "desk: ")}
 		}
@@ -131,9 +134,82 @@ func (o *officers) List() ([]control.OfficerInfo, error) {
 	}
 	out := make([]control.OfficerInfo, 0, len(list))
 	for _, of := range list {
-		out = append(out, control.OfficerInfo{Name: of.Name, Role: of.Role, Agencies: of.Agencies, Revoked: of.Revoked, Onion: of.ClientKey != "" && !of.Revoked})
+		out = append(out, control.OfficerInfo{Name: of.Name, Role: of.Role, Agencies: of.Agencies, Revoked: of.Revoked, Onion: of.ClientKey != "" && !of.Revoked, Digest: of.Digest() && !of.Revoked})
 	}
 	return out, nil
+}
+
+// noNotify is the note and hint when the configuration has no notify block.
+const noNotify = "the configuration has no notify block: no digest goes out until one is added and the server restarted (docs/operations.md)"
+
+// SetDigest turns an officer's digest on or off. The key is checked here
+// and never logged; the audit log records only that the digest changed.
+func (o *officers) SetDigest(name string, req control.DigestRequest) (control.DigestReply, error) {
+	on := req.Email != ""
+	if on {
+		if _, err := notify.ParseKey(req.Key); err != nil {
+			return control.DigestReply{}, keyErr(err)
+		}
+	}
+	if err := o.acc.SetDigest(name, req.Email, req.Key); err != nil {
+		return control.DigestReply{}, userErr(err)
+	}
+	if on {
+		o.record("officer.digest_on", name)
+	} else {
+		o.record("officer.digest_off", name)
+	}
+	r := control.DigestReply{Name: name, On: on}
+	if on && o.dig == nil {
+		r.Note = noNotify
+	}
+	return r, nil
+}
+
+// keyErr explains why a digest key was refused.
+func keyErr(err error) error {
+	msg := "digest key refused: " + strings.TrimPrefix(err.Error(), "parse key: ")
+	var h string
+	switch {
+	case errors.Is(err, notify.ErrSecretKey):
+		msg = "digest key refused: that is a secret key (it was not stored)"
+		h = "export the public key only: gpg --armor --export ADDRESS > key.asc"
+	case errors.Is(err, notify.ErrExpired):
+		h = "extend the key (gpg --quick-set-expire FINGERPRINT 1y, and the encryption subkey too) and export it again"
+	case errors.Is(err, notify.ErrRevoked):
+		h = "the key was revoked: make a new one and export its public key"
+	case errors.Is(err, notify.ErrCannotEncrypt):
+		h = "the key can only sign: add an encryption subkey (gpg --quick-add-key FINGERPRINT cv25519 encr) and export it again"
+	default:
+		h = "give one armored OpenPGP public key: gpg --armor --export ADDRESS > key.asc"
+	}
+	return &control.UserError{Msg: msg, Hint: h}
+}
+
+// SendDigest sends one digest to an officer now, once, and reports how the
+// mail server answered.
+func (o *officers) SendDigest(name string) (control.DigestReply, error) {
+	if o.dig == nil {
+		return control.DigestReply{}, &control.UserError{Msg: "no digest sent: the server has no notify configuration",
+			Hint: "add a notify block to the configuration and restart the server (docs/operations.md)"}
+	}
+	of, err := o.acc.Officer(name)
+	if err != nil {
+		return control.DigestReply{}, userErr(err)
+	}
+	if of.Revoked || !of.Digest() {
+		return control.DigestReply{}, &control.UserError{Msg: fmt.Sprintf("officer %s has no digest", name),
+			Hint: "turn it on with: cleandrop officer notify " + name + " --email ADDRESS --key FILE.asc"}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*notify.DefaultTimeout)
+	defer cancel()
+	o.record("officer.digest_send", name)
+	if err := o.dig.send(ctx, of, time.Now()); err != nil {
+		o.log.Warn("digest not sent", "component", "digest", "officer", name, "err", scrub(err, of.DigestEmail))
+		return control.DigestReply{}, &control.UserError{Msg: "digest not sent: " + err.Error(),
+			Hint: "check the notify block of the configuration (smtp, tls, username, via_tor) and the mail server"}
+	}
+	return control.DigestReply{Name: name, On: true, Sent: true}, nil
 }
 
 // refresh hands tor the current client keys.
@@ -158,7 +234,7 @@ func (o *officers) refresh() error {
 
 func cmdOfficer(args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
-		fmt.Fprintln(stderr, "usage: cleandrop officer add --agency ID --name NAME [--role supervisor] | list | revoke NAME")
+		fmt.Fprintln(stderr, officerUsage)
 		return errUsage
 	}
 	fs := flag.NewFlagSet("officer "+args[0], flag.ContinueOnError)
@@ -208,9 +284,9 @@ func cmdOfficer(args []string, stdout, stderr io.Writer) error {
 			return explain(err)
 		}
 		tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
-		fmt.Fprintln(tw, "NAME\tROLE\tAGENCIES\tONION ACCESS\tREVOKED")
+		fmt.Fprintln(tw, "NAME\tROLE\tAGENCIES\tONION ACCESS\tDIGEST\tREVOKED")
 		for _, o := range list {
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%v\t%v\n", o.Name, o.Role, strings.Join(o.Agencies, ","), o.Onion, o.Revoked)
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%v\t%v\t%v\n", o.Name, o.Role, strings.Join(o.Agencies, ","), o.Onion, o.Digest, o.Revoked)
 		}
 		return tw.Flush()
 	case "revoke":
@@ -230,9 +306,87 @@ func cmdOfficer(args []string, stdout, stderr io.Writer) error {
 		}
 		fmt.Fprintf(stdout, "Officer %s revoked: no sign-in, no API token, no onion access.\n", pos[0])
 		return nil
+	case "notify":
+		return cmdOfficerNotify(fs, t, args[1:], stdout, stderr)
 	}
 	fmt.Fprintf(stderr, "cleandrop officer: unknown subcommand %q\n", args[0])
 	return errUsage
+}
+
+const officerUsage = `usage: cleandrop officer add --agency ID --name NAME [--role supervisor]
+       cleandrop officer list
+       cleandrop officer revoke NAME
+       cleandrop officer notify NAME --email ADDRESS --key FILE.asc | --off | --send-now`
+
+// cmdOfficerNotify turns an officer's daily digest on or off, or sends one
+// now, through the running server.
+func cmdOfficerNotify(fs *flag.FlagSet, t target, args []string, stdout, stderr io.Writer) error {
+	email := fs.String("email", "", "send the digest to this bare e-mail `ADDRESS`")
+	keyFile := fs.String("key", "", "encrypt it to the armored OpenPGP public key in `FILE` (gpg --armor --export ADDRESS)")
+	off := fs.Bool("off", false, "turn the digest off")
+	now := fs.Bool("send-now", false, "send one digest now, to check the setup")
+	pos, err := parse(fs, args, stderr)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 1 {
+		return usageErr(fs, stderr, "give one officer NAME")
+	}
+	name := pos[0]
+	on := *email != "" || *keyFile != ""
+	switch {
+	case on && (*email == "" || *keyFile == ""):
+		return usageErr(fs, stderr, "--email and --key go together")
+	case btoi(on)+btoi(*off)+btoi(*now) != 1:
+		return usageErr(fs, stderr, "give one of --email with --key, --off or --send-now")
+	}
+	var key []byte
+	if on {
+		if key, err = os.ReadFile(*keyFile); err != nil {
+			return hint(err, "export the officer's public key with: gpg --armor --export "+*email+" > key.asc")
+		}
+		if len(key) > 200<<10 {
+			return hint(fmt.Errorf("%s is %d KiB: too big for one public key", *keyFile, len(key)>>10),
+				"export a minimal key: gpg --armor --export-options export-minimal --export "+*email)
+		}
+	}
+	c, err := t.client()
+	if err != nil {
+		return err
+	}
+	switch {
+	case on:
+		r, err := c.SetDigest(name, *email, string(key))
+		if err != nil {
+			return explain(err)
+		}
+		fmt.Fprintf(stdout, "Digest on for officer %s: every day at the configured hour, encrypted to their key.\n", r.Name)
+		if r.Note != "" {
+			fmt.Fprintf(stdout, "Note: %s\n", r.Note)
+		} else {
+			fmt.Fprintf(stdout, "Check it with: cleandrop officer notify %s --send-now\n", r.Name)
+		}
+	case *off:
+		r, err := c.DigestOff(name)
+		if err != nil {
+			return explain(err)
+		}
+		fmt.Fprintf(stdout, "Digest off for officer %s; their address and key were removed.\n", r.Name)
+	default:
+		r, err := c.SendDigest(name)
+		if err != nil {
+			return explain(err)
+		}
+		fmt.Fprintf(stdout, "Digest sent to officer %s: the mail server accepted it.\n", r.Name)
+	}
+	return nil
+}
+
+func btoi(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }
 
 type multi []string

@@ -168,6 +168,23 @@ func serve(cfg *Config, o serveOpts) error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 
+	if n := cfg.Notify; n != nil {
+		via := n.viaTor(useTor)
+		dig, err := newDigester(n, via, accounts, store, cfg.policy, logger)
+		if err != nil {
+			return err
+		}
+		off.dig = dig
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			dig.scheduler(*n.Hour, n.loc).Loop(ctx)
+		}()
+		// Runs before store.Close: no digest reads a closed vault.
+		defer func() { stop(); <-done }()
+		logger.Info("digest scheduled", "hour", *n.Hour, "zone", n.loc.String(), "via_tor", via)
+	}
+
 	var srvs []*running
 	defer func() {
 		for _, s := range srvs {

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"net/url"
 	"strings"
 
 	"github.com/go-chi/chi/v5"
@@ -18,6 +19,12 @@ type Officers interface {
 	Add(name, role string, agencies []string) (NewOfficer, error)
 	Revoke(name string) error
 	List() ([]OfficerInfo, error)
+	// SetDigest turns an officer's daily notification digest on (with an
+	// address and an armored OpenPGP public key) or off (both empty).
+	SetDigest(name string, req DigestRequest) (DigestReply, error)
+	// SendDigest sends the officer one digest now and says whether the
+	// mail server took it.
+	SendDigest(name string) (DigestReply, error)
 }
 
 // OfficerRequest is the body of POST /v1/officers.
@@ -44,7 +51,26 @@ type OfficerInfo struct {
 	Agencies []string `json:"agencies"`
 	Revoked  bool     `json:"revoked"`
 	Onion    bool     `json:"onion_access"`
+	Digest   bool     `json:"digest"` // opted in to the notification digest
 }
+
+// DigestRequest is the body of PUT /v1/officers/{name}/digest.
+type DigestRequest struct {
+	Email string `json:"email"`
+	Key   string `json:"key"` // armored OpenPGP public key
+}
+
+// DigestReply answers a digest change or a send.
+type DigestReply struct {
+	Name string `json:"name"`
+	On   bool   `json:"on"`
+	Sent bool   `json:"sent,omitempty"`
+	Note string `json:"note,omitempty"`
+}
+
+// maxDigestRequest bounds a digest request; an armored public key with
+// its signatures is rarely more than a few KiB.
+const maxDigestRequest = 256 << 10
 
 func (a *api) officerRoutes(r chi.Router, off Officers) {
 	r.Route("/v1/officers", func(r chi.Router) {
@@ -89,7 +115,44 @@ func (a *api) officerRoutes(r chi.Router, off Officers) {
 			}
 			writeJSON(w, http.StatusOK, map[string]string{"revoked": name})
 		})
+		r.Put("/{name}/digest", func(w http.ResponseWriter, r *http.Request) {
+			var req DigestRequest
+			dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxDigestRequest))
+			dec.DisallowUnknownFields()
+			if err := dec.Decode(&req); err != nil {
+				writeErr(w, http.StatusBadRequest, "digest request is not valid JSON or too long", "")
+				return
+			}
+			if req.Email == "" || req.Key == "" {
+				writeErr(w, http.StatusBadRequest, "digest request needs an address and a key", "")
+				return
+			}
+			a.digest(w, "set digest", func() (DigestReply, error) { return off.SetDigest(chi.URLParam(r, "name"), req) })
+		})
+		r.Delete("/{name}/digest", func(w http.ResponseWriter, r *http.Request) {
+			a.digest(w, "set digest", func() (DigestReply, error) {
+				return off.SetDigest(chi.URLParam(r, "name"), DigestRequest{})
+			})
+		})
+		r.Post("/{name}/digest/send", func(w http.ResponseWriter, r *http.Request) {
+			a.digest(w, "send digest", func() (DigestReply, error) { return off.SendDigest(chi.URLParam(r, "name")) })
+		})
 	})
+}
+
+// digest answers with fn's reply, or its error.
+func (a *api) digest(w http.ResponseWriter, step string, fn func() (DigestReply, error)) {
+	d, err := fn()
+	if err != nil {
+		var ue *UserError
+		if errors.As(err, &ue) {
+			writeErr(w, http.StatusBadRequest, ue.Msg, ue.Hint)
+			return
+		}
+		a.internal(w, step, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, d)
 }
 
 // UserError is an error the administrator caused and can fix.
@@ -115,4 +178,30 @@ func (c *Client) Officers() ([]OfficerInfo, error) {
 func (c *Client) RevokeOfficer(name string) error {
 	var out map[string]string
 	return c.json(http.MethodDelete, "/v1/officers/"+strings.TrimSpace(name), nil, &out)
+}
+
+func digestPath(name string) string {
+	return "/v1/officers/" + url.PathEscape(strings.TrimSpace(name)) + "/digest"
+}
+
+// SetDigest turns an officer's notification digest on: to the bare
+// address email, encrypted to the armored OpenPGP public key key.
+func (c *Client) SetDigest(name, email, key string) (DigestReply, error) {
+	var out DigestReply
+	err := c.json(http.MethodPut, digestPath(name), DigestRequest{Email: email, Key: key}, &out)
+	return out, err
+}
+
+// DigestOff turns an officer's notification digest off.
+func (c *Client) DigestOff(name string) (DigestReply, error) {
+	var out DigestReply
+	err := c.json(http.MethodDelete, digestPath(name), nil, &out)
+	return out, err
+}
+
+// SendDigest sends an officer one digest now.
+func (c *Client) SendDigest(name string) (DigestReply, error) {
+	var out DigestReply
+	err := c.json(http.MethodPost, digestPath(name)+"/send", nil, &out)
+	return out, err
 }

@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/mail"
 	"regexp"
 	"slices"
 	"strings"
@@ -46,6 +47,7 @@ var (
 	ErrNoOfficer  = errors.New("desk: no such officer")
 	ErrBadKey     = errors.New("desk: not an onion client-authorization public key (52 base32 characters)")
 	ErrBadLabel   = errors.New("desk: a token label is 1-64 printable characters")
+	ErrBadEmail   = errors.New("desk: the digest address must be a bare e-mail address, like officer@agency.example")
 )
 
 // errLogin is every failed sign-in, whatever was wrong.
@@ -72,7 +74,12 @@ type Officer struct {
 	ClientKey    string     `json:"client_key,omitempty"` // onion client-authorization public key, base32
 	Tokens       []APIToken `json:"tokens,omitempty"`
 	LastStep     int64      `json:"last_step,omitempty"` // last TOTP step used: no code works twice
-	Revoked      bool       `json:"revoked,omitempty"`
+	// DigestEmail and DigestKey are set when the officer opted in to the
+	// daily notification digest: where it goes and the armored OpenPGP
+	// public key it is encrypted to. Both are empty otherwise.
+	DigestEmail string `json:"digest_email,omitempty"`
+	DigestKey   string `json:"digest_key,omitempty"`
+	Revoked     bool   `json:"revoked,omitempty"`
 }
 
 // APIToken is one bearer token of the desk's JSON API. Only its hash is kept.
@@ -215,6 +222,33 @@ func (a *Accounts) SetClientKey(name, pub string) error {
 	}
 	return a.update(name, func(o *Officer) error {
 		o.ClientKey = pub
+		return nil
+	})
+}
+
+// Digest reports whether the officer opted in to the notification digest.
+func (o Officer) Digest() bool { return o.DigestEmail != "" && o.DigestKey != "" }
+
+// SetDigest turns the officer's daily notification digest on, to the bare
+// address email and encrypted to the armored OpenPGP public key key (which
+// the caller has checked), or off when both are empty. A revoked officer
+// can only turn it off.
+func (a *Accounts) SetDigest(name, email, key string) error {
+	email = strings.TrimSpace(email)
+	if (email == "") != (key == "") {
+		return errors.New("desk: set digest: give both an address and a key, or neither")
+	}
+	if email != "" {
+		addr, err := mail.ParseAddress(email)
+		if err != nil || addr.Name != "" || addr.Address != email || len(email) > 254 {
+			return ErrBadEmail
+		}
+	}
+	return a.update(name, func(o *Officer) error {
+		if o.Revoked && email != "" {
+			return ErrNoOfficer
+		}
+		o.DigestEmail, o.DigestKey = email, key
 		return nil
 	})
 }

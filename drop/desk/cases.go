@@ -105,8 +105,12 @@ func seenID(officer, ref string) string { return officer + "/" + ref }
 // unread counts the reporter's items added since the officer last opened
 // the case.
 func (h *handler) unread(officer string, c vault.Case) (int, error) {
+	return unread(h.cfg.Store, officer, c)
+}
+
+func unread(st Store, officer string, c vault.Case) (int, error) {
 	seen := 0
-	b, err := h.cfg.Store.Record(kindSeen, seenID(officer, c.Ref))
+	b, err := st.Record(kindSeen, seenID(officer, c.Ref))
 	switch {
 	case err == nil:
 		seen, _ = strconv.Atoi(string(b))

@@ -15,6 +15,8 @@ import (
 	"time"
 
 	"github.com/ProtonMail/go-crypto/openpgp/packet"
+
+	"cleandrop/drop/notify/notifytest"
 )
 
 const testName = "Ada Lovelace-Officer"
@@ -25,22 +27,22 @@ const testName = "Ada Lovelace-Officer"
 func TestDigestEndToEnd(t *testing.T) {
 	for _, algo := range []string{"rsa3072", "future-default"} {
 		t.Run(algo, func(t *testing.T) {
-			g := newGPG(t)
+			g := notifytest.NewGPG(t)
 			addr := "officer-" + strings.ReplaceAll(algo, "-", "") + "@example.org"
 			start := time.Now()
-			fpr := g.genKey(addr, algo, "default", "never")
+			fpr := g.GenKey(addr, algo, "default", "never")
 			if algo == "rsa3072" {
 				// Like gpg --gen-key: an RSA primary key plus an RSA
 				// encryption subkey (quick-gen-key alone makes sign+cert).
-				g.run(nil, "--quick-add-key", fpr, "rsa3072", "encr", "never")
+				g.Run(nil, "--quick-add-key", fpr, "rsa3072", "encr", "never")
 			}
 			t.Logf("gpg key generation (%s): %v", algo, time.Since(start).Round(time.Millisecond))
-			key, err := ParseKey(g.exportPublic(fpr))
+			key, err := ParseKey(g.ExportPublic(fpr))
 			if err != nil {
 				t.Fatal(err)
 			}
 			srvTLS, cliTLS := testCerts(t)
-			srv := startServer(t, srvTLS, false)
+			srv := notifytest.StartServer(t, srvTLS, false)
 			acct := SMTP{Addr: srv.Addr(), From: "digest@drop.example", Username: "drop", Password: "s3cret",
 				TLS: TLSStart, TLSConfig: cliTLS, Timeout: 10 * time.Second}
 
@@ -88,7 +90,7 @@ func TestDigestEndToEnd(t *testing.T) {
 				}
 
 				start := time.Now()
-				plain := g.decrypt(armored)
+				plain := g.Decrypt(armored)
 				t.Logf("gpg --decrypt: %v", time.Since(start).Round(time.Millisecond))
 				if len(plain) != PlaintextSize {
 					t.Errorf("plaintext is %d bytes, want %d", len(plain), PlaintextSize)

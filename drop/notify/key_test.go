@@ -10,36 +10,38 @@ import (
 	"github.com/ProtonMail/go-crypto/openpgp"
 	"github.com/ProtonMail/go-crypto/openpgp/armor"
 	"github.com/ProtonMail/go-crypto/openpgp/packet"
+
+	"cleandrop/drop/notify/notifytest"
 )
 
 func TestParseKeyGPG(t *testing.T) {
-	g := newGPG(t)
-	good := g.genKey("good@example.org", "future-default", "default", "never")
-	signOnly := g.genKey("sign@example.org", "ed25519", "sign", "never")
-	expired := g.genKey("expired@example.org", "future-default", "default", "1d",
+	g := notifytest.NewGPG(t)
+	good := g.GenKey("good@example.org", "future-default", "default", "never")
+	signOnly := g.GenKey("sign@example.org", "ed25519", "sign", "never")
+	expired := g.GenKey("expired@example.org", "future-default", "default", "1d",
 		"--faked-system-time", "20200101T000000")
-	revoked := g.genKey("revoked@example.org", "future-default", "default", "never")
-	g.revoke(revoked)
-	subExpired := g.genKey("subexp@example.org", "ed25519", "sign", "never")
-	g.run(nil, "--quick-add-key", subExpired, "cv25519", "encr", "seconds=1")
+	revoked := g.GenKey("revoked@example.org", "future-default", "default", "never")
+	g.Revoke(revoked)
+	subExpired := g.GenKey("subexp@example.org", "ed25519", "sign", "never")
+	g.Run(nil, "--quick-add-key", subExpired, "cv25519", "encr", "seconds=1")
 	time.Sleep(2100 * time.Millisecond) // let the one-second subkey expire
 
-	both := g.exportPublic(good, expired) // one armor block, two keys
+	both := g.ExportPublic(good, expired) // one armor block, two keys
 	tests := []struct {
 		name    string
 		armored string
 		want    error // nil: accepted
 	}{
-		{"good cv25519", g.exportPublic(good), nil},
+		{"good cv25519", g.ExportPublic(good), nil},
 		{"empty", "", ErrNoKey},
 		{"garbage", "this is not a key\n", ErrNoKey},
 		{"armor around junk", "-----BEGIN PGP PUBLIC KEY BLOCK-----\n\nAAAA\n-----END PGP PUBLIC KEY BLOCK-----\n", ErrNoKey},
 		{"two keys", both, ErrNoKey},
-		{"secret key", g.exportSecret(good), ErrSecretKey},
-		{"signing only", g.exportPublic(signOnly), ErrCannotEncrypt},
-		{"expired", g.exportPublic(expired), ErrExpired},
-		{"revoked", g.exportPublic(revoked), ErrRevoked},
-		{"encryption subkey expired", g.exportPublic(subExpired), ErrExpired},
+		{"secret key", g.ExportSecret(good), ErrSecretKey},
+		{"signing only", g.ExportPublic(signOnly), ErrCannotEncrypt},
+		{"expired", g.ExportPublic(expired), ErrExpired},
+		{"revoked", g.ExportPublic(revoked), ErrRevoked},
+		{"encryption subkey expired", g.ExportPublic(subExpired), ErrExpired},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -9,7 +9,6 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
-	"encoding/base64"
 	"errors"
 	"math/big"
 	"net"
@@ -17,6 +16,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"cleandrop/drop/notify/notifytest"
 )
 
 // testCerts makes a self-signed certificate for 127.0.0.1 and returns the
@@ -51,18 +52,6 @@ func testCerts(t *testing.T) (srv, cli *tls.Config) {
 	return srv, &tls.Config{RootCAs: pool}
 }
 
-func decodePlain(ir string) string {
-	b, err := base64.StdEncoding.DecodeString(ir)
-	if err != nil {
-		return "?"
-	}
-	f := strings.Split(string(b), "\x00")
-	if len(f) != 3 {
-		return "?"
-	}
-	return f[1] + ":" + f[2]
-}
-
 // rawMsg has lines that need dot-stuffing.
 const rawMsg = "Subject: t\r\n\r\n.leading dot\r\n..two dots\r\n.\r\nlast\r\n"
 
@@ -83,7 +72,7 @@ func TestSendModes(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			srv := startServer(t, tt.srvTLS, tt.implicit)
+			srv := notifytest.StartServer(t, tt.srvTLS, tt.implicit)
 			acct := tt.acct
 			acct.Addr, acct.From, acct.Timeout = srv.Addr(), "digest@drop.example", 5*time.Second
 			if err := acct.Send(context.Background(), "officer@example.org", []byte(rawMsg)); err != nil {
@@ -131,7 +120,7 @@ func TestSendErrors(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			srv := startServer(t, tt.srvTLS, false, tt.reject)
+			srv := notifytest.StartServer(t, tt.srvTLS, false, tt.reject)
 			acct := tt.acct
 			if acct.Addr == "" {
 				acct.Addr = srv.Addr()
@@ -209,7 +198,7 @@ func TestSendStalledServer(t *testing.T) {
 }
 
 func TestSendDialHook(t *testing.T) {
-	srv := startServer(t, nil, false)
+	srv := notifytest.StartServer(t, nil, false)
 	var dialled string
 	acct := SMTP{Addr: "127.0.0.1:1", From: "d@example.org", TLS: TLSNone,
 		Dial: func(ctx context.Context, network, addr string) (net.Conn, error) {

@@ -1,4 +1,4 @@
-package notify
+package notifytest
 
 import (
 	"bytes"
@@ -9,15 +9,16 @@ import (
 	"testing"
 )
 
-// gpgHome is a throw-away GnuPG home for one test.
-type gpgHome struct {
-	t   *testing.T
+// GPG is a throw-away GnuPG home for one test.
+type GPG struct {
+	t   testing.TB
 	dir string
 }
 
-// newGPG makes an empty GnuPG home. Without gpg the test is skipped, unless
-// the CI environment variable is set: then it fails.
-func newGPG(t *testing.T) *gpgHome {
+// NewGPG makes an empty GnuPG home, removed when the test ends. Without gpg
+// the test is skipped with the reason, unless the CI environment variable
+// is set: then it fails.
+func NewGPG(t testing.TB) *GPG {
 	t.Helper()
 	if _, err := exec.LookPath("gpg"); err != nil {
 		if os.Getenv("CI") != "" {
@@ -33,7 +34,7 @@ func newGPG(t *testing.T) *gpgHome {
 	if err := os.Chmod(dir, 0o700); err != nil {
 		t.Fatal(err)
 	}
-	g := &gpgHome{t: t, dir: dir}
+	g := &GPG{t: t, dir: dir}
 	t.Cleanup(func() {
 		// Stop the agent this home started, then remove the home.
 		_ = exec.Command("gpgconf", "--homedir", dir, "--kill", "gpg-agent").Run()
@@ -42,7 +43,9 @@ func newGPG(t *testing.T) *gpgHome {
 	return g
 }
 
-func (g *gpgHome) run(stdin []byte, args ...string) []byte {
+// Run runs gpg in this home, in batch mode with an empty passphrase, and
+// returns its standard output. A failure fails the test.
+func (g *GPG) Run(stdin []byte, args ...string) []byte {
 	g.t.Helper()
 	base := []string{"--homedir", g.dir, "--batch", "--no-tty", "--quiet",
 		"--pinentry-mode", "loopback", "--passphrase", ""}
@@ -57,17 +60,19 @@ func (g *gpgHome) run(stdin []byte, args ...string) []byte {
 	return out
 }
 
-// genKey runs gpg --quick-gen-key and returns the new key's fingerprint.
-func (g *gpgHome) genKey(uid, algo, usage, expire string, extra ...string) string {
+// GenKey runs gpg --quick-gen-key with extra options before it and returns
+// the new key's fingerprint.
+func (g *GPG) GenKey(uid, algo, usage, expire string, extra ...string) string {
 	g.t.Helper()
 	args := append(extra, "--quick-gen-key", uid, algo, usage, expire)
-	g.run(nil, args...)
-	return g.fingerprint(uid)
+	g.Run(nil, args...)
+	return g.Fingerprint(uid)
 }
 
-func (g *gpgHome) fingerprint(uid string) string {
+// Fingerprint returns the fingerprint of the key with user ID uid.
+func (g *GPG) Fingerprint(uid string) string {
 	g.t.Helper()
-	out := g.run(nil, "--with-colons", "--list-keys", "="+uid)
+	out := g.Run(nil, "--with-colons", "--list-keys", "="+uid)
 	for _, line := range strings.Split(string(out), "\n") {
 		if f := strings.Split(line, ":"); f[0] == "fpr" {
 			return f[9]
@@ -77,16 +82,18 @@ func (g *gpgHome) fingerprint(uid string) string {
 	return ""
 }
 
-func (g *gpgHome) exportPublic(fprs ...string) string {
-	return string(g.run(nil, append([]string{"--armor", "--export"}, fprs...)...))
+// ExportPublic returns the keys, armored, in one block.
+func (g *GPG) ExportPublic(fprs ...string) string {
+	return string(g.Run(nil, append([]string{"--armor", "--export"}, fprs...)...))
 }
 
-func (g *gpgHome) exportSecret(fpr string) string {
-	return string(g.run(nil, "--armor", "--export-secret-keys", fpr))
+// ExportSecret returns the secret key, armored.
+func (g *GPG) ExportSecret(fpr string) string {
+	return string(g.Run(nil, "--armor", "--export-secret-keys", fpr))
 }
 
-// revoke imports the revocation certificate gpg made at key generation.
-func (g *gpgHome) revoke(fpr string) {
+// Revoke imports the revocation certificate gpg made at key generation.
+func (g *GPG) Revoke(fpr string) {
 	g.t.Helper()
 	rev, err := os.ReadFile(filepath.Join(g.dir, "openpgp-revocs.d", fpr+".rev"))
 	if err != nil {
@@ -94,9 +101,10 @@ func (g *gpgHome) revoke(fpr string) {
 	}
 	// gpg prefixes the armor line with ':' against accidental import.
 	rev = bytes.Replace(rev, []byte(":-----BEGIN"), []byte("-----BEGIN"), 1)
-	g.run(rev, "--import")
+	g.Run(rev, "--import")
 }
 
-func (g *gpgHome) decrypt(armored []byte) []byte {
-	return g.run(armored, "--decrypt")
+// Decrypt decrypts an armored message with the keys of this home.
+func (g *GPG) Decrypt(armored []byte) []byte {
+	return g.Run(armored, "--decrypt")
 }

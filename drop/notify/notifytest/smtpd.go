@@ -1,9 +1,10 @@
-package notify
+package notifytest
 
 import (
 	"bufio"
 	"bytes"
 	"crypto/tls"
+	"encoding/base64"
 	"net"
 	"net/textproto"
 	"strings"
@@ -11,22 +12,22 @@ import (
 	"testing"
 )
 
-// testServer is a small but real RFC 5321 server on 127.0.0.1: EHLO/HELO,
+// Server is a small but real RFC 5321 server on 127.0.0.1: EHLO/HELO,
 // optional STARTTLS (or implicit TLS), AUTH PLAIN, MAIL, RCPT, DATA with
 // dot-unstuffing that keeps CRLF, RSET, NOOP, QUIT.
-type testServer struct {
-	t        *testing.T
+type Server struct {
 	ln       net.Listener
 	tls      *tls.Config // offered via STARTTLS unless implicit
 	implicit bool        // TLS from the first byte
 	reject   map[string]bool
 
 	mu   sync.Mutex
-	mail []received
+	mail []Message
 	wg   sync.WaitGroup
 }
 
-type received struct {
+// Message is one message the server accepted, with its envelope.
+type Message struct {
 	From string
 	To   []string
 	Data []byte
@@ -34,7 +35,10 @@ type received struct {
 	Auth string // "user:pass" when AUTH PLAIN was used
 }
 
-func startServer(t *testing.T, cfg *tls.Config, implicit bool, reject ...string) *testServer {
+// StartServer starts a server on 127.0.0.1 and stops it when the test
+// ends. With cfg it offers STARTTLS, or, if implicit, speaks TLS from the
+// first byte. It answers 550 to RCPT for every address in reject.
+func StartServer(t testing.TB, cfg *tls.Config, implicit bool, reject ...string) *Server {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -43,7 +47,7 @@ func startServer(t *testing.T, cfg *tls.Config, implicit bool, reject ...string)
 	if implicit {
 		ln = tls.NewListener(ln, cfg)
 	}
-	s := &testServer{t: t, ln: ln, tls: cfg, implicit: implicit, reject: map[string]bool{}}
+	s := &Server{ln: ln, tls: cfg, implicit: implicit, reject: map[string]bool{}}
 	for _, r := range reject {
 		s.reject[r] = true
 	}
@@ -69,21 +73,23 @@ func startServer(t *testing.T, cfg *tls.Config, implicit bool, reject ...string)
 	return s
 }
 
-func (s *testServer) Addr() string { return s.ln.Addr().String() }
+// Addr is the server's address, 127.0.0.1:PORT.
+func (s *Server) Addr() string { return s.ln.Addr().String() }
 
-func (s *testServer) Mail() []received {
+// Mail returns the messages accepted so far, in order.
+func (s *Server) Mail() []Message {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return append([]received(nil), s.mail...)
+	return append([]Message(nil), s.mail...)
 }
 
-func (s *testServer) serve(c net.Conn) {
+func (s *Server) serve(c net.Conn) {
 	defer c.Close()
 	isTLS := s.implicit
 	tp := textproto.NewConn(c)
 	reply := func(line string) { _ = tp.PrintfLine("%s", line) }
 	reply("220 127.0.0.1 ESMTP cleandrop-test")
-	var cur received
+	var cur Message
 	for {
 		line, err := tp.ReadLine()
 		if err != nil {
@@ -112,7 +118,7 @@ func (s *testServer) serve(c net.Conn) {
 			}
 			c, isTLS = tc, true
 			tp = textproto.NewConn(c)
-			cur = received{}
+			cur = Message{}
 		case "AUTH":
 			mech, ir, _ := strings.Cut(arg, " ")
 			if !strings.EqualFold(mech, "PLAIN") || ir == "" {
@@ -147,10 +153,10 @@ func (s *testServer) serve(c net.Conn) {
 			s.mu.Lock()
 			s.mail = append(s.mail, cur)
 			s.mu.Unlock()
-			cur = received{Auth: cur.Auth}
+			cur = Message{Auth: cur.Auth}
 			reply("250 2.0.0 queued")
 		case "RSET":
-			cur = received{Auth: cur.Auth}
+			cur = Message{Auth: cur.Auth}
 			reply("250 2.0.0 ok")
 		case "NOOP":
 			reply("250 2.0.0 ok")
@@ -189,4 +195,17 @@ func angle(arg string) string {
 		a = a[:i] // drop parameters such as BODY=8BITMIME
 	}
 	return strings.TrimSuffix(strings.TrimPrefix(a, "<"), ">")
+}
+
+// decodePlain turns an AUTH PLAIN initial response into "user:pass".
+func decodePlain(ir string) string {
+	b, err := base64.StdEncoding.DecodeString(ir)
+	if err != nil {
+		return "?"
+	}
+	f := strings.Split(string(b), "\x00")
+	if len(f) != 3 {
+		return "?"
+	}
+	return f[1] + ":" + f[2]
 }

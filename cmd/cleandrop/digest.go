@@ -1,0 +1,178 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/mail"
+	"strings"
+	"time"
+
+	"golang.org/x/net/proxy"
+
+	"cleandrop/drop/desk"
+	"cleandrop/drop/notify"
+	"cleandrop/drop/stage"
+)
+
+// Retries of one officer's digest when the mail server fails. They stay
+// well inside the scheduler's grace period, so a digest is never sent at
+// an hour that follows anything but the configured one.
+const (
+	digestAttempts = 3
+	digestRetry    = 2 * time.Minute
+)
+
+// digester sends the officers' daily notification digest: for each officer
+// who opted in, the counts of what waits for them (desk.CountWaiting),
+// composed into a fixed-size encrypted mail (notify.Compose). It logs no
+// counts and no addresses.
+type digester struct {
+	acc    *desk.Accounts
+	store  desk.Store
+	policy stage.Policy
+	smtp   notify.SMTP
+	from   string // From header; smtp.From is the bare envelope address
+	log    *slog.Logger
+	retry  time.Duration // pause between attempts; 0 means digestRetry
+}
+
+// newDigester sets up the digest of cfg; via says whether it goes out
+// through Tor's SOCKS port.
+func newDigester(n *NotifyConfig, via bool, acc *desk.Accounts, st desk.Store, p stage.Policy, log *slog.Logger) (*digester, error) {
+	from, err := mail.ParseAddress(n.From)
+	if err != nil {
+		return nil, fmt.Errorf("notify: from: %w", err)
+	}
+	d := &digester{
+		acc: acc, store: st, policy: p, from: n.From,
+		log: log.With("component", "digest"),
+		smtp: notify.SMTP{
+			Addr: n.SMTP, From: from.Address, TLS: n.TLS,
+			Username: n.Username, Password: n.password,
+		},
+	}
+	if via {
+		d.smtp.Dial = socksDial(n.Socks)
+	}
+	return d, nil
+}
+
+// socksDial dials through the SOCKS5 port at addr. Host names go to Tor
+// unresolved (no DNS query leaves this machine), and every connection gets
+// its own SOCKS credentials, which Tor's IsolateSOCKSAuth (on by default)
+// turns into a circuit of its own.
+func socksDial(addr string) func(ctx context.Context, network, target string) (net.Conn, error) {
+	return func(ctx context.Context, network, target string) (net.Conn, error) {
+		pw := make([]byte, 16)
+		rand.Read(pw)
+		d, err := proxy.SOCKS5("tcp", addr, &proxy.Auth{User: "cleandrop-digest", Password: hex.EncodeToString(pw)}, proxy.Direct)
+		if err != nil {
+			return nil, err
+		}
+		cd, ok := d.(proxy.ContextDialer)
+		if !ok {
+			return nil, errors.New("socks dialer cannot take a context")
+		}
+		c, err := cd.DialContext(ctx, network, target)
+		if err != nil {
+			return nil, fmt.Errorf("through tor's socks port %s: %w", addr, err)
+		}
+		return c, nil
+	}
+}
+
+// scheduler runs the digest every day at hour in loc.
+func (d *digester) scheduler(hour int, loc *time.Location) *notify.Scheduler {
+	return &notify.Scheduler{
+		Hour: hour, Loc: loc, Run: d.runAll,
+		OnError: func(_ time.Time, err error) {
+			d.log.Warn("digest run incomplete", "err", err)
+		},
+	}
+}
+
+// runAll sends every opted-in officer their digest for the run at at,
+// every day, also when all counts are 0: a digest that came only on busy
+// days would tell that reports arrived.
+func (d *digester) runAll(ctx context.Context, at time.Time) error {
+	list, err := d.acc.List()
+	if err != nil {
+		return err
+	}
+	sent, failed := 0, 0
+	for _, o := range list {
+		if o.Revoked || !o.Digest() {
+			continue
+		}
+		if err := d.sendRetrying(ctx, o, at); err != nil {
+			failed++
+			d.log.Warn("digest not sent", "officer", o.Name, "err", scrub(err, o.DigestEmail))
+			continue
+		}
+		sent++
+	}
+	d.log.Info("digest run", "sent", sent, "failed", failed)
+	if failed > 0 {
+		return fmt.Errorf("%d of %d digests not sent", failed, sent+failed)
+	}
+	return nil
+}
+
+func (d *digester) sendRetrying(ctx context.Context, o desk.Officer, at time.Time) error {
+	wait := d.retry
+	if wait <= 0 {
+		wait = digestRetry
+	}
+	var err error
+	for i := range digestAttempts {
+		if i > 0 {
+			t := time.NewTimer(wait)
+			select {
+			case <-ctx.Done():
+				t.Stop()
+				return errors.Join(err, ctx.Err())
+			case <-t.C:
+			}
+		}
+		if err = d.send(ctx, o, at); err == nil || errors.Is(err, errCompose) {
+			return err
+		}
+	}
+	return err
+}
+
+// errCompose marks a digest that could not be built; trying again does not
+// help.
+var errCompose = errors.New("digest not composed")
+
+// send counts what waits for o on at's day and sends the digest, dated at.
+func (d *digester) send(ctx context.Context, o desk.Officer, at time.Time) error {
+	key, err := notify.ParseKey(o.DigestKey)
+	if err != nil {
+		return fmt.Errorf("%w: %w", errCompose, err)
+	}
+	w, err := desk.CountWaiting(d.store, d.policy, o, stage.Today(at))
+	if err != nil {
+		return err
+	}
+	msg, err := notify.Compose(notify.Recipient{Name: o.Name, Address: o.DigestEmail, Key: key},
+		notify.Counts{New: w.New, Overdue: w.Overdue, Unread: w.Unread}, d.from, at)
+	if err != nil {
+		return fmt.Errorf("%w: %w", errCompose, err)
+	}
+	return d.smtp.Send(ctx, o.DigestEmail, msg)
+}
+
+// scrub is err's text without the officer's address, which a mail
+// server's reply may quote: the log stays free of addresses.
+func scrub(err error, addr string) string {
+	if addr == "" {
+		return err.Error()
+	}
+	return strings.ReplaceAll(err.Error(), addr, "<officer address>")
+}
