@@ -71,7 +71,7 @@ func (o *officers) record(action, name string) {
 }
 
 func userErr(err error) error {
-	for _, e := range []error{desk.ErrExists, desk.ErrBadName, desk.ErrBadRole, desk.ErrNoAgencies, desk.ErrNoOfficer, desk.ErrBadEmail} {
+	for _, e := range []error{desk.ErrExists, desk.ErrBadName, desk.ErrBadRole, desk.ErrNoAgencies, desk.ErrNoOfficer, desk.ErrBadEmail, desk.ErrBadLabel, desk.ErrNotEnrolled} {
 		if errors.Is(err, e) {
 			return &control.UserError{Msg: strings.TrimPrefix(err.Error(), "desk: ")}
 		}
@@ -125,6 +125,15 @@ func (o *officers) Revoke(name string) error {
 		return err
 	}
 	return nil
+}
+
+func (o *officers) Token(name, label string) (string, error) {
+	tok, err := o.acc.NewToken(name, label)
+	if err != nil {
+		return "", userErr(err)
+	}
+	o.record("officer.token", name)
+	return tok, nil
 }
 
 func (o *officers) List() ([]control.OfficerInfo, error) {
@@ -308,6 +317,25 @@ func cmdOfficer(args []string, stdout, stderr io.Writer) error {
 		return nil
 	case "notify":
 		return cmdOfficerNotify(fs, t, args[1:], stdout, stderr)
+	case "token":
+		label := fs.String("label", "", "what the token is for, e.g. `offline-client` (shown in the audit log)")
+		pos, err := parse(fs, args[1:], stderr)
+		if err != nil {
+			return err
+		}
+		if len(pos) != 1 || strings.TrimSpace(*label) == "" {
+			return usageErr(fs, stderr, "usage: cleandrop officer token NAME --label LABEL")
+		}
+		c, err := t.client()
+		if err != nil {
+			return err
+		}
+		n, err := c.NewToken(pos[0], *label)
+		if err != nil {
+			return explain(err)
+		}
+		fmt.Fprintf(stdout, "API token for %s (%s), shown once; it acts as %s on the desk's JSON API until the officer is revoked:\n%s\n", n.Name, n.Label, n.Name, n.Token)
+		return nil
 	}
 	fmt.Fprintf(stderr, "cleandrop officer: unknown subcommand %q\n", args[0])
 	return errUsage
@@ -316,6 +344,7 @@ func cmdOfficer(args []string, stdout, stderr io.Writer) error {
 const officerUsage = `usage: cleandrop officer add --agency ID --name NAME [--role supervisor]
        cleandrop officer list
        cleandrop officer revoke NAME
+       cleandrop officer token NAME --label LABEL
        cleandrop officer notify NAME --email ADDRESS --key FILE.asc | --off | --send-now`
 
 // cmdOfficerNotify turns an officer's daily digest on or off, or sends one

@@ -127,3 +127,10 @@ func (c *Client) SetStage(ref string, sc StageChange) error {
 	var out Added
 	return c.json(http.MethodPost, casePath(ref)+"/stage", sc, &out)
 }
+
+// NewToken makes a bearer token for the desk's JSON API for an officer.
+func (c *Client) NewToken(name, label string) (NewToken, error) {
+	var out NewToken
+	err := c.json(http.MethodPost, "/v1/officers/"+url.PathEscape(strings.TrimSpace(name))+"/tokens", TokenRequest{Label: label}, &out)
+	return out, err
+}

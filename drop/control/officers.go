@@ -25,6 +25,21 @@ type Officers interface {
 	// SendDigest sends the officer one digest now and says whether the
 	// mail server took it.
 	SendDigest(name string) (DigestReply, error)
+	// Token makes a bearer token for the desk's JSON API, acting as the
+	// officer; it is returned once.
+	Token(name, label string) (string, error)
+}
+
+// TokenRequest is the body of POST /v1/officers/{name}/tokens.
+type TokenRequest struct {
+	Label string `json:"label"`
+}
+
+// NewToken answers a token's creation. It is shown once.
+type NewToken struct {
+	Name  string `json:"name"`
+	Label string `json:"label"`
+	Token string `json:"token"`
 }
 
 // OfficerRequest is the body of POST /v1/officers.
@@ -133,6 +148,27 @@ func (a *api) officerRoutes(r chi.Router, off Officers) {
 			a.digest(w, "set digest", func() (DigestReply, error) {
 				return off.SetDigest(chi.URLParam(r, "name"), DigestRequest{})
 			})
+		})
+		r.Post("/{name}/tokens", func(w http.ResponseWriter, r *http.Request) {
+			var req TokenRequest
+			dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, 4<<10))
+			dec.DisallowUnknownFields()
+			if err := dec.Decode(&req); err != nil {
+				writeErr(w, http.StatusBadRequest, "token request is not valid JSON", "")
+				return
+			}
+			name := chi.URLParam(r, "name")
+			tok, err := off.Token(name, req.Label)
+			if err != nil {
+				var ue *UserError
+				if errors.As(err, &ue) {
+					writeErr(w, http.StatusBadRequest, ue.Msg, ue.Hint)
+					return
+				}
+				a.internal(w, "new token", err)
+				return
+			}
+			writeJSON(w, http.StatusOK, NewToken{Name: name, Label: strings.TrimSpace(req.Label), Token: tok})
 		})
 		r.Post("/{name}/digest/send", func(w http.ResponseWriter, r *http.Request) {
 			a.digest(w, "send digest", func() (DigestReply, error) { return off.SendDigest(chi.URLParam(r, "name")) })

@@ -40,14 +40,15 @@ const EnrolDays = 7
 
 // Errors the administrator's tools branch on.
 var (
-	ErrExists     = errors.New("desk: an officer or token with that name already exists")
-	ErrBadName    = errors.New("desk: a login name is 2-32 characters of a-z, 0-9, '.', '_' and '-'")
-	ErrBadRole    = errors.New(`desk: the role must be "officer" or "supervisor"`)
-	ErrNoAgencies = errors.New("desk: an officer needs at least one agency")
-	ErrNoOfficer  = errors.New("desk: no such officer")
-	ErrBadKey     = errors.New("desk: not an onion client-authorization public key (52 base32 characters)")
-	ErrBadLabel   = errors.New("desk: a token label is 1-64 printable characters")
-	ErrBadEmail   = errors.New("desk: the digest address must be a bare e-mail address, like officer@agency.example")
+	ErrExists      = errors.New("desk: an officer or token with that name already exists")
+	ErrBadName     = errors.New("desk: a login name is 2-32 characters of a-z, 0-9, '.', '_' and '-'")
+	ErrBadRole     = errors.New(`desk: the role must be "officer" or "supervisor"`)
+	ErrNoAgencies  = errors.New("desk: an officer needs at least one agency")
+	ErrNoOfficer   = errors.New("desk: no such officer")
+	ErrBadKey      = errors.New("desk: not an onion client-authorization public key (52 base32 characters)")
+	ErrBadLabel    = errors.New("desk: a token label is 1-64 printable characters")
+	ErrBadEmail    = errors.New("desk: the digest address must be a bare e-mail address, like officer@agency.example")
+	ErrNotEnrolled = errors.New("desk: the officer has not finished enrolling; an API token acts as its officer, so enrol first")
 )
 
 // errLogin is every failed sign-in, whatever was wrong.
@@ -265,6 +266,9 @@ func (a *Accounts) NewToken(name, label string) (string, error) {
 	err := a.update(name, func(o *Officer) error {
 		if o.Revoked {
 			return ErrNoOfficer
+		}
+		if !o.Enrolled() {
+			return ErrNotEnrolled
 		}
 		if slices.ContainsFunc(o.Tokens, func(t APIToken) bool { return t.Name == label }) {
 			return ErrExists

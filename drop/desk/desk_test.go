@@ -498,22 +498,29 @@ func TestAccounts(t *testing.T) {
 	if err := f.acc.SetClientKey("nobody", key); err != ErrNoOfficer {
 		t.Fatalf("unknown officer: %v", err)
 	}
-	if _, err := f.acc.NewToken("alice", ""); err != ErrBadLabel {
+	if _, err := f.acc.NewToken("alice", "laptop"); err != ErrNotEnrolled {
+		t.Fatalf("token for an officer not yet enrolled: %v", err)
+	}
+	f.enrol("carol", RoleOfficer, "acc")
+	if _, err := f.acc.NewToken("carol", ""); err != ErrBadLabel {
 		t.Fatalf("empty label: %v", err)
 	}
-	if _, err := f.acc.NewToken("alice", "laptop"); err != nil {
+	if _, err := f.acc.NewToken("carol", "laptop"); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := f.acc.NewToken("alice", "laptop"); err != ErrExists {
+	if _, err := f.acc.NewToken("carol", "laptop"); err != ErrExists {
 		t.Fatalf("duplicate label: %v", err)
 	}
 	list, err := f.acc.List()
-	if err != nil || len(list) != 2 || list[0].Name != "alice" || list[1].Name != "sam" {
+	if err != nil || len(list) != 3 || list[0].Name != "alice" || list[1].Name != "carol" || list[2].Name != "sam" {
 		t.Fatalf("List = %+v, %v", list, err)
 	}
-	a := list[0]
-	if a.ClientKey != key || len(a.Tokens) != 1 || a.Tokens[0].Name != "laptop" {
+	if a := list[0]; a.ClientKey != key || len(a.Tokens) != 0 {
 		t.Fatalf("alice = %+v", a)
+	}
+	a := list[1]
+	if len(a.Tokens) != 1 || a.Tokens[0].Name != "laptop" {
+		t.Fatalf("carol = %+v", a)
 	}
 	if a.PasswordHash != "" || a.TOTPSecret != nil || a.EnrolHash != nil || a.Tokens[0].Hash != nil {
 		t.Fatalf("List leaks secrets: %+v", a)
