@@ -102,12 +102,15 @@ func TestReportToOfflineOpen(t *testing.T) {
 			t.Errorf("age -d %s: got %d bytes, want %d", name, len(out), len(plain))
 		}
 	}
-	if len(items) != len(want)+1 {
-		t.Errorf("bundle holds %d files, want %d", len(items), len(want)+1)
+	if _, ok := items["manifest.json.sig"]; !ok {
+		t.Error("bundle has no manifest.json.sig")
+	}
+	if len(items) != len(want)+2 {
+		t.Errorf("bundle holds %d files, want %d", len(items), len(want)+2)
 	}
 
 	out := filepath.Join(t.TempDir(), "opened")
-	stdout, stderr, code := runCLI(t, "open", bundle, "-i", s.key("acc"), "-o", out)
+	stdout, stderr, code := runCLI(t, "open", bundle, "-i", s.key("acc"), "--signer", s.signingKey(), "-o", out)
 	if code != 0 {
 		t.Fatalf("open: %d\n%s%s", code, stdout, stderr)
 	}
@@ -142,14 +145,14 @@ func TestReportToOfflineOpen(t *testing.T) {
 	}
 
 	// The other agency's key opens nothing.
-	if _, _, code := runCLI(t, "open", bundle, "-i", s.key("ppo"), "-o", filepath.Join(t.TempDir(), "x")); code != 1 {
+	if _, _, code := runCLI(t, "open", bundle, "-i", s.key("ppo"), "--signer", s.signingKey(), "-o", filepath.Join(t.TempDir(), "x")); code != 1 {
 		t.Errorf("open with another agency's key: exit %d, want 1", code)
 	}
 
 	// Tampering is refused: flip one byte of an item.
 	tampered := filepath.Join(t.TempDir(), "tampered.tar")
 	flipInTar(t, bundle, tampered, "items/001-report.age")
-	_, stderr, code = runCLI(t, "open", tampered, "-i", s.key("acc"), "-o", filepath.Join(t.TempDir(), "y"))
+	_, stderr, code = runCLI(t, "open", tampered, "-i", s.key("acc"), "--signer", s.signingKey(), "-o", filepath.Join(t.TempDir(), "y"))
 	if code != 1 || !strings.Contains(stderr, "cleandrop: error:") || !strings.Contains(stderr, "tampered") {
 		t.Errorf("tampered bundle: exit %d\n%s", code, stderr)
 	}

@@ -139,6 +139,11 @@ func (s *server) key(agency string) string {
 	return filepath.Join(s.data, "demo", "officer-"+agency+".key")
 }
 
+// signingKey is the drop's public signing key file.
+func (s *server) signingKey() string {
+	return filepath.Join(s.data, "signing", "public.asc")
+}
+
 // cli runs a cleandrop command against the server's data directory.
 func (s *server) cli(t testing.TB, args ...string) string {
 	t.Helper()

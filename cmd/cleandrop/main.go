@@ -6,8 +6,9 @@
 //	cleandrop export   --case REF -o FILE [--data DIR | --config FILE]
 //	cleandrop reply    --case REF --text-file FILE [--data DIR | --config FILE]
 //	cleandrop stage    --case REF [--note-file FILE] STAGE [--data DIR | --config FILE]
-//	cleandrop open     BUNDLE -i IDENTITY -o DIR
-//	cleandrop refer    BUNDLE -i IDENTITY --agency ID --to RECIPIENTS -o OUT
+//	cleandrop open     BUNDLE -i IDENTITY --signer KEY.asc -o DIR
+//	cleandrop refer    BUNDLE -i IDENTITY --signer KEY.asc --agency ID --to RECIPIENTS -o OUT
+//	cleandrop signing-key [--data DIR | --config FILE]
 //	cleandrop keygen   [--pq] [-o FILE]
 //	cleandrop check    --config FILE
 //	cleandrop officer  add | list | revoke | notify ...
@@ -32,9 +33,11 @@ const usage = `Usage:
   cleandrop export  --case REF -o FILE                        export a case's sealed bundle
   cleandrop reply   --case REF --text-file FILE               ask the reporter a question
   cleandrop stage   --case REF [--note-file FILE] STAGE       move a case to a stage
-  cleandrop open    BUNDLE -i IDENTITY -o DIR                 decrypt a bundle (offline machine)
-  cleandrop refer   BUNDLE -i IDENTITY --agency ID --to KEYS -o OUT
+  cleandrop open    BUNDLE -i IDENTITY --signer KEY.asc -o DIR
+                                                              check and decrypt a bundle (offline machine)
+  cleandrop refer   BUNDLE -i IDENTITY --signer KEY.asc --agency ID --to KEYS -o OUT
                                                               re-seal a case for another agency (offline machine)
+  cleandrop signing-key                                       print the public key that signs exports
   cleandrop keygen  [--pq] [-o FILE]                          make an officer age key (offline machine)
   cleandrop check   --config FILE                             check a configuration
   cleandrop officer add --agency ID --name NAME [--role supervisor] | list | revoke NAME
@@ -71,18 +74,19 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	cmds := map[string]func([]string, io.Writer, io.Writer) error{
-		"demo":    cmdDemo,
-		"serve":   cmdServe,
-		"cases":   cmdCases,
-		"export":  cmdExport,
-		"reply":   cmdReply,
-		"stage":   cmdStage,
-		"open":    cmdOpen,
-		"refer":   cmdRefer,
-		"keygen":  cmdKeygen,
-		"check":   cmdCheck,
-		"officer": cmdOfficer,
-		"audit":   cmdAudit,
+		"demo":        cmdDemo,
+		"serve":       cmdServe,
+		"cases":       cmdCases,
+		"export":      cmdExport,
+		"reply":       cmdReply,
+		"stage":       cmdStage,
+		"open":        cmdOpen,
+		"refer":       cmdRefer,
+		"signing-key": cmdSigningKey,
+		"keygen":      cmdKeygen,
+		"check":       cmdCheck,
+		"officer":     cmdOfficer,
+		"audit":       cmdAudit,
 	}
 	name := args[0]
 	if name == "help" || name == "-h" || name == "--help" {

@@ -6,10 +6,12 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 
 	"filippo.io/age"
 
 	"cleandrop/vault"
+	"cleandrop/vault/signing"
 )
 
 // cmdOpen decrypts an export bundle on the officer's offline machine.
@@ -17,12 +19,17 @@ func cmdOpen(args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("open", flag.ContinueOnError)
 	idPath := fs.String("i", "", "the officer's age identity `FILE`")
 	out := fs.String("o", "", "write the decrypted thread and files into `DIR` (must not exist or be empty)")
+	sig := addSignerFlags(fs)
 	pos, err := parse(fs, args, stderr)
 	if err != nil {
 		return err
 	}
 	if len(pos) != 1 || *idPath == "" || *out == "" {
-		return usageErr(fs, stderr, "usage: cleandrop open BUNDLE -i IDENTITY -o DIR")
+		return usageErr(fs, stderr, "usage: cleandrop open BUNDLE -i IDENTITY --signer KEY.asc -o DIR")
+	}
+	opts, err := sig.options(stderr)
+	if err != nil {
+		return err
 	}
 	ids, err := readIdentities(*idPath)
 	if err != nil {
@@ -36,13 +43,14 @@ func cmdOpen(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	defer f.Close()
-	th, err := vault.OpenBundle(f, ids, *out)
+	th, err := vault.OpenBundleWith(f, ids, *out, opts)
 	if errors.Is(err, vault.ErrTampered) {
-		return hint(fmt.Errorf("refusing %s: %w", pos[0], err), "nothing was decrypted; export the case again and compare")
+		return refused(pos[0], err, "nothing was decrypted")
 	}
 	if err != nil {
 		return hint(fmt.Errorf("open %s: %w", pos[0], err), "check that the identity belongs to the case's agency")
 	}
+	sig.report(stdout)
 	fmt.Fprintf(stdout, "Case %s (%s, stage %s): %d items decrypted into %s\n", th.Ref, th.Agency, th.Stage, len(th.Entries), *out)
 	fmt.Fprintf(stdout, "Read %s/thread.html or %s/thread.txt.\n", *out, *out)
 	return nil
@@ -59,4 +67,91 @@ func readIdentities(path string) ([]age.Identity, error) {
 		return nil, hint(fmt.Errorf("identity %s: %w", path, err), "the file should hold an AGE-SECRET-KEY-... line")
 	}
 	return ids, nil
+}
+
+// signerFlags are the signature options of the commands that read an
+// export bundle on the offline machine.
+type signerFlags struct {
+	path   *string
+	none   *bool
+	signer *signing.Verifier
+}
+
+func addSignerFlags(fs *flag.FlagSet) *signerFlags {
+	return &signerFlags{
+		path: fs.String("signer", "", "the drop's public signing key `FILE` (public.asc; the desk serves it at /signing-key.asc)"),
+		none: fs.Bool("no-signature", false, "do not check the manifest's signature (only for bundles from a drop that did not sign)"),
+	}
+}
+
+// options turns the flags into the bundle checks: a signature by the
+// given key is required unless --no-signature says otherwise.
+func (f *signerFlags) options(stderr io.Writer) (vault.OpenOptions, error) {
+	switch {
+	case *f.path != "" && *f.none:
+		return vault.OpenOptions{}, hint(errors.New("--signer and --no-signature contradict each other"), "give one of them")
+	case *f.none:
+		fmt.Fprintln(stderr, "cleandrop: warning: not checking the manifest's signature: a bundle replaced by someone else would not be noticed")
+		return vault.OpenOptions{}, nil
+	case *f.path == "":
+		return vault.OpenOptions{}, hint(errors.New("no signing key given"),
+			"pass --signer with the drop's public signing key (public.asc, printed by 'cleandrop signing-key', served by the desk at /signing-key.asc); compare its fingerprint once with your administrator")
+	}
+	v, err := signing.FromFile(*f.path)
+	if err != nil {
+		return vault.OpenOptions{}, hint(fmt.Errorf("signing key %s: %w", *f.path, err), "pass the drop's public.asc")
+	}
+	f.signer = v
+	return vault.OpenOptions{Verify: v.Verify}, nil
+}
+
+// report says whose signature was checked.
+func (f *signerFlags) report(stdout io.Writer) {
+	if f.signer != nil {
+		fmt.Fprintf(stdout, "Manifest signature good: key %s\n", f.signer.Fingerprint())
+	}
+}
+
+// refused explains why a bundle was refused; done says what was not done.
+func refused(path string, err error, done string) error {
+	err = fmt.Errorf("refusing %s: %w", path, err)
+	switch {
+	case errors.Is(err, vault.ErrUnsigned):
+		return hint(err, done+"; the drop signs every export: this bundle did not come from it unchanged, or from a drop too old to sign (then, and only then, use --no-signature)")
+	case errors.Is(err, signing.ErrOtherKey):
+		return hint(err, done+"; check that --signer is your drop's key (compare the fingerprint); if it is, do not trust this bundle")
+	case errors.Is(err, signing.ErrBadSignature), errors.Is(err, signing.ErrNoSignature):
+		return hint(err, done+"; the manifest was changed after the drop signed it: do not trust this bundle, export the case again")
+	}
+	return hint(err, done+"; a file was changed, added or removed after export: export the case again and compare")
+}
+
+// cmdSigningKey prints the drop's public signing key and its fingerprint,
+// for officers' offline machines. It reads the data directory; the server
+// need not run.
+func cmdSigningKey(args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("signing-key", flag.ContinueOnError)
+	t := addTarget(fs)
+	if _, err := parse(fs, args, stderr); err != nil {
+		return err
+	}
+	dir, err := t.dataDir()
+	if err != nil {
+		return err
+	}
+	path := filepath.Join(signingDir(dir), signing.PublicFile)
+	b, err := os.ReadFile(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return hint(fmt.Errorf("no signing key in %s", dir), "the server makes it on its first start; start it once, or pass --data/--config")
+	}
+	if err != nil {
+		return err
+	}
+	v, err := signing.ParseVerifier(b)
+	if err != nil {
+		return hint(fmt.Errorf("%s: %w", path, err), "restore "+signingDir(dir)+" from your backup")
+	}
+	fmt.Fprintf(stderr, "Fingerprint: %s\nGive officers this key (save it as cleandrop-signing-key.asc) and read them the fingerprint over another channel.\n", v.Fingerprint())
+	_, err = stdout.Write(b)
+	return err
 }

@@ -29,12 +29,17 @@ func cmdRefer(args []string, stdout, stderr io.Writer) error {
 	out := fs.String("o", "", "write the referral bundle to `FILE` (must not exist)")
 	var to recipientList
 	fs.Var(&to, "to", "the receiving agency's age public `KEY`, or a FILE of them one per line (repeatable)")
+	sig := addSignerFlags(fs)
 	pos, err := parse(fs, args, stderr)
 	if err != nil {
 		return err
 	}
 	if len(pos) != 1 || *idPath == "" || *agency == "" || len(to) == 0 || *out == "" {
-		return usageErr(fs, stderr, "usage: cleandrop refer BUNDLE -i IDENTITY --agency ID --to RECIPIENTS -o OUT")
+		return usageErr(fs, stderr, "usage: cleandrop refer BUNDLE -i IDENTITY --signer KEY.asc --agency ID --to RECIPIENTS -o OUT")
+	}
+	opts, err := sig.options(stderr)
+	if err != nil {
+		return err
 	}
 	ids, err := readIdentities(*idPath)
 	if err != nil {
@@ -56,7 +61,7 @@ func cmdRefer(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	info, err := vault.MakeReferral(in, ids, *agency, recips, f, vault.OpenOptions{})
+	info, err := vault.MakeReferral(in, ids, *agency, recips, f, opts)
 	if err == nil {
 		err = f.Sync()
 	}
@@ -67,12 +72,13 @@ func cmdRefer(args []string, stdout, stderr io.Writer) error {
 		os.Remove(*out)
 		switch {
 		case errors.Is(err, vault.ErrTampered):
-			return hint(fmt.Errorf("refusing %s: %w", pos[0], err), "nothing was written; export the case again and compare")
+			return refused(pos[0], err, "nothing was written")
 		case errors.Is(err, vault.ErrSameAgency):
 			return hint(err, "give the ID of the agency the case goes to, not the one it is at")
 		}
 		return hint(fmt.Errorf("refer %s: %w", pos[0], err), "check that the identity belongs to the case's agency")
 	}
+	sig.report(stdout)
 	fmt.Fprintf(stdout, "Case %s (%s): %d items sealed for %s into %s\n", info.FromRef, info.FromAgency, info.Items, info.ToAgency, *out)
 	fmt.Fprintf(stdout, "File it on the desk: case %s, \"Refer\". Nothing in it opens with %s's keys any more.\n", info.FromRef, info.FromAgency)
 	return nil

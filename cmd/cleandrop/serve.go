@@ -24,6 +24,7 @@ import (
 	"cleandrop/onion"
 	"cleandrop/vault"
 	"cleandrop/vault/audit"
+	"cleandrop/vault/signing"
 )
 
 func cmdServe(args []string, stdout, stderr io.Writer) error {
@@ -127,11 +128,15 @@ func serve(cfg *Config, o serveOpts) error {
 		return err
 	}
 	defer auditLog.Close()
+	signer, err := loadSigner(cfg.DataDir, logger)
+	if err != nil {
+		return err
+	}
 	accounts := desk.NewAccounts(store, time.Now)
 	deskH, err := desk.New(desk.Config{
 		Store: store, Accounts: accounts, Audit: auditLog, Policy: cfg.policy,
 		Catalog: cat, Language: cfg.Language, Logger: logger, MaxUpload: cfg.MaxUploadMiB << 20,
-		Agencies: deskAgencies,
+		Agencies: deskAgencies, Sign: signer.Sign, SigningKey: signer.PublicKey(),
 	})
 	if err != nil {
 		return err
@@ -197,7 +202,7 @@ func serve(cfg *Config, o serveOpts) error {
 	if err != nil {
 		return err
 	}
-	srvs = append(srvs, start("control", control.Handler(store, cfg.Stages, off, logger), ctlLn, errc, logger))
+	srvs = append(srvs, start("control", control.Handler(signedStore{store, signer}, cfg.Stages, off, logger), ctlLn, errc, logger))
 
 	var ready []string
 	if useTor && !o.demo {
@@ -357,4 +362,36 @@ func loadPepper(path, vaultDir string) ([]byte, error) {
 		return nil, err
 	}
 	return p, nil
+}
+
+// signingDir holds the instance's OpenPGP key for export manifests.
+func signingDir(dataDir string) string { return filepath.Join(dataDir, "signing") }
+
+// loadSigner reads the instance's manifest signing key, making it on first
+// run, and logs its fingerprint (public) so officers can compare it.
+func loadSigner(dataDir string, logger *slog.Logger) (*signing.Signer, error) {
+	dir := signingDir(dataDir)
+	s, created, err := signing.LoadOrCreate(dir, "cleandrop export signing key")
+	switch {
+	case errors.Is(err, signing.ErrInsecure):
+		return nil, hint(err, "run: chmod 600 "+filepath.Join(dir, signing.SecretFile))
+	case err != nil:
+		return nil, hint(err, "restore "+dir+" from your backup: officers check exports against its public key")
+	}
+	if created {
+		logger.Info("made the export signing key; publish "+filepath.Join(dir, signing.PublicFile)+" to officers", "fingerprint", s.Fingerprint())
+	} else {
+		logger.Info("export signing key", "fingerprint", s.Fingerprint())
+	}
+	return s, nil
+}
+
+// signedStore is the vault with every export signed, for the control API.
+type signedStore struct {
+	*vault.Store
+	signer *signing.Signer
+}
+
+func (s signedStore) Export(w io.Writer, ref string) error {
+	return s.ExportWith(w, ref, vault.ExportOptions{Sign: s.signer.Sign})
 }

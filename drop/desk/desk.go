@@ -64,6 +64,9 @@ type Config struct {
 	Logger   *slog.Logger
 	// Sign signs export manifests; nil exports unsigned bundles.
 	Sign func(manifest []byte) ([]byte, error)
+	// SigningKey is the armored public key that checks Sign's signatures,
+	// served at /signing-key.asc for officers and gpg.
+	SigningKey []byte
 	// MaxUpload bounds one upload of an item sealed offline, in bytes.
 	MaxUpload int64
 	Now       func() time.Time
@@ -168,6 +171,7 @@ func (h *handler) routes() http.Handler {
 		h.fail(w, r, http.StatusMethodNotAllowed, "error.method", "/")
 	})
 	r.Get("/static/style.css", web.Static().ServeHTTP)
+	r.Get("/signing-key.asc", h.signingKey)
 	r.Get("/login", h.loginForm)
 	r.Post("/login", h.login)
 	r.Post("/logout", h.logout)

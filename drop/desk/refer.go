@@ -106,3 +106,15 @@ func (h *handler) referTargets(agency string) []Agency {
 	}
 	return out
 }
+
+// signingKey serves the public key that checks export manifests. It is
+// public: officers fetch it once and compare its fingerprint out of band.
+func (h *handler) signingKey(w http.ResponseWriter, r *http.Request) {
+	if len(h.cfg.SigningKey) == 0 {
+		h.fail(w, r, http.StatusNotFound, "error.not_found", "/")
+		return
+	}
+	w.Header().Set("Content-Type", "application/pgp-keys")
+	w.Header().Set("Content-Disposition", `attachment; filename="cleandrop-signing-key.asc"`)
+	w.Write(h.cfg.SigningKey)
+}

@@ -47,17 +47,24 @@ func NewGPG(t testing.TB) *GPG {
 // returns its standard output. A failure fails the test.
 func (g *GPG) Run(stdin []byte, args ...string) []byte {
 	g.t.Helper()
+	out, stderr, err := g.Try(stdin, args...)
+	if err != nil {
+		g.t.Fatalf("gpg %s: %v\n%s", strings.Join(args, " "), err, stderr)
+	}
+	return out
+}
+
+// Try is Run for a command that may fail: it returns gpg's standard output,
+// its standard error and its error.
+func (g *GPG) Try(stdin []byte, args ...string) (stdout []byte, stderr string, err error) {
 	base := []string{"--homedir", g.dir, "--batch", "--no-tty", "--quiet",
 		"--pinentry-mode", "loopback", "--passphrase", ""}
 	cmd := exec.Command("gpg", append(base, args...)...)
 	cmd.Stdin = bytes.NewReader(stdin)
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
+	var eb bytes.Buffer
+	cmd.Stderr = &eb
 	out, err := cmd.Output()
-	if err != nil {
-		g.t.Fatalf("gpg %s: %v\n%s", strings.Join(args, " "), err, stderr.String())
-	}
-	return out
+	return out, eb.String(), err
 }
 
 // GenKey runs gpg --quick-gen-key with extra options before it and returns
