@@ -23,6 +23,10 @@ import (
 // whose structure, sizes or checksums are not what its manifest says.
 var ErrTampered = errors.New("bundle tampered or damaged")
 
+// ErrUnsigned is wrapped by the error [OpenBundleWith] returns for a bundle
+// without a signature when a signature is required.
+var ErrUnsigned = errors.New("the bundle is not signed")
+
 // A Thread is an opened bundle: the case and its entries in ID order.
 type Thread struct {
 	Ref, Agency, Stage string
@@ -205,10 +209,10 @@ func checkBundle(r io.Reader, ids []age.Identity, opts OpenOptions) (*checked, e
 	}
 	switch {
 	case opts.Verify != nil && sig == nil:
-		return nil, tampered("%s: missing", signatureName)
+		return nil, tampered("%s: %w", signatureName, ErrUnsigned)
 	case opts.Verify != nil:
 		if err := opts.Verify(bytes.Clone(mj), sig); err != nil {
-			return nil, tampered("%s: %v", signatureName, err)
+			return nil, tampered("%s: %w", signatureName, err)
 		}
 	}
 	return chk, nil
