@@ -123,7 +123,7 @@ func cmdExport(args []string, stdout, stderr io.Writer) error {
 		os.Remove(*out)
 		return err
 	}
-	fmt.Fprintf(stderr, "Wrote %s. Take it to the offline machine and run: cleandrop open %s -i KEY -o DIR\n", *out, filepath.Base(*out))
+	fmt.Fprintf(stderr, "Wrote %s. Take it to the offline machine and run: cleandrop open %s -i KEY --signer cleandrop-signing-key.asc -o DIR\n", *out, filepath.Base(*out))
 	return nil
 }
 
