@@ -138,8 +138,10 @@ func TestSignedBundleTamper(t *testing.T) {
 			stderr: []string{"signed by another key: made by " + signing.Format(raw), "expected " + fpr},
 		},
 		{
-			name:   "unsigned",
-			edit:   func(name string, b []byte) []byte { return map[bool][]byte{true: nil, false: b}[name == "manifest.json.sig"] },
+			name: "unsigned",
+			edit: func(name string, b []byte) []byte {
+				return map[bool][]byte{true: nil, false: b}[name == "manifest.json.sig"]
+			},
 			stderr: []string{"the bundle is not signed", "the drop signs every export"},
 		},
 	} {
