@@ -128,12 +128,12 @@ func TestSignedBundleTamper(t *testing.T) {
 			stderr: []string{"signature does not match the manifest", "do not trust this bundle"},
 		},
 		{
-			name: "signed by another key",
+			name:   "signed by another key",
 			edit:   dropSignature, // and a new one from mallory below
 			stderr: []string{"signed by another key: made by " + signing.Format(raw), "expected " + fpr},
 		},
 		{
-			name: "unsigned",
+			name:   "unsigned",
 			edit:   dropSignature,
 			stderr: []string{"the bundle is not signed", "the drop signs every export"},
 		},
