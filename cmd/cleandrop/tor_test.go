@@ -122,7 +122,31 @@ func torServer(t *testing.T, n *testnet.Network, data string, metrics int) (*ser
 	b, _ := json.Marshal(cfg)
 	cfgPath := filepath.Join(data, "config.json")
 	os.WriteFile(cfgPath, b, 0o600)
-	return startServer(t, data, readyOnion, "serve", "--config", cfgPath), keyFile
+	s := startServer(t, data, readyOnion, "serve", "--config", cfgPath)
+	waitOnion(t, n, s.url)
+	return s, keyFile
+}
+
+// waitOnion waits until the onion at base answers through the test
+// network. The server says it is ready once one directory holds its
+// descriptor; a client that asks another before the rest have it gets
+// "descriptor not found", and like Tor Browser it tries again.
+func waitOnion(t *testing.T, n *testnet.Network, base string) {
+	t.Helper()
+	deadline := time.Now().Add(2 * time.Minute)
+	for i := 1; ; i++ {
+		resp, err := n.HTTPClient(fmt.Sprintf("wait-%d", i), time.Minute).Get(base + "/")
+		if err == nil {
+			resp.Body.Close()
+			return
+		}
+		var se *testnet.SOCKSError
+		if !errors.As(err, &se) || time.Now().After(deadline) {
+			t.Fatalf("onion %s not reachable: %v", base, err)
+		}
+		t.Logf("onion not reachable yet (attempt %d): %v", i, err)
+		time.Sleep(2 * time.Second)
+	}
 }
 
 func recipientOfKey(t testing.TB, keyFile string) string {
