@@ -155,20 +155,15 @@ func New(cfg Config) (http.Handler, error) {
 }
 
 func (h *handler) routes() http.Handler {
-	r := chi.NewRouter()
-	r.Use(web.Secure, web.Language(h.cfg.Catalog, h.cfg.Language))
-	r.Use(web.CrossOrigin(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	r := web.NewRouter(h.cfg.Catalog, h.cfg.Language, func(w http.ResponseWriter, r *http.Request, status int, key string) {
 		if strings.HasPrefix(r.URL.Path, "/api/") {
-			apiErr(w, http.StatusForbidden, "cross-origin request refused")
+			apiErr(w, status, map[int]string{
+				http.StatusForbidden: "cross-origin request refused",
+				http.StatusNotFound:  "no such endpoint", http.StatusMethodNotAllowed: "method not allowed",
+			}[status])
 			return
 		}
-		h.fail(w, r, http.StatusForbidden, "error.cross_origin", "/")
-	})))
-	r.NotFound(func(w http.ResponseWriter, r *http.Request) {
-		h.fail(w, r, http.StatusNotFound, "error.not_found", "/")
-	})
-	r.MethodNotAllowed(func(w http.ResponseWriter, r *http.Request) {
-		h.fail(w, r, http.StatusMethodNotAllowed, "error.method", "/")
+		h.fail(w, r, status, key, "/")
 	})
 	r.Get("/static/style.css", web.Static().ServeHTTP)
 	r.Get("/signing-key.asc", h.signingKey)

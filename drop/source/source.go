@@ -155,16 +155,8 @@ func New(cfg Config) (http.Handler, error) {
 }
 
 func (h *handler) routes() http.Handler {
-	r := chi.NewRouter()
-	r.Use(web.Secure, web.Language(h.cfg.Catalog, h.cfg.Language))
-	r.Use(web.CrossOrigin(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		h.fail(w, r, http.StatusForbidden, "error.cross_origin", "/")
-	})))
-	r.NotFound(func(w http.ResponseWriter, r *http.Request) {
-		h.fail(w, r, http.StatusNotFound, "error.not_found", "/")
-	})
-	r.MethodNotAllowed(func(w http.ResponseWriter, r *http.Request) {
-		h.fail(w, r, http.StatusMethodNotAllowed, "error.method", "/")
+	r := web.NewRouter(h.cfg.Catalog, h.cfg.Language, func(w http.ResponseWriter, r *http.Request, status int, key string) {
+		h.fail(w, r, status, key, "/")
 	})
 	r.Get("/", h.index)
 	r.Get("/static/style.css", web.Static().ServeHTTP)

@@ -1,6 +1,7 @@
 package web
 
 import (
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -171,5 +172,37 @@ func TestBucket(t *testing.T) {
 	clock = clock.Add(time.Hour)
 	if !b.Full() {
 		t.Fatal("not full after an hour")
+	}
+}
+
+func TestNewRouter(t *testing.T) {
+	cat, err := LoadCatalog()
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := NewRouter(cat, "en", func(w http.ResponseWriter, r *http.Request, status int, key string) {
+		w.WriteHeader(status)
+		io.WriteString(w, Lang(r)+" "+key)
+	})
+	r.Post("/form", func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "posted") })
+	for _, tc := range []struct {
+		method, path, site string
+		status             int
+		body               string
+	}{
+		{"POST", "/form", "same-origin", 200, "posted"},
+		{"POST", "/form", "cross-site", 403, "en error.cross_origin"},
+		{"GET", "/form", "", 405, "en error.method"},
+		{"GET", "/nope?lang=ru", "", 404, "ru error.not_found"},
+	} {
+		req := httptest.NewRequest(tc.method, tc.path, nil)
+		if tc.site != "" {
+			req.Header.Set("Sec-Fetch-Site", tc.site)
+		}
+		w := httptest.NewRecorder()
+		r.ServeHTTP(w, req)
+		if w.Code != tc.status || w.Body.String() != tc.body || w.Header().Get("Content-Security-Policy") == "" {
+			t.Errorf("%s %s (%s): %d %q, CSP %q", tc.method, tc.path, tc.site, w.Code, w.Body.String(), w.Header().Get("Content-Security-Policy"))
+		}
 	}
 }
