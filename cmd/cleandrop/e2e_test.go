@@ -151,7 +151,12 @@ func TestReportToOfflineOpen(t *testing.T) {
 
 	// Tampering is refused: flip one byte of an item.
 	tampered := filepath.Join(t.TempDir(), "tampered.tar")
-	flipInTar(t, bundle, tampered, "items/001-report.age")
+	rewriteTar(t, bundle, tampered, func(name string, b []byte) []byte {
+		if name == "items/001-report.age" {
+			b[len(b)-1] ^= 1
+		}
+		return b
+	})
 	_, stderr, code = runCLI(t, "open", tampered, "-i", s.key("acc"), "--signer", s.signingKey(), "-o", filepath.Join(t.TempDir(), "y"))
 	if code != 1 || !strings.Contains(stderr, "cleandrop: error:") || !strings.Contains(stderr, "tampered") {
 		t.Errorf("tampered bundle: exit %d\n%s", code, stderr)
@@ -189,30 +194,4 @@ func untar(t *testing.T, path string) map[string][]byte {
 		b, _ := io.ReadAll(tr)
 		out[h.Name] = b
 	}
-}
-
-// flipInTar copies a tar, flipping the last byte of one member.
-func flipInTar(t *testing.T, src, dst, member string) {
-	t.Helper()
-	in, _ := os.Open(src)
-	defer in.Close()
-	var buf bytes.Buffer
-	tr, tw := tar.NewReader(in), tar.NewWriter(&buf)
-	for {
-		h, err := tr.Next()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		b, _ := io.ReadAll(tr)
-		if h.Name == member {
-			b[len(b)-1] ^= 1
-		}
-		tw.WriteHeader(h)
-		tw.Write(b)
-	}
-	tw.Close()
-	os.WriteFile(dst, buf.Bytes(), 0o600)
 }
