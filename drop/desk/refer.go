@@ -15,6 +15,17 @@ type Agency struct {
 	Recipients []string
 }
 
+// referLimit bounds a referral bundle of case c: its items again, each
+// with room for a larger age header (more recipients), a sealed name and
+// a tar header, and the manifest.
+func referLimit(c vault.Case) int64 {
+	n := int64(1 << 20)
+	for _, it := range c.Items {
+		n += it.Size + 68<<10
+	}
+	return n
+}
+
 // referStage is the stage a referred case moves to, when the policy has it.
 const referStage = "referred"
 
@@ -29,7 +40,7 @@ func (h *handler) refer(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	r.Body = http.MaxBytesReader(w, r.Body, h.cfg.MaxUpload)
+	r.Body = http.MaxBytesReader(w, r.Body, referLimit(c))
 	var body io.Reader = r.Body
 	if !whoOf(r).api {
 		mr, err := r.MultipartReader()

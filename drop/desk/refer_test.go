@@ -49,6 +49,7 @@ func TestRefer(t *testing.T) {
 			{"damaged", ref, damaged, 400, "damaged or was changed"},
 			{"export bundle", ref, []byte(export), 400, "not a referral bundle"},
 			{"other case", other, referral.Bytes(), 409, "made from another case"},
+			{"far larger than the case", ref, append(bytes.Clone(referral.Bytes()), make([]byte, 2<<20)...), 413, ""},
 		} {
 			body, ct := multipartUpload(t, nil, tc.bundle)
 			resp, page := alice.postBody("/cases/"+tc.ref+"/refer", ct, body)
