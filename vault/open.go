@@ -55,7 +55,8 @@ func (e Entry) Long() bool { return e.long }
 // OpenOptions adjust [OpenBundleWith].
 type OpenOptions struct {
 	// Verify, when set, checks the detached signature manifest.json.sig
-	// over manifest.json. A bundle without a signature is then refused.
+	// over manifest.json, before the manifest is parsed or any item read.
+	// A bundle without a signature is then refused ([ErrUnsigned]).
 	Verify func(manifest, sig []byte) error
 }
 
@@ -160,28 +161,46 @@ func checkBundle(r io.Reader, ids []age.Identity, opts OpenOptions) (*checked, e
 	if err != nil {
 		return nil, tampered("%s: %v", manifestName, err)
 	}
+	// The signature, when there is one, follows the manifest. It is
+	// checked before the manifest is parsed or any item read: nothing of
+	// an unauthenticated bundle is interpreted.
+	hdr, err = tr.Next()
+	if err != nil && err != io.EOF {
+		return nil, tampered("reading bundle: %v", err)
+	}
+	if hdr != nil && hdr.Name == signatureName {
+		sig, err := readSmall(tr, hdr, maxSigLen)
+		if err != nil {
+			return nil, tampered("%s: %v", signatureName, err)
+		}
+		if opts.Verify != nil {
+			if err := opts.Verify(bytes.Clone(mj), sig); err != nil {
+				return nil, tampered("%s: %w", signatureName, err)
+			}
+		}
+		hdr = nil
+	} else if opts.Verify != nil {
+		return nil, tampered("%s: %w", signatureName, ErrUnsigned)
+	}
+
 	chk := &checked{manifestSum: sha256.Sum256(mj), names: make(map[int]string)}
 	if err := parseManifest(mj, &chk.m); err != nil {
 		return nil, tampered("%s: %v", manifestName, err)
 	}
 	chk.files = expectations(&chk.m)
 
-	var sig []byte
-	for n := 1; ; n++ {
-		hdr, err := tr.Next()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			return nil, tampered("reading bundle: %v", err)
-		}
-		if n == 1 && hdr.Name == signatureName {
-			if sig, err = readSmall(tr, hdr, maxSigLen); err != nil {
-				return nil, tampered("%s: %v", signatureName, err)
+	for {
+		if hdr == nil {
+			hdr, err = tr.Next()
+			if err == io.EOF {
+				break
 			}
-			continue
+			if err != nil {
+				return nil, tampered("reading bundle: %v", err)
+			}
 		}
 		e, err := lookupEntry(chk.files, hdr)
+		hdr = nil
 		if err != nil {
 			return nil, err
 		}
@@ -205,14 +224,6 @@ func checkBundle(r io.Reader, ids []age.Identity, opts OpenOptions) (*checked, e
 		}
 		if it.NameFile != "" && !chk.files[it.NameFile].seen {
 			return nil, tampered("item %d: name missing from bundle", it.ID)
-		}
-	}
-	switch {
-	case opts.Verify != nil && sig == nil:
-		return nil, tampered("%s: %w", signatureName, ErrUnsigned)
-	case opts.Verify != nil:
-		if err := opts.Verify(bytes.Clone(mj), sig); err != nil {
-			return nil, tampered("%s: %w", signatureName, err)
 		}
 	}
 	return chk, nil

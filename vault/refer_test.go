@@ -177,3 +177,38 @@ func TestReferralRefused(t *testing.T) {
 		}
 	})
 }
+
+// TestSignatureCheckedFirst: with Verify set, a bundle is judged by its
+// signature before its manifest is parsed or an item is read.
+func TestSignatureCheckedFirst(t *testing.T) {
+	f := storetest.NewFixture(t, openBadger)
+	ref, _ := buildCase(t, f.Store)
+	sum := func(m []byte) []byte { s := sha256.Sum256(m); return []byte(hex.EncodeToString(s[:])) }
+	errBad := errors.New("bad signature")
+	opts := vault.OpenOptions{Verify: func(m, sig []byte) error {
+		if !bytes.Equal(sig, sum(m)) {
+			return errBad
+		}
+		return nil
+	}}
+	var buf bytes.Buffer
+	if err := f.Store.ExportWith(&buf, ref, vault.ExportOptions{Sign: func(m []byte) ([]byte, error) { return sum(m), nil }}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := vault.OpenBundleWith(bytes.NewReader(buf.Bytes()), []age.Identity{f.Agency}, filepath.Join(t.TempDir(), "ok"), opts); err != nil {
+		t.Fatalf("signed bundle: %v", err)
+	}
+	es := readTar(t, buf.Bytes())
+	// A manifest that no longer parses and an item it does not describe:
+	// only the signature is reported.
+	es[0].body = append([]byte("{not json"), es[0].body...)
+	es[2].body = []byte("garbage")
+	_, err := vault.OpenBundleWith(bytes.NewReader(writeTar(t, es)), []age.Identity{f.Agency}, filepath.Join(t.TempDir(), "bad"), opts)
+	if !errors.Is(err, errBad) || !errors.Is(err, vault.ErrTampered) {
+		t.Errorf("changed manifest: %v, want the signature's error", err)
+	}
+	_, err = vault.OpenBundleWith(bytes.NewReader(export(t, f.Store, ref)), []age.Identity{f.Agency}, filepath.Join(t.TempDir(), "unsigned"), opts)
+	if !errors.Is(err, vault.ErrUnsigned) {
+		t.Errorf("unsigned bundle: %v, want ErrUnsigned", err)
+	}
+}
