@@ -39,6 +39,7 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzNormalize -fuzztime 30s ./drop/receipt/
 	$(GO) test -run '^$$' -fuzz FuzzOpenBundle -fuzztime 30s ./vault/
 	$(GO) test -run '^$$' -fuzz FuzzConfig -fuzztime 30s ./cmd/cleandrop/
+	$(GO) test -run '^$$' -fuzz FuzzVerify -fuzztime 30s ./vault/signing/
 
 clean:
 	rm -rf bin .ci/artifacts

@@ -18,6 +18,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/ProtonMail/go-crypto/openpgp"
 	"github.com/ProtonMail/go-crypto/openpgp/armor"
@@ -50,8 +51,21 @@ var (
 // can read.
 var ErrInsecure = errors.New("secret signing key is readable by other users")
 
+// config makes keys and signatures dated midnight (UTC) of today, like
+// every time the drop keeps: a signature must not say when an officer
+// exported a case to the minute.
 func config() *packet.Config {
-	return &packet.Config{Algorithm: packet.PubKeyAlgoEdDSA, DefaultHash: crypto.SHA256}
+	return &packet.Config{
+		Algorithm:   packet.PubKeyAlgoEdDSA,
+		DefaultHash: crypto.SHA256,
+		Time:        func() time.Time { return midnight(time.Now()) },
+	}
+}
+
+// midnight is the start (UTC) of t's day.
+func midnight(t time.Time) time.Time {
+	y, m, d := t.UTC().Date()
+	return time.Date(y, m, d, 0, 0, 0, 0, time.UTC)
 }
 
 // A Signer signs with the instance's secret key.

@@ -8,6 +8,10 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/ProtonMail/go-crypto/openpgp/armor"
+	"github.com/ProtonMail/go-crypto/openpgp/packet"
 
 	"cleandrop/drop/notify/notifytest"
 )
@@ -134,4 +138,42 @@ func mustHex(s string) []byte {
 		panic(err)
 	}
 	return b
+}
+
+func TestTimesAreDays(t *testing.T) {
+	s, _ := Generate("cleandrop test")
+	sig, _ := s.Sign(manifest)
+	blk, err := armor.Decode(bytes.NewReader(sig))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := packet.NewReader(blk.Body).Next()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for what, tm := range map[string]time.Time{"key": s.e.PrimaryKey.CreationTime, "signature": p.(*packet.Signature).CreationTime} {
+		if tm.UTC() != midnight(tm) {
+			t.Errorf("%s time %v is not a day", what, tm)
+		}
+	}
+}
+
+// FuzzVerify feeds the verifier arbitrary signature files: it must refuse
+// them with one of its errors, never accept one or panic.
+func FuzzVerify(f *testing.F) {
+	s, _ := Generate("cleandrop fuzz")
+	good, _ := s.Sign(manifest)
+	f.Add(good)
+	f.Add([]byte("-----BEGIN PGP SIGNATURE-----\n\nwsBcBAABCAAQBQJ\n-----END PGP SIGNATURE-----\n"))
+	f.Add(s.PublicKey())
+	v, _ := ParseVerifier(s.PublicKey())
+	f.Fuzz(func(t *testing.T, sig []byte) {
+		err := v.Verify(bytes.Replace(manifest, []byte("CD-"), []byte("XX-"), 1), sig)
+		if err == nil {
+			t.Fatal("a signature over other bytes was accepted")
+		}
+		if !errors.Is(err, ErrNoSignature) && !errors.Is(err, ErrOtherKey) && !errors.Is(err, ErrBadSignature) && !errors.Is(err, ErrKeyInvalid) {
+			t.Fatalf("unclassified error: %v", err)
+		}
+	})
 }
