@@ -125,6 +125,13 @@ func TestOfficerDayBinary(t *testing.T) {
 		t.Fatalf("the answer is not in the opened thread:\n%s", thread)
 	}
 
+	// The case page shows the signing key's fingerprint to compare.
+	_, keyInfo, _ := runCLI(t, "signing-key", "--data", s.data)
+	fpr := strings.SplitN(keyInfo, "\n", 2)[0] // "Fingerprint: XXXX ..."
+	if _, page := alice.get("/cases/" + ref); !strings.HasPrefix(fpr, "Fingerprint: ") || !strings.Contains(page, fpr) || !strings.Contains(page, `href="/signing-key.asc"`) {
+		t.Errorf("case page lacks the signing key's fingerprint %q", fpr)
+	}
+
 	// Refer to the prosecutor's office: copy its keys off the case page,
 	// re-seal offline, file the result on the desk.
 	_, page := alice.get("/cases/" + ref)

@@ -136,7 +136,7 @@ func serve(cfg *Config, o serveOpts) error {
 	deskH, err := desk.New(desk.Config{
 		Store: store, Accounts: accounts, Audit: auditLog, Policy: cfg.policy,
 		Catalog: cat, Language: cfg.Language, Logger: logger, MaxUpload: cfg.MaxUploadMiB << 20,
-		Agencies: deskAgencies, Sign: signer.Sign, SigningKey: signer.PublicKey(),
+		Agencies: deskAgencies, Sign: signer.Sign, SigningKey: signer.PublicKey(), SigningFingerprint: signer.Fingerprint(),
 	})
 	if err != nil {
 		return err

@@ -67,6 +67,14 @@ func TestSignedBundleTamper(t *testing.T) {
 		t.Fatalf("signing-key: exit %d\n%s\n%s", code, out, errOut)
 	}
 	fpr := strings.TrimSpace(strings.SplitN(strings.TrimPrefix(errOut, "Fingerprint: "), "\n", 2)[0])
+	// The desk serves the same key without a sign-in; the reporter
+	// interface does not serve it at all.
+	if resp, body := newReporter(t, s.deskURL(t)).get("/signing-key.asc"); resp.StatusCode != 200 || body != string(pub) || resp.Header.Get("Content-Type") != "application/pgp-keys" {
+		t.Errorf("desk /signing-key.asc: %d %q", resp.StatusCode, resp.Header.Get("Content-Type"))
+	}
+	if resp, _ := r.get("/signing-key.asc"); resp.StatusCode != 404 {
+		t.Errorf("reporter interface /signing-key.asc: %d, want 404", resp.StatusCode)
+	}
 
 	g := notifytest.NewGPG(t)
 	g.Run(pub, "--import")

@@ -238,12 +238,15 @@ type caseData struct {
 	Updated        string
 	ReplyRecipient string
 	Custody        []custodyRow
-	Targets        []Agency // where the case may be referred
-	Deadlines      []deadlineRow
-	Items          []itemRow
-	History        []eventRow
-	Stages         []stageOption
-	MaxMiB         int64
+	// SigningFingerprint is the export signing key's, for the officer to
+	// compare with the one they were given.
+	SigningFingerprint string
+	Targets            []Agency // where the case may be referred
+	Deadlines          []deadlineRow
+	Items              []itemRow
+	History            []eventRow
+	Stages             []stageOption
+	MaxMiB             int64
 }
 
 func (h *handler) casePage(w http.ResponseWriter, r *http.Request) {
@@ -267,7 +270,7 @@ func (h *handler) casePage(w http.ResponseWriter, r *http.Request) {
 	d := caseData{
 		Nav: h.navOf(r), Ref: c.Ref, Agency: c.Agency, Stage: c.Stage, StageKey: h.stageKey(c.Stage),
 		Opened: c.Opened, Updated: c.Updated, ReplyRecipient: c.Access.ReplyRecipient,
-		Stages: h.stageOptions(c.Stage), MaxMiB: h.cfg.MaxUpload >> 20,
+		Stages: h.stageOptions(c.Stage), MaxMiB: h.cfg.MaxUpload >> 20, SigningFingerprint: h.cfg.SigningFingerprint,
 	}
 	for _, dl := range h.cfg.Policy.Running(c, h.today()) {
 		d.Deadlines = append(d.Deadlines, h.deadline(dl))

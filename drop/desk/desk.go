@@ -67,6 +67,8 @@ type Config struct {
 	// SigningKey is the armored public key that checks Sign's signatures,
 	// served at /signing-key.asc for officers and gpg.
 	SigningKey []byte
+	// SigningFingerprint is that key's fingerprint, shown with the link.
+	SigningFingerprint string
 	// MaxUpload bounds one upload of an item sealed offline, in bytes.
 	MaxUpload int64
 	Now       func() time.Time
