@@ -142,8 +142,13 @@ func TestOfficerDayBinary(t *testing.T) {
 	keys := filepath.Join(dir, "ppo-keys.txt")
 	os.WriteFile(keys, []byte(html.UnescapeString(m[1])), 0o600)
 	referral := filepath.Join(dir, ref+"-referral.tar")
-	if out, errOut, code := runCLI(t, "refer", bundle, "-i", s.key("acc"), "--signer", signer, "--agency", "ppo", "--to", keys, "-o", referral); code != 0 {
+	out, errOut, code := runCLI(t, "refer", bundle, "-i", s.key("acc"), "--signer", signer, "--agency", "ppo", "--to", keys, "-o", referral)
+	if code != 0 {
 		t.Fatalf("refer: %d\n%s%s", code, out, errOut)
+	}
+	sum := regexp.MustCompile(`SHA-256 of the referral bundle: ([0-9a-f]{64})`).FindStringSubmatch(out)
+	if sum == nil {
+		t.Fatalf("refer printed no checksum:\n%s", out)
 	}
 	f, _ := os.Open(referral)
 	resp, body = alice.postMultipart("/cases/"+ref+"/refer", nil, []upload{{"referral.tar", f}})
@@ -156,6 +161,9 @@ func TestOfficerDayBinary(t *testing.T) {
 		t.Fatalf("no chain of custody on the case page:\n%s", body)
 	}
 	newRef := m[1]
+	if !strings.Contains(body, sum[1]) {
+		t.Errorf("the chain of custody does not show the referral's SHA-256 %s", sum[1])
+	}
 	followup("Referred")
 
 	// Close the case here, with a last word to the reporter.

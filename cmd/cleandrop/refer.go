@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"crypto/sha256"
 	"errors"
 	"flag"
 	"fmt"
@@ -61,7 +62,8 @@ func cmdRefer(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	info, err := vault.MakeReferral(in, ids, *agency, recips, f, opts)
+	h := sha256.New()
+	info, err := vault.MakeReferral(in, ids, *agency, recips, io.MultiWriter(f, h), opts)
 	if err == nil {
 		err = f.Sync()
 	}
@@ -80,7 +82,9 @@ func cmdRefer(args []string, stdout, stderr io.Writer) error {
 	}
 	sig.report(stdout)
 	fmt.Fprintf(stdout, "Case %s (%s): %d items sealed for %s into %s\n", info.FromRef, info.FromAgency, info.Items, info.ToAgency, *out)
-	fmt.Fprintf(stdout, "File it on the desk: case %s, \"Refer\". Nothing in it opens with %s's keys any more.\n", info.FromRef, info.FromAgency)
+	fmt.Fprintf(stdout, "SHA-256 of the referral bundle: %x\n", h.Sum(nil))
+	fmt.Fprintf(stdout, "File it on the desk: case %s, \"Refer\". The chain of custody there must show the same SHA-256.\n", info.FromRef)
+	fmt.Fprintf(stdout, "Nothing in it opens with %s's keys any more.\n", info.FromAgency)
 	return nil
 }
 
