@@ -182,7 +182,12 @@ func (a *api) stage(w http.ResponseWriter, r *http.Request) {
 }
 
 func (a *api) post(w http.ResponseWriter, ref, stage string, kind vault.Kind, text []byte) {
-	if err := a.st.Post(ref, stage, kind, text); err != nil {
+	switch err := a.st.Post(ref, stage, kind, text); {
+	case errors.Is(err, vault.ErrNoReporter):
+		writeErr(w, http.StatusConflict, "the case came by referral: nothing can be sealed to its reporter from here",
+			"the reporter follows the case at the referring agency; change its stage without a note")
+		return
+	case err != nil:
 		a.internal(w, "post", err)
 		return
 	}
