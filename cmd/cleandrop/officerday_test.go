@@ -164,7 +164,7 @@ func TestOfficerDayBinary(t *testing.T) {
 	if !strings.Contains(body, sum[1]) {
 		t.Errorf("the chain of custody does not show the referral's SHA-256 %s", sum[1])
 	}
-	followup("Referred")
+	followup("Referred", "Your report was passed on to: <strong>Public Procurement Oversight Office")
 
 	// Close the case here, with a last word to the reporter.
 	if resp, body := alice.postForm("/cases/"+ref+"/stage", map[string]string{"stage": "closed", "note": "Referred to the prosecutor's office, which now handles it."}); resp.StatusCode != 200 {

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"slices"
 	"strings"
 
 	"filippo.io/age"
@@ -93,6 +94,7 @@ type entry struct {
 	Text     string
 	Files    int
 	StageKey string
+	Agency   string // "referred": the agency the case went to
 	// Unreadable marks an officer message the reply key could not open.
 	Unreadable bool
 }
@@ -200,6 +202,21 @@ func (h *handler) entries(c vault.Case, reply age.Identity) []entry {
 				out = append(out, entry{Kind: "stage", Day: ev.Day, StageKey: h.stageKey(ev.Stage)})
 			}
 		}
+	}
+	// Where the case was referred, after what happened on or before that day.
+	for _, l := range c.Custody {
+		if l.Action != vault.CustodyOut {
+			continue
+		}
+		name := l.Agency
+		if a, ok := h.agencies[l.Agency]; ok {
+			name = a.Name
+		}
+		i := len(out)
+		for i > 0 && out[i-1].Day > l.Day {
+			i--
+		}
+		out = slices.Insert(out, i, entry{Kind: "referred", Day: l.Day, Agency: name})
 	}
 	return out
 }
