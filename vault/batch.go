@@ -288,7 +288,7 @@ func (b *Batch) tryCommit(day string) (ref string, uncertain bool, err error) {
 			return "", false, err
 		}
 		rec = caseRecord{
-			Ref: ref, Agency: b.agency.ID, Stage: InitialStage, Opened: day,
+			Ref: ref, Agency: b.agency.ID, Stage: InitialStage, Opened: day, Access: b.acc,
 			History: []Event{{Day: day, Stage: InitialStage, Batch: 1}},
 		}
 		if err := b.refer.commit(txn, &rec, len(b.items), day); err != nil {

@@ -72,7 +72,8 @@ type referral struct {
 // (they were sealed to agency to on the officer's offline machine). Commit
 // creates the case and, in the same transaction, records the referral in
 // both cases' chain of custody and moves r.From to r.Stage. The new case
-// has no reporter access: the reporter follows the referring case.
+// has the referring case's reply recipient but no lookup key: the reporter
+// follows it through the referring case.
 func (s *Store) Refer(to string, r Referral) (*Batch, error) {
 	a, ok := s.agencies[to]
 	if !ok {
@@ -91,7 +92,17 @@ func (s *Store) Refer(to string, r Referral) (*Batch, error) {
 		return nil, ErrSameAgency
 	}
 	r.From = from.Ref
-	return &Batch{s: s, agency: a, refer: &referral{Referral: r, to: to}}, nil
+	b := &Batch{s: s, agency: a, refer: &referral{Referral: r, to: to}}
+	// The reporter follows the new case through the referring one: it gets
+	// their reply key (public), so its officers can write to them, but no
+	// lookup key of its own.
+	if rr := from.Access.ReplyRecipient; rr != "" {
+		if b.reply, err = parseRecipient(rr); err != nil {
+			return nil, fmt.Errorf("vault: refer: %w", err)
+		}
+		b.acc.ReplyRecipient = rr
+	}
+	return b, nil
 }
 
 // commit records the referral in the new case rec and in the referring

@@ -96,9 +96,13 @@ func TestReferral(t *testing.T) {
 		t.Errorf("thread.txt lacks the chain of custody:\n%s", txt)
 	}
 
-	// Nothing can be sealed to a reporter the received case does not have.
-	if err := f.Store.Post(to.Ref, "", vault.KindQuestion, []byte("?")); !errors.Is(err, vault.ErrNoReporter) {
-		t.Errorf("question on a received case: %v, want ErrNoReporter", err)
+	// The received case can reach the reporter: it has the referring case's
+	// reply key, and no lookup key of its own.
+	if to.Access.ReplyRecipient != from.Access.ReplyRecipient || len(to.Access.Lookup) != 0 || to.Access.WrappedReply != nil {
+		t.Errorf("received case access = %+v", to.Access)
+	}
+	if err := f.Store.Post(to.Ref, "", vault.KindQuestion, []byte("Who else was there?")); err != nil {
+		t.Errorf("question on a received case: %v", err)
 	}
 	if err := f.Store.Post(to.Ref, "assessment", "", nil); err != nil {
 		t.Errorf("stage change on a received case: %v", err)
@@ -210,5 +214,36 @@ func TestSignatureCheckedFirst(t *testing.T) {
 	_, err = vault.OpenBundleWith(bytes.NewReader(export(t, f.Store, ref)), []age.Identity{f.Agency}, filepath.Join(t.TempDir(), "unsigned"), opts)
 	if !errors.Is(err, vault.ErrUnsigned) {
 		t.Errorf("unsigned bundle: %v, want ErrUnsigned", err)
+	}
+}
+
+// TestReferralReachesReporter: what the receiving agency asks is sealed to
+// its own keys and to the reporter's reply key, never to the referring
+// agency's.
+func TestReferralReachesReporter(t *testing.T) {
+	f := storetest.NewFixture(t, openBadger)
+	ref, _, reply := f.NewReport(t, "one report")
+	var rb bytes.Buffer
+	if _, err := vault.MakeReferral(bytes.NewReader(export(t, f.Store, ref)), []age.Identity{f.Agency}, "a2",
+		[]age.Recipient{f.Other.Recipient()}, &rb, vault.OpenOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	link, err := f.Store.ReceiveReferral(&rb, ref, "referred", "o")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Store.Post(link.Ref, "", vault.KindQuestion, []byte("Who else was there?")); err != nil {
+		t.Fatal(err)
+	}
+	c, _ := f.Store.Case(link.Ref)
+	id := c.Items[len(c.Items)-1].ID
+	for name, tc := range map[string]struct {
+		id    age.Identity
+		opens bool
+	}{"reporter": {reply, true}, "receiving agency": {f.Other, true}, "referring agency": {f.Agency, false}} {
+		got, err := storetest.Decrypt(t, f.Store, link.Ref, id, tc.id)
+		if (err == nil) != tc.opens || (tc.opens && string(got) != "Who else was there?") {
+			t.Errorf("%s: %q %v, want opens=%v", name, got, err, tc.opens)
+		}
 	}
 }

@@ -178,6 +178,17 @@ func TestOfficerDayBinary(t *testing.T) {
 	if _, body := bob.get("/"); !strings.Contains(body, newRef) || strings.Contains(body, ref) {
 		t.Fatalf("bob's list should hold %s and not %s:\n%s", newRef, ref, body)
 	}
+	// The prosecutor asks the reporter, who reads it on their own page
+	// and answers the prosecutor there.
+	if resp, body := bob.postForm("/cases/"+newRef+"/questions", map[string]string{"question": "Do you still have the second invoice?"}); resp.StatusCode != 200 {
+		t.Fatalf("bob's question: %d\n%s", resp.StatusCode, body)
+	}
+	followup("Your report at Public Procurement Oversight Office", "Do you still have the second invoice?", `value="`+newRef+`" checked`)
+	r = newReporter(t, s.url)
+	r.postForm("/followup", map[string]string{"receipt": rc})
+	if resp, body := r.postMultipart("/case/answer", [][2]string{{"to", newRef}, {"message", "Yes, a paper copy."}}, nil); resp.StatusCode != 200 {
+		t.Fatalf("answer to the prosecutor: %d\n%s", resp.StatusCode, body)
+	}
 	resp, body = bob.get("/cases/" + newRef + "/export")
 	if resp.StatusCode != http.StatusOK {
 		t.Fatalf("export of the referred case: %d", resp.StatusCode)
@@ -189,7 +200,8 @@ func TestOfficerDayBinary(t *testing.T) {
 		t.Fatalf("open the referred case: %d\n%s%s", code, out, errOut)
 	}
 	thread, _ := os.ReadFile(filepath.Join(opened2, "thread.txt"))
-	for _, w := range []string{"The mayor's office paid invoice 4471 twice.", "The deputy director, on 3 March.", "received by referral from acc case " + ref} {
+	for _, w := range []string{"The mayor's office paid invoice 4471 twice.", "The deputy director, on 3 March.", "received by referral from acc case " + ref,
+		"Do you still have the second invoice?", "Yes, a paper copy."} {
 		if !strings.Contains(string(thread), w) {
 			t.Errorf("referred thread lacks %q:\n%s", w, thread)
 		}

@@ -21,7 +21,7 @@ import (
 // sides, each agency seeing only its own case.
 func TestRefer(t *testing.T) {
 	f := newFixture(t)
-	ref, _ := f.newCase("acc", "the mayor took a bribe")
+	ref, reply := f.newCase("acc", "the mayor took a bribe")
 	alice := f.login("alice", f.enrol("alice", RoleOfficer, "acc"))
 	bobSecret := f.enrol("bob", RoleOfficer, "other")
 
@@ -89,11 +89,17 @@ func TestRefer(t *testing.T) {
 	bob := f.login("bob", bobSecret)
 	resp, page = bob.get("/cases/" + link.Ref)
 	if resp.StatusCode != 200 || !strings.Contains(page, "Received by referral from acc, case "+ref) ||
-		!strings.Contains(page, `id="no-reporter"`) || strings.Contains(page, `action="/cases/`+link.Ref+`/questions"`) {
+		strings.Contains(page, `id="no-reporter"`) || !strings.Contains(page, `action="/cases/`+link.Ref+`/questions"`) {
 		t.Fatalf("received case page: %d\n%s", resp.StatusCode, page)
 	}
-	if resp, page := bob.post("/cases/"+link.Ref+"/questions", url.Values{"question": {"who?"}}); resp.StatusCode != 409 || !strings.Contains(page, "came by referral") {
+	// The receiving agency can ask the reporter, who follows the case
+	// through the referring one: the question is sealed to the reply key.
+	if resp, page := bob.post("/cases/"+link.Ref+"/questions", url.Values{"question": {"who?"}}); resp.StatusCode != 200 || !strings.Contains(page, "Your question was encrypted and sent.") {
 		t.Errorf("question on a received case: %d\n%s", resp.StatusCode, page)
+	}
+	rc, _ := f.store.Case(link.Ref)
+	if q := open(t, f.item(link.Ref, rc.Items[len(rc.Items)-1].ID), reply); q != "who?" {
+		t.Errorf("the reporter's reply key opens %q", q)
 	}
 	got, err := age.Decrypt(bytes.NewReader(f.item(link.Ref, 1)), f.other)
 	if err != nil {

@@ -107,6 +107,27 @@ type caseData struct {
 	Next         next
 	Entries      []entry
 	MaxMiB       int64
+	// Linked are the cases this one was referred to: the reporter follows
+	// them here, and may answer their officers.
+	Linked []linked
+	// Targets are where an answer can go, when there is a choice.
+	Targets []target
+}
+
+// linked is a case the reporter's case was referred to, as they see it.
+type linked struct {
+	Agency       string // name
+	StageKey     string
+	StageHelpKey string
+	StageDay     string
+	Next         next
+	Entries      []entry
+}
+
+// target is one choice of where an answer goes.
+type target struct {
+	Ref, Agency string
+	Selected    bool
 }
 
 // maxQuestion bounds how much of one officer message is decrypted for a page.
@@ -146,7 +167,27 @@ func (h *handler) showCase(w http.ResponseWriter, r *http.Request, s *reporter, 
 		d.StageDay = c.History[n-1].Day
 	}
 	d.Next = h.next(c, s.reply)
-	d.Entries = h.entries(c, s.reply)
+	d.Entries = h.entries(c, s.reply, 1)
+	cases, err := h.referredTo(c)
+	if err != nil {
+		h.internal(w, r, "referred case")
+		return
+	}
+	for i, lc := range cases {
+		l := linked{Agency: h.agencyName(lc.Agency), StageKey: h.stageKey(lc.Stage),
+			StageHelpKey: h.stageKey(lc.Stage) + ".help", StageDay: lc.Opened}
+		if n := len(lc.History); n > 0 {
+			l.StageDay = lc.History[n-1].Day
+		}
+		l.Next = h.next(lc, s.reply)
+		// Batch 1 is what the referral carried, sealed to that agency only.
+		l.Entries = h.entries(lc, s.reply, 2)
+		d.Linked = append(d.Linked, l)
+		if i == 0 {
+			d.Targets = append(d.Targets, target{Ref: c.Ref, Agency: h.agencyName(c.Agency)})
+		}
+		d.Targets = append(d.Targets, target{Ref: lc.Ref, Agency: l.Agency, Selected: i == len(cases)-1})
+	}
 	p.Data = d
 	h.page(w, r, status, "case", p)
 }
@@ -162,7 +203,7 @@ func (h *handler) stageKey(stage string) string {
 // sent (counted, not shown: it is sealed to the agency only), officers'
 // questions and notes (decrypted with the session's reply key), and stage
 // changes.
-func (h *handler) entries(c vault.Case, reply age.Identity) []entry {
+func (h *handler) entries(c vault.Case, reply age.Identity, first int) []entry {
 	maxBatch := 0
 	for _, it := range c.Items {
 		maxBatch = max(maxBatch, it.Batch)
@@ -171,7 +212,7 @@ func (h *handler) entries(c vault.Case, reply age.Identity) []entry {
 		maxBatch = max(maxBatch, ev.Batch)
 	}
 	var out []entry
-	for b := 1; b <= maxBatch; b++ {
+	for b := first; b <= maxBatch; b++ {
 		var sent *entry
 		for _, it := range c.Items {
 			if it.Batch != b {
@@ -208,10 +249,7 @@ func (h *handler) entries(c vault.Case, reply age.Identity) []entry {
 		if l.Action != vault.CustodyOut {
 			continue
 		}
-		name := l.Agency
-		if a, ok := h.agencies[l.Agency]; ok {
-			name = a.Name
-		}
+		name := h.agencyName(l.Agency)
 		i := len(out)
 		for i > 0 && out[i-1].Day > l.Day {
 			i--
@@ -235,4 +273,34 @@ func (h *handler) decrypt(ref string, id int, reply age.Identity) (string, bool)
 	}
 	h.log.Warn("officer message could not be decrypted with the reply key")
 	return "", false
+}
+
+// agencyName is the name of agency id, or id when it is not configured.
+func (h *handler) agencyName(id string) string {
+	if a, ok := h.agencies[id]; ok {
+		return a.Name
+	}
+	return id
+}
+
+// referredTo returns the cases c was referred to that can reach its
+// reporter, oldest first.
+func (h *handler) referredTo(c vault.Case) ([]vault.Case, error) {
+	var out []vault.Case
+	for _, l := range c.Custody {
+		if l.Action != vault.CustodyOut {
+			continue
+		}
+		lc, err := h.cfg.Store.Case(l.Ref)
+		if errors.Is(err, vault.ErrNotFound) {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		if lc.Access.ReplyRecipient == c.Access.ReplyRecipient {
+			out = append(out, lc)
+		}
+	}
+	return out, nil
 }

@@ -5,6 +5,7 @@ import (
 	"io"
 	"mime/multipart"
 	"net/http"
+	"strings"
 	"sync"
 
 	"cleandrop/drop/receipt"
@@ -86,7 +87,7 @@ func (h *handler) submitReport(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	defer b.Abort()
-	n, err := h.stream(mr, b, vault.KindReport)
+	n, err := h.stream(mr, nil, b, vault.KindReport)
 	if err != nil {
 		h.uploadFailed(w, r, err, true)
 		return
@@ -120,13 +121,37 @@ func (h *handler) answer(w http.ResponseWriter, r *http.Request) {
 		h.caseError(w, r, s, http.StatusBadRequest, "error.bad_form")
 		return
 	}
-	b, err := h.cfg.Store.Append(s.ref)
+	// An optional first field says which case the answer is for: the
+	// reporter's own, or one it was referred to.
+	first, err := mr.NextPart()
+	if err != nil && err != io.EOF {
+		h.uploadFailed(w, r, err, false)
+		return
+	}
+	to := s.ref
+	if first != nil && first.FormName() == "to" {
+		v, err := io.ReadAll(io.LimitReader(first, 64))
+		if err != nil {
+			h.uploadFailed(w, r, err, false)
+			return
+		}
+		if to, err = h.answerTarget(s.ref, strings.TrimSpace(string(v))); err != nil {
+			if errors.Is(err, vault.ErrNotFound) {
+				h.caseError(w, r, s, http.StatusBadRequest, "error.bad_form")
+			} else {
+				h.internal(w, r, "answer target")
+			}
+			return
+		}
+		first = nil
+	}
+	b, err := h.cfg.Store.Append(to)
 	if err != nil {
 		h.internal(w, r, "append")
 		return
 	}
 	defer b.Abort()
-	n, err := h.stream(mr, b, vault.KindAnswer)
+	n, err := h.stream(mr, first, b, vault.KindAnswer)
 	if err != nil {
 		h.uploadFailed(w, r, err, false)
 		return
@@ -152,18 +177,20 @@ var (
 
 var copyBufs = sync.Pool{New: func() any { b := make([]byte, 64<<10); return &b }}
 
-// stream seals every remaining part into b: the message as a text item of
+// stream seals first (when not nil) and every remaining part into b: the message as a text item of
 // kind text, each file as an attachment with its name sealed beside it.
 // Empty parts (no text typed, no file chosen) are skipped. It returns how
 // many items it added.
-func (h *handler) stream(mr *multipart.Reader, b *vault.Batch, text vault.Kind) (int, error) {
+func (h *handler) stream(mr *multipart.Reader, first *multipart.Part, b *vault.Batch, text vault.Kind) (int, error) {
 	bp := copyBufs.Get().(*[]byte)
 	defer copyBufs.Put(bp)
 	buf := *bp
 	added := 0
 	for {
-		p, err := mr.NextPart()
-		if err == io.EOF {
+		p, err := first, error(nil)
+		if first != nil {
+			first = nil
+		} else if p, err = mr.NextPart(); err == io.EOF {
 			return added, nil
 		}
 		if err != nil {
@@ -259,4 +286,27 @@ func (h *handler) derive(normalized string) (receipt.Keys, error) {
 	h.kdfSlots <- struct{}{}
 	defer func() { <-h.kdfSlots }()
 	return receipt.Derive(normalized, h.cfg.Pepper, h.cfg.KDF)
+}
+
+// answerTarget checks that an answer from the reporter of case own may go
+// to case ref: their own case, or one it was referred to. It returns
+// [vault.ErrNotFound] otherwise.
+func (h *handler) answerTarget(own, ref string) (string, error) {
+	c, err := h.cfg.Store.Case(own)
+	if err != nil {
+		return "", err
+	}
+	if ref == "" || ref == c.Ref {
+		return c.Ref, nil
+	}
+	cases, err := h.referredTo(c)
+	if err != nil {
+		return "", err
+	}
+	for _, lc := range cases {
+		if lc.Ref == ref {
+			return lc.Ref, nil
+		}
+	}
+	return "", vault.ErrNotFound
 }
