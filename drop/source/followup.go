@@ -283,23 +283,35 @@ func (h *handler) agencyName(id string) string {
 	return id
 }
 
-// referredTo returns the cases c was referred to that can reach its
-// reporter, oldest first.
+// maxReferrals bounds how many referred cases one reporter's page follows.
+const maxReferrals = 16
+
+// referredTo returns the cases c was referred to, and the cases those were
+// referred to in turn, that can reach its reporter: in the order the
+// referrals were made, each once.
 func (h *handler) referredTo(c vault.Case) ([]vault.Case, error) {
 	var out []vault.Case
-	for _, l := range c.Custody {
-		if l.Action != vault.CustodyOut {
-			continue
-		}
-		lc, err := h.cfg.Store.Case(l.Ref)
-		if errors.Is(err, vault.ErrNotFound) {
-			continue
-		}
-		if err != nil {
-			return nil, err
-		}
-		if lc.Access.ReplyRecipient == c.Access.ReplyRecipient {
-			out = append(out, lc)
+	seen := map[string]bool{c.Ref: true}
+	queue := []vault.Case{c}
+	for len(queue) > 0 && len(out) < maxReferrals {
+		from := queue[0]
+		queue = queue[1:]
+		for _, l := range from.Custody {
+			if l.Action != vault.CustodyOut || seen[l.Ref] || len(out) == maxReferrals {
+				continue
+			}
+			seen[l.Ref] = true
+			lc, err := h.cfg.Store.Case(l.Ref)
+			if errors.Is(err, vault.ErrNotFound) {
+				continue
+			}
+			if err != nil {
+				return nil, err
+			}
+			if lc.Access.ReplyRecipient == c.Access.ReplyRecipient {
+				out = append(out, lc)
+				queue = append(queue, lc)
+			}
 		}
 	}
 	return out, nil

@@ -130,6 +130,36 @@ func TestFollowReferredCase(t *testing.T) {
 	if k, _ := lastKind(own); k != vault.KindAnswer {
 		t.Errorf("an answer without a choice did not go to the reporter's own case")
 	}
+	// The prosecutor passes it on again: the reporter follows that too.
+	b, err = st.Refer("acc", vault.Referral{From: other, Stage: "referred", Bundle: strings.Repeat("ef", 32), Source: strings.Repeat("01", 32), Officer: "bob"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ct.Reset()
+	w, _ = age.Encrypt(&ct, acc.Recipient())
+	io.WriteString(w, "The tender was rigged.")
+	w.Close()
+	if err := b.AddSealed(vault.KindReport, &ct, nil); err != nil {
+		t.Fatal(err)
+	}
+	third, err := b.Commit()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := st.Post(third, "", vault.KindQuestion, []byte("A third question.")); err != nil {
+		t.Fatal(err)
+	}
+	page, _ = f.followUp(t, m[1])
+	if text := plain(page); !strings.Contains(text, "A third question.") || !strings.Contains(page, `value="`+third+`" checked`) {
+		t.Errorf("the second referral is not followed:\n%s", text)
+	}
+	if code := answer(third, "To the third."); code != http.StatusSeeOther {
+		t.Errorf("answer to the second referral: %d", code)
+	}
+	if k, _ := lastKind(third); k != vault.KindAnswer {
+		t.Errorf("the answer did not reach the second referral's case")
+	}
+
 	before, _ := st.Cases()
 	if code := answer("CD-AAAA-AAAA", "elsewhere"); code != http.StatusBadRequest {
 		t.Errorf("answer to a case not linked to the reporter's: %d", code)
