@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"time"
 )
 
 // Bundle layout.
@@ -111,23 +112,8 @@ func (s *Store) ExportWith(w io.Writer, ref string, opts ExportOptions) error {
 	}
 	mj = append(mj, '\n')
 
-	tw := tar.NewWriter(w)
-	mtime := midnight(day)
-	put := func(name string, size int64, r io.Reader) error {
-		hdr := &tar.Header{
-			Typeflag: tar.TypeReg,
-			Name:     name,
-			Size:     size,
-			Mode:     0o600,
-			ModTime:  mtime,
-		}
-		if err := tw.WriteHeader(hdr); err != nil {
-			return err
-		}
-		_, err := io.Copy(tw, r)
-		return err
-	}
-	if err := put(manifestName, int64(len(mj)), bytes.NewReader(mj)); err != nil {
+	bw := newBundleWriter(w, day)
+	if err := bw.put(manifestName, int64(len(mj)), bytes.NewReader(mj)); err != nil {
 		return fmt.Errorf("vault: export: %w", err)
 	}
 	if opts.Sign != nil {
@@ -135,36 +121,57 @@ func (s *Store) ExportWith(w io.Writer, ref string, opts ExportOptions) error {
 		if err != nil {
 			return fmt.Errorf("vault: export: sign manifest: %w", err)
 		}
-		if err := put(signatureName, int64(len(sig)), bytes.NewReader(sig)); err != nil {
+		if err := bw.put(signatureName, int64(len(sig)), bytes.NewReader(sig)); err != nil {
 			return fmt.Errorf("vault: export: %w", err)
 		}
 	}
 	for i, it := range c.Items {
-		if err := s.exportItem(put, c.Ref, it, m.Items[i].File); err != nil {
+		if err := s.exportItem(bw, c.Ref, it, m.Items[i].File); err != nil {
 			return fmt.Errorf("vault: export: item %d: %w", it.ID, err)
 		}
 		if it.Name != nil {
-			if err := put(m.Items[i].NameFile, int64(len(it.Name)), bytes.NewReader(it.Name)); err != nil {
+			if err := bw.put(m.Items[i].NameFile, int64(len(it.Name)), bytes.NewReader(it.Name)); err != nil {
 				return fmt.Errorf("vault: export: item %d: %w", it.ID, err)
 			}
 		}
 	}
-	if err := tw.Close(); err != nil {
+	if err := bw.tw.Close(); err != nil {
 		return fmt.Errorf("vault: export: %w", err)
 	}
 	return nil
 }
 
+// bundleWriter writes the files of a bundle (export or referral): regular
+// files, mode 0600, dated midnight of the bundle's day.
+type bundleWriter struct {
+	tw    *tar.Writer
+	mtime time.Time
+}
+
+func newBundleWriter(w io.Writer, day string) *bundleWriter {
+	return &bundleWriter{tw: tar.NewWriter(w), mtime: midnight(day)}
+}
+
+// put writes one file of size bytes read from r.
+func (b *bundleWriter) put(name string, size int64, r io.Reader) error {
+	hdr := &tar.Header{Typeflag: tar.TypeReg, Name: name, Size: size, Mode: 0o600, ModTime: b.mtime}
+	if err := b.tw.WriteHeader(hdr); err != nil {
+		return err
+	}
+	_, err := io.Copy(b.tw, r)
+	return err
+}
+
 // exportItem copies one item's ciphertext into the bundle, checking it
 // against its record on the way.
-func (s *Store) exportItem(put func(string, int64, io.Reader) error, ref string, it Item, file string) error {
+func (s *Store) exportItem(bw *bundleWriter, ref string, it Item, file string) error {
 	rc, err := s.OpenItem(ref, it.ID)
 	if err != nil {
 		return err
 	}
 	defer rc.Close()
 	h := sha256.New()
-	if err := put(file, it.Size, io.TeeReader(rc, h)); err != nil {
+	if err := bw.put(file, it.Size, io.TeeReader(rc, h)); err != nil {
 		return err
 	}
 	if hex.EncodeToString(h.Sum(nil)) != it.SHA256 {

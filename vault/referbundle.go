@@ -138,22 +138,13 @@ func makeReferral(r io.Reader, ids []age.Identity, to string, recips []age.Recip
 	}
 	mj = append(mj, '\n')
 
-	tw := tar.NewWriter(w)
-	mtime := midnight(m.Made)
-	put := func(name string, size int64, r io.Reader) error {
-		hdr := &tar.Header{Typeflag: tar.TypeReg, Name: name, Size: size, Mode: 0o600, ModTime: mtime}
-		if err := tw.WriteHeader(hdr); err != nil {
-			return err
-		}
-		_, err := io.Copy(tw, r)
-		return err
-	}
-	if err := put(manifestName, int64(len(mj)), bytes.NewReader(mj)); err != nil {
+	bw := newBundleWriter(w, m.Made)
+	if err := bw.put(manifestName, int64(len(mj)), bytes.NewReader(mj)); err != nil {
 		return nil, err
 	}
 	for _, it := range m.Items {
 		if n := names[it.ID]; n != nil {
-			if err := put(it.NameFile, int64(len(n)), bytes.NewReader(n)); err != nil {
+			if err := bw.put(it.NameFile, int64(len(n)), bytes.NewReader(n)); err != nil {
 				return nil, err
 			}
 		}
@@ -161,13 +152,13 @@ func makeReferral(r io.Reader, ids []age.Identity, to string, recips []age.Recip
 		if err != nil {
 			return nil, err
 		}
-		err = put(it.File, it.Size, f)
+		err = bw.put(it.File, it.Size, f)
 		f.Close()
 		if err != nil {
 			return nil, err
 		}
 	}
-	if err := tw.Close(); err != nil {
+	if err := bw.tw.Close(); err != nil {
 		return nil, err
 	}
 	return &ReferralInfo{FromRef: m.FromRef, FromAgency: m.FromAgency, ToAgency: to, Items: len(m.Items), Source: m.Source}, nil
@@ -182,8 +173,7 @@ func sealToFile(path string, plain io.Reader, recips []age.Recipient) (int64, st
 	}
 	defer f.Close()
 	h := sha256.New()
-	cw := &countWriter{w: io.MultiWriter(f, h)}
-	aw, err := age.Encrypt(cw, recips...)
+	aw, err := age.Encrypt(io.MultiWriter(f, h), recips...)
 	if err != nil {
 		return 0, "", err
 	}
@@ -193,21 +183,14 @@ func sealToFile(path string, plain io.Reader, recips []age.Recipient) (int64, st
 	if err := aw.Close(); err != nil {
 		return 0, "", err
 	}
+	size, err := f.Seek(0, io.SeekCurrent)
+	if err != nil {
+		return 0, "", err
+	}
 	if err := f.Close(); err != nil {
 		return 0, "", err
 	}
-	return cw.n, hex.EncodeToString(h.Sum(nil)), nil
-}
-
-type countWriter struct {
-	w io.Writer
-	n int64
-}
-
-func (c *countWriter) Write(p []byte) (int, error) {
-	n, err := c.w.Write(p)
-	c.n += int64(n)
-	return n, err
+	return size, hex.EncodeToString(h.Sum(nil)), nil
 }
 
 // ReceiveReferral files a referral bundle made by [MakeReferral] from case
