@@ -31,11 +31,14 @@ type Custody struct {
 	Officer string `json:"officer"`       // who filed the referral on the desk
 }
 
+// Incoming reports whether the case came by this link (rather than left).
+func (l Custody) Incoming() bool { return l.Action == CustodyIn }
+
 // Summary is the link in one line of English, for the offline thread and
 // the logs of the officer's machine.
 func (l Custody) Summary() string {
 	dir := "referred to"
-	if l.Action == CustodyIn {
+	if l.Incoming() {
 		dir = "received by referral from"
 	}
 	by := ""

@@ -237,7 +237,7 @@ type caseData struct {
 	Opened         string
 	Updated        string
 	ReplyRecipient string
-	Custody        []custodyRow
+	Custody        []vault.Custody
 	// SigningFingerprint is the export signing key's, for the officer to
 	// compare with the one they were given.
 	SigningFingerprint string
@@ -285,9 +285,7 @@ func (h *handler) casePage(w http.ResponseWriter, r *http.Request) {
 	for _, ev := range c.History {
 		d.History = append(d.History, eventRow{Day: ev.Day, Stage: ev.Stage, StageKey: h.stageKey(ev.Stage)})
 	}
-	for _, l := range c.Custody {
-		d.Custody = append(d.Custody, custodyRow{Custody: l, In: l.Action == vault.CustodyIn})
-	}
+	d.Custody = c.Custody
 	d.Targets = h.referTargets(c.Agency)
 	h.page(w, r, http.StatusOK, "case", web.Page{Data: d, Flash: me.s.takeFlash()})
 }
@@ -426,4 +424,16 @@ func (h *handler) ask(w http.ResponseWriter, r *http.Request) {
 	}
 	h.audit(r, "question", c.Ref, "")
 	h.done(w, r, c.Ref, "desk.done.question")
+}
+
+// signingKey serves the public key that checks export manifests. It is
+// public: officers fetch it once and compare its fingerprint out of band.
+func (h *handler) signingKey(w http.ResponseWriter, r *http.Request) {
+	if len(h.cfg.SigningKey) == 0 {
+		h.fail(w, r, http.StatusNotFound, "error.not_found", "/")
+		return
+	}
+	w.Header().Set("Content-Type", "application/pgp-keys")
+	w.Header().Set("Content-Disposition", `attachment; filename="cleandrop-signing-key.asc"`)
+	w.Write(h.cfg.SigningKey)
 }

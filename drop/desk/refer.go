@@ -101,12 +101,6 @@ func (h *handler) referFailed(w http.ResponseWriter, r *http.Request, ref string
 	h.refuse(w, r, ref, "referral", func() (int, string, string) { return h.referProblem(err) })
 }
 
-// custodyRow is one link of the chain of custody on the case page.
-type custodyRow struct {
-	vault.Custody
-	In bool
-}
-
 // referTargets lists the agencies a case at agency may be referred to.
 func (h *handler) referTargets(agency string) []Agency {
 	var out []Agency
@@ -116,16 +110,4 @@ func (h *handler) referTargets(agency string) []Agency {
 		}
 	}
 	return out
-}
-
-// signingKey serves the public key that checks export manifests. It is
-// public: officers fetch it once and compare its fingerprint out of band.
-func (h *handler) signingKey(w http.ResponseWriter, r *http.Request) {
-	if len(h.cfg.SigningKey) == 0 {
-		h.fail(w, r, http.StatusNotFound, "error.not_found", "/")
-		return
-	}
-	w.Header().Set("Content-Type", "application/pgp-keys")
-	w.Header().Set("Content-Disposition", `attachment; filename="cleandrop-signing-key.asc"`)
-	w.Write(h.cfg.SigningKey)
 }
