@@ -156,13 +156,18 @@ func New(cfg Config) (http.Handler, error) {
 	return h.routes(), nil
 }
 
+// apiRefusals are the router's refusals in the API's English, by the
+// message key the pages use.
+var apiRefusals = map[string]string{
+	"error.cross_origin": "cross-origin request refused",
+	"error.not_found":    "no such endpoint",
+	"error.method":       "method not allowed",
+}
+
 func (h *handler) routes() http.Handler {
 	r := web.NewRouter(h.cfg.Catalog, h.cfg.Language, func(w http.ResponseWriter, r *http.Request, status int, key string) {
 		if strings.HasPrefix(r.URL.Path, "/api/") {
-			apiErr(w, status, map[int]string{
-				http.StatusForbidden: "cross-origin request refused",
-				http.StatusNotFound:  "no such endpoint", http.StatusMethodNotAllowed: "method not allowed",
-			}[status])
+			apiErr(w, status, apiRefusals[key])
 			return
 		}
 		h.fail(w, r, status, key, "/")
@@ -192,12 +197,6 @@ func (h *handler) routes() http.Handler {
 		})
 	})
 	r.Route("/api/v1", func(r chi.Router) {
-		r.NotFound(func(w http.ResponseWriter, r *http.Request) {
-			apiErr(w, http.StatusNotFound, "no such endpoint")
-		})
-		r.MethodNotAllowed(func(w http.ResponseWriter, r *http.Request) {
-			apiErr(w, http.StatusMethodNotAllowed, "method not allowed")
-		})
 		r.Use(h.bearer)
 		r.Get("/cases", h.apiList)
 		r.Route("/cases/{ref}", func(r chi.Router) {

@@ -637,6 +637,7 @@ func TestAPI(t *testing.T) {
 		{"bad kind", "POST", "/items?kind=report", "application/octet-stream", "age-encryption.org/v1\n", 400},
 		{"empty upload", "POST", "/items", "application/octet-stream", "", 400},
 		{"no such endpoint", "GET", "/nope", "", "", 404},
+		{"wrong method", "DELETE", "/stage", "", "", 405},
 	}
 	for _, s := range steps {
 		t.Run(s.name, func(t *testing.T) {
