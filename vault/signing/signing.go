@@ -89,11 +89,15 @@ func Generate(name string) (*Signer, error) {
 }
 
 // LoadOrCreate reads the signing key kept in dir, making it (dir 0700,
-// secret 0600, public beside it) on first use; created says which.
+// secret 0600, public beside it) on first use; created says which. The
+// public file is written again if it is missing or differs.
 func LoadOrCreate(dir, name string) (s *Signer, created bool, err error) {
 	s, err = Load(dir)
-	if err == nil || !errors.Is(err, os.ErrNotExist) {
-		return s, false, err
+	if err == nil {
+		return s, false, s.publish(dir)
+	}
+	if !errors.Is(err, os.ErrNotExist) {
+		return nil, false, err
 	}
 	if ents, rerr := os.ReadDir(dir); rerr == nil && len(ents) > 0 {
 		return nil, false, fmt.Errorf("signing: %s holds files but no %s: %w", dir, SecretFile, err)
@@ -152,7 +156,19 @@ func (s *Signer) save(dir string) error {
 	if err := writeFile(filepath.Join(dir, SecretFile), sec.Bytes(), 0o600); err != nil {
 		return err
 	}
-	return writeFile(filepath.Join(dir, PublicFile), s.PublicKey(), 0o644)
+	return s.publish(dir)
+}
+
+// publish writes public.asc, which is derived from the secret key, when
+// it is missing or says something else (a start cut short, a file
+// edited): officers must always be given the key that signs.
+func (s *Signer) publish(dir string) error {
+	path := filepath.Join(dir, PublicFile)
+	if b, err := os.ReadFile(path); err == nil && bytes.Equal(b, s.PublicKey()) {
+		return nil
+	}
+	os.Remove(path)
+	return writeFile(path, s.PublicKey(), 0o644)
 }
 
 // writeFile writes a new file durably; it never replaces one.

@@ -86,6 +86,19 @@ func TestLoadOrCreate(t *testing.T) {
 	if !bytes.Equal(pub, s.PublicKey()) || bytes.Contains(pub, []byte("PRIVATE")) {
 		t.Errorf("public.asc is not the public key")
 	}
+	// public.asc follows the secret key: restored when lost or changed.
+	for _, damage := range []func(){
+		func() { os.Remove(filepath.Join(dir, PublicFile)) },
+		func() { os.WriteFile(filepath.Join(dir, PublicFile), []byte("not the key"), 0o644) },
+	} {
+		damage()
+		if _, _, err := LoadOrCreate(dir, "x"); err != nil {
+			t.Fatal(err)
+		}
+		if b, _ := os.ReadFile(filepath.Join(dir, PublicFile)); !bytes.Equal(b, s.PublicKey()) {
+			t.Error("public.asc was not restored from the secret key")
+		}
+	}
 	os.Chmod(filepath.Join(dir, SecretFile), 0o644)
 	if _, _, err := LoadOrCreate(dir, "x"); !errors.Is(err, ErrInsecure) {
 		t.Errorf("world-readable secret key: %v", err)
