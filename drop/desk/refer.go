@@ -5,6 +5,7 @@ import (
 	"io"
 	"net/http"
 
+	"cleandrop/drop/stage"
 	"cleandrop/vault"
 )
 
@@ -25,9 +26,6 @@ func referLimit(c vault.Case) int64 {
 	}
 	return n
 }
-
-// referStage is the stage a referred case moves to, when the policy has it.
-const referStage = "referred"
 
 var errReferField = errors.New("desk: the form must hold the referral bundle only")
 
@@ -56,8 +54,8 @@ func (h *handler) refer(w http.ResponseWriter, r *http.Request) {
 		body = p
 	}
 	stg := ""
-	if h.cfg.Policy.Has(referStage) {
-		stg = referStage
+	if h.cfg.Policy.Has(stage.Referred) {
+		stg = stage.Referred
 	}
 	link, err := h.cfg.Store.ReceiveReferral(body, c.Ref, stg, whoOf(r).Name)
 	if err != nil {

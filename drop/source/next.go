@@ -9,9 +9,6 @@ import (
 	"cleandrop/vault"
 )
 
-// closedStage is the stage that ends a case: no deadline runs after it.
-const closedStage = "closed"
-
 // next is the "what happens next" part of the follow-up page: the
 // earliest legal deadline still running, or why none runs. Every date in
 // it is a day; nothing here shows a time.
@@ -35,7 +32,7 @@ type next struct {
 
 // next works out what the reporter should expect next, as of today.
 func (h *handler) next(c vault.Case, reply age.Identity) next {
-	if c.Stage == closedStage {
+	if c.Stage == stage.Closed {
 		n := next{Closed: true}
 		n.Outcome, n.HasOutcome, n.OutcomeUnreadable = h.outcome(c, reply)
 		return n
@@ -60,7 +57,7 @@ func (h *handler) next(c vault.Case, reply age.Identity) next {
 func (h *handler) outcome(c vault.Case, reply age.Identity) (text string, found, unreadable bool) {
 	batch := 0
 	for _, ev := range c.History {
-		if ev.Stage == closedStage {
+		if ev.Stage == stage.Closed {
 			batch = ev.Batch // the last time the case was closed
 		}
 	}

@@ -9,8 +9,16 @@ import (
 	"cleandrop/vault"
 )
 
+// Stages the drop itself acts on, when a deployment's stages have them: a
+// referral moves the referring case to Referred; a case at Closed runs no
+// deadline and shows the reporter its outcome.
+const (
+	Referred = "referred"
+	Closed   = "closed"
+)
+
 // Default stages, in their usual order. A case starts at the first.
-var Default = []string{"received", "acknowledged", "review", "investigating", "referred", "closed"}
+var Default = []string{vault.InitialStage, "acknowledged", "review", "investigating", Referred, Closed}
 
 // A Rule is one legal deadline: it starts on the day the case enters From
 // (or, if From is empty, the day the case was opened) and is met once the
