@@ -85,6 +85,20 @@ func (o *officers) Add(name, role string, agencies []string) (control.NewOfficer
 			return control.NewOfficer{}, &control.UserError{Msg: fmt.Sprintf("unknown agency %q", a), Hint: "use an agency id from the configuration"}
 		}
 	}
+	// Everything that can fail before the account exists is done first:
+	// once Add has made it, the one-time token must reach the
+	// administrator, whatever else goes wrong.
+	var pub, priv string
+	var addrs onion.Addrs
+	if o.torDir != "" {
+		var err error
+		if pub, priv, err = onion.NewClientKey(); err != nil {
+			return control.NewOfficer{}, err
+		}
+		if addrs, err = onion.Init(o.torDir); err != nil {
+			return control.NewOfficer{}, err
+		}
+	}
 	token, err := o.acc.Add(name, role, agencies)
 	if err != nil {
 		return control.NewOfficer{}, userErr(err)
@@ -95,23 +109,19 @@ func (o *officers) Add(name, role string, agencies []string) (control.NewOfficer
 		n.Note = "the drop runs without Tor: officers reach the desk on its loopback address"
 		return n, nil
 	}
-	pub, priv, err := onion.NewClientKey()
-	if err != nil {
-		return n, err
-	}
 	if err := o.acc.SetClientKey(name, pub); err != nil {
-		return n, err
-	}
-	addrs, err := onion.Init(o.torDir)
-	if err != nil {
-		return n, err
+		o.log.Error("officer onion key not recorded", "err", err)
+		n.Note = "the officer's onion key could not be recorded: revoke " + name + " and add them again"
+		return n, nil
 	}
 	n.DeskOnion = addrs.Desk
 	n.ClientAuth = onion.ClientAuthLine(addrs.Desk, priv)
-	if err := o.refresh(); errors.Is(err, onion.ErrDeskOff) {
+	switch err := o.refresh(); {
+	case errors.Is(err, onion.ErrDeskOff):
 		n.Note = "the officer onion is published at the next start of the server (it had no officers when it started)"
-	} else if err != nil {
-		return n, err
+	case err != nil:
+		o.log.Error("officer onion not updated", "err", err)
+		n.Note = "tor did not take the new key yet: restart the server for the officer onion to admit " + name
 	}
 	return n, nil
 }
@@ -232,9 +242,6 @@ func (o *officers) refresh() error {
 	keys, err := o.clients()
 	if err != nil {
 		return err
-	}
-	if svc.Desk == nil && len(keys) > 0 {
-		return onion.ErrDeskOff
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
