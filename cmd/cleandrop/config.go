@@ -78,7 +78,6 @@ type NotifyConfig struct {
 	Socks  string `json:"socks,omitempty"` // that SOCKS5 port, default 127.0.0.1:9050
 
 	// Filled in by check.
-	password string
 	loc      *time.Location
 	loopback bool // the mail server is on a loopback IP
 	onion    bool // the mail server is an onion service
@@ -270,21 +269,6 @@ func (n *NotifyConfig) check(base string) error {
 		if !filepath.IsAbs(n.PasswordFile) {
 			n.PasswordFile = filepath.Join(base, n.PasswordFile)
 		}
-		st, err := os.Stat(n.PasswordFile)
-		if err != nil {
-			return hint(fmt.Errorf("config: notify: password_file: %w", err), "write the SMTP password into the file, alone on its line")
-		}
-		if st.Mode().Perm()&0o077 != 0 {
-			return hint(fmt.Errorf("config: notify: password file %s is readable by other users", n.PasswordFile), "run: chmod 600 "+n.PasswordFile)
-		}
-		b, err := os.ReadFile(n.PasswordFile)
-		if err != nil {
-			return fmt.Errorf("config: notify: %w", err)
-		}
-		n.password = strings.TrimRight(string(b), "\r\n")
-		if n.password == "" {
-			return hint(fmt.Errorf("config: notify: password file %s is empty", n.PasswordFile), "write the SMTP password into it")
-		}
 	}
 	if n.Socks == "" {
 		n.Socks = defaultSocks
@@ -357,4 +341,39 @@ func parseRecipient(s string) (r age.Recipient, pq bool, err error) {
 	}
 	r, err = age.ParseX25519Recipient(s)
 	return r, false, err
+}
+
+// password reads the SMTP password from PasswordFile ("" without one). Only
+// the server and 'cleandrop check' read it; other commands never do.
+func (n *NotifyConfig) password() (string, error) {
+	if n.PasswordFile == "" {
+		return "", nil
+	}
+	b, err := readPrivate(n.PasswordFile)
+	if err != nil {
+		return "", fmt.Errorf("config: notify: password file: %w", err)
+	}
+	pw := strings.TrimRight(string(b), "\r\n")
+	if pw == "" {
+		return "", hint(fmt.Errorf("config: notify: password file %s is empty", n.PasswordFile), "write the SMTP password into it")
+	}
+	return pw, nil
+}
+
+// readPrivate reads a file that only its owner may read: it refuses one
+// others can read, checking the file it opened.
+func readPrivate(path string) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	if st.Mode().Perm()&0o077 != 0 {
+		return nil, hint(fmt.Errorf("%s is readable by other users", path), "run: chmod 600 "+path)
+	}
+	return io.ReadAll(f)
 }

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"net/mail"
+	"net/textproto"
 	"strings"
 	"time"
 
@@ -38,7 +39,6 @@ type digester struct {
 	smtp   notify.SMTP
 	from   string // From header; smtp.From is the bare envelope address
 	log    *slog.Logger
-	retry  time.Duration // pause between attempts; 0 means digestRetry
 }
 
 // newDigester sets up the digest of cfg; via says whether it goes out
@@ -48,12 +48,16 @@ func newDigester(n *NotifyConfig, via bool, acc *desk.Accounts, st desk.Store, p
 	if err != nil {
 		return nil, fmt.Errorf("notify: from: %w", err)
 	}
+	password, err := n.password()
+	if err != nil {
+		return nil, err
+	}
 	d := &digester{
 		acc: acc, store: st, policy: p, from: n.From,
 		log: log.With("component", "digest"),
 		smtp: notify.SMTP{
 			Addr: n.SMTP, From: from.Address, TLS: n.TLS,
-			Username: n.Username, Password: n.password,
+			Username: n.Username, Password: password,
 		},
 	}
 	if via {
@@ -111,7 +115,7 @@ func (d *digester) runAll(ctx context.Context, at time.Time) error {
 		}
 		if err := d.sendRetrying(ctx, o, at); err != nil {
 			failed++
-			d.log.Warn("digest not sent", "officer", o.Name, "err", scrub(err, o.DigestEmail))
+			d.log.Warn("digest not sent", "officer", o.Name, "err", failure(err))
 			continue
 		}
 		sent++
@@ -124,10 +128,7 @@ func (d *digester) runAll(ctx context.Context, at time.Time) error {
 }
 
 func (d *digester) sendRetrying(ctx context.Context, o desk.Officer, at time.Time) error {
-	wait := d.retry
-	if wait <= 0 {
-		wait = digestRetry
-	}
+	wait := digestRetry
 	var err error
 	for i := range digestAttempts {
 		if i > 0 {
@@ -168,11 +169,14 @@ func (d *digester) send(ctx context.Context, o desk.Officer, at time.Time) error
 	return d.smtp.Send(ctx, o.DigestEmail, msg)
 }
 
-// scrub is err's text without the officer's address, which a mail
-// server's reply may quote: the log stays free of addresses.
-func scrub(err error, addr string) string {
-	if addr == "" {
-		return err.Error()
+// failure is what the log keeps of a failed send: the step and, for a
+// mail server's refusal, its reply code; never the server's text, which
+// may quote the officer's address.
+func failure(err error) string {
+	step, _, _ := strings.Cut(err.Error(), ":")
+	var tp *textproto.Error
+	if errors.As(err, &tp) {
+		return fmt.Sprintf("%s: reply %d", step, tp.Code)
 	}
-	return strings.ReplaceAll(err.Error(), addr, "<officer address>")
+	return step
 }

@@ -14,6 +14,7 @@ import (
 	"mime/multipart"
 	"net"
 	"net/mail"
+	"net/textproto"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -506,5 +507,17 @@ func TestDigestViaTorDial(t *testing.T) {
 	_, err := socksDial(dead)(context.Background(), "tcp", "mail.agency.example:587")
 	if err == nil || !strings.Contains(err.Error(), "through tor's socks port "+dead) {
 		t.Fatalf("dial through a closed SOCKS port: %v", err)
+	}
+}
+
+// TestDigestFailureLogged: the log keeps the SMTP step and reply code of a
+// failed send, never the server's words, which may quote the address.
+func TestDigestFailureLogged(t *testing.T) {
+	err := fmt.Errorf("smtp RCPT TO: %w", &textproto.Error{Code: 550, Msg: "5.1.1 <officer@agency.example>: no such user"})
+	if got := failure(err); got != "smtp RCPT TO: reply 550" {
+		t.Errorf("failure = %q", got)
+	}
+	if got := failure(errors.New("smtp dial: dial tcp officer@agency.example")); got != "smtp dial" {
+		t.Errorf("failure = %q", got)
 	}
 }

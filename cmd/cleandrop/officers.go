@@ -224,7 +224,7 @@ func (o *officers) SendDigest(name string) (control.DigestReply, error) {
 	defer cancel()
 	o.record("officer.digest_send", name)
 	if err := o.dig.send(ctx, of, time.Now()); err != nil {
-		o.log.Warn("digest not sent", "component", "digest", "officer", name, "err", scrub(err, of.DigestEmail))
+		o.log.Warn("digest not sent", "component", "digest", "officer", name, "err", failure(err))
 		return control.DigestReply{}, &control.UserError{Msg: "digest not sent: " + err.Error(),
 			Hint: "check the notify block of the configuration (smtp, tls, username, via_tor) and the mail server"}
 	}

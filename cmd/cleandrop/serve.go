@@ -57,6 +57,11 @@ func cmdCheck(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	if cfg.Notify != nil {
+		if _, err := cfg.Notify.password(); err != nil {
+			return err
+		}
+	}
 	fmt.Fprintf(stdout, "%s: ok: %d agencies, data in %s\n", *cfgPath, len(cfg.agencies), cfg.DataDir)
 	return nil
 }
@@ -337,18 +342,15 @@ func recoverer(next http.Handler, logger *slog.Logger) http.Handler {
 // to make a new one beside an existing vault: every receipt would stop
 // working.
 func loadPepper(path, vaultDir string) ([]byte, error) {
-	b, err := os.ReadFile(path)
+	b, err := readPrivate(path)
 	if err == nil {
 		if len(b) != receipt.PepperSize {
 			return nil, fmt.Errorf("pepper file %s: want %d bytes, have %d", path, receipt.PepperSize, len(b))
 		}
-		if st, err := os.Stat(path); err == nil && st.Mode().Perm()&0o077 != 0 {
-			return nil, hint(fmt.Errorf("pepper file %s is readable by other users", path), "run: chmod 600 "+path)
-		}
 		return b, nil
 	}
 	if !errors.Is(err, os.ErrNotExist) {
-		return nil, err
+		return nil, fmt.Errorf("pepper file: %w", err)
 	}
 	if ents, err := os.ReadDir(vaultDir); err == nil && len(ents) > 0 {
 		return nil, hint(fmt.Errorf("pepper file %s is missing but the vault holds data", path),

@@ -184,6 +184,9 @@ func (a *Accounts) Revoke(name string) error {
 	return a.update(name, func(o *Officer) error {
 		o.Revoked = true
 		o.EnrolHash = nil
+		// A revoked officer gets no digest: nothing of theirs is kept that
+		// the drop no longer needs.
+		o.DigestEmail, o.DigestKey = "", ""
 		return nil
 	})
 }

@@ -83,8 +83,14 @@ func TestSetDigest(t *testing.T) {
 	if err := f.acc.SetDigest("alice", "alice@agency.example", ""); err == nil {
 		t.Fatal("an address without a key was accepted")
 	}
+	if err := f.acc.SetDigest("alice", "alice@agency.example", key); err != nil {
+		t.Fatal(err)
+	}
 	if err := f.acc.Revoke("alice"); err != nil {
 		t.Fatal(err)
+	}
+	if o, _ := f.acc.Officer("alice"); o.DigestEmail != "" || o.DigestKey != "" {
+		t.Errorf("revoking kept the officer's address and key: %+v", o)
 	}
 	if err := f.acc.SetDigest("alice", "alice@agency.example", key); !errors.Is(err, ErrNoOfficer) {
 		t.Fatalf("revoked officer turned the digest on: %v", err)
