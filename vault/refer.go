@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"regexp"
 
 	"github.com/dgraph-io/badger/v4"
 )
@@ -62,12 +61,11 @@ type Referral struct {
 // ErrSameAgency: a case cannot be referred to its own agency.
 var ErrSameAgency = errors.New("vault: a case cannot be referred to its own agency")
 
-var hexSum = regexp.MustCompile(`^[0-9a-f]{64}$`)
-
 // referral is what a referral batch does to the referring case.
 type referral struct {
 	Referral
-	to string
+	to  string
+	out Custody // the referring case's new link, once committed
 }
 
 // Refer starts the first batch of a new case of agency to, received by
@@ -111,7 +109,7 @@ func (s *Store) Refer(to string, r Referral) (*Batch, error) {
 // commit records the referral in the new case rec and in the referring
 // case, inside txn.
 func (r *referral) commit(txn *badger.Txn, rec *caseRecord, items int, day string) error {
-	if !hexSum.MatchString(r.Bundle) || !hexSum.MatchString(r.Source) {
+	if !validSum(r.Bundle) || !validSum(r.Source) {
 		return errors.New("vault: refer: bad checksum")
 	}
 	from, err := loadRecord(txn, r.From)
@@ -124,6 +122,7 @@ func (r *referral) commit(txn *badger.Txn, rec *caseRecord, items int, day strin
 	out.Action, out.Agency, out.Ref = CustodyOut, r.to, rec.Ref
 	rec.Custody = append(rec.Custody, in)
 	from.Custody = append(from.Custody, out)
+	r.out = out
 	from.Updated = day
 	if r.Stage != "" && r.Stage != from.Stage {
 		from.Batches++

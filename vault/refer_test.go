@@ -247,3 +247,38 @@ func TestReferralReachesReporter(t *testing.T) {
 		}
 	}
 }
+
+// swapOnRewind is a bundle file that someone changes between MakeReferral's
+// two passes: after the first rewind it reads as other.
+type swapOnRewind struct {
+	*bytes.Reader
+	other []byte
+	seeks int
+}
+
+func (s *swapOnRewind) Seek(off int64, whence int) (int64, error) {
+	if s.seeks++; s.seeks == 2 {
+		s.Reader = bytes.NewReader(s.other)
+	}
+	return s.Reader.Seek(off, whence)
+}
+
+func TestReferralBundleChangedBetweenPasses(t *testing.T) {
+	f := storetest.NewFixture(t, openBadger)
+	ref, _ := buildCase(t, f.Store)
+	good := export(t, f.Store, ref)
+	// The same report of another case: as large, and it decrypts, but it
+	// is not the item the signed manifest names.
+	ref2, _ := buildCase(t, f.Store)
+	es := readTar(t, good)
+	es[1].body = readTar(t, export(t, f.Store, ref2))[1].body
+	if len(es[1].body) != len(readTar(t, good)[1].body) {
+		t.Fatal("the substitute item differs in size")
+	}
+	var out bytes.Buffer
+	_, err := vault.MakeReferral(&swapOnRewind{Reader: bytes.NewReader(good), other: writeTar(t, es)}, []age.Identity{f.Agency},
+		"a2", []age.Recipient{f.Other.Recipient()}, &out, vault.OpenOptions{})
+	if !errors.Is(err, vault.ErrTampered) || !strings.Contains(err.Error(), "changed while being read") || out.Len() != 0 {
+		t.Errorf("a bundle changed between the passes: %v, %d bytes written", err, out.Len())
+	}
+}

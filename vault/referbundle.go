@@ -109,13 +109,26 @@ func makeReferral(r io.Reader, ids []age.Identity, to string, recips []age.Recip
 			continue // the manifest, its signature, and name files (decrypted in the check)
 		}
 		it := *e.item
-		dec, err := age.Decrypt(tr, ids...)
+		// The bundle is read a second time here: it must still be the one
+		// the first pass checked, file for file.
+		in := sha256.New()
+		tee := &readErr{r: io.TeeReader(tr, in)}
+		dec, err := age.Decrypt(tee, ids...)
 		if err != nil {
 			return nil, tampered("item %d: cannot decrypt: %v", it.ID, err)
 		}
-		size, sum, err := sealToFile(filepath.Join(spool, fmt.Sprint(it.ID)), dec, recips)
-		if err != nil {
+		size, sum, err := sealToFile(filepath.Join(spool, fmt.Sprint(it.ID)), &readErr{r: dec}, recips)
+		if _, cerr := io.Copy(io.Discard, tee); err == nil {
+			err = cerr
+		}
+		var re *readErr
+		switch {
+		case errors.As(err, &re):
+			return nil, tampered("item %d: cannot decrypt: %v", it.ID, re.err)
+		case err != nil:
 			return nil, fmt.Errorf("item %d: %w", it.ID, err)
+		case hdr.Size != e.size || hex.EncodeToString(in.Sum(nil)) != e.sum:
+			return nil, tampered("item %d: bundle changed while being read", it.ID)
 		}
 		it.Size, it.SHA256 = size, sum
 		if it.NameFile != "" {
@@ -164,6 +177,24 @@ func makeReferral(r io.Reader, ids []age.Identity, to string, recips []age.Recip
 	return &ReferralInfo{FromRef: m.FromRef, FromAgency: m.FromAgency, ToAgency: to, Items: len(m.Items), Source: m.Source}, nil
 }
 
+// readErr marks the errors of reading r, so that a failure to read (a
+// damaged bundle) is told apart from a failure to write (a full disk).
+type readErr struct {
+	r   io.Reader
+	err error
+}
+
+func (r *readErr) Read(p []byte) (int, error) {
+	n, err := r.r.Read(p)
+	if err != nil && err != io.EOF {
+		r.err = err
+		return n, r
+	}
+	return n, err
+}
+
+func (r *readErr) Error() string { return r.err.Error() }
+
 // sealToFile seals plain to recips into a new file at path and returns the
 // ciphertext's size and SHA-256.
 func sealToFile(path string, plain io.Reader, recips []age.Recipient) (int64, string, error) {
@@ -178,7 +209,7 @@ func sealToFile(path string, plain io.Reader, recips []age.Recipient) (int64, st
 		return 0, "", err
 	}
 	if _, err := io.Copy(aw, plain); err != nil {
-		return 0, "", tampered("cannot decrypt: %v", err)
+		return 0, "", err
 	}
 	if err := aw.Close(); err != nil {
 		return 0, "", err
@@ -274,20 +305,10 @@ func (s *Store) ReceiveReferral(r io.Reader, from, stage, officer string) (Custo
 		return Custody{}, fmt.Errorf("vault: referral: %w", err)
 	}
 	b.refer.Bundle = hex.EncodeToString(h.Sum(nil))
-	ref, err := b.Commit()
-	if err != nil {
+	if _, err := b.Commit(); err != nil {
 		return Custody{}, err
 	}
-	c, err = s.Case(c.Ref)
-	if err != nil {
-		return Custody{}, err
-	}
-	for _, l := range c.Custody {
-		if l.Action == CustodyOut && l.Ref == ref {
-			return l, nil
-		}
-	}
-	return Custody{}, errors.New("vault: referral: committed but not recorded")
+	return b.refer.out, nil
 }
 
 // parseReferral decodes and validates a referral manifest strictly.
