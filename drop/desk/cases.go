@@ -3,6 +3,7 @@ package desk
 import (
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"slices"
 	"strconv"
@@ -320,7 +321,7 @@ func (h *handler) download(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "application/octet-stream")
 	w.Header().Set("Content-Disposition", fmt.Sprintf(`attachment; filename="%03d-%s.age"`, it.ID, it.Kind))
 	w.Header().Set("Content-Length", strconv.FormatInt(it.Size, 10))
-	if _, err := copyBuffered(w, rc); err != nil && r.Context().Err() == nil {
+	if _, err := io.Copy(w, rc); err != nil && r.Context().Err() == nil {
 		h.log.Warn("item download cut short")
 		panic(http.ErrAbortHandler)
 	}

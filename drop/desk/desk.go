@@ -304,7 +304,6 @@ func (h *handler) audit(r *http.Request, action, ref, detail string) error {
 var requiredKeys = []string{
 	"error.cross_origin", "error.not_found", "error.method", "error.internal",
 	"error.too_large", "error.bad_form", "error.order", "error.field",
-	"stage.other",
 	"desk.session.expired", "desk.login.wrong", "desk.login.busy", "desk.logout.done",
 	"desk.enrol.gone", "desk.enrol.short", "desk.enrol.mismatch", "desk.enrol.code", "desk.enrol.done",
 	"desk.error.forbidden", "desk.error.stage", "desk.error.same_stage", "desk.error.empty",

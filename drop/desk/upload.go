@@ -7,7 +7,6 @@ import (
 	"io"
 	"net/http"
 	"strings"
-	"sync"
 
 	"cleandrop/vault"
 )
@@ -33,18 +32,6 @@ func uploadKind(s string) (vault.Kind, error) {
 	}
 	return "", errKind
 }
-
-var copyBufs = sync.Pool{New: func() any { b := make([]byte, 64<<10); return &b }}
-
-// copyBuffered copies with a pooled buffer.
-func copyBuffered(w io.Writer, r io.Reader) (int64, error) {
-	bp := copyBufs.Get().(*[]byte)
-	defer copyBufs.Put(bp)
-	return io.CopyBuffer(onlyWriter{w}, r, *bp)
-}
-
-// onlyWriter hides ReaderFrom so CopyBuffer uses our buffer.
-type onlyWriter struct{ io.Writer }
 
 // storeSealed streams an age file sealed elsewhere into case ref as is,
 // after checking it starts like one. after runs before the commit (it may

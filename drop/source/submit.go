@@ -292,12 +292,12 @@ func (h *handler) derive(normalized string) (receipt.Keys, error) {
 // to case ref: their own case, or one it was referred to. It returns
 // [vault.ErrNotFound] otherwise.
 func (h *handler) answerTarget(own, ref string) (string, error) {
+	if ref == "" || ref == own {
+		return own, nil
+	}
 	c, err := h.cfg.Store.Case(own)
 	if err != nil {
 		return "", err
-	}
-	if ref == "" || ref == c.Ref {
-		return c.Ref, nil
 	}
 	cases, err := h.referredTo(c)
 	if err != nil {
