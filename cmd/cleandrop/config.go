@@ -207,17 +207,15 @@ func (c *Config) check() error {
 		if len(a.Recipients) == 0 {
 			return hint(fmt.Errorf("config: agency %q has no recipients", a.ID), "generate an officer key on the offline machine with 'cleandrop keygen' and add its public key")
 		}
-		for j, s := range a.Recipients {
-			r, pq, err := parseRecipient(s)
-			if err != nil {
-				return hint(fmt.Errorf("config: agency %q: recipient %d is not a valid age public key: %w", a.ID, j+1, err),
-					"recipients look like age1... (X25519) or age1pq1... (post-quantum); never put a secret key (AGE-SECRET-KEY-...) on the server")
-			}
-			if j > 0 && pq != ag.pq {
-				return hint(fmt.Errorf("config: agency %q mixes post-quantum and classic recipients", a.ID), "age refuses to mix them in one file: give each agency one kind")
-			}
-			ag.pq = pq
-			ag.recipients = append(ag.recipients, r)
+		var err error
+		ag.recipients, ag.pq, err = parseRecipients(a.Recipients)
+		var bad *badRecipient
+		switch {
+		case errors.As(err, &bad):
+			return hint(fmt.Errorf("config: agency %q: recipient %d is not a valid age public key: %w", a.ID, bad.i+1, bad.err),
+				"recipients look like age1... (X25519) or age1pq1... (post-quantum); never put a secret key (AGE-SECRET-KEY-...) on the server")
+		case err != nil:
+			return hint(fmt.Errorf("config: agency %q: %w", a.ID, err), "age refuses to mix them in one file: give each agency one kind")
 		}
 		c.agencies = append(c.agencies, ag)
 	}
@@ -329,6 +327,33 @@ func checkPrivateDir(dir string) error {
 			"run: chmod 700 "+dir)
 	}
 	return nil
+}
+
+// errMixedKinds: age refuses to seal to post-quantum and classic keys at once.
+var errMixedKinds = errors.New("the recipients mix post-quantum and classic keys")
+
+// badRecipient names the key of a list that did not parse.
+type badRecipient struct {
+	i   int
+	err error
+}
+
+func (b *badRecipient) Error() string { return b.err.Error() }
+
+// parseRecipients parses a list of age public keys, all of one kind; pq
+// says which.
+func parseRecipients(keys []string) (rs []age.Recipient, pq bool, err error) {
+	for i, k := range keys {
+		r, isPQ, err := parseRecipient(k)
+		if err != nil {
+			return nil, false, &badRecipient{i: i, err: err}
+		}
+		if i > 0 && isPQ != pq {
+			return nil, false, errMixedKinds
+		}
+		rs, pq = append(rs, r), isPQ
+	}
+	return rs, pq, nil
 }
 
 // parseRecipient parses one age public key: X25519 ("age1...") or hybrid

@@ -112,26 +112,20 @@ func readRecipients(vals []string) ([]age.Recipient, error) {
 			return nil, err
 		}
 	}
-	var out []age.Recipient
-	var pq []bool
 	for _, k := range keys {
 		if strings.HasPrefix(strings.TrimSpace(k), "AGE-SECRET-KEY-") {
 			return nil, hint(errors.New("--to holds a secret key"), "give the receiving agency's public keys (age1...), never a secret key")
 		}
-		r, isPQ, err := parseRecipient(k)
-		if err != nil {
-			return nil, hint(fmt.Errorf("recipient %q: %w", k, err), "recipients look like age1... (X25519) or age1pq1... (post-quantum)")
-		}
-		out = append(out, r)
-		pq = append(pq, isPQ)
 	}
-	if len(out) == 0 {
+	out, _, err := parseRecipients(keys)
+	var bad *badRecipient
+	switch {
+	case errors.As(err, &bad):
+		return nil, hint(fmt.Errorf("recipient %q: %w", keys[bad.i], bad.err), "recipients look like age1... (X25519) or age1pq1... (post-quantum)")
+	case err != nil:
+		return nil, hint(err, "age refuses to mix them in one file")
+	case len(out) == 0:
 		return nil, hint(errors.New("no recipients"), "the desk's Refer form lists the receiving agency's public keys")
-	}
-	for _, p := range pq[1:] {
-		if p != pq[0] {
-			return nil, hint(errors.New("the recipients mix post-quantum and classic keys"), "age refuses to mix them in one file")
-		}
 	}
 	return out, nil
 }
