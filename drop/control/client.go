@@ -131,6 +131,6 @@ func (c *Client) SetStage(ref string, sc StageChange) error {
 // NewToken makes a bearer token for the desk's JSON API for an officer.
 func (c *Client) NewToken(name, label string) (NewToken, error) {
 	var out NewToken
-	err := c.json(http.MethodPost, "/v1/officers/"+url.PathEscape(strings.TrimSpace(name))+"/tokens", TokenRequest{Label: label}, &out)
+	err := c.json(http.MethodPost, officerPath(name)+"/tokens", TokenRequest{Label: label}, &out)
 	return out, err
 }

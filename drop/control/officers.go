@@ -106,29 +106,11 @@ func (a *api) officerRoutes(r chi.Router, off Officers) {
 				return
 			}
 			n, err := off.Add(req.Name, req.Role, req.Agencies)
-			if err != nil {
-				var ue *UserError
-				if errors.As(err, &ue) {
-					writeErr(w, http.StatusBadRequest, ue.Msg, ue.Hint)
-					return
-				}
-				a.internal(w, "add officer", err)
-				return
-			}
-			writeJSON(w, http.StatusOK, n)
+			a.reply(w, "add officer", n, err)
 		})
 		r.Delete("/{name}", func(w http.ResponseWriter, r *http.Request) {
 			name := chi.URLParam(r, "name")
-			if err := off.Revoke(name); err != nil {
-				var ue *UserError
-				if errors.As(err, &ue) {
-					writeErr(w, http.StatusBadRequest, ue.Msg, ue.Hint)
-					return
-				}
-				a.internal(w, "revoke officer", err)
-				return
-			}
-			writeJSON(w, http.StatusOK, map[string]string{"revoked": name})
+			a.reply(w, "revoke officer", map[string]string{"revoked": name}, off.Revoke(name))
 		})
 		r.Put("/{name}/digest", func(w http.ResponseWriter, r *http.Request) {
 			var req DigestRequest
@@ -142,12 +124,12 @@ func (a *api) officerRoutes(r chi.Router, off Officers) {
 				writeErr(w, http.StatusBadRequest, "digest request needs an address and a key", "")
 				return
 			}
-			a.digest(w, "set digest", func() (DigestReply, error) { return off.SetDigest(chi.URLParam(r, "name"), req) })
+			d, err := off.SetDigest(chi.URLParam(r, "name"), req)
+			a.reply(w, "set digest", d, err)
 		})
 		r.Delete("/{name}/digest", func(w http.ResponseWriter, r *http.Request) {
-			a.digest(w, "set digest", func() (DigestReply, error) {
-				return off.SetDigest(chi.URLParam(r, "name"), DigestRequest{})
-			})
+			d, err := off.SetDigest(chi.URLParam(r, "name"), DigestRequest{})
+			a.reply(w, "set digest", d, err)
 		})
 		r.Post("/{name}/tokens", func(w http.ResponseWriter, r *http.Request) {
 			var req TokenRequest
@@ -159,36 +141,27 @@ func (a *api) officerRoutes(r chi.Router, off Officers) {
 			}
 			name := chi.URLParam(r, "name")
 			tok, err := off.Token(name, req.Label)
-			if err != nil {
-				var ue *UserError
-				if errors.As(err, &ue) {
-					writeErr(w, http.StatusBadRequest, ue.Msg, ue.Hint)
-					return
-				}
-				a.internal(w, "new token", err)
-				return
-			}
-			writeJSON(w, http.StatusOK, NewToken{Name: name, Label: strings.TrimSpace(req.Label), Token: tok})
+			a.reply(w, "new token", NewToken{Name: name, Label: strings.TrimSpace(req.Label), Token: tok}, err)
 		})
 		r.Post("/{name}/digest/send", func(w http.ResponseWriter, r *http.Request) {
-			a.digest(w, "send digest", func() (DigestReply, error) { return off.SendDigest(chi.URLParam(r, "name")) })
+			d, err := off.SendDigest(chi.URLParam(r, "name"))
+			a.reply(w, "send digest", d, err)
 		})
 	})
 }
 
-// digest answers with fn's reply, or its error.
-func (a *api) digest(w http.ResponseWriter, step string, fn func() (DigestReply, error)) {
-	d, err := fn()
-	if err != nil {
-		var ue *UserError
-		if errors.As(err, &ue) {
-			writeErr(w, http.StatusBadRequest, ue.Msg, ue.Hint)
-			return
-		}
+// reply answers v, or err: a [UserError] as 400 with its hint, any other
+// error as 500.
+func (a *api) reply(w http.ResponseWriter, step string, v any, err error) {
+	var ue *UserError
+	switch {
+	case errors.As(err, &ue):
+		writeErr(w, http.StatusBadRequest, ue.Msg, ue.Hint)
+	case err != nil:
 		a.internal(w, step, err)
-		return
+	default:
+		writeJSON(w, http.StatusOK, v)
 	}
-	writeJSON(w, http.StatusOK, d)
 }
 
 // UserError is an error the administrator caused and can fix.
@@ -213,12 +186,15 @@ func (c *Client) Officers() ([]OfficerInfo, error) {
 // RevokeOfficer revokes an officer: no more sign-in, no more onion access.
 func (c *Client) RevokeOfficer(name string) error {
 	var out map[string]string
-	return c.json(http.MethodDelete, "/v1/officers/"+strings.TrimSpace(name), nil, &out)
+	return c.json(http.MethodDelete, officerPath(name), nil, &out)
 }
 
-func digestPath(name string) string {
-	return "/v1/officers/" + url.PathEscape(strings.TrimSpace(name)) + "/digest"
+// officerPath is the API path of one officer.
+func officerPath(name string) string {
+	return "/v1/officers/" + url.PathEscape(strings.TrimSpace(name))
 }
+
+func digestPath(name string) string { return officerPath(name) + "/digest" }
 
 // SetDigest turns an officer's notification digest on: to the bare
 // address email, encrypted to the armored OpenPGP public key key.
