@@ -2,6 +2,7 @@ package vault
 
 import (
 	"bytes"
+	"cleandrop/vault/durable"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
@@ -272,7 +273,7 @@ func (b *Batch) publish(day string) error {
 		renamed = true
 	}
 	if renamed {
-		return syncDir(b.s.blobs)
+		return durable.SyncDir(b.s.blobs)
 	}
 	return nil
 }

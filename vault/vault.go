@@ -1,6 +1,7 @@
 package vault
 
 import (
+	"cleandrop/vault/durable"
 	"crypto/rand"
 	"encoding/json"
 	"errors"
@@ -253,7 +254,7 @@ func loadKey(dir string) ([]byte, error) {
 	if err := f.Close(); err != nil {
 		return nil, fmt.Errorf("vault: write key: %w", err)
 	}
-	if err := syncDir(dir); err != nil {
+	if err := durable.SyncDir(dir); err != nil {
 		return nil, fmt.Errorf("vault: write key: %w", err)
 	}
 	return key, nil
@@ -346,24 +347,12 @@ func (s *Store) sweep() error {
 		removed++
 	}
 	if removed > 0 {
-		if err := syncDir(s.blobs); err != nil {
+		if err := durable.SyncDir(s.blobs); err != nil {
 			return fmt.Errorf("vault: sweep: %w", err)
 		}
 		s.log.Info("vault: removed files of uncommitted batches", "count", removed)
 	}
 	return nil
-}
-
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	err = d.Sync()
-	if cerr := d.Close(); err == nil {
-		err = cerr
-	}
-	return err
 }
 
 // midnight is the start of day (UTC) as a time, for file times.

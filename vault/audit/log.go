@@ -1,6 +1,7 @@
 package audit
 
 import (
+	"cleandrop/vault/durable"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
@@ -140,7 +141,7 @@ func (l *Log) create() ([]byte, error) {
 	if err := writeHead(l.dir, key, 0, zeroHash); err != nil {
 		return nil, err
 	}
-	if err := writeFile(l.dir, keyName, key, false); err != nil {
+	if err := durable.WriteFile(l.dir, keyName, key, 0o600, false); err != nil {
 		return nil, fmt.Errorf("write %s: %w", keyName, err)
 	}
 	return key, nil
@@ -312,57 +313,10 @@ func only(s, set string) bool {
 func writeHead(dir string, key []byte, seq int64, last [sha256.Size]byte) error {
 	b, err := encodeHead(key, head{Seq: seq, Hash: hex.EncodeToString(last[:])})
 	if err == nil {
-		err = writeFile(dir, headName, b, true)
+		err = durable.WriteFile(dir, headName, b, 0o600, true)
 	}
 	if err != nil {
 		return fmt.Errorf("write %s: %w", headName, err)
 	}
 	return nil
-}
-
-// writeFile writes name in dir atomically, mode 0600: a synced temporary
-// file renamed into place (or, if replace is false, linked, so an existing
-// file is never overwritten), then the directory synced.
-func writeFile(dir, name string, b []byte, replace bool) error {
-	tmp := filepath.Join(dir, name+".tmp")
-	if err := os.Remove(tmp); err != nil && !errors.Is(err, fs.ErrNotExist) {
-		return err
-	}
-	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
-	if err != nil {
-		return err
-	}
-	_, err = f.Write(b)
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		if replace {
-			err = os.Rename(tmp, filepath.Join(dir, name))
-		} else {
-			err = os.Link(tmp, filepath.Join(dir, name))
-		}
-	}
-	if err != nil || !replace {
-		os.Remove(tmp)
-	}
-	if err != nil {
-		return err
-	}
-	return syncDir(dir)
-}
-
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	err = d.Sync()
-	if cerr := d.Close(); err == nil {
-		err = cerr
-	}
-	return err
 }

@@ -11,6 +11,7 @@ package signing
 
 import (
 	"bytes"
+	"cleandrop/vault/durable"
 	"crypto"
 	"errors"
 	"fmt"
@@ -153,7 +154,7 @@ func (s *Signer) save(dir string) error {
 		return err
 	}
 	sec.WriteByte('\n')
-	if err := writeFile(filepath.Join(dir, SecretFile), sec.Bytes(), 0o600); err != nil {
+	if err := durable.WriteFile(dir, SecretFile, sec.Bytes(), 0o600, false); err != nil {
 		return err
 	}
 	return s.publish(dir)
@@ -167,25 +168,7 @@ func (s *Signer) publish(dir string) error {
 	if b, err := os.ReadFile(path); err == nil && bytes.Equal(b, s.PublicKey()) {
 		return nil
 	}
-	os.Remove(path)
-	return writeFile(path, s.PublicKey(), 0o644)
-}
-
-// writeFile writes a new file durably; it never replaces one.
-func writeFile(path string, b []byte, mode os.FileMode) error {
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, mode)
-	if err != nil {
-		return err
-	}
-	if _, err := f.Write(b); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return err
-	}
-	return f.Close()
+	return durable.WriteFile(dir, PublicFile, s.PublicKey(), 0o644, true)
 }
 
 // Sign returns an ASCII-armored detached signature over msg.
