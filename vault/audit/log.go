@@ -91,7 +91,7 @@ func (l *Log) load() error {
 		return err
 	}
 	for _, name := range []string{keyName, headName} {
-		if err := os.Remove(filepath.Join(l.dir, name+".tmp")); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		if err := os.Remove(durable.TempPath(l.dir, name)); err != nil && !errors.Is(err, fs.ErrNotExist) {
 			return err
 		}
 	}

@@ -14,7 +14,7 @@ import (
 // file is never overwritten ([fs.ErrExist]): the temporary file is linked
 // into place, not renamed.
 func WriteFile(dir, name string, b []byte, mode os.FileMode, replace bool) error {
-	tmp := filepath.Join(dir, "."+name+".tmp")
+	tmp := TempPath(dir, name)
 	if err := os.Remove(tmp); err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return err
 	}
@@ -47,6 +47,9 @@ func WriteFile(dir, name string, b []byte, mode os.FileMode, replace bool) error
 	}
 	return SyncDir(dir)
 }
+
+// TempPath is where WriteFile stages name; a crash can leave it behind.
+func TempPath(dir, name string) string { return filepath.Join(dir, "."+name+".tmp") }
 
 // SyncDir makes the directory's entries (new, renamed or removed files)
 // durable.
