@@ -10,6 +10,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 )
 
 func TestAppendReopenVerify(t *testing.T) {
@@ -240,6 +241,12 @@ func TestDaysOnly(t *testing.T) {
 	}
 	if got := strings.Count(string(b), `"day":"`+testDay+`"`); got != 3 {
 		t.Errorf("%d lines with day %s (the UTC day), want 3:\n%s", got, testDay, b)
+	}
+	midnight, _ := time.Parse(time.DateOnly, testDay)
+	for _, p := range []string{filepath.Join(dir, logName), filepath.Join(dir, headName), dir} {
+		if st, err := os.Stat(p); err != nil || !st.ModTime().Equal(midnight) {
+			t.Errorf("%s: modified %v, want the day %s", p, st.ModTime().UTC(), testDay)
+		}
 	}
 	for _, s := range []string{"2025-03-04", "T0", ":00", "Z\""} {
 		if strings.Contains(string(b), s) {
