@@ -286,14 +286,16 @@ func (h *handler) internal(w http.ResponseWriter, r *http.Request, step string) 
 
 func (h *handler) today() string { return stage.Today(h.cfg.Now()) }
 
-// audit appends one entry for the signed-in officer. An action that cannot
-// be recorded is reported as failed.
+// audit appends one entry for the signed-in officer (the log dates it).
+// Reads (sign-in, case view, download, export) are audited first and
+// refused if that fails; changes are audited once they are committed,
+// and a failure to record one is logged: the change itself stands.
 func (h *handler) audit(r *http.Request, action, ref, detail string) error {
 	me := whoOf(r)
 	if me.api && detail == "" {
 		detail = "api"
 	}
-	_, err := h.cfg.Audit.Append(AuditEntry{Day: h.today(), Actor: me.Name, Action: action, Case: ref, Detail: detail})
+	_, err := h.cfg.Audit.Append(AuditEntry{Actor: me.Name, Action: action, Case: ref, Detail: detail})
 	if err != nil {
 		h.log.Error("audit append failed", "action", action)
 	}

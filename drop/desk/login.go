@@ -57,7 +57,7 @@ func (h *handler) login(w http.ResponseWriter, r *http.Request) {
 		}
 		h.throttle.failed(name)
 		if known {
-			h.cfg.Audit.Append(AuditEntry{Day: h.today(), Actor: name, Action: "login.refused"})
+			h.audit(withWho(r, who{Officer: Officer{Name: name}}), "login.refused", "", "")
 		}
 		h.page(w, r, http.StatusUnauthorized, "login", web.Page{ErrorKey: "desk.login.wrong"})
 		return
