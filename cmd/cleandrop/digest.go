@@ -18,11 +18,12 @@ import (
 	"cleandrop/drop/desk"
 	"cleandrop/drop/notify"
 	"cleandrop/drop/stage"
+	"cleandrop/vault"
 )
 
-// Retries of one officer's digest when the mail server fails. They stay
-// well inside the scheduler's grace period, so a digest is never sent at
-// an hour that follows anything but the configured one.
+// A run tries each digest once, then the failed ones again after a pause,
+// in rounds: every mail goes out within the same few minutes after the
+// configured hour, whatever happens to the others.
 const (
 	digestAttempts = 3
 	digestRetry    = 2 * time.Minute
@@ -108,17 +109,55 @@ func (d *digester) runAll(ctx context.Context, at time.Time) error {
 	if err != nil {
 		return err
 	}
-	sent, failed := 0, 0
+	cases, err := d.store.Cases()
+	if err != nil {
+		return err
+	}
+	type digest struct {
+		o   desk.Officer
+		msg []byte
+		err error
+	}
+	var todo []*digest
+	failed := 0
 	for _, o := range list {
 		if o.Revoked || !o.Digest() {
 			continue
 		}
-		if err := d.sendRetrying(ctx, o, at); err != nil {
+		msg, err := d.compose(cases, o, at)
+		if err != nil {
 			failed++
-			d.log.Warn("digest not sent", "officer", o.Name, "err", failure(err))
+			d.log.Warn("digest not composed", "officer", o.Name, "err", failure(err))
 			continue
 		}
-		sent++
+		todo = append(todo, &digest{o: o, msg: msg})
+	}
+	sent := 0
+	for i := 0; i < digestAttempts && len(todo) > 0; i++ {
+		if i > 0 {
+			t := time.NewTimer(digestRetry)
+			select {
+			case <-ctx.Done():
+				t.Stop()
+				failed += len(todo)
+				d.log.Info("digest run", "sent", sent, "failed", failed)
+				return ctx.Err()
+			case <-t.C:
+			}
+		}
+		var again []*digest
+		for _, g := range todo {
+			if g.err = d.smtp.Send(ctx, g.o.DigestEmail, g.msg); g.err != nil {
+				again = append(again, g)
+				continue
+			}
+			sent++
+		}
+		todo = again
+	}
+	for _, g := range todo {
+		failed++
+		d.log.Warn("digest not sent", "officer", g.o.Name, "err", failure(g.err))
 	}
 	d.log.Info("digest run", "sent", sent, "failed", failed)
 	if failed > 0 {
@@ -127,44 +166,34 @@ func (d *digester) runAll(ctx context.Context, at time.Time) error {
 	return nil
 }
 
-func (d *digester) sendRetrying(ctx context.Context, o desk.Officer, at time.Time) error {
-	wait := digestRetry
-	var err error
-	for i := range digestAttempts {
-		if i > 0 {
-			t := time.NewTimer(wait)
-			select {
-			case <-ctx.Done():
-				t.Stop()
-				return errors.Join(err, ctx.Err())
-			case <-t.C:
-			}
-		}
-		if err = d.send(ctx, o, at); err == nil || errors.Is(err, errCompose) {
-			return err
-		}
-	}
-	return err
-}
-
-// errCompose marks a digest that could not be built; trying again does not
-// help.
-var errCompose = errors.New("digest not composed")
-
-// send counts what waits for o on at's day and sends the digest, dated at.
-func (d *digester) send(ctx context.Context, o desk.Officer, at time.Time) error {
+// compose counts what waits for o among cases on at's day and builds the
+// digest, dated at.
+func (d *digester) compose(cases []vault.Case, o desk.Officer, at time.Time) ([]byte, error) {
 	key, err := notify.ParseKey(o.DigestKey)
 	if err != nil {
-		return fmt.Errorf("%w: %w", errCompose, err)
+		return nil, fmt.Errorf("digest not composed: %w", err)
 	}
-	w, err := desk.CountWaiting(d.store, d.policy, o, stage.Today(at))
+	w, err := desk.CountWaiting(d.store, cases, d.policy, o, stage.Today(at))
 	if err != nil {
-		return err
+		return nil, err
 	}
 	msg, err := notify.Compose(notify.Recipient{Name: o.Name, Address: o.DigestEmail, Key: key},
 		notify.Counts{New: w.New, Overdue: w.Overdue, Unread: w.Unread}, d.from, at)
 	if err != nil {
-		return fmt.Errorf("%w: %w", errCompose, err)
+		return nil, fmt.Errorf("digest not composed: %w", err)
+	}
+	return msg, nil
+}
+
+// send sends o one digest now, once: the administrator's check.
+func (d *digester) send(ctx context.Context, o desk.Officer, at time.Time) error {
+	cases, err := d.store.Cases()
+	if err != nil {
+		return err
+	}
+	msg, err := d.compose(cases, o, at)
+	if err != nil {
+		return err
 	}
 	return d.smtp.Send(ctx, o.DigestEmail, msg)
 }

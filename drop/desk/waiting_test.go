@@ -21,7 +21,11 @@ func TestCountWaiting(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		got, err := CountWaiting(f.store, stage.EU, o, stage.Today(f.clock.Now()))
+		cases, err := f.store.Cases()
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := CountWaiting(f.store, cases, stage.EU, o, stage.Today(f.clock.Now()))
 		if err != nil {
 			t.Fatal(err)
 		}

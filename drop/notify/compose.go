@@ -32,7 +32,7 @@ const maxNameRunes = 64
 type Counts struct {
 	New     int // new cases
 	Overdue int // cases past a deadline
-	Unread  int // reporter messages not yet answered
+	Unread  int // reporter messages the officer has not opened on the desk
 }
 
 // Recipient is an officer who opted in to the digest.
@@ -130,7 +130,7 @@ func plaintext(name string, c Counts) ([]byte, error) {
 		"there is work waiting for you in cleandrop:\r\n\r\n" +
 		fmt.Sprintf("  %d new cases\r\n", c.New) +
 		fmt.Sprintf("  %d overdue\r\n", c.Overdue) +
-		fmt.Sprintf("  %d unanswered reporter messages\r\n", c.Unread) +
+		fmt.Sprintf("  %d unread reporter messages\r\n", c.Unread) +
 		"\r\nSign in to the desk to read them. This message holds counts only;\r\n" +
 		"it is sent every day at the same hour, whether or not anything changed.\r\n"
 	head := "Content-Type: text/plain; charset=utf-8\r\n" +

@@ -108,7 +108,7 @@ func TestDigestEndToEnd(t *testing.T) {
 					"Hello " + testName + ",",
 					fmt.Sprintf("  %d new cases\r\n", c.New),
 					fmt.Sprintf("  %d overdue\r\n", c.Overdue),
-					fmt.Sprintf("  %d unanswered reporter messages\r\n", c.Unread),
+					fmt.Sprintf("  %d unread reporter messages\r\n", c.Unread),
 				} {
 					if !bytes.Contains(body, []byte(want)) {
 						t.Errorf("decrypted body lacks %q:\n%s", want, body)
@@ -174,7 +174,7 @@ func checkClear(t *testing.T, raw []byte, c Counts) (mail.Header, []byte) {
 		clearText = append(clearText, l)
 	}
 	ct := strings.Join(clearText, "\n")
-	for _, leak := range []string{"Lovelace", "new cases", "overdue", "unanswered", "Hello"} {
+	for _, leak := range []string{"Lovelace", "new cases", "overdue", "unread", "Hello"} {
 		if strings.Contains(string(raw), leak) {
 			t.Errorf("raw message contains %q", leak)
 		}

@@ -5,7 +5,7 @@
 // mail learns anything about the reports behind it:
 //
 //   - Content-free: the only facts it carries are three counts ([Counts]:
-//     new cases, overdue cases, unanswered reporter messages). No case
+//     new cases, overdue cases, unread reporter messages). No case
 //     reference, agency name, report text or submission time is ever put in
 //     a digest.
 //   - Encrypted: [Compose] encrypts the body to the officer's OpenPGP key
