@@ -85,32 +85,25 @@ type StageChange struct {
 	Note  string `json:"note,omitempty"`
 }
 
-func (h *handler) summary(c vault.Case, officer string) (CaseSummary, error) {
+func (h *handler) summary(c vault.Case, unread int) CaseSummary {
 	s := CaseSummary{Ref: c.Ref, Agency: c.Agency, Stage: c.Stage, Opened: c.Opened, Updated: c.Updated,
-		Items: len(c.Items), Deadlines: []deadlineRow{}}
+		Items: len(c.Items), Unread: unread, Deadlines: []deadlineRow{}}
 	for _, d := range h.cfg.Policy.Running(c, h.today()) {
 		s.Deadlines = append(s.Deadlines, h.deadline(d))
 	}
-	var err error
-	s.Unread, err = h.unread(officer, c)
-	return s, err
+	return s
 }
 
 func (h *handler) apiList(w http.ResponseWriter, r *http.Request) {
 	me := whoOf(r)
-	cs, _, err := h.scoped(me.Officer)
+	cs, rows, err := h.scoped(me.Officer)
 	if err != nil {
 		h.internal(w, r, "cases")
 		return
 	}
 	out := make([]CaseSummary, 0, len(cs))
-	for _, c := range cs {
-		s, err := h.summary(c, me.Name)
-		if err != nil {
-			h.internal(w, r, "unread")
-			return
-		}
-		out = append(out, s)
+	for i, c := range cs {
+		out = append(out, h.summary(c, rows[i].Unread))
 	}
 	writeJSON(w, http.StatusOK, out)
 }
@@ -121,11 +114,12 @@ func (h *handler) apiCase(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	s, err := h.summary(c, me.Name)
+	unread, err := h.unread(me.Name, c)
 	if err != nil {
 		h.internal(w, r, "unread")
 		return
 	}
+	s := h.summary(c, unread)
 	if h.audit(r, "case.view", c.Ref, "") != nil {
 		h.internal(w, r, "audit")
 		return

@@ -29,7 +29,7 @@ func (h *handler) auditPage(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, http.StatusForbidden, "desk.error.forbidden", "/")
 		return
 	}
-	cs, _, err := h.scoped(me.Officer)
+	cs, err := h.readable(me.Officer)
 	if err != nil {
 		h.internal(w, r, "cases")
 		return

@@ -48,10 +48,19 @@ func (h *handler) deadline(d stage.Deadline) deadlineRow {
 	return row
 }
 
+// readable returns the cases of the officer's agencies, by reference.
+func (h *handler) readable(o Officer) ([]vault.Case, error) {
+	all, err := h.cfg.Store.Cases()
+	if err != nil {
+		return nil, err
+	}
+	return slices.DeleteFunc(all, func(c vault.Case) bool { return !o.mayRead(c.Agency) }), nil
+}
+
 // scoped returns the cases of the officer's agencies, overdue first, then
 // by the next deadline, then those with none, each by reference.
 func (h *handler) scoped(o Officer) ([]vault.Case, []caseRow, error) {
-	all, err := h.cfg.Store.Cases()
+	all, err := h.readable(o)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -59,9 +68,6 @@ func (h *handler) scoped(o Officer) ([]vault.Case, []caseRow, error) {
 	var cs []vault.Case
 	var rows []caseRow
 	for _, c := range all {
-		if !o.mayRead(c.Agency) {
-			continue
-		}
 		row := caseRow{Ref: c.Ref, Agency: c.Agency, Stage: c.Stage, StageKey: h.stageKey(c.Stage), Opened: c.Opened}
 		if d, ok := h.cfg.Policy.Next(c, today); ok {
 			dr := h.deadline(d)
