@@ -274,7 +274,7 @@ func TestDigestScheduled(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer st.Close()
-	acc := desk.NewAccounts(st, nil)
+	acc := desk.NewAccounts(st, nil, nil)
 	for _, name := range []string{"alice", "bob"} {
 		if _, err := acc.Add(name, desk.RoleOfficer, []string{"acc"}); err != nil {
 			t.Fatal(err)

@@ -137,7 +137,10 @@ func serve(cfg *Config, o serveOpts) error {
 	if err != nil {
 		return err
 	}
-	accounts := desk.NewAccounts(store, time.Now)
+	// One bound on argon2 derivations for the whole process: receipts and
+	// officer passwords alike cost 64 MiB each.
+	kdfSlots := make(chan struct{}, 2)
+	accounts := desk.NewAccounts(store, time.Now, kdfSlots)
 	deskH, err := desk.New(desk.Config{
 		Store: store, Accounts: accounts, Audit: auditLog, Policy: cfg.policy,
 		Catalog: cat, Language: cfg.Language, Logger: logger, MaxUpload: cfg.MaxUploadMiB << 20,
@@ -170,6 +173,7 @@ func serve(cfg *Config, o serveOpts) error {
 		Logger:    logger,
 		Operator:  operator,
 		Policy:    cfg.policy,
+		KDFSlots:  kdfSlots,
 	})
 	if err != nil {
 		return err

@@ -126,16 +126,21 @@ type Accounts struct {
 	kdf kdfParams
 
 	mu    sync.Mutex    // serialises read-modify-write of officer records
-	slots chan struct{} // at most two argon2 derivations (64 MiB each) at once
+	slots chan struct{} // bounds the argon2 derivations (64 MiB each) at once
 }
 
 // NewAccounts manages the officer accounts kept in st. now is the clock
-// (nil for time.Now).
-func NewAccounts(st Store, now func() time.Time) *Accounts {
+// (nil for time.Now). slots bounds the argon2 derivations running at once
+// (64 MiB each), shared with the reporter interface in one process; nil:
+// two of its own.
+func NewAccounts(st Store, now func() time.Time, slots chan struct{}) *Accounts {
 	if now == nil {
 		now = time.Now
 	}
-	return &Accounts{st: st, now: now, kdf: defaultKDF, slots: make(chan struct{}, 2)}
+	if slots == nil {
+		slots = make(chan struct{}, 2)
+	}
+	return &Accounts{st: st, now: now, kdf: defaultKDF, slots: slots}
 }
 
 func (a *Accounts) today() string { return stage.Today(a.now()) }

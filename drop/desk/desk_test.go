@@ -531,7 +531,7 @@ func TestAccounts(t *testing.T) {
 }
 
 func TestPasswordHash(t *testing.T) {
-	a := NewAccounts(nil, nil)
+	a := NewAccounts(nil, nil, nil)
 	a.kdf = testKDF
 	h1, h2 := a.hashPassword("pw one two three"), a.hashPassword("pw one two three")
 	if h1 == h2 {

@@ -134,7 +134,7 @@ func newFixture(t *testing.T) *fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	acc := NewAccounts(st, clk.Now)
+	acc := NewAccounts(st, clk.Now, nil)
 	acc.kdf = testKDF
 	au, err := audit.Open(t.TempDir(), clk.Now)
 	if err != nil {

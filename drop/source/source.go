@@ -63,6 +63,9 @@ type Config struct {
 	LoginRefill time.Duration
 	// SessionIdle and SessionMax bound a follow-up session.
 	SessionIdle, SessionMax time.Duration
+	// KDFSlots bounds the argon2 derivations running at once (64 MiB
+	// each), shared with the desk in one process; nil: two of its own.
+	KDFSlots chan struct{}
 }
 
 // Defaults.
@@ -146,7 +149,10 @@ func New(cfg Config) (http.Handler, error) {
 		agencies: map[string]Agency{},
 		sessions: web.NewSessions[*reporter]("s", cfg.SessionIdle, cfg.SessionMax),
 		throttle: web.NewBucket(cfg.LoginBurst, cfg.LoginRefill, nil),
-		kdfSlots: make(chan struct{}, 2),
+		kdfSlots: cfg.KDFSlots,
+	}
+	if h.kdfSlots == nil {
+		h.kdfSlots = make(chan struct{}, 2)
 	}
 	for _, a := range cfg.Agencies {
 		h.agencies[a.ID] = a
