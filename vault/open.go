@@ -323,16 +323,16 @@ func parseManifest(b []byte, m *manifest) error {
 			return errors.New("bad custody record")
 		}
 	}
-	return parseItems(m)
+	return parseItems(m.Items)
 }
 
 // parseItems validates a manifest's items and sorts them by ID.
-func parseItems(m *manifest) error {
-	if len(m.Items) > maxBundleItems {
+func parseItems(items []manifestItem) error {
+	if len(items) > maxBundleItems {
 		return errors.New("too many items")
 	}
-	seen := make(map[int]bool, len(m.Items))
-	for _, it := range m.Items {
+	seen := make(map[int]bool, len(items))
+	for _, it := range items {
 		switch {
 		case it.ID < 1 || it.ID > maxBundleItems || seen[it.ID]:
 			return fmt.Errorf("bad item ID %d", it.ID)
@@ -351,7 +351,7 @@ func parseItems(m *manifest) error {
 		}
 		seen[it.ID] = true
 	}
-	sort.Slice(m.Items, func(i, j int) bool { return m.Items[i].ID < m.Items[j].ID })
+	sort.Slice(items, func(i, j int) bool { return items[i].ID < items[j].ID })
 	return nil
 }
 

@@ -336,11 +336,8 @@ func parseReferral(b []byte, m *referralManifest) error {
 	if !validDay(m.Made) || !validSum(m.Source) {
 		return tampered("%s: bad day or checksum", manifestName)
 	}
-	em := manifest{Format: bundleFormat, Ref: m.FromRef, Agency: m.FromAgency, Stage: "x",
-		Opened: m.Made, Exported: m.Made, Items: m.Items}
-	if err := parseItems(&em); err != nil {
+	if err := parseItems(m.Items); err != nil {
 		return tampered("%s: %v", manifestName, err)
 	}
-	m.Items = em.Items
 	return nil
 }
