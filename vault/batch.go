@@ -234,10 +234,7 @@ func (b *Batch) Commit() (string, error) {
 		} else {
 			b.discardLocked()
 		}
-		if strings.HasPrefix(err.Error(), "vault: ") {
-			return "", err
-		}
-		return "", fmt.Errorf("vault: commit: %w", err)
+		return "", err
 	}
 	b.done = true
 	b.items = nil
@@ -301,7 +298,7 @@ func (b *Batch) tryCommit(day string) (ref string, uncertain bool, err error) {
 		case err == nil:
 			return "", false, ErrExists
 		case !errors.Is(err, badger.ErrKeyNotFound):
-			return "", false, bare(err)
+			return "", false, dbErr("commit: lookup", err)
 		}
 		if ref, err = b.newRef(txn); err != nil {
 			return "", false, err
@@ -315,7 +312,7 @@ func (b *Batch) tryCommit(day string) (ref string, uncertain bool, err error) {
 			History: []Event{{Day: day, Stage: InitialStage, Batch: 1}},
 		}
 		if err := txn.Set(lk, []byte(ref)); err != nil {
-			return "", false, err
+			return "", false, dbErr("commit: write lookup", err)
 		}
 	} else {
 		ref = b.ref
@@ -336,11 +333,11 @@ func (b *Batch) tryCommit(day string) (ref string, uncertain bool, err error) {
 			return "", false, err
 		}
 		if err := txn.Set(itemKey(ref, ir.ID), v); err != nil {
-			return "", false, err
+			return "", false, dbErr("commit: write item", err)
 		}
 		if p.final == "" {
 			if err := txn.Set(dataKey(ref, ir.ID), p.inline); err != nil {
-				return "", false, err
+				return "", false, dbErr("commit: write item data", err)
 			}
 		}
 	}
@@ -353,10 +350,10 @@ func (b *Batch) tryCommit(day string) (ref string, uncertain bool, err error) {
 		return "", false, err
 	}
 	if err := txn.Set(caseKey(ref), v); err != nil {
-		return "", false, err
+		return "", false, dbErr("commit: write case", err)
 	}
 	if err := txn.Commit(); err != nil {
-		return "", !errors.Is(err, badger.ErrConflict), bare(err)
+		return "", !errors.Is(err, badger.ErrConflict), dbErr("commit", err)
 	}
 	return ref, false, nil
 }
@@ -370,7 +367,7 @@ func (b *Batch) newRef(txn *badger.Txn) (string, error) {
 			return ref, nil
 		}
 		if err != nil {
-			return "", bare(err)
+			return "", dbErr("commit: new reference", err)
 		}
 		if i == 100 {
 			return "", errors.New("no free case reference")

@@ -8,8 +8,6 @@ import (
 	"io"
 	"path/filepath"
 	"sort"
-	"strconv"
-	"strings"
 
 	"github.com/dgraph-io/badger/v4"
 )
@@ -38,11 +36,11 @@ func (s *Store) CaseByLookup(lookup []byte) (Case, error) {
 			return ErrNotFound
 		}
 		if err != nil {
-			return fmt.Errorf("vault: lookup: %w", bare(err))
+			return dbErr("lookup", err)
 		}
 		ref, err := it.ValueCopy(nil)
 		if err != nil {
-			return fmt.Errorf("vault: lookup: %w", err)
+			return dbErr("lookup", err)
 		}
 		c, err = loadCase(txn, string(ref))
 		return err
@@ -92,10 +90,10 @@ func (s *Store) OpenItem(ref string, id int) (io.ReadCloser, error) {
 		}
 		it, err := txn.Get(dataKey(ref, id))
 		if err != nil {
-			return fmt.Errorf("vault: item %d: %w", id, bare(err))
+			return dbErr(fmt.Sprintf("item %d", id), err)
 		}
 		inline, err = it.ValueCopy(nil)
-		return err
+		return dbErr("read item data", err)
 	})
 	if err != nil {
 		return nil, err
@@ -117,9 +115,13 @@ func loadRecord(txn *badger.Txn, ref string) (caseRecord, error) {
 		return rec, ErrNotFound
 	}
 	if err != nil {
-		return rec, fmt.Errorf("vault: read case: %w", bare(err))
+		return rec, dbErr("read case", err)
 	}
-	if err := it.Value(func(v []byte) error { return json.Unmarshal(v, &rec) }); err != nil {
+	v, err := it.ValueCopy(nil)
+	if err != nil {
+		return rec, dbErr("read case", err)
+	}
+	if err := json.Unmarshal(v, &rec); err != nil {
 		return rec, fmt.Errorf("vault: read case: %w", err)
 	}
 	return rec, nil
@@ -132,9 +134,13 @@ func loadItem(txn *badger.Txn, ref string, id int) (itemRecord, error) {
 		return rec, ErrNotFound
 	}
 	if err != nil {
-		return rec, fmt.Errorf("vault: read item: %w", bare(err))
+		return rec, dbErr("read item", err)
 	}
-	if err := it.Value(func(v []byte) error { return json.Unmarshal(v, &rec) }); err != nil {
+	v, err := it.ValueCopy(nil)
+	if err != nil {
+		return rec, dbErr("read item", err)
+	}
+	if err := json.Unmarshal(v, &rec); err != nil {
 		return rec, fmt.Errorf("vault: read item: %w", err)
 	}
 	return rec, nil
@@ -160,7 +166,11 @@ func loadCase(txn *badger.Txn, ref string) (Case, error) {
 	defer it.Close()
 	for it.Rewind(); it.Valid(); it.Next() {
 		var ir itemRecord
-		if err := it.Item().Value(func(v []byte) error { return json.Unmarshal(v, &ir) }); err != nil {
+		v, err := it.Item().ValueCopy(nil)
+		if err != nil {
+			return Case{}, dbErr("read item", err)
+		}
+		if err := json.Unmarshal(v, &ir); err != nil {
 			return Case{}, fmt.Errorf("vault: read item: %w", err)
 		}
 		c.Items = append(c.Items, ir.Item)
@@ -168,26 +178,53 @@ func loadCase(txn *badger.Txn, ref string) (Case, error) {
 	return c, nil
 }
 
-// bare returns the cause of a Badger error without the key it concerns.
-// Keys hold case references and lookup keys, which must not reach a log,
-// and Badger formats the key into the message ("DB::Get key: %q err: %v")
-// rather than wrapping the cause.
-func bare(err error) error {
-	for {
-		next := errors.Unwrap(err)
-		if next == nil {
-			break
-		}
-		err = next
+// dbError is a Badger failure as the vault reports it: the operation the
+// caller named and, when Badger's error is one of its sentinels, that
+// sentinel. It never holds Badger's own error text, which may quote the
+// key (case references, lookup keys).
+type dbError struct {
+	op    string
+	cause error // a Badger sentinel, or nil
+}
+
+func (e *dbError) Error() string {
+	if e.cause == nil {
+		return "vault: " + e.op + ": storage failure"
 	}
-	msg := err.Error()
-	const prefix = "DB::Get key: "
-	if !strings.HasPrefix(msg, prefix) {
+	return "vault: " + e.op + ": " + e.cause.Error()
+}
+
+func (e *dbError) Unwrap() error { return e.cause }
+
+// badgerSentinels are the Badger errors a caller may branch on; their
+// texts are constants that name no key.
+var badgerSentinels = []error{
+	badger.ErrConflict, badger.ErrDBClosed, badger.ErrTxnTooBig, badger.ErrDiscardedTxn,
+	badger.ErrReadOnlyTxn, badger.ErrBlockedWrites, badger.ErrEmptyKey, badger.ErrInvalidKey,
+	badger.ErrBannedKey, badger.ErrNoRewrite, badger.ErrRejected, badger.ErrTruncateNeeded,
+	badger.ErrEncryptionKeyMismatch, badger.ErrInvalidDataKeyID, badger.ErrInvalidEncryptionKey,
+}
+
+// dbErr wraps an error from Badger for operation op (a fixed name, never
+// a key): [badger.ErrKeyNotFound] becomes [ErrNotFound], a known sentinel
+// is kept for errors.Is, and anything else keeps only op.
+func dbErr(op string, err error) error {
+	if err == nil {
+		return nil
+	}
+	var de *dbError
+	switch {
+	case errors.Is(err, badger.ErrKeyNotFound), errors.Is(err, ErrNotFound):
+		return ErrNotFound
+	case errors.As(err, &de):
 		return err
 	}
-	key, qerr := strconv.QuotedPrefix(msg[len(prefix):])
-	if qerr != nil {
-		return errors.New("badger: read failed")
+	e := &dbError{op: op}
+	for _, s := range badgerSentinels {
+		if errors.Is(err, s) {
+			e.cause = s
+			break
+		}
 	}
-	return errors.New("badger: " + strings.TrimPrefix(msg[len(prefix)+len(key):], " err: "))
+	return e
 }

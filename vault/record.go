@@ -2,7 +2,6 @@ package vault
 
 import (
 	"errors"
-	"fmt"
 	"strings"
 
 	"github.com/dgraph-io/badger/v4"
@@ -35,7 +34,7 @@ func (s *Store) PutRecord(kind, id string, value []byte) error {
 		return errors.New("vault: record too large")
 	}
 	if err := s.db.Update(func(txn *badger.Txn) error { return txn.Set(k, value) }); err != nil {
-		return fmt.Errorf("vault: put record: %w", err)
+		return dbErr("put record", err)
 	}
 	return nil
 }
@@ -53,10 +52,10 @@ func (s *Store) Record(kind, id string) ([]byte, error) {
 			return ErrNotFound
 		}
 		if err != nil {
-			return err
+			return dbErr("record", err)
 		}
 		v, err = it.ValueCopy(nil)
-		return err
+		return dbErr("record", err)
 	})
 	return v, err
 }
@@ -75,14 +74,14 @@ func (s *Store) Records(kind string) ([]Record, error) {
 		for it.Rewind(); it.Valid(); it.Next() {
 			v, err := it.Item().ValueCopy(nil)
 			if err != nil {
-				return err
+				return dbErr("records", err)
 			}
 			out = append(out, Record{ID: string(it.Item().Key()[len(prefix):]), Value: v})
 		}
 		return nil
 	})
 	if err != nil {
-		return nil, fmt.Errorf("vault: records: %w", err)
+		return nil, dbErr("records", err)
 	}
 	return out, nil
 }
@@ -94,7 +93,7 @@ func (s *Store) DeleteRecord(kind, id string) error {
 		return err
 	}
 	if err := s.db.Update(func(txn *badger.Txn) error { return txn.Delete(k) }); err != nil {
-		return fmt.Errorf("vault: delete record: %w", err)
+		return dbErr("delete record", err)
 	}
 	return nil
 }

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 
 	"github.com/dgraph-io/badger/v4"
 )
@@ -28,6 +29,33 @@ type Custody struct {
 	Source  string `json:"source_sha256"` // the export manifest it was made from
 	Items   int    `json:"items"`         // items carried
 	Officer string `json:"officer"`       // who filed the referral on the desk
+	// Reason is why the case was referred to the same agency again: one
+	// of [ReferralReasons]; "" for a first referral.
+	Reason string `json:"reason,omitempty"`
+}
+
+// ReferralReasons are the reasons a case may be referred again to an
+// agency it was referred to before. They are a fixed list, so the chain of
+// custody and the audit log never hold text an officer wrote.
+var ReferralReasons = []string{
+	"correction",      // the earlier referral was incomplete or wrong
+	"new-information", // the reporter added items since
+	"not-received",    // the receiving agency did not get or could not open it
+	"requested",       // the receiving agency asked for it again
+}
+
+// ErrReferredBefore: the case was referred to that agency before, and a
+// new referral gives no reason.
+var ErrReferredBefore = errors.New("vault: the case was referred to that agency before; a new referral needs a reason")
+
+// ErrReferralReason: a referral reason not in [ReferralReasons].
+var ErrReferralReason = errors.New("vault: unknown referral reason")
+
+func validReason(s string) bool { return s == "" || slices.Contains(ReferralReasons, s) }
+
+// referredTo reports whether custody holds a referral out to agency.
+func referredTo(custody []Custody, agency string) bool {
+	return slices.ContainsFunc(custody, func(l Custody) bool { return l.Action == CustodyOut && l.Agency == agency })
 }
 
 // Incoming reports whether the case came by this link (rather than left).
@@ -44,8 +72,12 @@ func (l Custody) Summary() string {
 	if l.Officer != "" {
 		by = " by " + l.Officer
 	}
-	return fmt.Sprintf("%s %s case %s%s: %d items, referral bundle sha256 %s, made from export manifest sha256 %s",
-		dir, l.Agency, l.Ref, by, l.Items, l.Bundle, l.Source)
+	again := ""
+	if l.Reason != "" {
+		again = " (again: " + l.Reason + ")"
+	}
+	return fmt.Sprintf("%s %s case %s%s%s: %d items, referral bundle sha256 %s, made from export manifest sha256 %s",
+		dir, l.Agency, l.Ref, by, again, l.Items, l.Bundle, l.Source)
 }
 
 // Referral describes a referral for [Store.Refer]. Bundle and Source must
@@ -56,6 +88,7 @@ type Referral struct {
 	Bundle  string // hex SHA-256 of the referral bundle
 	Source  string // hex SHA-256 of the export manifest
 	Officer string
+	Reason  string // required when From was referred to the agency before
 }
 
 // ErrSameAgency: a case cannot be referred to its own agency.
@@ -92,6 +125,12 @@ func (s *Store) Refer(to string, r Referral) (*Batch, error) {
 	if from.Agency == to {
 		return nil, ErrSameAgency
 	}
+	if !validReason(r.Reason) {
+		return nil, ErrReferralReason
+	}
+	if r.Reason == "" && referredTo(from.Custody, to) {
+		return nil, ErrReferredBefore
+	}
 	r.From = from.Ref
 	b := &Batch{s: s, agency: a, refer: &referral{Referral: r, to: to}}
 	// The reporter follows the new case through the referring one: it gets
@@ -116,7 +155,12 @@ func (r *referral) commit(txn *badger.Txn, rec *caseRecord, items int, day strin
 	if err != nil {
 		return err
 	}
-	link := Custody{Day: day, Bundle: r.Bundle, Source: r.Source, Items: items, Officer: r.Officer}
+	// Checked again here, in the transaction: two referrals filed at once
+	// cannot both be first.
+	if r.Reason == "" && referredTo(from.Custody, r.to) {
+		return ErrReferredBefore
+	}
+	link := Custody{Day: day, Bundle: r.Bundle, Source: r.Source, Items: items, Officer: r.Officer, Reason: r.Reason}
 	in, out := link, link
 	in.Action, in.Agency, in.Ref = CustodyIn, from.Agency, from.Ref
 	out.Action, out.Agency, out.Ref = CustodyOut, r.to, rec.Ref
@@ -134,7 +178,7 @@ func (r *referral) commit(txn *badger.Txn, rec *caseRecord, items int, day strin
 		return err
 	}
 	if err := txn.Set(caseKey(from.Ref), v); err != nil {
-		return fmt.Errorf("vault: refer: %w", err)
+		return dbErr("refer: write case", err)
 	}
 	return nil
 }

@@ -4,9 +4,11 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -48,7 +50,7 @@ func TestReferral(t *testing.T) {
 		t.Error("referral bundle holds a plaintext file name")
 	}
 
-	link, err := f.Store.ReceiveReferral(bytes.NewReader(bundle), strings.ToLower(ref), "referred", "officer.one")
+	link, err := f.Store.ReceiveReferral(bytes.NewReader(bundle), strings.ToLower(ref), vault.ReceiveOptions{Stage: "referred", Officer: "officer.one"})
 	if err != nil {
 		t.Fatalf("ReceiveReferral: %v", err)
 	}
@@ -150,7 +152,7 @@ func TestReferralRefused(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			before, _ := f.Store.Cases()
-			_, err := f.Store.ReceiveReferral(bytes.NewReader(tc.bundle), tc.from, "referred", "o")
+			_, err := f.Store.ReceiveReferral(bytes.NewReader(tc.bundle), tc.from, vault.ReceiveOptions{Stage: "referred", Officer: "o"})
 			if !errors.Is(err, tc.want) {
 				t.Fatalf("ReceiveReferral: %v, want %v", err, tc.want)
 			}
@@ -228,7 +230,7 @@ func TestReferralReachesReporter(t *testing.T) {
 		[]age.Recipient{f.Other.Recipient()}, &rb, vault.OpenOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	link, err := f.Store.ReceiveReferral(&rb, ref, "referred", "o")
+	link, err := f.Store.ReceiveReferral(&rb, ref, vault.ReceiveOptions{Stage: "referred", Officer: "o"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -281,4 +283,121 @@ func TestReferralBundleChangedBetweenPasses(t *testing.T) {
 	if !errors.Is(err, vault.ErrTampered) || !strings.Contains(err.Error(), "changed while being read") || out.Len() != 0 {
 		t.Errorf("a bundle changed between the passes: %v, %d bytes written", err, out.Len())
 	}
+}
+
+// rewriteReferral decodes a referral bundle's manifest, lets edit change
+// its items and the tar entries, and writes the bundle again: what someone
+// between the offline machine and the desk could do, since a referral
+// manifest carries checksums but no signature.
+func rewriteReferral(t *testing.T, bundle []byte, edit func(items *[]map[string]any, es *[]tarEntry)) []byte {
+	t.Helper()
+	es := readTar(t, bundle)
+	var m map[string]any
+	if err := json.Unmarshal(es[0].body, &m); err != nil {
+		t.Fatal(err)
+	}
+	var items []map[string]any
+	for _, it := range m["items"].([]any) {
+		items = append(items, it.(map[string]any))
+	}
+	rest := es[1:]
+	edit(&items, &rest)
+	m["items"] = items
+	mj, err := json.MarshalIndent(m, "", "  ")
+	if err != nil {
+		t.Fatal(err)
+	}
+	es[0].body = append(mj, '\n')
+	return writeTar(t, append(es[:1], rest...))
+}
+
+// TestReferralItemsMustMatch: a referral carries the source case's items,
+// all of them, as they are; and a case goes to one agency once, unless a
+// reason is given.
+func TestReferralItemsMustMatch(t *testing.T) {
+	f := storetest.NewFixture(t, openBadger)
+	ref, _ := buildCase(t, f.Store)
+	bundle := referral(t, f, ref)
+	opts := vault.ReceiveOptions{Stage: "referred", Officer: "o"}
+
+	relabelled := rewriteReferral(t, bundle, func(items *[]map[string]any, es *[]tarEntry) {
+		it := (*items)[0] // the report
+		if it["kind"] != "report" {
+			t.Fatalf("item 1 is %v", it["kind"])
+		}
+		old := it["file"].(string)
+		it["kind"], it["file"] = "question", strings.Replace(old, "report", "question", 1)
+		for i := range *es {
+			if (*es)[i].hdr.Name == old {
+				(*es)[i].hdr.Name = it["file"].(string)
+			}
+		}
+	})
+	oneLess := rewriteReferral(t, bundle, func(items *[]map[string]any, es *[]tarEntry) {
+		last := (*items)[len(*items)-1]
+		*items = (*items)[:len(*items)-1]
+		*es = slices.DeleteFunc(*es, func(e tarEntry) bool {
+			return e.hdr.Name == last["file"] || e.hdr.Name == last["name_file"]
+		})
+	})
+	resized := rewriteReferral(t, bundle, func(items *[]map[string]any, es *[]tarEntry) {
+		it := (*items)[0]
+		var buf bytes.Buffer
+		w, _ := age.Encrypt(&buf, f.Other.Recipient())
+		w.Write([]byte("a shorter report than the one the reporter sent"))
+		w.Close()
+		sum := sha256.Sum256(buf.Bytes())
+		it["size"], it["sha256"] = buf.Len(), hex.EncodeToString(sum[:])
+		for i := range *es {
+			if (*es)[i].hdr.Name == it["file"] {
+				(*es)[i].body = buf.Bytes()
+			}
+		}
+	})
+	for _, tc := range []struct {
+		name   string
+		bundle []byte
+	}{{"report relabelled as a question", relabelled}, {"one item left out", oneLess}, {"an item of another length", resized}} {
+		t.Run(tc.name, func(t *testing.T) {
+			before, _ := f.Store.Cases()
+			_, err := f.Store.ReceiveReferral(bytes.NewReader(tc.bundle), ref, opts)
+			if !errors.Is(err, vault.ErrItemsMismatch) {
+				t.Fatalf("ReceiveReferral: %v, want ErrItemsMismatch", err)
+			}
+			after, _ := f.Store.Cases()
+			if c, _ := f.Store.Case(ref); len(after) != len(before) || len(c.Custody) != 0 {
+				t.Errorf("a refused referral left something: %d→%d cases, custody %v", len(before), len(after), c.Custody)
+			}
+		})
+	}
+
+	t.Run("referred again", func(t *testing.T) {
+		if _, err := f.Store.ReceiveReferral(bytes.NewReader(bundle), ref, opts); err != nil {
+			t.Fatalf("first referral: %v", err)
+		}
+		for i := 0; i < 4; i++ {
+			if _, err := f.Store.ReceiveReferral(bytes.NewReader(bundle), ref, opts); !errors.Is(err, vault.ErrReferredBefore) {
+				t.Fatalf("referral %d without a reason: %v, want ErrReferredBefore", i+2, err)
+			}
+		}
+		bad := opts
+		bad.Reason = "because I say so"
+		if _, err := f.Store.ReceiveReferral(bytes.NewReader(bundle), ref, bad); !errors.Is(err, vault.ErrReferralReason) {
+			t.Fatalf("free-text reason: %v, want ErrReferralReason", err)
+		}
+		again := opts
+		again.Reason = "correction"
+		link, err := f.Store.ReceiveReferral(bytes.NewReader(bundle), ref, again)
+		if err != nil || link.Reason != "correction" {
+			t.Fatalf("referral with a reason: %+v %v", link, err)
+		}
+		c, _ := f.Store.Case(ref)
+		if len(c.Custody) != 2 || c.Custody[0].Reason != "" || c.Custody[1].Reason != "correction" {
+			t.Errorf("custody = %+v", c.Custody)
+		}
+		to, _ := f.Store.Case(link.Ref)
+		if len(to.Custody) != 1 || to.Custody[0].Reason != "correction" || !strings.Contains(to.Custody[0].Summary(), "again: correction") {
+			t.Errorf("received case custody = %+v", to.Custody)
+		}
+	})
 }

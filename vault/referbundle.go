@@ -2,6 +2,7 @@ package vault
 
 import (
 	"archive/tar"
+	"bufio"
 	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
@@ -25,6 +26,11 @@ const referralFormat = "cleandrop-referral/1"
 // ErrNotReferral is returned by [Store.ReceiveReferral] for a file that is
 // not a referral bundle (such as an export bundle).
 var ErrNotReferral = errors.New("not a referral bundle")
+
+// ErrItemsMismatch: the referral's items are not the items of the case it
+// was made from (fewer or more, another kind, batch or day, a name where
+// there was none, or contents of another length).
+var ErrItemsMismatch = errors.New("the referral's items do not match the case")
 
 // ErrWrongCase: the referral bundle was made from another case than the
 // one it is being filed against.
@@ -224,13 +230,25 @@ func sealToFile(path string, plain io.Reader, recips []age.Recipient) (int64, st
 	return size, hex.EncodeToString(h.Sum(nil)), nil
 }
 
+// ReceiveOptions adjust [Store.ReceiveReferral].
+type ReceiveOptions struct {
+	Stage   string // the referring case's new stage ("" leaves it)
+	Officer string // who files the referral
+	// Reason is required, one of [ReferralReasons], when the case was
+	// referred to the same agency before ([ErrReferredBefore]).
+	Reason string
+}
+
 // ReceiveReferral files a referral bundle made by [MakeReferral] from case
 // from: it reads the bundle from r, checks every file against its manifest
 // as it streams into the vault, and commits it as a new case of the agency
 // the bundle names, recording the referral in both cases ([Store.Refer]).
 // It returns the referring case's new custody link. Errors for a damaged
-// bundle wrap [ErrTampered]; nothing is kept unless all of it succeeds.
-func (s *Store) ReceiveReferral(r io.Reader, from, stage, officer string) (Custody, error) {
+// bundle wrap [ErrTampered]; a bundle whose items are not the case's
+// (count, IDs, kinds, batches, days, names, and the length of each item's
+// sealed content, which age makes a function of the plaintext's) is
+// [ErrItemsMismatch]. Nothing is kept unless all of it succeeds.
+func (s *Store) ReceiveReferral(r io.Reader, from string, opts ReceiveOptions) (Custody, error) {
 	h := sha256.New()
 	body := io.TeeReader(r, h)
 	tr := tar.NewReader(body)
@@ -259,12 +277,16 @@ func (s *Store) ReceiveReferral(r io.Reader, from, stage, officer string) (Custo
 	if c.Agency != m.FromAgency {
 		return Custody{}, fmt.Errorf("vault: referral: %w", ErrWrongCase)
 	}
-	b, err := s.Refer(m.ToAgency, Referral{From: c.Ref, Stage: stage, Source: m.Source, Officer: officer})
+	payloads, err := s.matchItems(c, m.Items)
+	if err != nil {
+		return Custody{}, fmt.Errorf("vault: referral: %w", err)
+	}
+	b, err := s.Refer(m.ToAgency, Referral{From: c.Ref, Stage: opts.Stage, Source: m.Source, Officer: opts.Officer, Reason: opts.Reason})
 	if err != nil {
 		return Custody{}, err
 	}
 	defer b.Abort()
-	for _, it := range m.Items {
+	for i, it := range m.Items {
 		var name []byte
 		hdr, err := tr.Next()
 		if err != nil {
@@ -288,7 +310,15 @@ func (s *Store) ReceiveReferral(r io.Reader, from, stage, officer string) (Custo
 			return Custody{}, fmt.Errorf("vault: referral: %w", tampered("item %d: not the file the manifest names", it.ID))
 		}
 		ih := sha256.New()
-		if err := b.AddSealed(it.Kind, io.TeeReader(tr, ih), name); err != nil {
+		br := bufio.NewReaderSize(io.TeeReader(tr, ih), 64<<10)
+		ahdr, err := readAgeHeader(br)
+		if err != nil {
+			return Custody{}, fmt.Errorf("vault: referral: %w", tampered("item %d: %v", it.ID, err))
+		}
+		if it.Size-int64(len(ahdr)) != payloads[i] {
+			return Custody{}, fmt.Errorf("vault: referral: item %d: %w", it.ID, ErrItemsMismatch)
+		}
+		if err := b.AddSealed(it.Kind, io.MultiReader(bytes.NewReader(ahdr), br), name); err != nil {
 			if errors.Is(err, ErrNotAge) {
 				err = tampered("item %d: %v", it.ID, err)
 			}
@@ -309,6 +339,53 @@ func (s *Store) ReceiveReferral(r io.Reader, from, stage, officer string) (Custo
 		return Custody{}, err
 	}
 	return b.refer.out, nil
+}
+
+// matchItems checks a referral manifest's items (sorted by ID) against
+// case c's, field by field, and returns the payload length (ciphertext
+// after the age header) of each of c's items in the same order: age seals
+// plaintext of one length to a payload of one length whoever it is sealed
+// to, so a re-sealed item's payload must be as long.
+func (s *Store) matchItems(c Case, items []manifestItem) ([]int64, error) {
+	if len(items) != len(c.Items) {
+		return nil, fmt.Errorf("%d items for a case of %d: %w", len(items), len(c.Items), ErrItemsMismatch)
+	}
+	byID := make(map[int]Item, len(c.Items))
+	for _, it := range c.Items {
+		byID[it.ID] = it
+	}
+	payloads := make([]int64, len(items))
+	for i, it := range items {
+		src, ok := byID[it.ID]
+		switch {
+		case !ok:
+			return nil, fmt.Errorf("item %d: not in the case: %w", it.ID, ErrItemsMismatch)
+		case it.Kind != src.Kind || it.Batch != src.Batch || it.Day != src.Day:
+			return nil, fmt.Errorf("item %d: kind, batch or day differ: %w", it.ID, ErrItemsMismatch)
+		case (it.NameFile != "") != (src.Name != nil):
+			return nil, fmt.Errorf("item %d: name differs: %w", it.ID, ErrItemsMismatch)
+		}
+		n, err := s.headerLen(c.Ref, it.ID)
+		if err != nil {
+			return nil, err
+		}
+		payloads[i] = src.Size - n
+	}
+	return payloads, nil
+}
+
+// headerLen is the length of the age header of item id of case ref.
+func (s *Store) headerLen(ref string, id int) (int64, error) {
+	rc, err := s.OpenItem(ref, id)
+	if err != nil {
+		return 0, err
+	}
+	defer rc.Close()
+	hdr, err := readAgeHeader(bufio.NewReaderSize(rc, 64<<10))
+	if err != nil {
+		return 0, fmt.Errorf("item %d: stored item unreadable: %w", id, err)
+	}
+	return int64(len(hdr)), nil
 }
 
 // parseReferral decodes and validates a referral manifest strictly.
