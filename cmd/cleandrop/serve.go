@@ -16,6 +16,7 @@ import (
 	"syscall"
 	"time"
 
+	"cleandrop/drop/casework"
 	"cleandrop/drop/control"
 	"cleandrop/drop/desk"
 	"cleandrop/drop/receipt"
@@ -211,7 +212,13 @@ func serve(cfg *Config, o serveOpts) error {
 	if err != nil {
 		return err
 	}
-	srvs = append(srvs, start("control", control.Handler(signedStore{store, signer}, cfg.Stages, off, logger), ctlLn, errc, logger))
+	// The administrator's actions on cases go through the same operations
+	// layer as the desk's, and are audited as "admin" on the path "control".
+	ops, err := casework.New(casework.Config{Store: store, Audit: auditLog, Policy: cfg.policy, Sign: signer.Sign, Logger: logger})
+	if err != nil {
+		return err
+	}
+	srvs = append(srvs, start("control", control.Handler(store, ops, auditLog, off, logger), ctlLn, errc, logger))
 
 	var ready []string
 	if useTor && !o.demo {
@@ -390,14 +397,4 @@ func loadSigner(dataDir string, logger *slog.Logger) (*signing.Signer, error) {
 		logger.Info("export signing key", "fingerprint", s.Fingerprint())
 	}
 	return s, nil
-}
-
-// signedStore is the vault with every export signed, for the control API.
-type signedStore struct {
-	*vault.Store
-	signer *signing.Signer
-}
-
-func (s signedStore) Export(w io.Writer, ref string) error {
-	return s.ExportWith(w, ref, vault.ExportOptions{Sign: s.signer.Sign})
 }

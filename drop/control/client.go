@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 )
 
@@ -126,6 +127,25 @@ func (c *Client) Ask(ref string, text []byte) error {
 func (c *Client) SetStage(ref string, sc StageChange) error {
 	var out Added
 	return c.json(http.MethodPost, casePath(ref)+"/stage", sc, &out)
+}
+
+// Audit returns the audit log's entries, newest first: those of case ref,
+// or all when ref is "", at most limit (0: the server's ceiling).
+func (c *Client) Audit(ref string, limit int) ([]AuditEntry, error) {
+	q := url.Values{}
+	if ref = strings.TrimSpace(ref); ref != "" {
+		q.Set("case", ref)
+	}
+	if limit > 0 {
+		q.Set("limit", strconv.Itoa(limit))
+	}
+	path := "/v1/audit"
+	if len(q) > 0 {
+		path += "?" + q.Encode()
+	}
+	var out []AuditEntry
+	err := c.json(http.MethodGet, path, nil, &out)
+	return out, err
 }
 
 // NewToken makes a bearer token for the desk's JSON API for an officer.

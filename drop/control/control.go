@@ -9,20 +9,42 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"slices"
+	"strconv"
+	"strings"
 
 	"github.com/go-chi/chi/v5"
 
+	"cleandrop/drop/casework"
 	"cleandrop/vault"
+	"cleandrop/vault/audit"
 )
 
-// Store is what the control API needs from the vault.
+// Store is what the control API needs from the vault to list cases.
+// Everything done to a case goes through the operations layer
+// ([casework.Desk]), as the administrator ([casework.Admin]).
 type Store interface {
 	Cases() ([]vault.Case, error)
-	Case(ref string) (vault.Case, error)
-	Post(ref, stage string, kind vault.Kind, text []byte) error
-	Export(w io.Writer, ref string) error
 }
+
+// AuditLog is what the control API reads of the audit log ([audit.Log]).
+type AuditLog interface {
+	// Entries returns at most limit entries that filter accepts (nil:
+	// all), newest first.
+	Entries(filter func(audit.Entry) bool, limit int) ([]audit.Entry, error)
+}
+
+// AuditEntry is one audit log entry as the API returns it.
+type AuditEntry struct {
+	Seq    int64  `json:"seq"`
+	Day    string `json:"day"`
+	Actor  string `json:"actor"`
+	Action string `json:"action"`
+	Case   string `json:"case,omitempty"`
+	Detail string `json:"detail,omitempty"`
+}
+
+// MaxAudit bounds the entries one audit request returns.
+const MaxAudit = 10000
 
 // CaseInfo is one case as the API lists it: metadata only.
 type CaseInfo struct {
@@ -52,15 +74,21 @@ type apiError struct {
 }
 
 // MaxMessage bounds an officer's question or note.
-const MaxMessage = 1 << 20
+const MaxMessage = casework.MaxMessage
 
-// Handler serves the control API. stages lists the stages a case may move
-// to; off, when not nil, manages officer accounts.
-func Handler(st Store, stages []string, off Officers, log *slog.Logger) http.Handler {
+// maxTextBody bounds a request that carries a question or a note: room for
+// the longest text the operations layer takes, and its encoding.
+const maxTextBody = 2*MaxMessage + 64<<10
+
+// Handler serves the control API. ops carries out every action on a case,
+// recorded in the audit log as the administrator's; au, when not nil, is
+// the audit log served at /v1/audit; off, when not nil, manages officer
+// accounts.
+func Handler(st Store, ops *casework.Desk, au AuditLog, off Officers, log *slog.Logger) http.Handler {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	a := &api{st: st, stages: stages, log: log.With("component", "control")}
+	a := &api{st: st, ops: ops, au: au, log: log.With("component", "control")}
 	r := chi.NewRouter()
 	r.Route("/v1/cases", func(r chi.Router) {
 		r.Get("/", a.list)
@@ -71,6 +99,9 @@ func Handler(st Store, stages []string, off Officers, log *slog.Logger) http.Han
 			r.Post("/stage", a.stage)
 		})
 	})
+	if au != nil {
+		r.Get("/v1/audit", a.audit)
+	}
 	if off != nil {
 		a.officerRoutes(r, off)
 	}
@@ -81,9 +112,10 @@ func Handler(st Store, stages []string, off Officers, log *slog.Logger) http.Han
 }
 
 type api struct {
-	st     Store
-	stages []string
-	log    *slog.Logger
+	st  Store
+	ops *casework.Desk
+	au  AuditLog
+	log *slog.Logger
 }
 
 func info(c vault.Case) CaseInfo {
@@ -111,17 +143,37 @@ func (a *api) get(w http.ResponseWriter, r *http.Request) {
 }
 
 func (a *api) load(w http.ResponseWriter, r *http.Request) (vault.Case, bool) {
-	ref := chi.URLParam(r, "ref")
-	c, err := a.st.Case(ref)
-	if errors.Is(err, vault.ErrNotFound) {
-		writeErr(w, http.StatusNotFound, fmt.Sprintf("no case %q", ref), "list the cases with: cleandrop cases")
-		return c, false
-	}
+	c, err := a.ops.Load(casework.Admin(), chi.URLParam(r, "ref"))
 	if err != nil {
-		a.internal(w, "case", err)
+		a.failed(w, "case", err)
 		return c, false
 	}
 	return c, true
+}
+
+// failed answers an error of the operations layer. The statuses are the
+// desk's for the same errors.
+func (a *api) failed(w http.ResponseWriter, step string, err error) {
+	var tooBig *http.MaxBytesError
+	switch {
+	case errors.Is(err, vault.ErrNotFound):
+		writeErr(w, http.StatusNotFound, "no such case", "list the cases with: cleandrop cases")
+	case errors.Is(err, casework.ErrStage):
+		writeErr(w, http.StatusBadRequest, "unknown stage", "stages: "+strings.Join(a.ops.Stages(), ", "))
+	case errors.Is(err, casework.ErrSameStage):
+		writeErr(w, http.StatusConflict, "the case is already at that stage", "add a note to send one without moving the case")
+	case errors.Is(err, casework.ErrEmpty):
+		writeErr(w, http.StatusBadRequest, "the text is empty", "write it into the file first")
+	case errors.Is(err, casework.ErrTooLong), errors.As(err, &tooBig):
+		writeErr(w, http.StatusRequestEntityTooLarge, "the text is too long", "keep it under 1 MiB")
+	case errors.Is(err, casework.ErrNotText):
+		writeErr(w, http.StatusBadRequest, "the text is not UTF-8", "save the file as UTF-8")
+	case errors.Is(err, vault.ErrNoReporter):
+		writeErr(w, http.StatusConflict, "the case came by referral: nothing can be sealed to its reporter from here",
+			"the reporter follows the case at the referring agency; change its stage without a note")
+	default:
+		a.internal(w, step, err)
+	}
 }
 
 func (a *api) export(w http.ResponseWriter, r *http.Request) {
@@ -130,68 +182,80 @@ func (a *api) export(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.Header().Set("Content-Type", "application/x-tar")
-	if err := a.st.Export(w, c.Ref); err != nil {
+	if err := a.ops.Export(casework.Admin(), c, w); err != nil {
+		if errors.Is(err, casework.ErrUnaudited) {
+			a.internal(w, "audit", err)
+			return
+		}
 		// Headers are gone; cut the stream so the client sees a short body.
-		a.log.Error("export failed", "err", err)
+		a.log.Error("export failed")
 		panic(http.ErrAbortHandler)
 	}
 }
 
 func (a *api) question(w http.ResponseWriter, r *http.Request) {
-	c, ok := a.load(w, r)
-	if !ok {
-		return
-	}
-	text, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxMessage))
+	text, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxTextBody))
 	if err != nil {
-		writeErr(w, http.StatusRequestEntityTooLarge, "question is too long", "keep it under 1 MiB")
+		a.failed(w, "question", err)
 		return
 	}
-	if len(text) == 0 {
-		writeErr(w, http.StatusBadRequest, "question is empty", "")
+	c, err := a.ops.Ask(casework.Admin(), chi.URLParam(r, "ref"), string(text))
+	if err != nil {
+		a.failed(w, "question", err)
 		return
 	}
-	a.post(w, c.Ref, "", vault.KindQuestion, text)
+	writeJSON(w, http.StatusOK, Added{Ref: c.Ref})
 }
 
 func (a *api) stage(w http.ResponseWriter, r *http.Request) {
-	c, ok := a.load(w, r)
-	if !ok {
-		return
-	}
 	var sc StageChange
-	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, MaxMessage+4096))
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxTextBody))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&sc); err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			a.failed(w, "stage", err)
+			return
+		}
 		writeErr(w, http.StatusBadRequest, "stage change is not valid JSON", "")
 		return
 	}
-	if !slices.Contains(a.stages, sc.Stage) {
-		writeErr(w, http.StatusBadRequest, fmt.Sprintf("unknown stage %q", sc.Stage), "stages: "+fmt.Sprint(a.stages))
+	c, err := a.ops.SetStage(casework.Admin(), chi.URLParam(r, "ref"), sc.Stage, sc.Note)
+	if err != nil {
+		a.failed(w, "stage", err)
 		return
 	}
-	if sc.Stage == c.Stage && sc.Note == "" {
-		writeErr(w, http.StatusConflict, fmt.Sprintf("case is already at stage %q", sc.Stage), "")
-		return
-	}
-	stage := sc.Stage
-	if stage == c.Stage {
-		stage = "" // a note only
-	}
-	a.post(w, c.Ref, stage, vault.KindNote, []byte(sc.Note))
+	writeJSON(w, http.StatusOK, Added{Ref: c.Ref})
 }
 
-func (a *api) post(w http.ResponseWriter, ref, stage string, kind vault.Kind, text []byte) {
-	switch err := a.st.Post(ref, stage, kind, text); {
-	case errors.Is(err, vault.ErrNoReporter):
-		writeErr(w, http.StatusConflict, "the case came by referral: nothing can be sealed to its reporter from here",
-			"the reporter follows the case at the referring agency; change its stage without a note")
-		return
-	case err != nil:
-		a.internal(w, "post", err)
+// audit returns the audit log's entries, newest first: all of them, or
+// those of ?case=, at most ?limit= (default and ceiling MaxAudit).
+func (a *api) audit(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	ref := strings.ToUpper(strings.TrimSpace(q.Get("case")))
+	limit := MaxAudit
+	if s := q.Get("limit"); s != "" {
+		n, err := strconv.Atoi(s)
+		if err != nil || n < 1 {
+			writeErr(w, http.StatusBadRequest, "limit must be a positive number", "")
+			return
+		}
+		limit = min(n, MaxAudit)
+	}
+	var filter func(audit.Entry) bool
+	if ref != "" {
+		filter = func(e audit.Entry) bool { return e.Case == ref }
+	}
+	es, err := a.au.Entries(filter, limit)
+	if err != nil {
+		a.internal(w, "audit", err)
 		return
 	}
-	writeJSON(w, http.StatusOK, Added{Ref: ref})
+	out := make([]AuditEntry, 0, len(es))
+	for _, e := range es {
+		out = append(out, AuditEntry(e))
+	}
+	writeJSON(w, http.StatusOK, out)
 }
 
 func (a *api) internal(w http.ResponseWriter, step string, err error) {

@@ -15,7 +15,10 @@ import (
 
 	"filippo.io/age"
 
+	"cleandrop/drop/casework"
+	"cleandrop/drop/stage"
 	"cleandrop/vault"
+	"cleandrop/vault/audit"
 )
 
 // fakeOfficers records what the API asked of it.
@@ -48,6 +51,29 @@ func (f *fakeOfficers) Token(name, label string) (string, error) {
 // serve runs the control API on a unix socket over a real vault with one
 // case and returns a client and the case's reference.
 func serve(t *testing.T) (*Client, string, *vault.Store, *fakeOfficers) {
+	c, ref, st, off, _ := serveAudited(t)
+	return c, ref, st, off
+}
+
+var testPolicy = stage.Policy{Name: "test", Stages: []string{"received", "acknowledged", "closed"}}
+
+// newOps is the operations layer over st, recording into a new audit log.
+func newOps(t *testing.T, st casework.Store) (*casework.Desk, *audit.Log) {
+	t.Helper()
+	au, err := audit.Open(t.TempDir(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { au.Close() })
+	ops, err := casework.New(casework.Config{Store: st, Audit: au, Policy: testPolicy})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ops, au
+}
+
+// serveAudited is serve, with the audit log the control API records into.
+func serveAudited(t *testing.T) (*Client, string, *vault.Store, *fakeOfficers, *audit.Log) {
 	t.Helper()
 	id, _ := age.GenerateX25519Identity()
 	st, err := vault.Open(t.TempDir(), vault.Options{Agencies: []vault.Agency{
@@ -85,13 +111,14 @@ func serve(t *testing.T) (*Client, string, *vault.Store, *fakeOfficers) {
 		t.Fatalf("socket mode: %v %v", fi.Mode(), err)
 	}
 	off := &fakeOfficers{tokens: map[string]string{}}
-	srv := &http.Server{Handler: Handler(st, []string{"received", "acknowledged", "closed"}, off, nil), ReadHeaderTimeout: time.Minute}
+	ops, au := newOps(t, st)
+	srv := &http.Server{Handler: Handler(st, ops, au, off, nil), ReadHeaderTimeout: time.Minute}
 	go srv.Serve(ln)
 	t.Cleanup(func() { srv.Close() })
 	if _, err := Listen(sock); err == nil {
 		t.Error("a second server took a control socket in use")
 	}
-	return NewClient(sock), ref, st, off
+	return NewClient(sock), ref, st, off, au
 }
 
 func TestCases(t *testing.T) {
@@ -197,7 +224,8 @@ func (referred) Post(ref, stage string, kind vault.Kind, text []byte) error {
 
 func TestReferredCase(t *testing.T) {
 	_, ref, st, _ := serve(t)
-	h := Handler(referred{st}, []string{"received", "closed"}, nil, nil)
+	ops, au := newOps(t, referred{st})
+	h := Handler(st, ops, au, nil, nil)
 	for _, tc := range []struct {
 		path, body string
 		status     int

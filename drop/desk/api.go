@@ -7,6 +7,9 @@ import (
 	"net/http"
 	"strings"
 
+	"github.com/go-chi/chi/v5"
+
+	"cleandrop/drop/casework"
 	"cleandrop/vault"
 )
 
@@ -110,7 +113,7 @@ func (h *handler) apiList(w http.ResponseWriter, r *http.Request) {
 
 func (h *handler) apiCase(w http.ResponseWriter, r *http.Request) {
 	me := whoOf(r)
-	c, ok := h.loadOr404(w, r)
+	c, ok := h.viewOr404(w, r)
 	if !ok {
 		return
 	}
@@ -120,10 +123,6 @@ func (h *handler) apiCase(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s := h.summary(c, unread)
-	if h.audit(r, "case.view", c.Ref, "") != nil {
-		h.internal(w, r, "audit")
-		return
-	}
 	d := CaseDetail{CaseSummary: s, ReplyRecipient: c.Access.ReplyRecipient, ItemList: []apiItem{}, History: []apiEvent{},
 		Custody: append([]vault.Custody{}, c.Custody...)}
 	for _, it := range c.Items {
@@ -136,69 +135,42 @@ func (h *handler) apiCase(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *handler) apiAsk(w http.ResponseWriter, r *http.Request) {
-	c, ok := h.loadOr404(w, r)
-	if !ok {
-		return
-	}
 	if ct := r.Header.Get("Content-Type"); ct != "" && !strings.HasPrefix(ct, "text/plain") {
 		apiErr(w, http.StatusUnsupportedMediaType, "send the question as text/plain")
 		return
 	}
-	text, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxMessage))
+	text, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxTextBody))
 	if err != nil {
-		apiErr(w, http.StatusRequestEntityTooLarge, "question is too long (at most 1 MiB)")
+		h.opFailed(w, r, "/", "question", err)
 		return
 	}
-	q := strings.TrimSpace(string(text))
-	if q == "" {
-		apiErr(w, http.StatusBadRequest, "question is empty")
+	c, err := h.ops.Ask(h.actor(r), chi.URLParam(r, "ref"), string(text))
+	if err != nil {
+		h.opFailed(w, r, "/", "question", err)
 		return
 	}
-	if err := h.cfg.Store.Post(c.Ref, "", vault.KindQuestion, []byte(q)); errors.Is(err, vault.ErrNoReporter) {
-		apiErr(w, http.StatusConflict, "the case came by referral: nothing can be sealed to its reporter from here")
-		return
-	} else if err != nil {
-		h.internal(w, r, "question")
-		return
-	}
-	h.audit(r, "question", c.Ref, "")
 	writeJSON(w, http.StatusOK, map[string]string{"ref": c.Ref})
 }
 
 func (h *handler) apiStage(w http.ResponseWriter, r *http.Request) {
-	c, ok := h.loadOr404(w, r)
-	if !ok {
-		return
-	}
 	var sc StageChange
-	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, MaxMessage+4096))
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxTextBody))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&sc); err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			h.opFailed(w, r, "/", "stage", err)
+			return
+		}
 		apiErr(w, http.StatusBadRequest, "stage change is not valid JSON")
 		return
 	}
-	if !h.cfg.Policy.Has(sc.Stage) {
-		apiErr(w, http.StatusBadRequest, "unknown stage; stages: "+strings.Join(h.cfg.Policy.Stages, ", "))
+	c, err := h.ops.SetStage(h.actor(r), chi.URLParam(r, "ref"), sc.Stage, sc.Note)
+	if err != nil {
+		h.opFailed(w, r, "/", "stage", err)
 		return
 	}
-	note := strings.TrimSpace(sc.Note)
-	switch err := h.setStage(c, sc.Stage, note); {
-	case errors.Is(err, errSameStage):
-		apiErr(w, http.StatusConflict, "case is already at that stage")
-		return
-	case errors.Is(err, vault.ErrNoReporter):
-		apiErr(w, http.StatusConflict, "the case came by referral: nothing can be sealed to its reporter from here")
-		return
-	case err != nil:
-		h.internal(w, r, "stage")
-		return
-	}
-	detail := sc.Stage
-	if note != "" {
-		detail += " +note"
-	}
-	h.audit(r, "stage.change", c.Ref, detail+" (api)")
-	writeJSON(w, http.StatusOK, map[string]string{"ref": c.Ref, "stage": sc.Stage})
+	writeJSON(w, http.StatusOK, map[string]string{"ref": c.Ref, "stage": strings.TrimSpace(sc.Stage)})
 }
 
 // apiUpload stores the request body, an age file sealed offline, as an
@@ -212,17 +184,16 @@ func (h *handler) apiUpload(w http.ResponseWriter, r *http.Request) {
 	if k == "" {
 		k = string(vault.KindNote)
 	}
-	kind, err := uploadKind(k)
+	kind, err := casework.UploadKind(k)
 	if err != nil {
 		h.uploadFailed(w, r, c.Ref, err)
 		return
 	}
 	r.Body = http.MaxBytesReader(w, r.Body, h.cfg.MaxUpload)
-	if err := h.storeSealed(c.Ref, kind, r.Body, nil); err != nil {
+	if err := h.ops.Upload(h.actor(r), c, kind, r.Body, nil); err != nil {
 		h.uploadFailed(w, r, c.Ref, err)
 		return
 	}
-	h.audit(r, "item.upload", c.Ref, string(kind)+" (api)")
 	writeJSON(w, http.StatusOK, map[string]string{"ref": c.Ref})
 }
 

@@ -1,7 +1,6 @@
 package desk
 
 import (
-	"cmp"
 	"net/http"
 	"slices"
 	"strings"
@@ -15,9 +14,12 @@ type auditData struct {
 	Entries []auditRow
 }
 
+// auditRow is one entry as the page shows it. It has no sequence number:
+// the log numbers entries across all agencies, and the gaps between one
+// agency's numbers would tell its supervisor how much the others did.
 type auditRow struct {
-	AuditEntry
-	ActionKey string // message key, "" when the catalogue has none
+	Day, Actor, Action, Case, Detail string
+	ActionKey                        string // message key, "" when the catalogue has none
 }
 
 // auditPage shows supervisors the newest audit entries of their agencies:
@@ -66,10 +68,10 @@ func (h *handler) auditPage(w http.ResponseWriter, r *http.Request) {
 		h.internal(w, r, "audit")
 		return
 	}
-	slices.SortFunc(entries, func(a, b AuditEntry) int { return cmp.Compare(b.Seq, a.Seq) })
+	// Entries come newest first, in the log's order.
 	d := auditData{Nav: h.navOf(r), Case: want}
 	for _, e := range entries {
-		row := auditRow{AuditEntry: e}
+		row := auditRow{Day: e.Day, Actor: e.Actor, Action: e.Action, Case: e.Case, Detail: e.Detail}
 		if k := "desk.action." + e.Action; h.cfg.Catalog.HasKey(k) {
 			row.ActionKey = k
 		}

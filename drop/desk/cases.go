@@ -11,6 +11,7 @@ import (
 
 	"github.com/go-chi/chi/v5"
 
+	"cleandrop/drop/casework"
 	"cleandrop/drop/stage"
 	"cleandrop/drop/web"
 	"cleandrop/vault"
@@ -186,39 +187,74 @@ func (h *handler) caseList(w http.ResponseWriter, r *http.Request) {
 	h.page(w, r, http.StatusOK, "cases", web.Page{Data: d, Flash: me.s.takeFlash()})
 }
 
-// load returns case ref if it exists and is in the officer's scope; a case
-// of another agency is as absent as one that never existed.
-func (h *handler) load(r *http.Request) (vault.Case, error) {
-	ref := chi.URLParam(r, "ref")
-	if ref == "" || len(ref) > 64 {
-		return vault.Case{}, vault.ErrNotFound
+// actor is the signed-in officer as the operations layer sees them.
+func (h *handler) actor(r *http.Request) casework.Actor {
+	me := whoOf(r)
+	path := casework.Page
+	if me.api {
+		path = casework.API
 	}
-	c, err := h.cfg.Store.Case(ref)
-	if err != nil {
-		return c, err
-	}
-	if !whoOf(r).mayRead(c.Agency) {
-		return vault.Case{}, vault.ErrNotFound
-	}
-	return c, nil
+	return casework.Officer(me.Name, me.Role, me.Agencies, path)
 }
 
-// loadOr404 is load with the error answered.
+// loadOr404 returns the case the request names if the officer may act on
+// it; a case of another agency is as absent as one that never existed.
 func (h *handler) loadOr404(w http.ResponseWriter, r *http.Request) (vault.Case, bool) {
-	c, err := h.load(r)
-	switch {
-	case errors.Is(err, vault.ErrNotFound):
-		if whoOf(r).api {
-			apiErr(w, http.StatusNotFound, "no such case")
-		} else {
-			h.fail(w, r, http.StatusNotFound, "error.not_found", "/")
-		}
-		return c, false
-	case err != nil:
-		h.internal(w, r, "case")
+	c, err := h.ops.Load(h.actor(r), chi.URLParam(r, "ref"))
+	if err != nil {
+		h.opFailed(w, r, "/", "case", err)
 		return c, false
 	}
 	return c, true
+}
+
+// viewOr404 is loadOr404 for showing the case: the view is audited.
+func (h *handler) viewOr404(w http.ResponseWriter, r *http.Request) (vault.Case, bool) {
+	c, err := h.ops.View(h.actor(r), chi.URLParam(r, "ref"))
+	if err != nil {
+		h.opFailed(w, r, "/", "case", err)
+		return c, false
+	}
+	return c, true
+}
+
+// opProblem maps an error of the operations layer to a status, a message
+// key and an English text for the API; ok is false for an internal error.
+// The pages and the API answer alike because both use it.
+func (h *handler) opProblem(err error) (status int, key, text string, ok bool) {
+	var tooBig *http.MaxBytesError
+	switch {
+	case errors.Is(err, vault.ErrNotFound):
+		return http.StatusNotFound, "error.not_found", "no such case", true
+	case errors.Is(err, casework.ErrForbidden):
+		return http.StatusForbidden, "desk.error.forbidden", "not allowed", true
+	case errors.Is(err, casework.ErrStage):
+		return http.StatusBadRequest, "desk.error.stage", "unknown stage; stages: " + strings.Join(h.cfg.Policy.Stages, ", "), true
+	case errors.Is(err, casework.ErrSameStage):
+		return http.StatusConflict, "desk.error.same_stage", "case is already at that stage", true
+	case errors.Is(err, casework.ErrEmpty):
+		return http.StatusBadRequest, "desk.error.empty", "the text is empty", true
+	case errors.Is(err, casework.ErrTooLong), errors.As(err, &tooBig):
+		return http.StatusRequestEntityTooLarge, "error.too_large", "too long (at most 1 MiB of text)", true
+	case errors.Is(err, casework.ErrNotText):
+		return http.StatusBadRequest, "desk.error.not_text", "the text is not UTF-8", true
+	case errors.Is(err, vault.ErrNoReporter):
+		return http.StatusConflict, "desk.error.no_reporter", "the case came by referral: nothing can be sealed to its reporter from here", true
+	}
+	return http.StatusInternalServerError, "error.internal", "", false
+}
+
+// opFailed answers a refused operation; back is the page to go back to.
+func (h *handler) opFailed(w http.ResponseWriter, r *http.Request, back, step string, err error) {
+	status, key, text, ok := h.opProblem(err)
+	switch {
+	case !ok:
+		h.internal(w, r, step)
+	case whoOf(r).api:
+		apiErr(w, status, text)
+	default:
+		h.fail(w, r, status, key, back)
+	}
 }
 
 type itemRow struct {
@@ -248,7 +284,8 @@ type caseData struct {
 	// SigningFingerprint is the export signing key's, for the officer to
 	// compare with the one they were given.
 	SigningFingerprint string
-	Targets            []Agency // where the case may be referred
+	Targets            []Agency       // where the case may be referred
+	Reasons            []reasonOption // why again, once the case was referred
 	Deadlines          []deadlineRow
 	Items              []itemRow
 	History            []eventRow
@@ -258,17 +295,13 @@ type caseData struct {
 
 func (h *handler) casePage(w http.ResponseWriter, r *http.Request) {
 	me := whoOf(r)
-	c, ok := h.loadOr404(w, r)
+	c, ok := h.viewOr404(w, r)
 	if !ok {
 		return
 	}
 	seen := 0
 	if b, err := h.cfg.Store.Record(kindSeen, seenID(me.Name, c.Ref)); err == nil {
 		seen, _ = strconv.Atoi(string(b))
-	}
-	if h.audit(r, "case.view", c.Ref, "") != nil {
-		h.internal(w, r, "audit")
-		return
 	}
 	if err := h.markSeen(me.Name, c); err != nil {
 		h.internal(w, r, "seen")
@@ -294,36 +327,23 @@ func (h *handler) casePage(w http.ResponseWriter, r *http.Request) {
 	}
 	d.Custody = c.Custody
 	d.Targets = h.referTargets(c.Agency)
+	d.Reasons = referReasons(c)
 	h.page(w, r, http.StatusOK, "case", web.Page{Data: d, Flash: me.s.takeFlash()})
 }
 
 // download sends one item's ciphertext exactly as stored.
 func (h *handler) download(w http.ResponseWriter, r *http.Request) {
-	c, ok := h.loadOr404(w, r)
-	if !ok {
-		return
-	}
+	ref := chi.URLParam(r, "ref")
 	id, err := strconv.Atoi(chi.URLParam(r, "id"))
-	idx := slices.IndexFunc(c.Items, func(it vault.Item) bool { return it.ID == id })
-	if err != nil || idx < 0 {
-		if whoOf(r).api {
-			apiErr(w, http.StatusNotFound, "no such item")
-		} else {
-			h.fail(w, r, http.StatusNotFound, "error.not_found", "/cases/"+c.Ref)
-		}
-		return
-	}
-	it := c.Items[idx]
-	rc, err := h.cfg.Store.OpenItem(c.Ref, it.ID)
 	if err != nil {
-		h.internal(w, r, "open item")
+		id = -1
+	}
+	it, rc, err := h.ops.Download(h.actor(r), ref, id)
+	if err != nil {
+		h.opFailed(w, r, "/", "item", err)
 		return
 	}
 	defer rc.Close()
-	if h.audit(r, "item.download", c.Ref, "item "+strconv.Itoa(it.ID)) != nil {
-		h.internal(w, r, "audit")
-		return
-	}
 	w.Header().Set("Content-Type", "application/octet-stream")
 	w.Header().Set("Content-Disposition", fmt.Sprintf(`attachment; filename="%03d-%s.age"`, it.ID, it.Kind))
 	w.Header().Set("Content-Length", strconv.FormatInt(it.Size, 10))
@@ -339,32 +359,19 @@ func (h *handler) export(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	if h.audit(r, "export", c.Ref, "") != nil {
-		h.internal(w, r, "audit")
-		return
-	}
 	w.Header().Set("Content-Type", "application/x-tar")
 	w.Header().Set("Content-Disposition", fmt.Sprintf(`attachment; filename="%s.tar"`, c.Ref))
-	if err := h.cfg.Store.ExportWith(w, c.Ref, vault.ExportOptions{Sign: h.cfg.Sign}); err != nil {
+	if err := h.ops.Export(h.actor(r), c, w); err != nil {
+		if errors.Is(err, casework.ErrUnaudited) {
+			// Nothing was written: the export was refused.
+			w.Header().Del("Content-Disposition")
+			h.internal(w, r, "audit")
+			return
+		}
 		// Headers are gone; cut the stream so the client sees a short body.
 		h.log.Error("export failed")
 		panic(http.ErrAbortHandler)
 	}
-}
-
-// errSameStage is a stage change to the stage the case is at, with no note.
-var errSameStage = errors.New("desk: case already at that stage")
-
-// setStage moves c to stg, with an optional note sealed to the reporter and
-// the agency, in one batch.
-func (h *handler) setStage(c vault.Case, stg, note string) error {
-	if stg == c.Stage && note == "" {
-		return errSameStage
-	}
-	if stg == c.Stage {
-		stg = ""
-	}
-	return h.cfg.Store.Post(c.Ref, stg, vault.KindNote, []byte(note))
 }
 
 // done finishes a page action: a notice on the case page.
@@ -374,63 +381,70 @@ func (h *handler) done(w http.ResponseWriter, r *http.Request, ref, flash string
 }
 
 func (h *handler) changeStage(w http.ResponseWriter, r *http.Request) {
-	c, ok := h.loadOr404(w, r)
-	if !ok {
+	ref := chi.URLParam(r, "ref")
+	if err := readForm(w, r); err != nil {
+		h.formFailed(w, r, err)
 		return
 	}
-	if !parseSmallForm(w, r) {
-		h.fail(w, r, http.StatusBadRequest, "error.bad_form", "/cases/"+c.Ref)
+	c, err := h.ops.SetStage(h.actor(r), ref, r.PostForm.Get("stage"), r.PostForm.Get("note"))
+	if err != nil {
+		h.opFailed(w, r, caseBack(c, ref), "stage", err)
 		return
 	}
-	stg := r.PostForm.Get("stage")
-	note := strings.TrimSpace(r.PostForm.Get("note"))
-	if !h.cfg.Policy.Has(stg) {
-		h.fail(w, r, http.StatusBadRequest, "desk.error.stage", "/cases/"+c.Ref)
-		return
-	}
-	switch err := h.setStage(c, stg, note); {
-	case errors.Is(err, errSameStage):
-		h.fail(w, r, http.StatusConflict, "desk.error.same_stage", "/cases/"+c.Ref)
-		return
-	case errors.Is(err, vault.ErrNoReporter):
-		h.fail(w, r, http.StatusConflict, "desk.error.no_reporter", "/cases/"+c.Ref)
-		return
-	case err != nil:
-		h.internal(w, r, "stage")
-		return
-	}
-	detail := stg
-	if note != "" {
-		detail += " +note"
-	}
-	h.audit(r, "stage.change", c.Ref, detail)
 	h.done(w, r, c.Ref, "desk.done.stage")
 }
 
 func (h *handler) ask(w http.ResponseWriter, r *http.Request) {
+	ref := chi.URLParam(r, "ref")
+	if err := readForm(w, r); err != nil {
+		h.formFailed(w, r, err)
+		return
+	}
+	c, err := h.ops.Ask(h.actor(r), ref, r.PostForm.Get("question"))
+	if err != nil {
+		h.opFailed(w, r, caseBack(c, ref), "question", err)
+		return
+	}
+	h.done(w, r, c.Ref, "desk.done.question")
+}
+
+// maxTextBody bounds a request that carries a question or a note: room
+// for the longest text the operations layer takes, and its encoding.
+const maxTextBody = 2*casework.MaxMessage + 64<<10
+
+var errNotForm = errors.New("desk: not a form")
+
+// readForm parses a small url-encoded form (a question, a stage change).
+func readForm(w http.ResponseWriter, r *http.Request) error {
+	if ct := r.Header.Get("Content-Type"); !strings.HasPrefix(ct, "application/x-www-form-urlencoded") {
+		return errNotForm
+	}
+	r.Body = http.MaxBytesReader(w, r.Body, maxTextBody)
+	return r.ParseForm()
+}
+
+// formFailed answers a form that could not be read: too large, or not a
+// form. A case out of scope is not found, whatever the form.
+func (h *handler) formFailed(w http.ResponseWriter, r *http.Request, err error) {
 	c, ok := h.loadOr404(w, r)
 	if !ok {
 		return
 	}
-	if !parseSmallForm(w, r) {
-		h.fail(w, r, http.StatusBadRequest, "error.bad_form", "/cases/"+c.Ref)
+	var tooBig *http.MaxBytesError
+	if errors.As(err, &tooBig) {
+		h.fail(w, r, http.StatusRequestEntityTooLarge, "error.too_large", "/cases/"+c.Ref)
 		return
 	}
-	text := strings.TrimSpace(r.PostForm.Get("question"))
-	if text == "" {
-		h.fail(w, r, http.StatusBadRequest, "desk.error.empty", "/cases/"+c.Ref)
-		return
+	h.fail(w, r, http.StatusBadRequest, "error.bad_form", "/cases/"+c.Ref)
+}
+
+// caseBack is where a refused action on case c (or ref, if c was not
+// found) sends the officer back to.
+func caseBack(c vault.Case, ref string) string {
+	if c.Ref == "" {
+		return "/"
 	}
-	switch err := h.cfg.Store.Post(c.Ref, "", vault.KindQuestion, []byte(text)); {
-	case errors.Is(err, vault.ErrNoReporter):
-		h.fail(w, r, http.StatusConflict, "desk.error.no_reporter", "/cases/"+c.Ref)
-		return
-	case err != nil:
-		h.internal(w, r, "question")
-		return
-	}
-	h.audit(r, "question", c.Ref, "")
-	h.done(w, r, c.Ref, "desk.done.question")
+	return "/cases/" + c.Ref
 }
 
 // signingKey serves the public key that checks export manifests. It is

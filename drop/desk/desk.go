@@ -15,6 +15,7 @@ import (
 
 	"github.com/go-chi/chi/v5"
 
+	"cleandrop/drop/casework"
 	"cleandrop/drop/stage"
 	"cleandrop/drop/web"
 	"cleandrop/vault"
@@ -34,7 +35,7 @@ type Store interface {
 	OpenItem(ref string, id int) (io.ReadCloser, error) // ciphertext
 	ExportWith(w io.Writer, ref string, opts vault.ExportOptions) error
 	// ReceiveReferral files a referral bundle made from case from.
-	ReceiveReferral(r io.Reader, from, stage, officer string) (vault.Custody, error)
+	ReceiveReferral(r io.Reader, from string, opts vault.ReceiveOptions) (vault.Custody, error)
 
 	PutRecord(kind, id string, value []byte) error
 	Record(kind, id string) ([]byte, error) // vault.ErrNotFound when absent
@@ -81,7 +82,7 @@ const (
 	SessionMax       = 10 * time.Hour
 	MinPassword      = 12
 	// MaxMessage bounds an officer's question or note.
-	MaxMessage = 1 << 20
+	MaxMessage = casework.MaxMessage
 	// auditPage is how many entries the audit page shows.
 	auditPage = 200
 )
@@ -93,6 +94,10 @@ type handler struct {
 	acc      *Accounts
 	sessions *web.Sessions[*session]
 	throttle *throttle
+	// ops carries out every action on a case: scope, validation, sealing
+	// and the audit entry, the same for the pages, the API and the control
+	// socket.
+	ops *casework.Desk
 }
 
 // session is one officer's sign-in; it lives in memory only.
@@ -143,6 +148,10 @@ func New(cfg Config) (http.Handler, error) {
 	if err != nil {
 		return nil, fmt.Errorf("desk: %w", err)
 	}
+	ops, err := casework.New(casework.Config{Store: cfg.Store, Audit: cfg.Audit, Policy: cfg.Policy, Sign: cfg.Sign, Logger: cfg.Logger})
+	if err != nil {
+		return nil, fmt.Errorf("desk: %w", err)
+	}
 	ss := web.NewSessions[*session]("d", SessionIdle, SessionMax)
 	ss.Now = cfg.Now
 	h := &handler{
@@ -152,6 +161,7 @@ func New(cfg Config) (http.Handler, error) {
 		acc:      cfg.Accounts,
 		sessions: ss,
 		throttle: newThrottle(cfg.Now),
+		ops:      ops,
 	}
 	return h.routes(), nil
 }
@@ -313,6 +323,9 @@ var requiredKeys = []string{
 	"desk.done.stage", "desk.done.question", "desk.done.upload", "desk.done.refer",
 	"desk.error.no_reporter", "desk.error.not_referral", "desk.error.referral_case",
 	"desk.error.referral_same", "desk.error.referral_agency", "desk.error.referral_damaged",
+	"desk.error.referral_items", "desk.error.referral_again", "desk.error.referral_reason", "desk.error.not_text",
+	"desk.case.refer.reason.correction", "desk.case.refer.reason.new-information",
+	"desk.case.refer.reason.not-received", "desk.case.refer.reason.requested",
 	"desk.kind.report", "desk.kind.attachment", "desk.kind.answer", "desk.kind.question", "desk.kind.note",
 	"desk.deadline.acknowledge", "desk.deadline.feedback", "desk.deadline.process",
 }

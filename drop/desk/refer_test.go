@@ -119,6 +119,37 @@ func TestRefer(t *testing.T) {
 		}
 	}
 
+	// Referring the case to the same agency again needs a reason from the
+	// list, which the chain of custody and the audit log record.
+	t.Run("again", func(t *testing.T) {
+		if _, page := alice.get("/cases/" + ref); !strings.Contains(page, `name="reason"`) || !strings.Contains(page, `value="correction"`) {
+			t.Fatalf("case page of a referred case lacks the reason field:\n%s", page)
+		}
+		body, ct := multipartUpload(t, nil, referral.Bytes())
+		if resp, page := alice.postBody("/cases/"+ref+"/refer", ct, body); resp.StatusCode != 409 || !strings.Contains(page, "referred to that agency before") {
+			t.Fatalf("second referral without a reason: %d\n%s", resp.StatusCode, page)
+		}
+		token, _ := f.acc.NewToken("alice", "again")
+		if resp := f.api(token, "POST", "/api/v1/cases/"+ref+"/refer?reason=because", "application/x-tar", bytes.NewReader(referral.Bytes())); resp.StatusCode != 400 {
+			t.Fatalf("API referral with a free-text reason: %d", resp.StatusCode)
+		}
+		body, ct = multipartUpload(t, [][2]string{{"reason", "correction"}}, referral.Bytes())
+		if resp, page := alice.postBody("/cases/"+ref+"/refer", ct, body); resp.StatusCode != 200 || !strings.Contains(page, "The case was referred") {
+			t.Fatalf("second referral with a reason: %d\n%s", resp.StatusCode, page)
+		}
+		c, _ := f.store.Case(ref)
+		if len(c.Custody) != 2 || c.Custody[1].Reason != "correction" {
+			t.Fatalf("custody = %+v", c.Custody)
+		}
+		if _, page := alice.get("/cases/" + ref); !strings.Contains(page, "Referred again: Correction") {
+			t.Errorf("case page does not show why the case was referred again:\n%s", page)
+		}
+		es, _ := f.audit.Entries(func(e AuditEntry) bool { return e.Action == "case.refer" }, 1)
+		if len(es) != 1 || !strings.HasSuffix(es[0].Detail, "again: correction") {
+			t.Errorf("audit entry = %+v", es)
+		}
+	})
+
 	t.Run("api", func(t *testing.T) {
 		ref2, _ := f.newCase("acc", "second report")
 		token, _ := f.acc.NewToken("alice", "script")

@@ -1,61 +1,18 @@
 package desk
 
 import (
-	"bufio"
 	"errors"
 	"io"
 	"net/http"
-	"strings"
 
+	"cleandrop/drop/casework"
 	"cleandrop/vault"
 )
 
 var (
-	errEmptyUpload = errors.New("desk: empty upload")
-	errField       = errors.New("desk: unexpected form field")
-	errOrder       = errors.New("desk: form fields out of order")
-	errKind        = errors.New("desk: unknown item kind")
+	errField = errors.New("desk: unexpected form field")
+	errOrder = errors.New("desk: form fields out of order")
 )
-
-// uploadKind is the kind an officer may give an item sealed offline: a
-// question or a note for the reporter (sealed to the case's reply key and
-// the agency's keys on the offline machine).
-func uploadKind(s string) (vault.Kind, error) {
-	switch k := vault.Kind(strings.TrimSpace(s)); k {
-	case vault.KindNote, vault.KindQuestion:
-		return k, nil
-	}
-	return "", errKind
-}
-
-// storeSealed streams an age file sealed elsewhere into case ref as is
-// (the vault checks its header). after runs before the commit (it may
-// refuse what follows the file). Nothing is kept unless all of it succeeds.
-func (h *handler) storeSealed(ref string, kind vault.Kind, r io.Reader, after func() error) error {
-	// The vault checks the age header; only an empty upload is told apart
-	// here, for a clearer message.
-	br := bufio.NewReader(r)
-	if _, err := br.Peek(1); errors.Is(err, io.EOF) {
-		return errEmptyUpload
-	} else if err != nil {
-		return err
-	}
-	b, err := h.cfg.Store.Append(ref)
-	if err != nil {
-		return err
-	}
-	defer b.Abort()
-	if err := b.AddSealed(kind, br, nil); err != nil {
-		return err
-	}
-	if after != nil {
-		if err := after(); err != nil {
-			return err
-		}
-	}
-	_, err = b.Commit()
-	return err
-}
 
 // upload takes an item sealed on the offline machine from a form: the kind
 // first, then the file. The body streams through a size limit straight
@@ -85,14 +42,14 @@ func (h *handler) upload(w http.ResponseWriter, r *http.Request) {
 		h.uploadFailed(w, r, c.Ref, err)
 		return
 	}
-	kind, err := uploadKind(string(ks))
+	kind, err := casework.UploadKind(string(ks))
 	if err != nil {
 		h.uploadFailed(w, r, c.Ref, err)
 		return
 	}
 	if p, err = mr.NextPart(); err != nil {
 		if err == io.EOF {
-			err = errEmptyUpload
+			err = casework.ErrEmptyUpload
 		}
 		h.uploadFailed(w, r, c.Ref, err)
 		return
@@ -101,7 +58,7 @@ func (h *handler) upload(w http.ResponseWriter, r *http.Request) {
 		h.uploadFailed(w, r, c.Ref, errField)
 		return
 	}
-	err = h.storeSealed(c.Ref, kind, p, func() error {
+	err = h.ops.Upload(h.actor(r), c, kind, p, func() error {
 		if _, err := mr.NextPart(); err != io.EOF {
 			if err == nil {
 				err = errField
@@ -114,7 +71,6 @@ func (h *handler) upload(w http.ResponseWriter, r *http.Request) {
 		h.uploadFailed(w, r, c.Ref, err)
 		return
 	}
-	h.audit(r, "item.upload", c.Ref, string(kind))
 	h.done(w, r, c.Ref, "desk.done.upload")
 }
 
@@ -125,9 +81,9 @@ func (h *handler) uploadProblem(r *http.Request, err error) (int, string, string
 	switch {
 	case errors.As(err, &tooBig):
 		return http.StatusRequestEntityTooLarge, "error.too_large", "upload too large"
-	case errors.Is(err, errEmptyUpload):
+	case errors.Is(err, casework.ErrEmptyUpload):
 		return http.StatusBadRequest, "desk.error.empty", "empty upload"
-	case errors.Is(err, errKind):
+	case errors.Is(err, casework.ErrKind):
 		return http.StatusBadRequest, "desk.error.kind", `kind must be "note" or "question"`
 	case errors.Is(err, errOrder):
 		return http.StatusBadRequest, "error.order", "form fields out of order: kind, then file"
