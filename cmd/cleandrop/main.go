@@ -13,6 +13,7 @@
 //	cleandrop check    --config FILE
 //	cleandrop officer  add | list | revoke | notify ...
 //	cleandrop audit    verify
+//	cleandrop audit    show [--case REF] [--limit N]
 //
 // Errors are printed as "cleandrop: error: ..." with a hint line, exit 1.
 package main
@@ -45,6 +46,7 @@ const usage = `Usage:
   cleandrop officer notify NAME --email ADDR --key FILE.asc | --off | --send-now
                                                               an officer's daily digest by e-mail
   cleandrop audit verify                                      check the audit log's hash chain
+  cleandrop audit show [--case REF] [--limit N]               print the audit log's entries
 
 The commands that talk to a running server take --data DIR (default
 ./cleandrop-data) or --config FILE to find its control socket.

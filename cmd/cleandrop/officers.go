@@ -9,7 +9,9 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"text/tabwriter"
@@ -70,10 +72,26 @@ func (o *officers) record(action, name string) {
 	}
 }
 
+// userMessages are what the administrator is told for the account errors
+// that are theirs to fix, by the desk's sentinel.
+var userMessages = []struct {
+	err error
+	msg string
+}{
+	{desk.ErrExists, "an officer or token with that name already exists"},
+	{desk.ErrBadName, "a login name is 2-32 characters of a-z, 0-9, '.', '_' and '-'"},
+	{desk.ErrBadRole, `the role must be "officer" or "supervisor"`},
+	{desk.ErrNoAgencies, "an officer needs at least one agency"},
+	{desk.ErrNoOfficer, "no such officer"},
+	{desk.ErrBadEmail, "the digest address must be a bare e-mail address, like officer@agency.example"},
+	{desk.ErrBadLabel, "a token label is 1-64 printable characters"},
+	{desk.ErrNotEnrolled, "the officer has not finished enrolling; an API token acts as its officer, so enrol first"},
+}
+
 func userErr(err error) error {
-	for _, e := range []error{desk.ErrExists, desk.ErrBadName, desk.ErrBadRole, desk.ErrNoAgencies, desk.ErrNoOfficer, desk.ErrBadEmail, desk.ErrBadLabel, desk.ErrNotEnrolled} {
-		if errors.Is(err, e) {
-			return &control.UserError{Msg: strings.TrimPrefix(err.Error(), "desk: ")}
+	for _, m := range userMessages {
+		if errors.Is(err, m.err) {
+			return &control.UserError{Msg: m.msg}
 		}
 	}
 	return err
@@ -437,10 +455,14 @@ func (m *multi) Set(s string) error {
 	return nil
 }
 
-// cmdAudit verifies the audit log's hash chain.
+// cmdAudit checks the audit log's hash chain, or prints its entries.
 func cmdAudit(args []string, stdout, stderr io.Writer) error {
+	if len(args) > 0 && args[0] == "show" {
+		return cmdAuditShow(args[1:], stdout, stderr)
+	}
 	if len(args) == 0 || args[0] != "verify" {
 		fmt.Fprintln(stderr, "usage: cleandrop audit verify [--data DIR | --config FILE]")
+		fmt.Fprintln(stderr, "       cleandrop audit show [--case REF] [--limit N] [--data DIR | --config FILE]")
 		return errUsage
 	}
 	fs := flag.NewFlagSet("audit verify", flag.ContinueOnError)
@@ -462,4 +484,84 @@ func cmdAudit(args []string, stdout, stderr io.Writer) error {
 	}
 	fmt.Fprintf(stdout, "audit log ok: %d entries, chain and MACs intact\n", n)
 	return nil
+}
+
+// cmdAuditShow prints audit entries, oldest first: through the running
+// server's control socket, or, when no server runs, from the log itself
+// (verified as it is read).
+func cmdAuditShow(args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("audit show", flag.ContinueOnError)
+	t := addTarget(fs)
+	ref := fs.String("case", "", "only the entries of case `REF`")
+	limit := fs.Int("limit", 0, "at most the newest `N` entries (default: all, up to "+strconv.Itoa(control.MaxAudit)+" through a running server)")
+	pos, err := parse(fs, args, stderr)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 0 || *limit < 0 {
+		return usageErr(fs, stderr, "no arguments besides the flags; --limit is positive")
+	}
+	c, err := t.client()
+	if err != nil {
+		return err
+	}
+	es, err := c.Audit(trimRef(*ref), *limit)
+	if errors.Is(err, control.ErrNotRunning) {
+		es, err = readAudit(t, trimRef(*ref), *limit)
+	}
+	if err != nil {
+		return explain(err)
+	}
+	if len(es) == 0 {
+		fmt.Fprintln(stdout, "No audit entries.")
+		return nil
+	}
+	tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "SEQ\tDAY\tACTOR\tACTION\tCASE\tDETAIL")
+	for i := len(es) - 1; i >= 0; i-- {
+		e := es[i]
+		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\n", e.Seq, e.Day, e.Actor, e.Action, dash(e.Case), dash(e.Detail))
+	}
+	return tw.Flush()
+}
+
+func dash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
+
+// readAudit reads the audit log directly, for when no server holds it.
+func readAudit(t target, ref string, limit int) ([]control.AuditEntry, error) {
+	data, err := t.dataDir()
+	if err != nil {
+		return nil, err
+	}
+	dir := auditDir(data)
+	if _, err := os.Stat(filepath.Join(dir, "audit.log")); err != nil {
+		return nil, hint(fmt.Errorf("no audit log in %s", data), "point at the server's data with --data DIR or --config FILE")
+	}
+	l, err := audit.Open(dir, nil)
+	if err != nil {
+		var p *audit.Problem
+		if errors.As(err, &p) && p.Hint != "" {
+			return nil, hint(err, p.Hint)
+		}
+		return nil, err
+	}
+	defer l.Close()
+	var filter func(audit.Entry) bool
+	if ref != "" {
+		filter = func(e audit.Entry) bool { return e.Case == ref }
+	}
+	es, err := l.Entries(filter, limit)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]control.AuditEntry, 0, len(es))
+	for _, e := range es {
+		out = append(out, control.AuditEntry(e))
+	}
+	return out, nil
 }
