@@ -20,6 +20,10 @@ func TestAuditVerify(t *testing.T) {
 	if out := s.cli(t, "officer", "list"); !strings.Contains(out, "alice") || !strings.Contains(out, "true") {
 		t.Fatalf("officer list:\n%s", out)
 	}
+	// No officer may take the name the log gives the administrator.
+	if _, errOut, code := runCLI(t, "officer", "add", "--agency", "acc", "--name", "admin", "--data", s.data); code != 1 || !strings.Contains(errOut, "name for the administrator") {
+		t.Fatalf("officer named admin: %d %s", code, errOut)
+	}
 	_, errOut, code := runCLI(t, "officer", "add", "--agency", "nope", "--name", "carol", "--data", s.data)
 	if code != 1 || !strings.Contains(errOut, `unknown agency "nope"`) {
 		t.Fatalf("unknown agency: %d %s", code, errOut)

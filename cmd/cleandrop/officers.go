@@ -17,6 +17,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"cleandrop/drop/casework"
 	"cleandrop/drop/control"
 	"cleandrop/drop/desk"
 	"cleandrop/drop/notify"
@@ -98,6 +99,10 @@ func userErr(err error) error {
 }
 
 func (o *officers) Add(name, role string, agencies []string) (control.NewOfficer, error) {
+	// The audit log names the administrator "admin": no officer may.
+	if strings.EqualFold(strings.TrimSpace(name), casework.AdminName) {
+		return control.NewOfficer{}, &control.UserError{Msg: fmt.Sprintf("%q is the audit log's name for the administrator", casework.AdminName), Hint: "choose another name"}
+	}
 	for _, a := range agencies {
 		if !o.agencies[a] {
 			return control.NewOfficer{}, &control.UserError{Msg: fmt.Sprintf("unknown agency %q", a), Hint: "use an agency id from the configuration"}

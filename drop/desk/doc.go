@@ -20,7 +20,10 @@
 // live in memory only. A case of another agency answers exactly like one
 // that does not exist.
 //
-// Every officer action is appended to the audit log ([Audit]) with the
+// Every action on a case is carried out by the operations layer
+// ([casework.Desk]), which the control socket uses too: scope, validation,
+// sealing and the audit entry ([Audit]) are the same on every path. The
+// desk itself records sign-ins, sign-outs and enrolments. Entries carry the
 // officer's name, the action and the case reference, never content. The
 // handler logs no address, header, field, case reference, file name or
 // size. Pages need no JavaScript, load nothing from another origin (the QR
