@@ -10,7 +10,6 @@ import (
 	"net"
 	"net/mail"
 	"net/textproto"
-	"strings"
 	"time"
 
 	"golang.org/x/net/proxy"
@@ -171,7 +170,7 @@ func (d *digester) runAll(ctx context.Context, at time.Time) error {
 func (d *digester) compose(cases []vault.Case, o desk.Officer, at time.Time) ([]byte, error) {
 	key, err := notify.ParseKey(o.DigestKey)
 	if err != nil {
-		return nil, fmt.Errorf("digest not composed: %w", err)
+		return nil, &composeError{err}
 	}
 	w, err := desk.CountWaiting(d.store, cases, d.policy, o, stage.Today(at))
 	if err != nil {
@@ -180,7 +179,7 @@ func (d *digester) compose(cases []vault.Case, o desk.Officer, at time.Time) ([]
 	msg, err := notify.Compose(notify.Recipient{Name: o.Name, Address: o.DigestEmail, Key: key},
 		notify.Counts{New: w.New, Overdue: w.Overdue, Unread: w.Unread}, d.from, at)
 	if err != nil {
-		return nil, fmt.Errorf("digest not composed: %w", err)
+		return nil, &composeError{err}
 	}
 	return msg, nil
 }
@@ -202,10 +201,24 @@ func (d *digester) send(ctx context.Context, o desk.Officer, at time.Time) error
 // mail server's refusal, its reply code; never the server's text, which
 // may quote the officer's address.
 func failure(err error) string {
-	step, _, _ := strings.Cut(err.Error(), ":")
+	step := "digest"
+	var se *notify.StepError
+	var ce *composeError
+	switch {
+	case errors.As(err, &se):
+		step = se.Step
+	case errors.As(err, &ce):
+		step = "digest not composed"
+	}
 	var tp *textproto.Error
 	if errors.As(err, &tp) {
 		return fmt.Sprintf("%s: reply %d", step, tp.Code)
 	}
 	return step
 }
+
+// composeError is a digest that could not be composed.
+type composeError struct{ err error }
+
+func (e *composeError) Error() string { return "digest not composed: " + e.err.Error() }
+func (e *composeError) Unwrap() error { return e.err }

@@ -26,6 +26,7 @@ import (
 	"filippo.io/age"
 
 	"cleandrop/drop/desk"
+	"cleandrop/drop/notify"
 	"cleandrop/drop/notify/notifytest"
 	"cleandrop/vault"
 )
@@ -513,11 +514,15 @@ func TestDigestViaTorDial(t *testing.T) {
 // TestDigestFailureLogged: the log keeps the SMTP step and reply code of a
 // failed send, never the server's words, which may quote the address.
 func TestDigestFailureLogged(t *testing.T) {
-	err := fmt.Errorf("smtp RCPT TO: %w", &textproto.Error{Code: 550, Msg: "5.1.1 <officer@agency.example>: no such user"})
+	err := fmt.Errorf("send: %w", &notify.StepError{Step: "smtp RCPT TO", Err: &textproto.Error{Code: 550, Msg: "5.1.1 <officer@agency.example>: no such user"}})
 	if got := failure(err); got != "smtp RCPT TO: reply 550" {
 		t.Errorf("failure = %q", got)
 	}
-	if got := failure(errors.New("smtp dial: dial tcp officer@agency.example")); got != "smtp dial" {
+	if got := failure(&notify.StepError{Step: "smtp dial", Err: errors.New("dial tcp officer@agency.example")}); got != "smtp dial" {
+		t.Errorf("failure = %q", got)
+	}
+	// An error of unknown shape says no more than that the digest failed.
+	if got := failure(errors.New("officer@agency.example: something")); got != "digest" {
 		t.Errorf("failure = %q", got)
 	}
 }

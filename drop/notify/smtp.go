@@ -38,10 +38,22 @@ type SMTP struct {
 	Dial func(ctx context.Context, network, addr string) (net.Conn, error)
 }
 
+// StepError is a failed step of sending mail. Step names the step only
+// ("smtp RCPT TO"), safe to log; Err may quote the server, whose reply may
+// quote the recipient's address.
+type StepError struct {
+	Step string
+	Err  error
+}
+
+func (e *StepError) Error() string { return e.Step + ": " + e.Err.Error() }
+func (e *StepError) Unwrap() error { return e.Err }
+
 // Send submits msg to one recipient. It stops when ctx ends or Timeout
 // passes. Errors name the SMTP step that failed and wrap the server's reply
 // (a *textproto.Error, with Code and Msg) when there is one. Errors never
-// contain the recipient address unless the server's reply does.
+// contain the recipient address unless the server's reply does. Every
+// error after the configuration is checked wraps a [*StepError].
 func (s SMTP) Send(ctx context.Context, to string, msg []byte) (err error) {
 	host, _, err := net.SplitHostPort(s.Addr)
 	if err != nil {
@@ -69,7 +81,7 @@ func (s SMTP) Send(ctx context.Context, to string, msg []byte) (err error) {
 	}
 	conn, err := dial(ctx, "tcp", s.Addr)
 	if err != nil {
-		return fmt.Errorf("smtp dial: %w", err)
+		return &StepError{Step: "smtp dial", Err: err}
 	}
 	defer conn.Close()
 	// Reads and writes below block without a context; closing the
@@ -103,54 +115,54 @@ func (s SMTP) Send(ctx context.Context, to string, msg []byte) (err error) {
 	if s.TLS == TLSImplicit {
 		tc := tls.Client(conn, tcfg)
 		if err := tc.HandshakeContext(ctx); err != nil {
-			return fmt.Errorf("smtp tls: %w", err)
+			return &StepError{Step: "smtp tls", Err: err}
 		}
 		conn = tc
 	}
 
 	c, err := smtp.NewClient(conn, host)
 	if err != nil {
-		return fmt.Errorf("smtp greeting: %w", err)
+		return &StepError{Step: "smtp greeting", Err: err}
 	}
 	defer c.Close()
 	// A fixed EHLO name: the drop's host name is nobody's business.
 	if err := c.Hello("localhost"); err != nil {
-		return fmt.Errorf("smtp EHLO: %w", err)
+		return &StepError{Step: "smtp EHLO", Err: err}
 	}
 	if s.TLS == TLSStart {
 		if ok, _ := c.Extension("STARTTLS"); !ok {
-			return errors.New("smtp STARTTLS: server does not offer it; refusing to send in clear")
+			return &StepError{Step: "smtp STARTTLS", Err: errors.New("server does not offer it; refusing to send in clear")}
 		}
 		if err := c.StartTLS(tcfg); err != nil {
-			return fmt.Errorf("smtp STARTTLS: %w", err)
+			return &StepError{Step: "smtp STARTTLS", Err: err}
 		}
 	}
 	if s.Username != "" {
 		if ok, _ := c.Extension("AUTH"); !ok {
-			return errors.New("smtp AUTH: server does not offer it")
+			return &StepError{Step: "smtp AUTH", Err: errors.New("server does not offer it")}
 		}
 		if err := c.Auth(smtp.PlainAuth("", s.Username, s.Password, host)); err != nil {
-			return fmt.Errorf("smtp AUTH: %w", err)
+			return &StepError{Step: "smtp AUTH", Err: err}
 		}
 	}
 	if err := c.Mail(s.From); err != nil {
-		return fmt.Errorf("smtp MAIL FROM: %w", err)
+		return &StepError{Step: "smtp MAIL FROM", Err: err}
 	}
 	if err := c.Rcpt(to); err != nil {
-		return fmt.Errorf("smtp RCPT TO: %w", err)
+		return &StepError{Step: "smtp RCPT TO", Err: err}
 	}
 	w, err := c.Data()
 	if err != nil {
-		return fmt.Errorf("smtp DATA: %w", err)
+		return &StepError{Step: "smtp DATA", Err: err}
 	}
 	if _, err := w.Write(msg); err != nil {
-		return fmt.Errorf("smtp DATA: %w", err)
+		return &StepError{Step: "smtp DATA", Err: err}
 	}
 	if err := w.Close(); err != nil {
-		return fmt.Errorf("smtp DATA: %w", err)
+		return &StepError{Step: "smtp DATA", Err: err}
 	}
 	if err := c.Quit(); err != nil {
-		return fmt.Errorf("smtp QUIT: %w", err)
+		return &StepError{Step: "smtp QUIT", Err: err}
 	}
 	return nil
 }
