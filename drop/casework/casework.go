@@ -82,6 +82,9 @@ var (
 	ErrKind        = errors.New("casework: unknown item kind")
 	ErrEmptyUpload = errors.New("casework: empty upload")
 	ErrReason      = errors.New("casework: unknown referral reason")
+	// ErrNoItem is an item the case does not have; it is also
+	// [vault.ErrNotFound].
+	ErrNoItem = fmt.Errorf("casework: no such item: %w", vault.ErrNotFound)
 )
 
 // Config wires a [Desk].
@@ -162,7 +165,7 @@ func (d *Desk) Download(a Actor, ref string, id int) (vault.Item, io.ReadCloser,
 	}
 	i := slices.IndexFunc(c.Items, func(it vault.Item) bool { return it.ID == id })
 	if i < 0 {
-		return vault.Item{}, nil, vault.ErrNotFound
+		return vault.Item{}, nil, ErrNoItem
 	}
 	rc, err := d.st.OpenItem(c.Ref, id)
 	if err != nil {

@@ -224,6 +224,8 @@ func (h *handler) viewOr404(w http.ResponseWriter, r *http.Request) (vault.Case,
 func (h *handler) opProblem(err error) (status int, key, text string, ok bool) {
 	var tooBig *http.MaxBytesError
 	switch {
+	case errors.Is(err, casework.ErrNoItem):
+		return http.StatusNotFound, "error.not_found", "no such item", true
 	case errors.Is(err, vault.ErrNotFound):
 		return http.StatusNotFound, "error.not_found", "no such case", true
 	case errors.Is(err, casework.ErrForbidden):
