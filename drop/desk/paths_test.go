@@ -143,10 +143,35 @@ func TestEveryPathAudited(t *testing.T) {
 			})
 		}
 	}
+	// Items sealed offline come by the pages and the API only.
+	for _, path := range pathNames[:2] {
+		t.Run(path+"/item.upload", func(t *testing.T) {
+			before := p.entries()
+			sealed := sealTo(t, "a note sealed offline", f.agency.Recipient())
+			var status int
+			if path == "page" {
+				body, ct := multipartUpload(t, [][2]string{{"kind", "note"}}, sealed)
+				resp, _ := p.page.postBody("/cases/"+ref+"/items", ct, body)
+				status = resp.StatusCode
+			} else {
+				status = f.api(p.token, "POST", "/api/v1/cases/"+ref+"/items?kind=note", "application/octet-stream", bytes.NewReader(sealed)).StatusCode
+			}
+			if status != http.StatusOK || p.entries() != before+1 {
+				t.Fatalf("status %d, %d new audit entries", status, p.entries()-before)
+			}
+			es, _ := f.audit.Entries(func(e AuditEntry) bool { return e.Action != "case.view" }, 1)
+			if e := es[0]; e.Actor != "alice" || e.Action != "item.upload" || e.Case != ref || e.Detail != "note"+suffix[path] {
+				t.Errorf("audit entry %+v", e)
+			}
+		})
+	}
+	if strings.Contains(f.logText(), ref) {
+		t.Errorf("the desk's log names the case:\n%s", f.logText())
+	}
 	// The text was trimmed the same way on every path.
 	c, _ := f.store.Case(ref)
 	var texts []string
-	for _, it := range c.Items[2:] { // after the report and its attachment
+	for _, it := range c.Items[2:8] { // after the report and its attachment, before the uploads
 		texts = append(texts, open(t, f.item(ref, it.ID), f.agency))
 	}
 	want := []string{"Who else knew?", "we have it", "Who else knew?", "we have it", "Who else knew?", "we have it"}
