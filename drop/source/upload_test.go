@@ -35,7 +35,7 @@ func (c countingRecipient) Wrap(fileKey []byte) ([]*age.Stanza, error) {
 
 // sealFixture is a fixture whose agency key counts every age file the
 // vault seals.
-func sealFixture(t *testing.T, tweak func(*Config)) (*fixture, *atomic.Int64) {
+func sealFixture(t testing.TB, tweak func(*Config)) (*fixture, *atomic.Int64) {
 	t.Helper()
 	id, _ := age.GenerateX25519Identity()
 	sealed := new(atomic.Int64)
@@ -314,4 +314,50 @@ func waitFor(t *testing.T, cond func() bool, msg string) {
 		}
 	}
 	t.Fatal(msg)
+}
+
+// FuzzUpload sends arbitrary multipart bodies as reports: none is a 500,
+// and a refused one keeps nothing.
+func FuzzUpload(f *testing.F) {
+	fx, _ := sealFixture(f, func(c *Config) { c.MaxFiles = 3; c.MaxUpload = 256 << 10 })
+	const boundary = "fuzzb"
+	seed := func(first [][2]string, messages, files int) {
+		var b bytes.Buffer
+		mw := multipart.NewWriter(&b)
+		mw.SetBoundary(boundary)
+		for _, kv := range first {
+			mw.WriteField(kv[0], kv[1])
+		}
+		for i := range messages {
+			mw.WriteField("message", fmt.Sprint("m", i))
+		}
+		for i := range files {
+			w, _ := mw.CreateFormFile("file", fmt.Sprint("f", i))
+			fmt.Fprint(w, "data", i)
+		}
+		mw.Close()
+		f.Add(b.Bytes())
+	}
+	seed([][2]string{{"agency", "acc"}}, 1, 1)
+	seed([][2]string{{"agency", "acc"}}, 1, 9)
+	seed([][2]string{{"agency", "acc"}}, 3, 0)
+	seed([][2]string{{"message", "x"}, {"agency", "acc"}}, 0, 0)
+	seed([][2]string{{"agency", "nope"}}, 1, 0)
+	seed(nil, 0, 0)
+	f.Add([]byte("--" + boundary + "\r\nContent-Disposition: form-data; name=\"agency\"\r\n\r\nacc\r\n--" + boundary))
+	f.Fuzz(func(t *testing.T, body []byte) {
+		before, _ := fx.store.Cases()
+		req := httptest.NewRequest(http.MethodPost, "/report", bytes.NewReader(body))
+		req.Header.Set("Content-Type", "multipart/form-data; boundary="+boundary)
+		w := fx.do(req)
+		after, _ := fx.store.Cases()
+		switch {
+		case w.Code >= 500:
+			t.Fatalf("status %d", w.Code)
+		case w.Code == http.StatusOK && len(after) != len(before)+1:
+			t.Fatalf("accepted, but %d cases became %d", len(before), len(after))
+		case w.Code != http.StatusOK && len(after) != len(before):
+			t.Fatalf("refused with %d, but %d cases became %d", w.Code, len(before), len(after))
+		}
+	})
 }
