@@ -15,7 +15,7 @@ import (
 // them.
 //
 // It returns ln wrapped, to be served by srv, and sets srv.ConnState
-// (calling any hook already set). How it works: net/http reports each
+// (calling any hook already set: set yours before calling Guard). How it works: net/http reports each
 // connection's state changes in order, on the goroutine that serves it.
 // StateNew, StateActive (a request head was read, or failed to be) and
 // StateIdle (the last response was written out in full) all mean that
@@ -29,7 +29,9 @@ import (
 //
 // The guard must see the connections net/http serves: wrap ln last, so
 // that it is the outermost listener, or give an outer wrapper's
-// connections a NetConn method that returns the inner one.
+// connections a NetConn method that returns the inner one. Code that looks
+// for its own connection type under the guard (in a ConnContext hook, say)
+// finds it through the guard's NetConn method.
 func Guard(srv *http.Server, ln net.Listener) net.Listener {
 	prev := srv.ConnState
 	srv.ConnState = func(c net.Conn, s http.ConnState) {
