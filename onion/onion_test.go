@@ -30,7 +30,6 @@ const helperEnv = "CLEANDROP_ONION_HELPER_DIR"
 var (
 	noTor string // why the tests that need tor skip; empty when tor is here
 
-	netOnce sync.Once
 	netDone = make(chan struct{})
 	tnet    *testnet.Network
 	netErr  error

@@ -26,16 +26,22 @@ import (
 // Config is the server's configuration file (JSON). Unknown fields are an
 // error, so a typo never silently turns a setting off.
 type Config struct {
-	DataDir      string   `json:"data_dir"`
-	Listen       string   `json:"listen,omitempty"`   // loopback address used with --no-tor
-	Language     string   `json:"language,omitempty"` // default language of the reporter pages
-	Receipts     string   `json:"receipts,omitempty"` // "words" (default) or "digits"
-	MaxUploadMiB int64    `json:"max_upload_mib,omitempty"`
-	PepperFile   string   `json:"pepper_file,omitempty"` // default <data_dir>/pepper
-	Stages       []string `json:"stages,omitempty"`
-	Deadlines    string   `json:"deadlines,omitempty"`   // "eu" (default) or "kr"
-	DeskListen   string   `json:"desk_listen,omitempty"` // loopback address of the desk without Tor
-	Tor          string   `json:"tor,omitempty"`         // tor binary, default "tor"
+	DataDir      string `json:"data_dir"`
+	Listen       string `json:"listen,omitempty"`   // loopback address used with --no-tor
+	Language     string `json:"language,omitempty"` // default language of the reporter pages
+	Receipts     string `json:"receipts,omitempty"` // "words" (default) or "digits"
+	MaxUploadMiB int64  `json:"max_upload_mib,omitempty"`
+	// MaxUploads bounds the uploads each interface streams in at once;
+	// UploadIdleSeconds cuts a request body that sends nothing for that
+	// long; MaxFiles bounds the files of one report or answer.
+	MaxUploads        int      `json:"max_uploads,omitempty"`
+	UploadIdleSeconds int      `json:"upload_idle_seconds,omitempty"`
+	MaxFiles          int      `json:"max_files,omitempty"`
+	PepperFile        string   `json:"pepper_file,omitempty"` // default <data_dir>/pepper
+	Stages            []string `json:"stages,omitempty"`
+	Deadlines         string   `json:"deadlines,omitempty"`   // "eu" (default) or "kr"
+	DeskListen        string   `json:"desk_listen,omitempty"` // loopback address of the desk without Tor
+	Tor               string   `json:"tor,omitempty"`         // tor binary, default "tor"
 	// TorrcExtra adds lines to tor's configuration (a private test network's
 	// DirAuthority lines); PublishTimeoutSeconds bounds the wait for the
 	// onion descriptors.
@@ -129,6 +135,9 @@ func loadConfig(path string) (*Config, error) {
 	return parseConfig(f, path)
 }
 
+// bodyIdle is how long a request body may send nothing.
+func (c *Config) bodyIdle() time.Duration { return time.Duration(c.UploadIdleSeconds) * time.Second }
+
 func (c *Config) check() error {
 	base := filepath.Dir(c.path)
 	if c.DataDir == "" {
@@ -161,6 +170,25 @@ func (c *Config) check() error {
 	}
 	if c.MaxUploadMiB < 1 || c.MaxUploadMiB > 64<<10 {
 		return fmt.Errorf("config: max_upload_mib %d is out of range (1 to 65536)", c.MaxUploadMiB)
+	}
+	if c.MaxUploads == 0 {
+		c.MaxUploads = web.DefaultMaxUploads
+	}
+	if c.MaxUploads < 1 || c.MaxUploads > 4096 {
+		return fmt.Errorf("config: max_uploads %d is out of range (1 to 4096)", c.MaxUploads)
+	}
+	if c.UploadIdleSeconds == 0 {
+		c.UploadIdleSeconds = int(web.DefaultBodyIdle / time.Second)
+	}
+	if c.UploadIdleSeconds < 5 || c.UploadIdleSeconds > 3600 {
+		return hint(fmt.Errorf("config: upload_idle_seconds %d is out of range (5 to 3600)", c.UploadIdleSeconds),
+			"Tor is slow, not silent: a minute without a single byte is generous")
+	}
+	if c.MaxFiles == 0 {
+		c.MaxFiles = web.DefaultMaxFiles
+	}
+	if c.MaxFiles < 1 || c.MaxFiles > 1000 {
+		return fmt.Errorf("config: max_files %d is out of range (1 to 1000)", c.MaxFiles)
 	}
 	if len(c.Stages) == 0 {
 		c.Stages = stage.Default

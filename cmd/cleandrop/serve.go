@@ -145,6 +145,7 @@ func serve(cfg *Config, o serveOpts) error {
 	deskH, err := desk.New(desk.Config{
 		Store: store, Accounts: accounts, Audit: auditLog, Policy: cfg.policy,
 		Catalog: cat, Language: cfg.Language, Logger: logger, MaxUpload: cfg.MaxUploadMiB << 20,
+		BodyIdle: cfg.bodyIdle(), Uploads: web.NewUploads(cfg.MaxUploads),
 		Agencies: deskAgencies, Sign: signer.Sign, SigningKey: signer.PublicKey(), SigningFingerprint: signer.Fingerprint(),
 	})
 	if err != nil {
@@ -169,6 +170,9 @@ func serve(cfg *Config, o serveOpts) error {
 		Pepper:    pepper,
 		KDF:       receipt.DefaultParams,
 		MaxUpload: cfg.MaxUploadMiB << 20,
+		MaxFiles:  cfg.MaxFiles,
+		BodyIdle:  cfg.bodyIdle(),
+		Uploads:   web.NewUploads(cfg.MaxUploads),
 		Catalog:   cat,
 		Language:  cfg.Language,
 		Logger:    logger,
@@ -315,6 +319,12 @@ func start(name string, h http.Handler, ln net.Listener, errc chan<- error, logg
 		MaxHeaderBytes:    64 << 10,
 		// net/http's own log lines carry client addresses and panic values.
 		ErrorLog: log.New(io.Discard, "", 0),
+	}
+	// net/http's own error responses (431, 400, 505, ...) on the two web
+	// interfaces get the security headers too; the guard is the outermost
+	// listener.
+	if name != "control" {
+		ln = web.Guard(srv, ln)
 	}
 	go func() {
 		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {

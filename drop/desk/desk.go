@@ -72,7 +72,13 @@ type Config struct {
 	SigningFingerprint string
 	// MaxUpload bounds one upload of an item sealed offline, in bytes.
 	MaxUpload int64
-	Now       func() time.Time
+	// BodyIdle cuts a request body that sends nothing for this long; 0
+	// takes [web.DefaultBodyIdle].
+	BodyIdle time.Duration
+	// Uploads bounds the uploads (sealed items, referrals) streamed in at
+	// once; nil: a bound of [web.DefaultMaxUploads] of its own.
+	Uploads *web.Uploads
+	Now     func() time.Time
 }
 
 // Defaults and limits.
@@ -134,6 +140,9 @@ func New(cfg Config) (http.Handler, error) {
 	if cfg.MaxUpload <= 0 {
 		cfg.MaxUpload = DefaultMaxUpload
 	}
+	if cfg.Uploads == nil {
+		cfg.Uploads = web.NewUploads(0)
+	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
@@ -182,6 +191,8 @@ func (h *handler) routes() http.Handler {
 		}
 		h.fail(w, r, status, key, "/")
 	})
+	r.Use(web.IdleBody(h.cfg.BodyIdle))
+	upload := h.cfg.Uploads.Limit(h.busy)
 	r.Get("/static/style.css", web.Static().ServeHTTP)
 	r.Get("/signing-key.asc", h.signingKey)
 	r.Get("/login", h.loginForm)
@@ -202,8 +213,8 @@ func (h *handler) routes() http.Handler {
 			r.Get("/items/{id}", h.download)
 			r.Post("/stage", h.changeStage)
 			r.Post("/questions", h.ask)
-			r.Post("/items", h.upload)
-			r.Post("/refer", h.refer)
+			r.With(upload).Post("/items", h.upload)
+			r.With(upload).Post("/refer", h.refer)
 		})
 	})
 	r.Route("/api/v1", func(r chi.Router) {
@@ -215,8 +226,8 @@ func (h *handler) routes() http.Handler {
 			r.Get("/items/{id}", h.download)
 			r.Post("/questions", h.apiAsk)
 			r.Post("/stage", h.apiStage)
-			r.Post("/items", h.apiUpload)
-			r.Post("/refer", h.refer)
+			r.With(upload).Post("/items", h.apiUpload)
+			r.With(upload).Post("/refer", h.refer)
 		})
 	})
 	return r
@@ -315,7 +326,7 @@ func (h *handler) audit(r *http.Request, action, ref, detail string) error {
 // requiredKeys are keys the handler chooses at run time; New checks them.
 var requiredKeys = []string{
 	"error.cross_origin", "error.not_found", "error.method", "error.internal",
-	"error.too_large", "error.bad_form", "error.order", "error.field",
+	"error.too_large", "error.bad_form", "error.order", "error.field", "error.busy",
 	"desk.session.expired", "desk.login.wrong", "desk.login.busy", "desk.logout.done",
 	"desk.enrol.gone", "desk.enrol.short", "desk.enrol.mismatch", "desk.enrol.code", "desk.enrol.done",
 	"desk.error.forbidden", "desk.error.stage", "desk.error.same_stage", "desk.error.empty",

@@ -5,6 +5,8 @@ import (
 	"io"
 	"net/http"
 
+	"github.com/go-chi/chi/v5"
+
 	"cleandrop/drop/casework"
 	"cleandrop/vault"
 )
@@ -96,6 +98,17 @@ func (h *handler) uploadProblem(r *http.Request, err error) (int, string, string
 	}
 	h.log.Warn("upload refused; nothing kept")
 	return http.StatusBadRequest, "desk.error.upload", "the age file could not be stored"
+}
+
+// busy answers an upload refused because the bound on uploads served at
+// once is reached: nothing of it was read or kept.
+func (h *handler) busy(w http.ResponseWriter, r *http.Request) {
+	h.log.Warn("upload refused: busy")
+	if whoOf(r).api {
+		apiErr(w, http.StatusServiceUnavailable, "busy: too many uploads at once; try again in a moment")
+		return
+	}
+	h.fail(w, r, http.StatusServiceUnavailable, "error.busy", "/cases/"+chi.URLParam(r, "ref"))
 }
 
 func (h *handler) uploadFailed(w http.ResponseWriter, r *http.Request, ref string, err error) {

@@ -107,6 +107,7 @@ type caseData struct {
 	Next         next
 	Entries      []entry
 	MaxMiB       int64
+	MaxFiles     int
 	// Linked are the cases this one was referred to: the reporter follows
 	// them here, and may answer their officers.
 	Linked []linked
@@ -162,6 +163,7 @@ func (h *handler) showCase(w http.ResponseWriter, r *http.Request, s *reporter, 
 		StageHelpKey: h.stageKey(c.Stage) + ".help",
 		StageDay:     c.Opened,
 		MaxMiB:       h.cfg.MaxUpload >> 20,
+		MaxFiles:     h.cfg.MaxFiles,
 	}
 	if n := len(c.History); n > 0 {
 		d.StageDay = c.History[n-1].Day

@@ -46,10 +46,19 @@ type Config struct {
 	Pepper    []byte
 	KDF       receipt.Params
 	MaxUpload int64 // bytes per request, all parts together
-	Catalog   *web.Catalog
-	Language  string // default language
-	Logger    *slog.Logger
-	Operator  string // message key of a warning shown on every page, e.g. when not behind Tor
+	// MaxFiles bounds the file parts of one report or answer (a form also
+	// has at most one message); 0 takes [web.DefaultMaxFiles].
+	MaxFiles int
+	// BodyIdle cuts a request body that sends nothing for this long; 0
+	// takes [web.DefaultBodyIdle].
+	BodyIdle time.Duration
+	// Uploads bounds the reports and answers streamed in at once; nil: a
+	// bound of [web.DefaultMaxUploads] of its own.
+	Uploads  *web.Uploads
+	Catalog  *web.Catalog
+	Language string // default language
+	Logger   *slog.Logger
+	Operator string // message key of a warning shown on every page, e.g. when not behind Tor
 	// Policy gives the legal deadlines the follow-up page tells the
 	// reporter about; it must pass [stage.Policy.Check].
 	Policy stage.Policy
@@ -119,6 +128,12 @@ func New(cfg Config) (http.Handler, error) {
 	if cfg.MaxUpload <= 0 {
 		cfg.MaxUpload = DefaultMaxUpload
 	}
+	if cfg.MaxFiles <= 0 {
+		cfg.MaxFiles = web.DefaultMaxFiles
+	}
+	if cfg.Uploads == nil {
+		cfg.Uploads = web.NewUploads(0)
+	}
 	if cfg.LoginBurst <= 0 {
 		cfg.LoginBurst = DefaultLoginBurst
 	}
@@ -164,11 +179,13 @@ func (h *handler) routes() http.Handler {
 	r := web.NewRouter(h.cfg.Catalog, h.cfg.Language, func(w http.ResponseWriter, r *http.Request, status int, key string) {
 		h.fail(w, r, status, key, "/")
 	})
+	r.Use(web.IdleBody(h.cfg.BodyIdle))
+	upload := h.cfg.Uploads.Limit(h.busy)
 	r.Get("/", h.index)
 	r.Get("/static/style.css", web.Static().ServeHTTP)
 	r.Route("/report", func(r chi.Router) {
 		r.Get("/", h.reportForm)
-		r.Post("/", h.submitReport)
+		r.With(upload).Post("/", h.submitReport)
 	})
 	r.Route("/followup", func(r chi.Router) {
 		r.Get("/", h.loginForm)
@@ -176,7 +193,7 @@ func (h *handler) routes() http.Handler {
 	})
 	r.Route("/case", func(r chi.Router) {
 		r.Get("/", h.casePage)
-		r.Post("/answer", h.answer)
+		r.With(upload).Post("/answer", h.answer)
 	})
 	r.Post("/logout", h.logout)
 	return r
@@ -205,6 +222,7 @@ func (h *handler) index(w http.ResponseWriter, r *http.Request) {
 var requiredKeys = []string{
 	"error.cross_origin", "error.not_found", "error.method", "error.internal",
 	"error.too_large", "error.bad_form", "error.order", "error.field",
+	"error.busy", "error.idle", "error.too_many_parts",
 	"report.error.agency", "report.error.empty", "answer.error.empty",
 	"login.error.wrong", "login.error.busy", "login.error.empty", "login.error.words",
 	"login.error.unknown_word", "login.error.digits", "login.error.mixed",

@@ -16,10 +16,11 @@ import (
 type reportData struct {
 	Agencies []Agency
 	MaxMiB   int64
+	MaxFiles int
 }
 
 func (h *handler) reportData() reportData {
-	return reportData{Agencies: h.cfg.Agencies, MaxMiB: h.cfg.MaxUpload >> 20}
+	return reportData{Agencies: h.cfg.Agencies, MaxMiB: h.cfg.MaxUpload >> 20, MaxFiles: h.cfg.MaxFiles}
 }
 
 func (h *handler) reportForm(w http.ResponseWriter, r *http.Request) {
@@ -173,7 +174,19 @@ func (h *handler) answer(w http.ResponseWriter, r *http.Request) {
 var (
 	errField = errors.New("unexpected form field")
 	errOrder = errors.New("form fields out of order")
+	errParts = errors.New("too many form parts")
 )
+
+// busy answers an upload refused because the bound on uploads served at
+// once is reached: nothing of it was read or kept.
+func (h *handler) busy(w http.ResponseWriter, r *http.Request) {
+	h.log.Warn("upload refused: busy")
+	if r.URL.Path == "/report" || r.URL.Path == "/report/" {
+		h.reportError(w, r, http.StatusServiceUnavailable, "error.busy")
+		return
+	}
+	h.fail(w, r, http.StatusServiceUnavailable, "error.busy", "/case")
+}
 
 var copyBufs = sync.Pool{New: func() any { b := make([]byte, 64<<10); return &b }}
 
@@ -181,11 +194,15 @@ var copyBufs = sync.Pool{New: func() any { b := make([]byte, 64<<10); return &b 
 // kind text, each file as an attachment with its name sealed beside it.
 // Empty parts (no text typed, no file chosen) are skipped. It returns how
 // many items it added.
+//
+// Parts are counted as they arrive, before anything is sealed: a form
+// with more than one message or more than MaxFiles files is refused
+// ([errParts]) at the first part over the bound, which is never read.
 func (h *handler) stream(mr *multipart.Reader, first *multipart.Part, b *vault.Batch, text vault.Kind) (int, error) {
 	bp := copyBufs.Get().(*[]byte)
 	defer copyBufs.Put(bp)
 	buf := *bp
-	added := 0
+	added, messages, files := 0, 0, 0
 	for {
 		p, err := first, error(nil)
 		if first != nil {
@@ -200,8 +217,14 @@ func (h *handler) stream(mr *multipart.Reader, first *multipart.Part, b *vault.B
 		name := ""
 		switch p.FormName() {
 		case "message":
+			if messages++; messages > 1 {
+				return added, errParts
+			}
 			kind = text
 		case "file":
+			if files++; files > h.cfg.MaxFiles {
+				return added, errParts
+			}
 			kind = vault.KindAttachment
 			name = p.FileName()
 		case "agency":
@@ -253,6 +276,12 @@ func (h *handler) uploadFailed(w http.ResponseWriter, r *http.Request, err error
 		key = "error.order"
 	case errors.Is(err, errField):
 		key = "error.field"
+	case errors.Is(err, errParts):
+		key = "error.too_many_parts"
+	case errors.Is(err, web.ErrBodyIdle):
+		// The connection closes after this answer; a client that only
+		// paused may still read it.
+		status, key = http.StatusRequestTimeout, "error.idle"
 	case r.Context().Err() != nil:
 		h.log.Warn("upload cut off; nothing kept")
 		return

@@ -1,8 +1,10 @@
 // Package web holds what the reporter and officer interfaces share: the
 // message catalogue ([Catalog]), server-rendered pages ([Renderer]), the
-// security headers every response carries ([Secure]), cross-origin
-// protection, explicit language choice ([Language]) and in-memory sessions
-// ([Sessions]).
+// security headers every response carries ([Secure], and [Guard] for the
+// errors net/http writes by itself), cross-origin protection, explicit
+// language choice ([Language]), in-memory sessions ([Sessions]) and the
+// bounds on request bodies: a body that stalls is cut ([IdleBody]) and
+// uploads served at once are bounded ([Uploads]).
 //
 // Nothing here writes to disk or logs a request. Sessions live in memory
 // only; their secrets die with the process. Pages need no JavaScript and

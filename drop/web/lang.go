@@ -22,7 +22,7 @@ func Language(c *Catalog, def string) func(http.Handler) http.Handler {
 			lang := def
 			if q := r.URL.Query().Get("lang"); q != "" && c.Has(q) {
 				lang = q
-				http.SetCookie(w, &http.Cookie{
+				http.SetCookie(w, &http.Cookie{ // #nosec G124 -- plain http by design: an onion address (Tor encrypts) or loopback; Chromium drops Secure cookies there
 					Name: langCookie, Value: q, Path: "/", HttpOnly: true,
 					SameSite: http.SameSiteStrictMode, MaxAge: 0,
 				})
