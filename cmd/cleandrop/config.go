@@ -36,6 +36,12 @@ type Config struct {
 	Deadlines    string   `json:"deadlines,omitempty"`   // "eu" (default) or "kr"
 	DeskListen   string   `json:"desk_listen,omitempty"` // loopback address of the desk without Tor
 	Tor          string   `json:"tor,omitempty"`         // tor binary, default "tor"
+	// LoopbackProxyProtocol makes the loopback listeners (--no-tor, demo)
+	// expect a PROXY protocol v1 line at the start of every connection, as
+	// the onion listeners always do, so that clients are told apart by it
+	// (for tests, or a relay in front); without it all loopback clients
+	// are one circuit.
+	LoopbackProxyProtocol bool `json:"loopback_proxy_protocol,omitempty"`
 	// TorrcExtra adds lines to tor's configuration (a private test network's
 	// DirAuthority lines); PublishTimeoutSeconds bounds the wait for the
 	// onion descriptors.
