@@ -32,4 +32,3 @@ func TestNoDeskWideLockout(t *testing.T) {
 		t.Fatal("alice's sign-in failures drained her token budget")
 	}
 }
-

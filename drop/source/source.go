@@ -84,7 +84,7 @@ const (
 	DefaultKDFPerCircuit = 2
 	// maxCircuits bounds the per-circuit failure buckets kept (about 100
 	// bytes each).
-	maxCircuits = 1 << 16
+	maxCircuits        = 1 << 16
 	DefaultSessionIdle = 20 * time.Minute
 	DefaultSessionMax  = 2 * time.Hour
 )
