@@ -18,6 +18,10 @@ var ErrBusy = errors.New("busy: too much work queued for this client")
 // the queue nor make the process hold its work.
 type Fair struct {
 	slots, perKey int
+	// After, when set, runs after each call's fn while its slot is still
+	// held: cmd sets it to collect the garbage a derivation left, so the
+	// next one reuses its memory instead of adding to it.
+	After func()
 
 	mu     sync.Mutex
 	active int
@@ -107,6 +111,9 @@ func (f *Fair) Do(ctx context.Context, key string, fn func()) error {
 func (f *Fair) run(k *fairKey, fn func()) {
 	defer f.done(k)
 	fn()
+	if f.After != nil {
+		f.After()
+	}
 }
 
 // done frees k's slot and hands it to the next key in turn.

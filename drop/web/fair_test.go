@@ -13,7 +13,13 @@ import (
 // over PerKey is refused at once without running.
 func TestFairBound(t *testing.T) {
 	f := NewFair(2, 3)
-	var running, peak, ran, busy atomic.Int64
+	var running, peak, ran, busy, after atomic.Int64
+	f.After = func() {
+		if running.Load() > 2 {
+			t.Error("After ran outside a slot")
+		}
+		after.Add(1)
+	}
 	var wg sync.WaitGroup
 	for range 200 {
 		wg.Add(1)
@@ -46,6 +52,9 @@ func TestFairBound(t *testing.T) {
 	}
 	if f.Queued() != 0 {
 		t.Fatalf("%d still queued", f.Queued())
+	}
+	if after.Load() != ran.Load() {
+		t.Fatalf("After ran %d times for %d calls", after.Load(), ran.Load())
 	}
 }
 
