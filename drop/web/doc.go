@@ -2,7 +2,12 @@
 // message catalogue ([Catalog]), server-rendered pages ([Renderer]), the
 // security headers every response carries ([Secure]), cross-origin
 // protection, explicit language choice ([Language]) and in-memory sessions
-// ([Sessions]).
+// ([Sessions]). It also holds the limits that keep anyone from locking
+// others out: the circuit a connection came on, read from tor's PROXY line
+// ([CircuitListener], [Circuit]); failure budgets taken before the work
+// ([Bucket], [Buckets]); and the fair queue in front of the argon2
+// derivations ([Fair]). A circuit id is kept in memory only and never
+// logged.
 //
 // Nothing here writes to disk or logs a request. Sessions live in memory
 // only; their secrets die with the process. Pages need no JavaScript and
