@@ -175,10 +175,19 @@ type circuitKey struct{}
 
 // CircuitContext is an http.Server's ConnContext: it makes the circuit of
 // a connection from a [CircuitListener] known to [Circuit]. It never
-// blocks: the PROXY line is read by the connection's own goroutine.
+// blocks: the PROXY line is read by the connection's own goroutine. A
+// wrapper around the connection is seen through when it has a NetConn
+// method (as crypto/tls.Conn does).
 func CircuitContext(ctx context.Context, c net.Conn) context.Context {
-	if cc, ok := c.(*circuitConn); ok {
-		return context.WithValue(ctx, circuitKey{}, cc)
+	for range 8 {
+		switch v := c.(type) {
+		case *circuitConn:
+			return context.WithValue(ctx, circuitKey{}, v)
+		case interface{ NetConn() net.Conn }:
+			c = v.NetConn()
+		default:
+			return ctx
+		}
 	}
 	return ctx
 }

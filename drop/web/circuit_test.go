@@ -152,3 +152,22 @@ func TestNoCircuitListener(t *testing.T) {
 		t.Fatalf("circuit %q, want %q", b, LocalCircuit)
 	}
 }
+
+type outerConn struct{ net.Conn }
+
+func (c outerConn) NetConn() net.Conn { return c.Conn }
+
+// TestCircuitContextUnwraps: a wrapper outside the CircuitListener that
+// has NetConn does not hide the circuit.
+func TestCircuitContextUnwraps(t *testing.T) {
+	a, b := net.Pipe()
+	defer a.Close()
+	defer b.Close()
+	cc := &circuitConn{Conn: a, timeout: time.Second}
+	go io.WriteString(b, "PROXY TCP6 fc00:dead:beef:4dad::0:13 ::1 19 80\r\n")
+	cc.Read(make([]byte, 0))
+	ctx := CircuitContext(t.Context(), outerConn{cc})
+	if got := Circuit(ctx); got == LocalCircuit {
+		t.Fatal("the circuit was lost behind a wrapper")
+	}
+}
