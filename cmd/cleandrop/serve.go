@@ -14,6 +14,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"runtime"
+	"runtime/debug"
 	"syscall"
 	"time"
 
@@ -144,9 +145,15 @@ func serve(cfg *Config, o serveOpts) error {
 	derivations := web.NewFair(kdfSlots, source.DefaultKDFPerCircuit)
 	// x/crypto/argon2 allocates its 64 MiB afresh at every call. Collected
 	// before the slot passes on, the next derivation reuses it: 300
-	// concurrent logins peaked at 189 MiB RssAnon instead of 461 MiB, at
-	// the same speed (docs/benchmarks.md).
+	// concurrent logins peaked at 160-200 MiB RssAnon instead of 400-460
+	// MiB, at the same speed (docs/benchmarks.md).
 	derivations.After = runtime.GC
+	// The collection above keeps the live heap small; freed blocks that
+	// small allocations have split can still stay resident, and the soft
+	// limit makes the runtime give them back. GOMEMLIMIT, when set, wins.
+	if os.Getenv("GOMEMLIMIT") == "" {
+		debug.SetMemoryLimit(cfg.MemoryLimitMiB << 20)
+	}
 	accounts := desk.NewAccounts(store, time.Now, derivations)
 	deskH, err := desk.New(desk.Config{
 		Store: store, Accounts: accounts, Audit: auditLog, Policy: cfg.policy,

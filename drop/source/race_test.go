@@ -105,3 +105,35 @@ func TestCircuitsApart(t *testing.T) {
 		t.Fatalf("the reporter's own circuit: %d after the flood, want 303", w.Code)
 	}
 }
+
+// TestQueueFullIs429: when a circuit already has its share of derivations
+// queued, a login and a new report from it get 429 at once, with the
+// translated page, and nothing is evaluated or saved.
+func TestQueueFullIs429(t *testing.T) {
+	q := web.NewFair(2, 1)
+	var evals atomic.Int64
+	f := newFixture(t, func(c *Config) {
+		c.Derivations = q
+		c.OnDerive = func() { evals.Add(1) }
+	})
+	hold, held := make(chan struct{}), make(chan struct{})
+	go q.Do(t.Context(), web.LocalCircuit, func() { close(held); <-hold })
+	<-held
+	defer close(hold)
+	rc, _ := receipt.Generate(receipt.Words)
+	w := f.do(loginReq(rc, ""))
+	if w.Code != http.StatusTooManyRequests || !strings.Contains(w.Body.String(), "Too many attempts have failed recently") {
+		t.Fatalf("login with the circuit's queue full: %d\n%s", w.Code, w.Body.String())
+	}
+	w = f.report(t, [][2]string{{"agency", "acc"}, {"message", "hello"}}, nil)
+	if w.Code != http.StatusTooManyRequests || !strings.Contains(w.Body.String(), "The server is busy with other requests from your connection.") {
+		t.Fatalf("report with the circuit's queue full: %d\n%s", w.Code, w.Body.String())
+	}
+	if evals.Load() != 0 {
+		t.Fatalf("%d derivations ran", evals.Load())
+	}
+	// Another circuit is served.
+	if w := f.do(loginReq(rc, "other")); w.Code == http.StatusTooManyRequests {
+		t.Fatal("another circuit was refused")
+	}
+}
