@@ -131,6 +131,17 @@ func flood(ctx context.Context, circuits []uint32, send func(hc *http.Client, i 
 	return st
 }
 
+// noCircuitInLog checks that no circuit id (the PROXY line's source
+// address, fc00:dead:beef:4dad::/64) reached the server's output.
+func noCircuitInLog(t *testing.T, s *server) {
+	t.Helper()
+	for _, out := range []string{s.stdout.String(), s.stderr.String()} {
+		if strings.Contains(out, "4dad") || strings.Contains(out, "fc00") {
+			t.Fatalf("a circuit id reached the server's output:\n%s", out)
+		}
+	}
+}
+
 func p95(ds []time.Duration) time.Duration {
 	s := slices.Clone(ds)
 	slices.Sort(s)
@@ -180,6 +191,7 @@ func TestFloodReporterLogin(t *testing.T) {
 	cancel()
 	wg.Wait()
 
+	noCircuitInLog(t, s)
 	bound := sourceBurst + int(elapsed/sourceRefill) + 1
 	t.Logf("flood: %d requests from %d goroutines on %d circuits in %.1fs (%d transport errors)",
 		min(st.sent.Load(), floodMax), floodWorkers, len(flooders), elapsed.Seconds(), st.errs.Load())
@@ -294,6 +306,7 @@ func TestFloodDeskLogin(t *testing.T) {
 	cancel()
 	wg.Wait()
 
+	noCircuitInLog(t, s)
 	bound := deskBurst + int(elapsed/deskRefill) + 1
 	t.Logf("flood: %d requests (%d garbage tokens) from %d goroutines on %d circuits in %.1fs (%d transport errors)",
 		min(st.sent.Load(), floodMax), garbage.Load(), floodWorkers, len(flooders), elapsed.Seconds(), st.errs.Load())
