@@ -525,7 +525,19 @@ func (s *Service) shutdown() error {
 func (s *Service) stopTor() error {
 	var err error
 	if s.t != nil {
-		// HALT and close the owning connection; bine waits only 300 ms.
+		// bine's Close waits only 300 ms for the process, and when tor is
+		// slower its waiting goroutine races with its own clean-up (seen
+		// with -race on a loaded machine). Halt tor and wait for it here
+		// first; then Close finds it gone.
+		if s.proc != nil && s.t.Control != nil {
+			if s.t.Control.Signal("HALT") == nil {
+				select {
+				case <-s.proc.done:
+				case <-time.After(10 * time.Second):
+				}
+			}
+		}
+		// Close the owning connection and clean up.
 		s.t.Close()
 		s.t = nil
 	}

@@ -113,7 +113,9 @@ func needTor(t *testing.T) {
 	}
 }
 
-// serve runs a trivial page on ln until the test ends.
+// serve runs a trivial page on ln until the test ends. tor starts every
+// connection with a PROXY line (HiddenServiceExportCircuitID); the drop
+// reads it in drop/web, which onion must not import, so the test drops it.
 func serve(t *testing.T, ln net.Listener, body string) {
 	t.Helper()
 	if ln == nil {
@@ -122,7 +124,7 @@ func serve(t *testing.T, ln net.Listener, body string) {
 	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		io.WriteString(w, body)
 	}), ReadHeaderTimeout: 10 * time.Second}
-	go srv.Serve(ln)
+	go srv.Serve(proxyStripper{ln})
 	t.Cleanup(func() { srv.Close() })
 }
 
@@ -616,4 +618,37 @@ func alive(pid int) bool {
 	s := string(b)
 	i := strings.LastIndexByte(s, ')')
 	return i < 0 || i+2 >= len(s) || (s[i+2] != 'Z' && s[i+2] != 'X')
+}
+
+// proxyStripper hands out connections without their first line, which
+// must be tor's PROXY line.
+type proxyStripper struct{ net.Listener }
+
+func (l proxyStripper) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if err != nil {
+		return nil, err
+	}
+	return &strippedConn{Conn: c, br: bufio.NewReader(c)}, nil
+}
+
+type strippedConn struct {
+	net.Conn
+	br   *bufio.Reader
+	once sync.Once
+	err  error
+}
+
+func (c *strippedConn) Read(p []byte) (int, error) {
+	c.once.Do(func() {
+		line, err := c.br.ReadString('\n')
+		if err == nil && !strings.HasPrefix(line, "PROXY ") {
+			err = fmt.Errorf("first line %q is not a PROXY line", line)
+		}
+		c.err = err
+	})
+	if c.err != nil {
+		return 0, c.err
+	}
+	return c.br.Read(p)
 }

@@ -81,6 +81,10 @@ func (l layout) render(c torrcConfig) ([]byte, error) {
 		fmt.Fprintf(&b, "HiddenServiceDir %s\n", hsDir)
 		fmt.Fprintf(&b, "HiddenServicePort 80 unix:%s\n", sock)
 		b.WriteString("HiddenServicePoWDefensesEnabled 1\n")
+		// Every connection starts with a PROXY protocol v1 line whose
+		// source address is the global id of the client's circuit: limits
+		// per circuit without learning anything about the person.
+		b.WriteString("HiddenServiceExportCircuitID haproxy\n")
 	}
 	service(l.sourceHS, l.sourceSock)
 	if c.desk {

@@ -42,6 +42,16 @@ type Config struct {
 	Deadlines         string   `json:"deadlines,omitempty"`   // "eu" (default) or "kr"
 	DeskListen        string   `json:"desk_listen,omitempty"` // loopback address of the desk without Tor
 	Tor               string   `json:"tor,omitempty"`         // tor binary, default "tor"
+	// LoopbackProxyProtocol makes the loopback listeners (--no-tor, demo)
+	// expect a PROXY protocol v1 line at the start of every connection, as
+	// the onion listeners always do, so that clients are told apart by it
+	// (for tests, or a relay in front); without it all loopback clients
+	// are one circuit.
+	LoopbackProxyProtocol bool `json:"loopback_proxy_protocol,omitempty"`
+	// MemoryLimitMiB is the process's soft memory limit (Go's
+	// runtime/debug.SetMemoryLimit): two argon2 derivations take 128 MiB,
+	// and without a limit freed 64 MiB blocks pile up under load.
+	MemoryLimitMiB int64 `json:"memory_limit_mib,omitempty"`
 	// TorrcExtra adds lines to tor's configuration (a private test network's
 	// DirAuthority lines); PublishTimeoutSeconds bounds the wait for the
 	// onion descriptors.
@@ -101,7 +111,10 @@ type agency struct {
 const (
 	defaultListen     = "127.0.0.1:8080"
 	defaultDeskListen = "127.0.0.1:8081"
-	defaultData       = "cleandrop-data"
+	// defaultMemoryLimitMiB leaves ~96 MiB beside two argon2 derivations
+	// for Badger's caches and memtables (~44 MiB) and the rest.
+	defaultMemoryLimitMiB = 224
+	defaultData           = "cleandrop-data"
 )
 
 var agencyID = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,31}$`)
@@ -165,6 +178,12 @@ func (c *Config) check() error {
 		return fmt.Errorf("config: %w", err)
 	}
 	c.format = f
+	if c.MemoryLimitMiB == 0 {
+		c.MemoryLimitMiB = defaultMemoryLimitMiB
+	}
+	if c.MemoryLimitMiB < 192 || c.MemoryLimitMiB > 1<<20 {
+		return fmt.Errorf("config: memory_limit_mib %d is out of range (192 to 1048576; two receipt derivations alone take 128)", c.MemoryLimitMiB)
+	}
 	if c.MaxUploadMiB == 0 {
 		c.MaxUploadMiB = 2048
 	}

@@ -18,6 +18,7 @@ func cmdDemo(args []string, stdout, stderr io.Writer) error {
 	listen := fs.String("listen", defaultListen, "loopback `ADDR` for the reporter interface")
 	deskListen := fs.String("desk-listen", defaultDeskListen, "loopback `ADDR` for the officer desk")
 	noTor := fs.Bool("no-tor", false, "do not start tor even if it is installed")
+	proxy := fs.Bool("loopback-proxy-protocol", false, "the loopback listeners expect a PROXY protocol v1 line per connection (testing)")
 	if _, err := parse(fs, args, stderr); err != nil {
 		return err
 	}
@@ -37,6 +38,7 @@ func cmdDemo(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	cfg.DeskListen = *deskListen
+	cfg.LoopbackProxyProtocol = *proxy
 	fmt.Fprintf(stdout, "cleandrop demo: data in %s, configuration %s\n", cfg.DataDir, cfgPath)
 	for _, k := range keys {
 		fmt.Fprintf(stdout, "cleandrop demo: officer key of %q: %s\n", k.agency, k.path)

@@ -1,6 +1,7 @@
 package desk
 
 import (
+	"context"
 	"crypto/rand"
 	"crypto/sha256"
 	"crypto/subtle"
@@ -19,6 +20,7 @@ import (
 	"golang.org/x/crypto/argon2"
 
 	"cleandrop/drop/stage"
+	"cleandrop/drop/web"
 	"cleandrop/vault"
 )
 
@@ -125,22 +127,30 @@ type Accounts struct {
 	now func() time.Time
 	kdf kdfParams
 
-	mu    sync.Mutex    // serialises read-modify-write of officer records
-	slots chan struct{} // bounds the argon2 derivations (64 MiB each) at once
+	mu          sync.Mutex // serialises read-modify-write of officer records
+	derivations *web.Fair  // runs the argon2 derivations (64 MiB each), in turns per circuit
+
+	// evaluated, when set, is called for every password or token checked
+	// against an account: tests count the guesses that were evaluated.
+	evaluated func()
 }
 
+// KDFPerCircuit is how many password derivations one circuit may have
+// waiting or running at once when [NewAccounts] makes its own queue.
+const KDFPerCircuit = 2
+
 // NewAccounts manages the officer accounts kept in st. now is the clock
-// (nil for time.Now). slots bounds the argon2 derivations running at once
-// (64 MiB each), shared with the reporter interface in one process; nil:
-// two of its own.
-func NewAccounts(st Store, now func() time.Time, slots chan struct{}) *Accounts {
+// (nil for time.Now). derivations runs the argon2 derivations (64 MiB
+// each), a bound shared with the reporter interface in one process and
+// served in turns per circuit; nil: two slots of its own.
+func NewAccounts(st Store, now func() time.Time, derivations *web.Fair) *Accounts {
 	if now == nil {
 		now = time.Now
 	}
-	if slots == nil {
-		slots = make(chan struct{}, 2)
+	if derivations == nil {
+		derivations = web.NewFair(2, KDFPerCircuit)
 	}
-	return &Accounts{st: st, now: now, kdf: defaultKDF, slots: slots}
+	return &Accounts{st: st, now: now, kdf: defaultKDF, derivations: derivations}
 }
 
 func (a *Accounts) today() string { return stage.Today(a.now()) }
@@ -363,12 +373,15 @@ func (a *Accounts) byEnrolToken(token string) (Officer, error) {
 // choosePassword sets the password of the officer token enrols and makes a
 // new TOTP secret, which the officer must confirm with a code before the
 // account works. It returns the secret.
-func (a *Accounts) choosePassword(token, password string) (Officer, error) {
+func (a *Accounts) choosePassword(ctx context.Context, token, password string) (Officer, error) {
 	o, err := a.byEnrolToken(token)
 	if err != nil {
 		return Officer{}, err
 	}
-	hash := a.hashPassword(password)
+	hash, err := a.hashPassword(ctx, password)
+	if err != nil {
+		return Officer{}, err
+	}
 	secret := make([]byte, totpSecret)
 	rand.Read(secret)
 	err = a.update(o.Name, func(cur *Officer) error {
@@ -409,7 +422,7 @@ func (a *Accounts) confirmEnrol(token, code string) (Officer, error) {
 // [errLogin] after the same work: one argon2id derivation and three
 // constant-time code comparisons. known reports whether name is an
 // account, for the audit log only.
-func (a *Accounts) login(name, password, code string) (o Officer, known bool, err error) {
+func (a *Accounts) login(ctx context.Context, name, password, code string) (o Officer, known bool, err error) {
 	o, err = a.get(name)
 	known = err == nil
 	if err != nil && !errors.Is(err, ErrNoOfficer) {
@@ -419,7 +432,10 @@ func (a *Accounts) login(name, password, code string) (o Officer, known bool, er
 	if hash == "" {
 		hash = a.dummyHash()
 	}
-	passOK := a.checkPassword(hash, password)
+	passOK, err := a.checkPassword(ctx, hash, password)
+	if err != nil {
+		return Officer{}, known, err
+	}
 
 	a.mu.Lock()
 	defer a.mu.Unlock()
@@ -444,13 +460,39 @@ func (a *Accounts) login(name, password, code string) (o Officer, known bool, er
 	return o, known, nil
 }
 
+// tokenName returns the officer name a bearer token claims, and whether
+// the token is well formed at all: "<name>.<43 characters of unpadded
+// URL-safe base64 for 32 bytes>", as [Accounts.NewToken] makes them. A
+// malformed token is refused before it costs anything or touches any
+// budget.
+func tokenName(token string) (string, bool) {
+	i := strings.LastIndexByte(token, '.')
+	if i < 0 || !nameRe.MatchString(token[:i]) {
+		return "", false
+	}
+	secret := token[i+1:]
+	if len(secret) != tokenChars {
+		return "", false
+	}
+	if b, err := base64.RawURLEncoding.Strict().DecodeString(secret); err != nil || len(b) != 32 {
+		return "", false
+	}
+	return token[:i], true
+}
+
+// tokenChars is the length of a token's secret: 32 bytes in unpadded base64.
+const tokenChars = 43
+
 // byAPIToken returns the live officer a bearer token belongs to.
 func (a *Accounts) byAPIToken(token string) (Officer, error) {
-	i := strings.LastIndexByte(token, '.')
-	if i < 0 || len(token) > 256 {
+	name, ok := tokenName(token)
+	if !ok {
 		return Officer{}, errLogin
 	}
-	o, err := a.get(token[:i])
+	if a.evaluated != nil {
+		a.evaluated()
+	}
+	o, err := a.get(name)
 	if errors.Is(err, ErrNoOfficer) {
 		return Officer{}, errLogin
 	}
@@ -481,14 +523,17 @@ var b64 = base64.RawStdEncoding
 
 // hashPassword derives an argon2id hash with a fresh salt and records the
 // parameters beside it, so they can be raised later.
-func (a *Accounts) hashPassword(password string) string {
+func (a *Accounts) hashPassword(ctx context.Context, password string) (string, error) {
 	salt := make([]byte, 16)
 	rand.Read(salt)
 	p := a.kdf
-	a.slots <- struct{}{}
-	key := argon2.IDKey([]byte(password), salt, p.Time, p.Memory, p.Threads, 32)
-	<-a.slots
-	return fmt.Sprintf("argon2id$v=%d$m=%d,t=%d,p=%d$%s$%s", argon2.Version, p.Memory, p.Time, p.Threads, b64.EncodeToString(salt), b64.EncodeToString(key))
+	var key []byte
+	if err := a.derivations.Do(ctx, web.Circuit(ctx), func() {
+		key = argon2.IDKey([]byte(password), salt, p.Time, p.Memory, p.Threads, 32)
+	}); err != nil {
+		return "", err
+	}
+	return fmt.Sprintf("argon2id$v=%d$m=%d,t=%d,p=%d$%s$%s", argon2.Version, p.Memory, p.Time, p.Threads, b64.EncodeToString(salt), b64.EncodeToString(key)), nil
 }
 
 // dummyHash has the current parameters and matches no password: an
@@ -501,29 +546,38 @@ func (a *Accounts) dummyHash() string {
 }
 
 // checkPassword compares password with an encoded hash in constant time.
-func (a *Accounts) checkPassword(encoded, password string) bool {
+// The derivation waits its turn in the fair queue under the circuit of
+// ctx: the error is [web.ErrBusy] when that circuit has its share queued,
+// or ctx's when it ends first.
+func (a *Accounts) checkPassword(ctx context.Context, encoded, password string) (bool, error) {
 	var v int
 	var p kdfParams
 	parts := strings.Split(encoded, "$")
 	if len(parts) != 5 || parts[0] != "argon2id" {
-		return false
+		return false, nil
 	}
 	if _, err := fmt.Sscanf(parts[1], "v=%d", &v); err != nil || v != argon2.Version {
-		return false
+		return false, nil
 	}
 	if _, err := fmt.Sscanf(parts[2], "m=%d,t=%d,p=%d", &p.Memory, &p.Time, &p.Threads); err != nil ||
 		p.Time == 0 || p.Threads == 0 || p.Memory > 1<<21 {
-		return false
+		return false, nil
 	}
 	salt, err1 := b64.DecodeString(parts[3])
 	want, err2 := b64.DecodeString(parts[4])
 	if err1 != nil || err2 != nil || len(want) == 0 {
-		return false
+		return false, nil
 	}
-	a.slots <- struct{}{}
-	got := argon2.IDKey([]byte(password), salt, p.Time, p.Memory, p.Threads, uint32(len(want)))
-	<-a.slots
-	return subtle.ConstantTimeCompare(got, want) == 1
+	var got []byte
+	if err := a.derivations.Do(ctx, web.Circuit(ctx), func() {
+		got = argon2.IDKey([]byte(password), salt, p.Time, p.Memory, p.Threads, uint32(len(want)))
+		if a.evaluated != nil {
+			a.evaluated()
+		}
+	}); err != nil {
+		return false, err
+	}
+	return subtle.ConstantTimeCompare(got, want) == 1, nil
 }
 
 // randomToken is 256 random bits, URL-safe.

@@ -14,7 +14,9 @@ import (
 )
 
 // bearer lets an API request through only with a live officer's token.
-// Failures count against the same throttle as sign-ins.
+// A malformed token is refused before it touches any budget; a
+// well-formed wrong one spends a try of the officer it names and of the
+// request's circuit, taken before the check.
 func (h *handler) bearer(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		token, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
@@ -24,25 +26,34 @@ func (h *handler) bearer(next http.Handler) http.Handler {
 			apiErr(w, http.StatusUnauthorized, "missing bearer token")
 			return
 		}
-		// Failures count against the officer the token names, and the desk.
-		name := token[:max(0, strings.LastIndexByte(token, '.'))]
-		if !h.throttle.allow(name) {
+		name, ok := tokenName(token)
+		if !ok {
+			invalidToken(w)
+			return
+		}
+		try, ok := h.throttle.token(r.Context(), name)
+		if !ok {
 			apiErr(w, http.StatusTooManyRequests, "too many failed attempts; wait a minute")
 			return
 		}
 		o, err := h.acc.byAPIToken(token)
 		if err != nil {
 			if !errors.Is(err, errLogin) {
+				try.refund()
 				apiErr(w, http.StatusInternalServerError, "internal error: token")
 				return
 			}
-			h.throttle.failed(name)
-			w.Header().Set("WWW-Authenticate", `Bearer realm="desk", error="invalid_token"`)
-			apiErr(w, http.StatusUnauthorized, "invalid token")
+			invalidToken(w)
 			return
 		}
+		try.refund()
 		next.ServeHTTP(w, withWho(r, who{Officer: o.public(), api: true}))
 	})
+}
+
+func invalidToken(w http.ResponseWriter) {
+	w.Header().Set("WWW-Authenticate", `Bearer realm="desk", error="invalid_token"`)
+	apiErr(w, http.StatusUnauthorized, "invalid token")
 }
 
 // CaseSummary is one case in the API's list.

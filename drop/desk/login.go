@@ -45,23 +45,33 @@ func (h *handler) login(w http.ResponseWriter, r *http.Request) {
 		h.page(w, r, http.StatusUnauthorized, "login", web.Page{ErrorKey: "desk.login.wrong"})
 		return
 	}
-	if !h.throttle.allow(name) {
+	// The try is taken before the derivation and given back only on
+	// success: sign-ins sent together cannot evaluate more guesses than
+	// the name's and the circuit's budgets hold.
+	try, ok := h.throttle.login(r.Context(), name)
+	if !ok {
 		h.page(w, r, http.StatusTooManyRequests, "login", web.Page{ErrorKey: "desk.login.busy"})
 		return
 	}
-	o, known, err := h.acc.login(name, password, code)
+	o, known, err := h.acc.login(r.Context(), name, password, code)
 	if err != nil {
 		if !errors.Is(err, errLogin) {
-			h.internal(w, r, "login")
+			try.refund() // nothing was evaluated
+			switch {
+			case errors.Is(err, web.ErrBusy):
+				h.page(w, r, http.StatusTooManyRequests, "login", web.Page{ErrorKey: "desk.login.busy"})
+			case r.Context().Err() == nil:
+				h.internal(w, r, "login")
+			}
 			return
 		}
-		h.throttle.failed(name)
 		if known {
 			h.audit(withWho(r, who{Officer: Officer{Name: name}}), "login.refused", "", "")
 		}
 		h.page(w, r, http.StatusUnauthorized, "login", web.Page{ErrorKey: "desk.login.wrong"})
 		return
 	}
+	try.refund()
 	r = withWho(r, who{Officer: o})
 	if h.audit(r, "login", "", "") != nil {
 		h.internal(w, r, "audit")
@@ -147,7 +157,11 @@ func (h *handler) enrol(w http.ResponseWriter, r *http.Request) {
 		h.page(w, r, http.StatusBadRequest, "enrol", web.Page{ErrorKey: "desk.enrol.mismatch", Data: d})
 		return
 	}
-	o, err = h.acc.choosePassword(token, pw)
+	o, err = h.acc.choosePassword(r.Context(), token, pw)
+	if errors.Is(err, web.ErrBusy) {
+		h.page(w, r, http.StatusTooManyRequests, "enrol", web.Page{ErrorKey: "desk.login.busy", Data: d})
+		return
+	}
 	if err != nil {
 		h.enrolGone(w, r, err)
 		return

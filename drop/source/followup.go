@@ -52,13 +52,24 @@ func (h *handler) login(w http.ResponseWriter, r *http.Request) {
 		h.page(w, r, http.StatusBadRequest, "login", web.Page{ErrorKey: key})
 		return
 	}
-	if !h.throttle.Allow() {
+	// The try is taken before the derivation and given back only on
+	// success: requests arriving together cannot evaluate more guesses
+	// than the circuit's bucket holds.
+	try := h.throttle.Get(web.Circuit(r.Context()))
+	if !try.Take() {
 		h.page(w, r, http.StatusTooManyRequests, "login", web.Page{ErrorKey: "login.error.busy"})
 		return
 	}
-	keys, err := h.derive(norm)
+	keys, err := h.derive(r, norm)
 	if err != nil {
-		h.internal(w, r, "derive")
+		try.Refund() // nothing was evaluated
+		if errors.Is(err, web.ErrBusy) {
+			h.page(w, r, http.StatusTooManyRequests, "login", web.Page{ErrorKey: "login.error.busy"})
+			return
+		}
+		if r.Context().Err() == nil {
+			h.internal(w, r, "derive")
+		}
 		return
 	}
 	c, err := h.cfg.Store.CaseByLookup(keys.Lookup)
@@ -71,10 +82,10 @@ func (h *handler) login(w http.ResponseWriter, r *http.Request) {
 			h.internal(w, r, "lookup")
 			return
 		}
-		h.throttle.Failed()
 		h.page(w, r, http.StatusUnauthorized, "login", web.Page{ErrorKey: "login.error.wrong"})
 		return
 	}
+	try.Refund()
 	h.sessions.Start(w, &reporter{ref: c.Ref, reply: rk.Identity})
 	http.Redirect(w, r, "/case", http.StatusSeeOther)
 }

@@ -66,22 +66,34 @@ type Config struct {
 	// (nil for time.Now). Only the day is ever shown.
 	Now func() time.Time
 
-	// Login throttling: at most LoginBurst failed logins at once, refilled
-	// at one per LoginRefill. Zero values take the defaults.
+	// Login throttling, per Tor circuit ([web.Circuit]): at most
+	// LoginBurst failed logins at once, refilled at one per LoginRefill.
+	// Zero values take the defaults.
 	LoginBurst  int
 	LoginRefill time.Duration
 	// SessionIdle and SessionMax bound a follow-up session.
 	SessionIdle, SessionMax time.Duration
-	// KDFSlots bounds the argon2 derivations running at once (64 MiB
-	// each), shared with the desk in one process; nil: two of its own.
-	KDFSlots chan struct{}
+	// Derivations runs the argon2 derivations (64 MiB each): a bound for the
+	// whole process, shared with the desk, served in turns across
+	// circuits. nil: two slots of its own, [DefaultKDFPerCircuit] per
+	// circuit.
+	Derivations *web.Fair
+	// OnDerive, when set, is called after every receipt derivation (a
+	// login's or a new report's): for tests and metrics.
+	OnDerive func()
 }
 
 // Defaults.
 const (
 	DefaultMaxUpload   = 2 << 30
-	DefaultLoginBurst  = 20
-	DefaultLoginRefill = 3 * time.Second
+	DefaultLoginBurst  = 10
+	DefaultLoginRefill = 6 * time.Second
+	// DefaultKDFPerCircuit is how many derivations one circuit may have
+	// waiting or running at once; more are refused with 429 at once.
+	DefaultKDFPerCircuit = 2
+	// maxCircuits bounds the per-circuit failure buckets kept (about 100
+	// bytes each).
+	maxCircuits        = 1 << 16
 	DefaultSessionIdle = 20 * time.Minute
 	DefaultSessionMax  = 2 * time.Hour
 )
@@ -92,8 +104,8 @@ type handler struct {
 	render   *web.Renderer
 	agencies map[string]Agency
 	sessions *web.Sessions[*reporter]
-	throttle *web.Bucket
-	kdfSlots chan struct{}
+	throttle *web.Buckets // per circuit
+	kdf      *web.Fair
 }
 
 // reporter is one follow-up session; it exists only in memory.
@@ -163,11 +175,11 @@ func New(cfg Config) (http.Handler, error) {
 		render:   rd,
 		agencies: map[string]Agency{},
 		sessions: web.NewSessions[*reporter]("s", cfg.SessionIdle, cfg.SessionMax),
-		throttle: web.NewBucket(cfg.LoginBurst, cfg.LoginRefill, nil),
-		kdfSlots: cfg.KDFSlots,
+		throttle: web.NewBuckets(cfg.LoginBurst, cfg.LoginRefill, maxCircuits, cfg.Now),
+		kdf:      cfg.Derivations,
 	}
-	if h.kdfSlots == nil {
-		h.kdfSlots = make(chan struct{}, 2)
+	if h.kdf == nil {
+		h.kdf = web.NewFair(2, DefaultKDFPerCircuit)
 	}
 	for _, a := range cfg.Agencies {
 		h.agencies[a.ID] = a
@@ -222,7 +234,7 @@ func (h *handler) index(w http.ResponseWriter, r *http.Request) {
 var requiredKeys = []string{
 	"error.cross_origin", "error.not_found", "error.method", "error.internal",
 	"error.too_large", "error.bad_form", "error.order", "error.field",
-	"error.busy", "error.idle", "error.too_many_parts",
+	"error.busy", "error.circuit_busy", "error.idle", "error.too_many_parts",
 	"report.error.agency", "report.error.empty", "answer.error.empty",
 	"login.error.wrong", "login.error.busy", "login.error.empty", "login.error.words",
 	"login.error.unknown_word", "login.error.digits", "login.error.mixed",

@@ -64,7 +64,11 @@ func (h *handler) submitReport(w http.ResponseWriter, r *http.Request) {
 		h.internal(w, r, "receipt")
 		return
 	}
-	keys, err := h.derive(rc)
+	keys, err := h.derive(r, rc)
+	if errors.Is(err, web.ErrBusy) {
+		h.reportError(w, r, http.StatusTooManyRequests, "error.circuit_busy")
+		return
+	}
 	if err != nil {
 		h.internal(w, r, "derive")
 		return
@@ -310,11 +314,22 @@ func readSmall(r io.Reader, max int64) (string, error) {
 	return string(b), nil
 }
 
-// derive runs the receipt KDF, at most two at a time: each holds 64 MiB.
-func (h *handler) derive(normalized string) (receipt.Keys, error) {
-	h.kdfSlots <- struct{}{}
-	defer func() { <-h.kdfSlots }()
-	return receipt.Derive(normalized, h.cfg.Pepper, h.cfg.KDF)
+// derive runs the receipt KDF in the process's fair queue, in the turn of
+// the request's circuit. It returns [web.ErrBusy] at once when that
+// circuit already has its share waiting or running.
+func (h *handler) derive(r *http.Request, normalized string) (receipt.Keys, error) {
+	var keys receipt.Keys
+	var err error
+	qerr := h.kdf.Do(r.Context(), web.Circuit(r.Context()), func() {
+		keys, err = receipt.Derive(normalized, h.cfg.Pepper, h.cfg.KDF)
+		if h.cfg.OnDerive != nil {
+			h.cfg.OnDerive()
+		}
+	})
+	if qerr != nil {
+		return receipt.Keys{}, qerr
+	}
+	return keys, err
 }
 
 // answerTarget checks that an answer from the reporter of case own may go

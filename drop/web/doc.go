@@ -5,6 +5,12 @@
 // language choice ([Language]), in-memory sessions ([Sessions]) and the
 // bounds on request bodies: a body that stalls is cut ([IdleBody]) and
 // uploads served at once are bounded ([Uploads]).
+// It also holds the limits that keep anyone from locking others out: the
+// circuit a connection came on, read from tor's PROXY line
+// ([CircuitListener], [Circuit]); failure budgets taken before the work
+// ([Bucket], [Buckets]); and the fair queue in front of the argon2
+// derivations ([Fair]). A circuit id is kept in memory only and never
+// logged.
 //
 // Nothing here writes to disk or logs a request. Sessions live in memory
 // only; their secrets die with the process. Pages need no JavaScript and

@@ -6,8 +6,9 @@ import (
 )
 
 // Bucket limits failures (failed logins): at most Burst at once, refilled
-// at one per Refill. Behind Tor there are no addresses to limit on, so
-// both interfaces limit per drop, and the desk also per login name.
+// at one per Refill. A try is taken before the work it guards and given
+// back only when the work succeeds, so requests that arrive together can
+// never evaluate more guesses than the bucket holds.
 type Bucket struct {
 	mu     sync.Mutex
 	tokens float64
@@ -35,27 +36,92 @@ func (b *Bucket) update() {
 	b.last = t
 }
 
-// Allow reports whether one more try may be made now.
-func (b *Bucket) Allow() bool {
+// Take spends one try if one is left and reports whether it did. Take it
+// before the work; a caller whose try succeeded gives it back with
+// [Bucket.Refund].
+func (b *Bucket) Take() bool {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	b.update()
-	return b.tokens >= 1
-}
-
-// Failed spends one token.
-func (b *Bucket) Failed() {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	b.update()
+	if b.tokens < 1 {
+		return false
+	}
 	b.tokens--
+	return true
 }
 
-// Full reports whether the bucket has refilled completely, so a caller
-// keeping many buckets can forget it.
+// Refund gives back a try taken by [Bucket.Take] whose work succeeded (or
+// was never done).
+func (b *Bucket) Refund() {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.update()
+	b.tokens = min(b.tokens+1, b.burst)
+}
+
+// Full reports whether the bucket has refilled completely: it is then no
+// different from a new one, and a caller keeping many buckets can forget it.
 func (b *Bucket) Full() bool {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	b.update()
 	return b.tokens >= b.burst
+}
+
+// Buckets keeps one [Bucket] per key (a circuit, a login name) in bounded
+// memory. It forgets only full buckets, which are the same as new ones, so
+// no one can reset another key's spent tries, or drain them, by filling
+// the table. While the table is full of spent buckets a new key gets a
+// fresh bucket that is not kept: it is neither blocked nor tracked. What
+// then still bounds its work is the fair queue ([Fair]).
+type Buckets struct {
+	mu     sync.Mutex
+	burst  int
+	refill time.Duration
+	now    func() time.Time
+	max    int
+	m      map[string]*Bucket
+	swept  time.Time
+}
+
+// NewBuckets keeps at most max buckets of burst tries refilled at one per
+// refill. now may be nil (time.Now).
+func NewBuckets(burst int, refill time.Duration, max int, now func() time.Time) *Buckets {
+	if now == nil {
+		now = time.Now
+	}
+	return &Buckets{burst: burst, refill: refill, now: now, max: max, m: map[string]*Bucket{}}
+}
+
+// Get returns the bucket of key.
+func (bs *Buckets) Get(key string) *Bucket {
+	bs.mu.Lock()
+	defer bs.mu.Unlock()
+	if b, ok := bs.m[key]; ok {
+		return b
+	}
+	if len(bs.m) >= bs.max {
+		// A sweep is a pass over the table: at most once per refill
+		// interval, as no bucket refills a whole try faster than that.
+		if t := bs.now(); t.Sub(bs.swept) >= bs.refill {
+			bs.swept = t
+			for k, b := range bs.m {
+				if b.Full() {
+					delete(bs.m, k)
+				}
+			}
+		}
+	}
+	b := NewBucket(bs.burst, bs.refill, bs.now)
+	if len(bs.m) < bs.max {
+		bs.m[key] = b
+	}
+	return b
+}
+
+// Len is how many buckets are kept.
+func (bs *Buckets) Len() int {
+	bs.mu.Lock()
+	defer bs.mu.Unlock()
+	return len(bs.m)
 }

@@ -157,19 +157,25 @@ func TestRendererRefusesMissingRuntimeKey(t *testing.T) {
 func TestBucket(t *testing.T) {
 	clock := time.Unix(0, 0)
 	b := NewBucket(2, time.Second, func() time.Time { return clock })
-	if !b.Full() || !b.Allow() {
+	if !b.Full() || !b.Take() {
 		t.Fatal("a new bucket is not full")
 	}
-	b.Failed()
-	b.Failed()
-	if b.Allow() {
-		t.Fatal("allowed after the burst was spent")
+	b.Refund()
+	if !b.Full() {
+		t.Fatal("a refunded try was not given back")
+	}
+	if !b.Take() || !b.Take() {
+		t.Fatal("two tries not given")
+	}
+	if b.Take() {
+		t.Fatal("taken after the burst was spent")
 	}
 	clock = clock.Add(1500 * time.Millisecond)
-	if !b.Allow() || b.Full() {
+	if !b.Take() || b.Full() {
 		t.Fatal("refill wrong after 1.5 s")
 	}
 	clock = clock.Add(time.Hour)
+	b.Refund()
 	if !b.Full() {
 		t.Fatal("not full after an hour")
 	}
