@@ -2,7 +2,6 @@ package vault
 
 import (
 	"bytes"
-	"cleandrop/vault/durable"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
@@ -12,8 +11,6 @@ import (
 	"hash"
 	"io"
 	mrand "math/rand/v2"
-	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 	"time"
@@ -51,6 +48,8 @@ type Batch struct {
 	mu       sync.Mutex
 	open     *sealWriter
 	items    []*pending
+	slot     *pack // held from the first large item to the end of the batch
+	pos      int64 // end of what the batch wrote to slot
 	stage    string
 	stageSet bool
 	done     bool
@@ -63,10 +62,9 @@ type pending struct {
 	name   []byte
 	size   int64
 	sum    string
-	inline []byte   // ciphertext, when small
-	f      *os.File // open temporary blob, until published
-	tmp    string   // path of the temporary blob
-	final  string   // blob file name in blobs/, once published
+	inline []byte // ciphertext, when small
+	pack   string // else the pack holding it (the batch's slot)
+	off    int64  // and where in the pack it starts
 }
 
 // NewCase starts the first batch of a new case for agency. The case exists
@@ -170,7 +168,7 @@ func (b *Batch) Add(kind Kind, name string) (io.WriteCloser, error) {
 			return nil, fmt.Errorf("vault: seal name: %w", err)
 		}
 	}
-	sp := &spill{dir: b.s.blobs, h: sha256.New()}
+	sp := &spill{b: b, h: sha256.New()}
 	w, err := age.Encrypt(sp, recips...)
 	if err != nil {
 		sp.discard()
@@ -209,28 +207,37 @@ func (b *Batch) Commit() (string, error) {
 	case b.stageSet && b.stage == "":
 		return "", errors.New("vault: empty stage")
 	}
-	day := b.s.day()
-	if err := b.publish(day); err != nil {
-		b.discardLocked()
-		return "", fmt.Errorf("vault: commit: %w", err)
+	if b.slot != nil {
+		// The items are on disk before the commit that makes them visible.
+		if err := b.slot.f.Sync(); err != nil {
+			b.discardLocked()
+			return "", fmt.Errorf("vault: commit: %w", err)
+		}
 	}
 	var ref string
-	var err error
-	for attempt := 1; ; attempt++ {
-		var uncertain bool
-		ref, uncertain, err = b.tryCommit(day)
-		if err == nil {
-			break
+	var uncertain bool
+	err := b.s.atTick(func() error {
+		day := b.s.day()
+		for attempt := 1; ; attempt++ {
+			var err error
+			ref, uncertain, err = b.tryCommit(day)
+			if err == nil {
+				return nil
+			}
+			if errors.Is(err, badger.ErrConflict) && attempt < commitAttempts {
+				time.Sleep(time.Duration(mrand.IntN(2000)+100) * time.Microsecond)
+				continue
+			}
+			return err
 		}
-		if errors.Is(err, badger.ErrConflict) && attempt < commitAttempts {
-			time.Sleep(time.Duration(mrand.IntN(2000)+100) * time.Microsecond)
-			continue
-		}
+	})
+	if err != nil {
 		if uncertain {
-			// The transaction may have landed: keep the files. If it did
-			// not, the next Open sweeps them.
+			// The transaction may have landed: keep the bytes. If it did
+			// not, they are ciphertext nothing references.
 			b.items = nil
 			b.done = true
+			b.releaseSlot(true)
 		} else {
 			b.discardLocked()
 		}
@@ -241,41 +248,9 @@ func (b *Batch) Commit() (string, error) {
 	}
 	b.done = true
 	b.items = nil
+	b.releaseSlot(true)
 	b.s.log.Debug("vault: batch committed")
 	return ref, nil
-}
-
-// publish makes the batch's blob files durable under their final names:
-// day-coarsened times, fsync, rename, then one fsync of the directory.
-func (b *Batch) publish(day string) error {
-	t := midnight(day)
-	renamed := false
-	for _, p := range b.items {
-		if p.f == nil {
-			continue
-		}
-		if err := os.Chtimes(p.tmp, t, t); err != nil {
-			return err
-		}
-		if err := p.f.Sync(); err != nil {
-			return err
-		}
-		err := p.f.Close()
-		p.f = nil
-		if err != nil {
-			return err
-		}
-		name := randomHex(16) + blobExt
-		if err := os.Rename(p.tmp, filepath.Join(b.s.blobs, name)); err != nil {
-			return err
-		}
-		p.tmp, p.final = "", name
-		renamed = true
-	}
-	if renamed {
-		return durable.SyncDir(b.s.blobs)
-	}
-	return nil
 }
 
 // tryCommit runs the batch's transaction once. uncertain reports an error
@@ -329,7 +304,7 @@ func (b *Batch) tryCommit(day string) (ref string, uncertain bool, err error) {
 		rec.Items++
 		ir := itemRecord{
 			Item: Item{ID: rec.Items, Batch: rec.Batches, Kind: p.kind, Day: day, Size: p.size, SHA256: p.sum, Name: p.name},
-			Blob: p.final,
+			Pack: p.pack, Off: p.off,
 		}
 		v, err := json.Marshal(ir)
 		if err != nil {
@@ -338,7 +313,7 @@ func (b *Batch) tryCommit(day string) (ref string, uncertain bool, err error) {
 		if err := txn.Set(itemKey(ref, ir.ID), v); err != nil {
 			return "", false, err
 		}
-		if p.final == "" {
+		if p.pack == "" {
 			if err := txn.Set(dataKey(ref, ir.ID), p.inline); err != nil {
 				return "", false, err
 			}
@@ -378,8 +353,8 @@ func (b *Batch) newRef(txn *badger.Txn) (string, error) {
 	}
 }
 
-// Abort drops the batch and removes its files. It is idempotent and does
-// nothing after a successful [Batch.Commit].
+// Abort drops the batch and cuts its bytes from its pack slot. It is
+// idempotent and does nothing after a successful [Batch.Commit].
 func (b *Batch) Abort() {
 	b.mu.Lock()
 	if b.done {
@@ -388,39 +363,62 @@ func (b *Batch) Abort() {
 	}
 	sw := b.open
 	b.open = nil
-	b.discardLocked()
+	b.done = true
+	b.items = nil
 	b.mu.Unlock()
 	if sw != nil {
-		sw.discard()
+		sw.discard() // waits for a write in flight
 	}
+	b.mu.Lock()
+	b.releaseSlot(false)
+	b.mu.Unlock()
 }
 
-// discardLocked finishes the batch and removes its files; b.mu is held.
+// discardLocked finishes the batch and cuts its bytes from its slot; b.mu
+// is held and no writer is open.
 func (b *Batch) discardLocked() {
 	b.done = true
-	for _, p := range b.items {
-		p.remove(b.s)
-	}
 	b.items = nil
+	b.releaseSlot(false)
 }
 
-func (p *pending) remove(s *Store) {
-	if p.f != nil {
-		p.f.Close()
-		p.f = nil
+// releaseSlot gives back the batch's slot, keeping its bytes or cutting
+// them; b.mu is held.
+func (b *Batch) releaseSlot(keep bool) {
+	if b.slot == nil {
+		return
 	}
-	for _, path := range []string{p.tmp, p.final} {
-		if path == "" {
-			continue
-		}
-		if !filepath.IsAbs(path) {
-			path = filepath.Join(s.blobs, path)
-		}
-		if err := os.Remove(path); err != nil && !errors.Is(err, os.ErrNotExist) {
-			s.log.Warn("vault: remove file of aborted batch", "err", err)
-		}
+	if err := b.s.packs.release(b.slot, b.pos, keep); err != nil {
+		b.s.log.Warn("vault: cut back a pack slot", "err", err)
 	}
-	p.tmp, p.final = "", ""
+	b.slot = nil
+}
+
+// slotFor returns the batch's pack slot, taking one (and waiting for it
+// while all are held) at the batch's first large item. It is called by the
+// batch's open writer.
+func (b *Batch) slotFor() (*pack, error) {
+	b.mu.Lock()
+	pk, done := b.slot, b.done
+	b.mu.Unlock()
+	switch {
+	case done:
+		return nil, errAborted
+	case pk != nil:
+		return pk, nil
+	}
+	pk, err := b.s.packs.acquire()
+	if err != nil {
+		return nil, err
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.done {
+		b.s.packs.release(pk, pk.end, false)
+		return nil, errAborted
+	}
+	b.slot, b.pos = pk, pk.end
+	return pk, nil
 }
 
 // sealWriter is the writer [Batch.Add] returns.
@@ -491,10 +489,10 @@ func (w *sealWriter) Close() error {
 	}
 	w.p.size = w.sp.n
 	w.p.sum = hex.EncodeToString(w.sp.h.Sum(nil))
-	if w.sp.f == nil {
+	if w.sp.pk == nil {
 		w.p.inline = w.sp.buf.Bytes()
 	} else {
-		w.p.f, w.p.tmp = w.sp.f, w.sp.tmp
+		w.p.pack, w.p.off = w.sp.pk.name, w.sp.start
 	}
 	w.sp = nil
 	b.items = append(b.items, w.p)
@@ -511,34 +509,34 @@ func (w *sealWriter) discard() {
 	}
 }
 
-// spill holds ciphertext in memory up to inlineMax and moves it to a
-// temporary blob file beyond that. It hashes and counts what it stores.
+// spill holds ciphertext in memory up to inlineMax and beyond that appends
+// it to its batch's pack slot. It hashes and counts what it stores.
 type spill struct {
-	dir string
-	buf bytes.Buffer
-	f   *os.File
-	tmp string
-	h   hash.Hash
-	n   int64
+	b     *Batch
+	buf   bytes.Buffer
+	pk    *pack // the batch's slot, once the item outgrew memory
+	start int64 // where the item starts in pk
+	h     hash.Hash
+	n     int64
 }
 
 func (s *spill) Write(p []byte) (int, error) {
-	if s.f == nil && s.buf.Len()+len(p) <= inlineMax {
+	if s.pk == nil && s.buf.Len()+len(p) <= inlineMax {
 		s.buf.Write(p)
 	} else {
-		if s.f == nil {
-			f, err := os.CreateTemp(s.dir, tmpPrefix+"*")
+		if s.pk == nil {
+			pk, err := s.b.slotFor()
 			if err != nil {
 				return 0, err
 			}
-			s.f, s.tmp = f, f.Name()
-			if _, err := f.Write(s.buf.Bytes()); err != nil {
+			s.pk, s.start = pk, s.b.pos
+			if err := s.append(s.buf.Bytes()); err != nil {
 				return 0, err
 			}
 			s.buf = bytes.Buffer{}
 		}
-		if n, err := s.f.Write(p); err != nil {
-			return n, err
+		if err := s.append(p); err != nil {
+			return 0, err
 		}
 	}
 	s.h.Write(p)
@@ -546,16 +544,17 @@ func (s *spill) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
+// append writes p at the end of what the batch wrote to its slot.
+func (s *spill) append(p []byte) error {
+	n, err := s.pk.f.WriteAt(p, s.b.pos)
+	s.b.pos += int64(n)
+	return err
+}
+
+// discard drops what the spill holds in memory; the batch cuts what it
+// wrote to its slot when it ends.
 func (s *spill) discard() {
 	s.buf = bytes.Buffer{}
-	if s.f != nil {
-		s.f.Close()
-		s.f = nil
-	}
-	if s.tmp != "" {
-		os.Remove(s.tmp)
-		s.tmp = ""
-	}
 }
 
 // sealBytes seals a small plaintext in memory.

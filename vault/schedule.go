@@ -1,0 +1,178 @@
+package vault
+
+import (
+	"crypto/rand"
+	"errors"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/dgraph-io/badger/v4"
+)
+
+// DefaultTick is the period of a store's schedule when [Options.Tick] is
+// zero: the longest a commit waits, and how often the store writes when
+// nothing happens.
+const DefaultTick = time.Second
+
+// errClosed is returned to writes that arrive once Close has begun.
+var errClosed = errors.New("vault: store closed")
+
+// coverKey is the one key every tick overwrites, so that the store writes
+// at every tick whether or not anyone reported. Its value stays far below
+// Badger's value threshold: it lives in the LSM tree, where compaction keeps
+// one version of it.
+var coverKey = []byte("z/cover")
+
+// A gate admits the writes that wait for one tick.
+type gate struct {
+	open chan struct{}
+	wg   sync.WaitGroup
+}
+
+// clock runs the store's schedule: a tick at every wall-clock multiple of
+// period. Writes wait at the current gate; a tick opens it, lets the writes
+// through together, waits for them, then writes the cover transaction,
+// runs the hooks and touches every file that may have changed.
+type clock struct {
+	period time.Duration
+
+	mu      sync.Mutex
+	next    *gate
+	hooks   []func(time.Time)
+	closing bool
+	last    time.Time     // the last tick's time; written by the loop only
+	quit    chan struct{} // closed by Close
+	done    chan struct{} // closed when the loop has run its last tick
+}
+
+func newClock(period time.Duration) *clock {
+	return &clock{period: period, next: &gate{open: make(chan struct{})}, quit: make(chan struct{}), done: make(chan struct{})}
+}
+
+// nextTick is the first tick strictly after t.
+func (c *clock) nextTick(t time.Time) time.Time {
+	p := int64(c.period)
+	n := t.UnixNano()
+	return time.Unix(0, (n/p+1)*p)
+}
+
+// atTick runs fn at the next tick, together with every other write waiting
+// for it, and returns its error. It returns errClosed once Close has begun.
+func (s *Store) atTick(fn func() error) error {
+	c := s.clock
+	c.mu.Lock()
+	if c.closing {
+		c.mu.Unlock()
+		return errClosed
+	}
+	g := c.next
+	g.wg.Add(1)
+	c.mu.Unlock()
+	defer g.wg.Done()
+	<-g.open
+	return fn()
+}
+
+// OnTick adds a function that the store calls at every tick, after that
+// tick's commits and cover write, with the tick's time. It runs on the
+// store's schedule goroutine: it must not wait for a tick itself. The audit
+// log uses it to write and touch its files on the store's schedule.
+func (s *Store) OnTick(fn func(at time.Time)) {
+	s.clock.mu.Lock()
+	defer s.clock.mu.Unlock()
+	s.clock.hooks = append(s.clock.hooks, fn)
+}
+
+// Tick is the period of the store's schedule.
+func (s *Store) Tick() time.Duration { return s.clock.period }
+
+// run is the schedule's loop. After Close begins it runs one last tick, so
+// that writes already waiting are committed, and returns.
+func (s *Store) run() {
+	c := s.clock
+	defer close(c.done)
+	timer := time.NewTimer(0)
+	defer timer.Stop()
+	for {
+		at := c.nextTick(time.Now())
+		timer.Reset(time.Until(at))
+		last := false
+		select {
+		case <-timer.C:
+		case <-c.quit:
+			// Close still waits for the tick: the last writes and the
+			// close itself happen on the schedule too.
+			<-timer.C
+			last = true
+		}
+		c.mu.Lock()
+		if c.closing {
+			last = true
+		}
+		c.mu.Unlock()
+		s.tick(at)
+		if last {
+			return
+		}
+	}
+}
+
+// tick is one tick of the schedule.
+func (s *Store) tick(at time.Time) {
+	c := s.clock
+	c.mu.Lock()
+	g := c.next
+	c.next = &gate{open: make(chan struct{})}
+	hooks := c.hooks
+	c.last = at
+	c.mu.Unlock()
+
+	if err := s.packs.rotate(s.day()); err != nil {
+		s.log.Warn("vault: start the day's pack files", "err", err)
+	}
+	close(g.open)
+	g.wg.Wait()
+	if err := s.cover(); err != nil {
+		s.log.Warn("vault: cover write", "err", err)
+	}
+	for _, h := range hooks {
+		h(at)
+	}
+	s.touch(at)
+}
+
+// cover overwrites the cover key with random bytes.
+func (s *Store) cover() error {
+	v := make([]byte, 16)
+	rand.Read(v)
+	return s.db.Update(func(txn *badger.Txn) error { return txn.Set(coverKey, v) })
+}
+
+// touch sets the modification time of every file and directory the store
+// may have written since the last tick to at. Setting a time also sets the
+// change time to the present, a moment after the tick. The access time
+// goes one day past the tick: later than both, and in the future, it is
+// one that a relatime mount does not update when the file is read, so
+// reads leave no time either.
+func (s *Store) touch(at time.Time) {
+	atime := at.Add(24 * time.Hour)
+	set := func(p string) {
+		if err := os.Chtimes(p, atime, at); err != nil && !errors.Is(err, os.ErrNotExist) {
+			s.log.Warn("vault: set file times", "err", err)
+		}
+	}
+	bdir := filepath.Join(s.dir, badgerDir)
+	if ents, err := os.ReadDir(bdir); err == nil {
+		for _, e := range ents {
+			set(filepath.Join(bdir, e.Name()))
+		}
+	}
+	set(bdir)
+	for _, p := range s.packs.touched() {
+		set(p)
+	}
+	set(s.packs.dir)
+	set(s.dir)
+}
