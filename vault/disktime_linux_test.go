@@ -4,9 +4,9 @@ import (
 	"crypto/rand"
 	"errors"
 	"io"
-	"os"
 	"io/fs"
 	"math"
+	"os"
 	"path/filepath"
 	"testing"
 	"time"
@@ -231,4 +231,3 @@ func TestPackAtime(t *testing.T) {
 		t.Errorf("pack atime %v after reading, was %v", at.UTC(), was.UTC())
 	}
 }
-
