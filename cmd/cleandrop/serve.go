@@ -114,7 +114,7 @@ func serve(cfg *Config, o serveOpts) error {
 		srcAgencies = append(srcAgencies, source.Agency{ID: a.ID, Name: a.Name, PQ: a.pq})
 		deskAgencies = append(deskAgencies, desk.Agency{ID: a.ID, Name: a.Name, Recipients: a.Recipients})
 	}
-	store, err := vault.Open(vaultDir, vault.Options{Agencies: agencies, Logger: logger})
+	store, err := vault.Open(vaultDir, vault.Options{Agencies: agencies, Logger: logger, Tick: cfg.tick})
 	if err != nil {
 		return hint(err, "is another cleandrop server running on "+cfg.DataDir+"?")
 	}
@@ -133,6 +133,8 @@ func serve(cfg *Config, o serveOpts) error {
 		return err
 	}
 	defer auditLog.Close()
+	// The audit log writes, and sets its file times, on the vault's ticks.
+	store.OnTick(auditLog.Tick)
 	signer, err := loadSigner(cfg.DataDir, logger)
 	if err != nil {
 		return err
