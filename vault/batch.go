@@ -516,6 +516,7 @@ type spill struct {
 	buf   bytes.Buffer
 	pk    *pack // the batch's slot, once the item outgrew memory
 	start int64 // where the item starts in pk
+	wb    int64 // where the last writeback started
 	h     hash.Hash
 	n     int64
 }
@@ -544,10 +545,21 @@ func (s *spill) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
+// writebackEvery is how much an item writes to its slot between two
+// requests to start writing it out.
+const writebackEvery = 8 << 20
+
 // append writes p at the end of what the batch wrote to its slot.
 func (s *spill) append(p []byte) error {
 	n, err := s.pk.f.WriteAt(p, s.b.pos)
 	s.b.pos += int64(n)
+	if s.wb < s.start {
+		s.wb = s.start
+	}
+	if s.b.pos-s.wb >= writebackEvery {
+		startWriteback(s.pk.f, s.wb, s.b.pos-s.wb)
+		s.wb = s.b.pos
+	}
 	return err
 }
 

@@ -25,41 +25,53 @@ var errClosed = errors.New("vault: store closed")
 // one version of it.
 var coverKey = []byte("z/cover")
 
-// A gate admits the writes that wait for one tick.
+// commitSteps divides a tick into the moments at which waiting commits
+// are applied.
+const commitSteps = 16
+
+// A gate admits the writes that wait for one commit step.
 type gate struct {
 	open chan struct{}
+	n    int // writers waiting; guarded by clock.mu
 	wg   sync.WaitGroup
 }
 
-// clock runs the store's schedule: a tick at every wall-clock multiple of
-// period. Writes wait at the current gate; a tick opens it, lets the writes
-// through together, waits for them, then writes the cover transaction,
-// runs the hooks and touches every file that may have changed.
+// clock runs the store's schedule. At every wall-clock multiple of period
+// (a tick) the store writes its cover transaction, runs the hooks and sets
+// the times of every file that may have changed. Commits wait at the
+// current gate, which opens at the next commit step, a multiple of
+// period/commitSteps: they are applied together, on the grid, and what
+// they change on disk keeps its times only until the next tick.
 type clock struct {
-	period time.Duration
+	period, step time.Duration
 
 	mu      sync.Mutex
 	next    *gate
 	hooks   []func(time.Time)
 	closing bool
-	last    time.Time     // the last tick's time; written by the loop only
+	last    time.Time // the last tick's time
+	wake    chan struct{}
 	quit    chan struct{} // closed by Close
 	done    chan struct{} // closed when the loop has run its last tick
 }
 
 func newClock(period time.Duration) *clock {
-	return &clock{period: period, next: &gate{open: make(chan struct{})}, quit: make(chan struct{}), done: make(chan struct{})}
+	return &clock{
+		period: period, step: max(period/commitSteps, time.Microsecond),
+		next: &gate{open: make(chan struct{})}, wake: make(chan struct{}, 1),
+		quit: make(chan struct{}), done: make(chan struct{}),
+	}
 }
 
-// nextTick is the first tick strictly after t.
-func (c *clock) nextTick(t time.Time) time.Time {
-	p := int64(c.period)
-	n := t.UnixNano()
-	return time.Unix(0, (n/p+1)*p)
+// after is the first multiple of d strictly after t.
+func after(t time.Time, d time.Duration) time.Time {
+	p := int64(d)
+	return time.Unix(0, (t.UnixNano()/p+1)*p)
 }
 
-// atTick runs fn at the next tick, together with every other write waiting
-// for it, and returns its error. It returns errClosed once Close has begun.
+// atTick runs fn at the next commit step, together with every other write
+// waiting for it, and returns its error. It returns errClosed once Close
+// has begun.
 func (s *Store) atTick(fn func() error) error {
 	c := s.clock
 	c.mu.Lock()
@@ -68,15 +80,21 @@ func (s *Store) atTick(fn func() error) error {
 		return errClosed
 	}
 	g := c.next
+	g.n++
 	g.wg.Add(1)
 	c.mu.Unlock()
+	select {
+	case c.wake <- struct{}{}:
+	default:
+	}
 	defer g.wg.Done()
 	<-g.open
 	return fn()
 }
 
 // OnTick adds a function that the store calls at every tick, after that
-// tick's commits and cover write, with the tick's time. It runs on the
+// tick's commits and cover write, with the tick's time; and once with the
+// zero time when the store closes and the schedule ends. It runs on the
 // store's schedule goroutine: it must not wait for a tick itself. The audit
 // log uses it to write and touch its files on the store's schedule.
 func (s *Store) OnTick(fn func(at time.Time)) {
@@ -85,55 +103,65 @@ func (s *Store) OnTick(fn func(at time.Time)) {
 	s.clock.hooks = append(s.clock.hooks, fn)
 }
 
-// Tick is the period of the store's schedule.
-func (s *Store) Tick() time.Duration { return s.clock.period }
-
-// run is the schedule's loop. After Close begins it runs one last tick, so
-// that writes already waiting are committed, and returns.
+// run is the schedule's loop. Once Close has begun it runs until the next
+// tick, so that writes already waiting are committed, and returns.
 func (s *Store) run() {
 	c := s.clock
 	defer close(c.done)
-	timer := time.NewTimer(0)
+	timer := time.NewTimer(time.Hour)
 	defer timer.Stop()
+	quit := c.quit
 	for {
-		at := c.nextTick(time.Now())
+		now := time.Now()
+		c.mu.Lock()
+		waiting, closing := c.next.n > 0, c.closing
+		c.mu.Unlock()
+		at := after(now, c.period)
+		if st := after(now, c.step); waiting && st.Before(at) {
+			at = st
+		}
 		timer.Reset(time.Until(at))
-		last := false
 		select {
 		case <-timer.C:
-		case <-c.quit:
-			// Close still waits for the tick: the last writes and the
-			// close itself happen on the schedule too.
-			<-timer.C
-			last = true
+		case <-c.wake:
+			timer.Stop()
+			continue
+		case <-quit:
+			quit = nil
+			timer.Stop()
+			continue
 		}
-		c.mu.Lock()
-		if c.closing {
-			last = true
-		}
-		c.mu.Unlock()
-		s.tick(at)
-		if last {
+		full := at.UnixNano()%int64(c.period) == 0
+		s.tick(at, full)
+		if full && closing {
 			return
 		}
 	}
 }
 
-// tick is one tick of the schedule.
-func (s *Store) tick(at time.Time) {
+// tick opens the gate of the commit step at and, when at is a tick, writes
+// the cover transaction, runs the hooks and sets the file times.
+func (s *Store) tick(at time.Time, full bool) {
 	c := s.clock
 	c.mu.Lock()
 	g := c.next
 	c.next = &gate{open: make(chan struct{})}
 	hooks := c.hooks
-	c.last = at
+	if full {
+		c.last = at
+	}
 	c.mu.Unlock()
 
-	if err := s.packs.rotate(s.day()); err != nil {
-		s.log.Warn("vault: start the day's pack files", "err", err)
+	if full {
+		if err := s.packs.rotate(s.day()); err != nil {
+			s.log.Warn("vault: start the day's pack files", "err", err)
+		}
 	}
 	close(g.open)
 	g.wg.Wait()
+	if !full {
+		return
+	}
 	if err := s.cover(); err != nil {
 		s.log.Warn("vault: cover write", "err", err)
 	}
