@@ -146,6 +146,26 @@ func (p *packs) acquire() (*pack, error) {
 	return nil, errors.New("vault: no free pack slot") // cannot happen: held slots of earlier days are not live
 }
 
+// tryAcquire takes a free slot of the current day, or returns nil at once
+// if every slot is held.
+func (p *packs) tryAcquire() *pack {
+	select {
+	case p.sem <- struct{}{}:
+	default:
+		return nil
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, pk := range p.live {
+		if !pk.busy {
+			pk.busy = true
+			return pk
+		}
+	}
+	<-p.sem
+	return nil
+}
+
 // release gives back a slot whose batch has ended. With keep, the batch's
 // bytes up to end stay (they are committed, or may be); without, the slot
 // is cut back to its last committed extent.

@@ -171,9 +171,16 @@ func (s *Store) tick(at time.Time, full bool) {
 	s.touch(at)
 }
 
+// coverSize is the size of the cover value. It is far below Badger's
+// value threshold, so the value lives in the LSM tree where compaction
+// keeps one version of it; and large beside the records of a report (about
+// 2 KiB, once their ciphertext is in packs), so that when Badger's memtable
+// fills and it makes new files depends mostly on the ticks.
+const coverSize = 512
+
 // cover overwrites the cover key with random bytes.
 func (s *Store) cover() error {
-	v := make([]byte, 16)
+	v := make([]byte, coverSize)
 	rand.Read(v)
 	return s.db.Update(func(txn *badger.Txn) error { return txn.Set(coverKey, v) })
 }

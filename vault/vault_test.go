@@ -154,7 +154,8 @@ func TestSlots(t *testing.T) {
 	fx := storetest.NewFixture(t, openBadger)
 	opts := fx.Opts
 	opts.MaxUploads = 2
-	s := openBadger(t, t.TempDir(), opts)
+	dir := t.TempDir()
+	s := openBadger(t, dir, opts)
 	big := make([]byte, 200<<10)
 	rand.Read(big)
 	start := func() (*vault.Batch, io.WriteCloser) {
@@ -172,8 +173,21 @@ func TestSlots(t *testing.T) {
 		}
 		return b, w
 	}
+	// A text report goes to a pack too, when a slot is free.
+	before := storetest.StoredBytes(t, dir)
+	text, _, _ := newReport(t, s, "text only")
+	if storetest.StoredBytes(t, dir) == before {
+		t.Error("a small item did not go to a pack")
+	}
 	b1, w1 := start()
 	b2, w2 := start()
+	// With every slot held, a text report does not wait: it stays in Badger.
+	busy, _, _ := newReport(t, s, "while the slots are held")
+	for ref, want := range map[string]string{text: "text only", busy: "while the slots are held"} {
+		if got, err := storetest.Decrypt(t, s, ref, 1, fx.Agency); err != nil || string(got) != want {
+			t.Errorf("%s: %q, %v", ref, got, err)
+		}
+	}
 	third := make(chan string)
 	go func() {
 		b3, w3 := start() // waits for a slot
@@ -202,6 +216,19 @@ func TestSlots(t *testing.T) {
 			t.Errorf("%s: %v", ref, err)
 		}
 	}
+}
+
+// newReport commits a case holding one text report.
+func newReport(t *testing.T, s *vault.Store, text string) (string, vault.Access, error) {
+	t.Helper()
+	acc, _ := storetest.NewAccess(t)
+	b, err := s.NewCase("a1", acc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Abort()
+	storetest.Put(t, b, vault.KindReport, "", []byte(text))
+	return storetest.Commit(t, b), acc, nil
 }
 
 func mustCases(t *testing.T, s *vault.Store) []vault.Case {

@@ -526,6 +526,7 @@ func testAbort(t *testing.T, f *Fixture) {
 			// An aborted Append leaves the case as it was.
 			ref, _, _ := f.NewReport(t, "kept")
 			before := mustCase(t, f.Store, ref)
+			stored := StoredBytes(t, f.Dir)
 			b = must(f.Store.Append(ref))
 			tc.fill(t, b)
 			b.SetStage("closed")
@@ -533,8 +534,8 @@ func testAbort(t *testing.T, f *Fixture) {
 			if after := mustCase(t, f.Store, ref); after.Stage != before.Stage || len(after.Items) != 1 || len(after.History) != 1 {
 				t.Errorf("case changed by an aborted batch: %+v", after)
 			}
-			if n := StoredBytes(t, f.Dir); n != 0 {
-				t.Errorf("%d bytes left in packs after Abort", n)
+			if n := StoredBytes(t, f.Dir); n != stored {
+				t.Errorf("%d bytes in packs after Abort, want %d", n, stored)
 			}
 		})
 	}
@@ -618,6 +619,7 @@ func testLookup(t *testing.T, f *Fixture) {
 	// A second case with the same lookup key is refused and leaves nothing.
 	dup, _ := NewAccess(t)
 	dup.Lookup = acc.Lookup
+	stored := StoredBytes(t, f.Dir)
 	b := must(f.Store.NewCase("a1", dup))
 	defer b.Abort()
 	Put(t, b, vault.KindAttachment, "big", make([]byte, 1<<20))
@@ -627,8 +629,8 @@ func testLookup(t *testing.T, f *Fixture) {
 	if n := len(must(f.Store.Cases())); n != 2 {
 		t.Errorf("%d cases, want 2", n)
 	}
-	if files := StoredFiles(t, f.Dir); len(files) != 0 {
-		t.Errorf("files left by a refused commit: %v", files)
+	if n := StoredBytes(t, f.Dir); n != stored {
+		t.Errorf("%d bytes in packs after a refused commit, want %d", n, stored)
 	}
 }
 
