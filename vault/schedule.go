@@ -104,7 +104,8 @@ func (s *Store) OnTick(fn func(at time.Time)) {
 }
 
 // run is the schedule's loop. Once Close has begun it runs until the next
-// tick, so that writes already waiting are committed, and returns.
+// commit step, so that writes already waiting are committed on the grid,
+// and returns.
 func (s *Store) run() {
 	c := s.clock
 	defer close(c.done)
@@ -117,7 +118,7 @@ func (s *Store) run() {
 		waiting, closing := c.next.n > 0, c.closing
 		c.mu.Unlock()
 		at := after(now, c.period)
-		if st := after(now, c.step); waiting && st.Before(at) {
+		if st := after(now, c.step); (waiting || closing) && st.Before(at) {
 			at = st
 		}
 		timer.Reset(time.Until(at))
@@ -133,7 +134,7 @@ func (s *Store) run() {
 		}
 		full := at.UnixNano()%int64(c.period) == 0
 		s.tick(at, full)
-		if full && closing {
+		if closing {
 			return
 		}
 	}

@@ -289,8 +289,9 @@ func loadKey(dir string) ([]byte, error) {
 	return key, nil
 }
 
-// Close closes the store at the next tick, after committing the batches
-// already waiting for it. Batches still open are not committed.
+// Close closes the store at the next commit step, after committing the
+// batches already waiting for it, and sets its files' times to the last
+// tick. Batches still open are not committed.
 func (s *Store) Close() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -314,7 +315,11 @@ func (s *Store) Close() error {
 	s.packs.close()
 	// Badger writes its last memtable as it closes: a moment after the
 	// last tick, whose time the files take again.
-	s.touch(c.last)
+	last := c.last
+	if last.IsZero() { // closed before its first tick
+		last = after(time.Now(), c.period).Add(-c.period)
+	}
+	s.touch(last)
 	if err != nil {
 		return fmt.Errorf("vault: close: %w", err)
 	}
