@@ -32,7 +32,7 @@
 // The disk does not say when anyone reported. The store writes on a
 // schedule of ticks, wall-clock multiples of [Options.Tick] ([DefaultTick]):
 //
-//   - commits wait for the next commit step (a sixteenth of a tick) and are
+//   - commits wait for the next commit step (a sixty-fourth of a tick) and are
 //     applied together, so Badger is written only on that grid;
 //   - at every tick, whether or not anything happened, the store overwrites
 //     one cover key in Badger, runs the [Store.OnTick] hooks (the audit log

@@ -27,7 +27,7 @@ var coverKey = []byte("z/cover")
 
 // commitSteps divides a tick into the moments at which waiting commits
 // are applied.
-const commitSteps = 16
+const commitSteps = 64
 
 // A gate admits the writes that wait for one commit step.
 type gate struct {
