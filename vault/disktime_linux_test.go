@@ -44,7 +44,7 @@ func statAll(t *testing.T, dir string) (out []fileTimes, btime bool) {
 			return err
 		}
 		ts := func(x unix.StatxTimestamp) time.Time { return time.Unix(x.Sec, int64(x.Nsec)) }
-		ft := fileTimes{path: path, times: map[string]time.Time{"mtime": ts(sx.Mtime), "ctime": ts(sx.Ctime)}}
+		ft := fileTimes{path: path, times: map[string]time.Time{"mtime": ts(sx.Mtime), "ctime": ts(sx.Ctime), "atime": ts(sx.Atime)}}
 		if sx.Mask&unix.STATX_BTIME != 0 {
 			ft.times["btime"] = ts(sx.Btime)
 		} else {
@@ -79,7 +79,7 @@ func midTick(period time.Duration) time.Time {
 
 // TestDiskTimesFollowSchedule submits reports half-way between two ticks —
 // a text report, a report with a large attachment, an answer on an existing
-// case with an audit entry — and then checks the mtime, ctime and birth
+// case with an audit entry — and then checks the mtime, ctime, atime and birth
 // time of every file and directory under the data directory (the vault and
 // an audit log beside it): none may lie nearer to a report than half a tick
 // (less a small allowance for the tick's own work), and every time after

@@ -21,7 +21,7 @@ import (
 // an answer with a file — and has an administrator act (an audit entry)
 // the same way. Then it stats every file and directory under the data
 // directory (vault, audit log, signing key, control socket, demo keys) and
-// checks that no modification, change or birth time lies nearer to any of
+// checks that no modification, change, access or birth time lies nearer to any of
 // those moments than half a tick, less a small allowance for the tick's own
 // work.
 func TestDiskTimesFollowSchedule(t *testing.T) {
@@ -98,7 +98,7 @@ func TestDiskTimesFollowSchedule(t *testing.T) {
 		}
 		files++
 		ts := func(x unix.StatxTimestamp) time.Time { return time.Unix(x.Sec, int64(x.Nsec)) }
-		times := map[string]time.Time{"mtime": ts(sx.Mtime), "ctime": ts(sx.Ctime)}
+		times := map[string]time.Time{"mtime": ts(sx.Mtime), "ctime": ts(sx.Ctime), "atime": ts(sx.Atime)}
 		if sx.Mask&unix.STATX_BTIME != 0 {
 			times["btime"] = ts(sx.Btime)
 		} else {
