@@ -2,8 +2,6 @@ package vault
 
 import (
 	"bytes"
-	"cleandrop/vault/durable"
-	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -12,8 +10,6 @@ import (
 	"hash"
 	"io"
 	mrand "math/rand/v2"
-	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 	"time"
@@ -51,6 +47,8 @@ type Batch struct {
 	mu       sync.Mutex
 	open     *sealWriter
 	items    []*pending
+	slot     *pack // held from the first large item to the end of the batch
+	pos      int64 // end of what the batch wrote to slot
 	stage    string
 	stageSet bool
 	done     bool
@@ -63,10 +61,9 @@ type pending struct {
 	name   []byte
 	size   int64
 	sum    string
-	inline []byte   // ciphertext, when small
-	f      *os.File // open temporary blob, until published
-	tmp    string   // path of the temporary blob
-	final  string   // blob file name in blobs/, once published
+	inline []byte // ciphertext, when small
+	pack   string // else the pack holding it (the batch's slot)
+	off    int64  // and where in the pack it starts
 }
 
 // NewCase starts the first batch of a new case for agency. The case exists
@@ -170,7 +167,7 @@ func (b *Batch) Add(kind Kind, name string) (io.WriteCloser, error) {
 			return nil, fmt.Errorf("vault: seal name: %w", err)
 		}
 	}
-	sp := &spill{dir: b.s.blobs, h: sha256.New()}
+	sp := &spill{b: b, h: sha256.New()}
 	w, err := age.Encrypt(sp, recips...)
 	if err != nil {
 		sp.discard()
@@ -209,28 +206,41 @@ func (b *Batch) Commit() (string, error) {
 	case b.stageSet && b.stage == "":
 		return "", errors.New("vault: empty stage")
 	}
-	day := b.s.day()
-	if err := b.publish(day); err != nil {
+	if err := b.packSmall(); err != nil {
 		b.discardLocked()
 		return "", fmt.Errorf("vault: commit: %w", err)
 	}
+	if b.slot != nil {
+		// The items are on disk before the commit that makes them visible.
+		if err := b.slot.f.Sync(); err != nil {
+			b.discardLocked()
+			return "", fmt.Errorf("vault: commit: %w", err)
+		}
+	}
 	var ref string
-	var err error
-	for attempt := 1; ; attempt++ {
-		var uncertain bool
-		ref, uncertain, err = b.tryCommit(day)
-		if err == nil {
-			break
+	var uncertain bool
+	err := b.s.atTick(func() error {
+		day := b.s.day()
+		for attempt := 1; ; attempt++ {
+			var err error
+			ref, uncertain, err = b.tryCommit(day)
+			if err == nil {
+				return nil
+			}
+			if errors.Is(err, badger.ErrConflict) && attempt < commitAttempts {
+				time.Sleep(time.Duration(mrand.IntN(2000)+100) * time.Microsecond)
+				continue
+			}
+			return err
 		}
-		if errors.Is(err, badger.ErrConflict) && attempt < commitAttempts {
-			time.Sleep(time.Duration(mrand.IntN(2000)+100) * time.Microsecond)
-			continue
-		}
+	})
+	if err != nil {
 		if uncertain {
-			// The transaction may have landed: keep the files. If it did
-			// not, the next Open sweeps them.
+			// The transaction may have landed: keep the bytes. If it did
+			// not, they are ciphertext nothing references.
 			b.items = nil
 			b.done = true
+			b.releaseSlot(true)
 		} else {
 			b.discardLocked()
 		}
@@ -238,41 +248,9 @@ func (b *Batch) Commit() (string, error) {
 	}
 	b.done = true
 	b.items = nil
+	b.releaseSlot(true)
 	b.s.log.Debug("vault: batch committed")
 	return ref, nil
-}
-
-// publish makes the batch's blob files durable under their final names:
-// day-coarsened times, fsync, rename, then one fsync of the directory.
-func (b *Batch) publish(day string) error {
-	t := midnight(day)
-	renamed := false
-	for _, p := range b.items {
-		if p.f == nil {
-			continue
-		}
-		if err := os.Chtimes(p.tmp, t, t); err != nil {
-			return err
-		}
-		if err := p.f.Sync(); err != nil {
-			return err
-		}
-		err := p.f.Close()
-		p.f = nil
-		if err != nil {
-			return err
-		}
-		name := randomHex(16) + blobExt
-		if err := os.Rename(p.tmp, filepath.Join(b.s.blobs, name)); err != nil {
-			return err
-		}
-		p.tmp, p.final = "", name
-		renamed = true
-	}
-	if renamed {
-		return durable.SyncDir(b.s.blobs)
-	}
-	return nil
 }
 
 // tryCommit runs the batch's transaction once. uncertain reports an error
@@ -326,7 +304,7 @@ func (b *Batch) tryCommit(day string) (ref string, uncertain bool, err error) {
 		rec.Items++
 		ir := itemRecord{
 			Item: Item{ID: rec.Items, Batch: rec.Batches, Kind: p.kind, Day: day, Size: p.size, SHA256: p.sum, Name: p.name},
-			Blob: p.final,
+			Pack: p.pack, Off: p.off,
 		}
 		v, err := json.Marshal(ir)
 		if err != nil {
@@ -335,7 +313,7 @@ func (b *Batch) tryCommit(day string) (ref string, uncertain bool, err error) {
 		if err := txn.Set(itemKey(ref, ir.ID), v); err != nil {
 			return "", false, dbErr("commit: write item", err)
 		}
-		if p.final == "" {
+		if p.pack == "" {
 			if err := txn.Set(dataKey(ref, ir.ID), p.inline); err != nil {
 				return "", false, dbErr("commit: write item data", err)
 			}
@@ -375,8 +353,8 @@ func (b *Batch) newRef(txn *badger.Txn) (string, error) {
 	}
 }
 
-// Abort drops the batch and removes its files. It is idempotent and does
-// nothing after a successful [Batch.Commit].
+// Abort drops the batch and cuts its bytes from its pack slot. It is
+// idempotent and does nothing after a successful [Batch.Commit].
 func (b *Batch) Abort() {
 	b.mu.Lock()
 	if b.done {
@@ -385,39 +363,97 @@ func (b *Batch) Abort() {
 	}
 	sw := b.open
 	b.open = nil
-	b.discardLocked()
+	b.done = true
+	b.items = nil
 	b.mu.Unlock()
 	if sw != nil {
-		sw.discard()
+		sw.discard() // waits for a write in flight
 	}
+	b.mu.Lock()
+	b.releaseSlot(false)
+	b.mu.Unlock()
 }
 
-// discardLocked finishes the batch and removes its files; b.mu is held.
+// discardLocked finishes the batch and cuts its bytes from its slot; b.mu
+// is held and no writer is open.
 func (b *Batch) discardLocked() {
 	b.done = true
-	for _, p := range b.items {
-		p.remove(b.s)
-	}
 	b.items = nil
+	b.releaseSlot(false)
 }
 
-func (p *pending) remove(s *Store) {
-	if p.f != nil {
-		p.f.Close()
-		p.f = nil
+// packSmall appends the batch's small items, held in memory so far, to its
+// pack slot, so that Badger holds only their records: the less Badger
+// writes, the less its files' birth times depend on reports. A batch
+// without a slot takes one if one is free; if none is, its small items stay
+// inline in Badger rather than wait behind large uploads. b.mu is held.
+func (b *Batch) packSmall() error {
+	small := false
+	for _, p := range b.items {
+		small = small || p.inline != nil
 	}
-	for _, path := range []string{p.tmp, p.final} {
-		if path == "" {
+	if !small {
+		return nil
+	}
+	if b.slot == nil {
+		pk := b.s.packs.tryAcquire()
+		if pk == nil {
+			return nil
+		}
+		b.slot, b.pos = pk, pk.end
+	}
+	for _, p := range b.items {
+		if p.inline == nil {
 			continue
 		}
-		if !filepath.IsAbs(path) {
-			path = filepath.Join(s.blobs, path)
+		n, err := b.slot.f.WriteAt(p.inline, b.pos)
+		p.pack, p.off = b.slot.name, b.pos
+		b.pos += int64(n)
+		if err != nil {
+			return err
 		}
-		if err := os.Remove(path); err != nil && !errors.Is(err, os.ErrNotExist) {
-			s.log.Warn("vault: remove file of aborted batch", "err", err)
-		}
+		p.inline = nil
 	}
-	p.tmp, p.final = "", ""
+	return nil
+}
+
+// releaseSlot gives back the batch's slot, keeping its bytes or cutting
+// them; b.mu is held.
+func (b *Batch) releaseSlot(keep bool) {
+	if b.slot == nil {
+		return
+	}
+	if err := b.s.packs.release(b.slot, b.pos, keep); err != nil {
+		b.s.log.Warn("vault: cut back a pack slot", "err", err)
+	}
+	b.slot = nil
+}
+
+// slotFor returns the batch's pack slot, taking one (and waiting for it
+// while all are held) at the batch's first large item. It is called by the
+// batch's open writer.
+func (b *Batch) slotFor() (*pack, error) {
+	b.mu.Lock()
+	pk, done := b.slot, b.done
+	b.mu.Unlock()
+	switch {
+	case done:
+		return nil, errAborted
+	case pk != nil:
+		return pk, nil
+	}
+	pk, err := b.s.packs.acquire()
+	if err != nil {
+		return nil, err
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.done {
+		b.s.packs.release(pk, pk.end, false)
+		return nil, errAborted
+	}
+	b.slot, b.pos = pk, pk.end
+	return pk, nil
 }
 
 // sealWriter is the writer [Batch.Add] returns.
@@ -488,10 +524,10 @@ func (w *sealWriter) Close() error {
 	}
 	w.p.size = w.sp.n
 	w.p.sum = hex.EncodeToString(w.sp.h.Sum(nil))
-	if w.sp.f == nil {
+	if w.sp.pk == nil {
 		w.p.inline = w.sp.buf.Bytes()
 	} else {
-		w.p.f, w.p.tmp = w.sp.f, w.sp.tmp
+		w.p.pack, w.p.off = w.sp.pk.name, w.sp.start
 	}
 	w.sp = nil
 	b.items = append(b.items, w.p)
@@ -508,34 +544,35 @@ func (w *sealWriter) discard() {
 	}
 }
 
-// spill holds ciphertext in memory up to inlineMax and moves it to a
-// temporary blob file beyond that. It hashes and counts what it stores.
+// spill holds ciphertext in memory up to inlineMax and beyond that appends
+// it to its batch's pack slot. It hashes and counts what it stores.
 type spill struct {
-	dir string
-	buf bytes.Buffer
-	f   *os.File
-	tmp string
-	h   hash.Hash
-	n   int64
+	b     *Batch
+	buf   bytes.Buffer
+	pk    *pack // the batch's slot, once the item outgrew memory
+	start int64 // where the item starts in pk
+	wb    int64 // where the last writeback started
+	h     hash.Hash
+	n     int64
 }
 
 func (s *spill) Write(p []byte) (int, error) {
-	if s.f == nil && s.buf.Len()+len(p) <= inlineMax {
+	if s.pk == nil && s.buf.Len()+len(p) <= inlineMax {
 		s.buf.Write(p)
 	} else {
-		if s.f == nil {
-			f, err := os.CreateTemp(s.dir, tmpPrefix+"*")
+		if s.pk == nil {
+			pk, err := s.b.slotFor()
 			if err != nil {
 				return 0, err
 			}
-			s.f, s.tmp = f, f.Name()
-			if _, err := f.Write(s.buf.Bytes()); err != nil {
+			s.pk, s.start = pk, s.b.pos
+			if err := s.append(s.buf.Bytes()); err != nil {
 				return 0, err
 			}
 			s.buf = bytes.Buffer{}
 		}
-		if n, err := s.f.Write(p); err != nil {
-			return n, err
+		if err := s.append(p); err != nil {
+			return 0, err
 		}
 	}
 	s.h.Write(p)
@@ -543,16 +580,28 @@ func (s *spill) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
+// writebackEvery is how much an item writes to its slot between two
+// requests to start writing it out.
+const writebackEvery = 8 << 20
+
+// append writes p at the end of what the batch wrote to its slot.
+func (s *spill) append(p []byte) error {
+	n, err := s.pk.f.WriteAt(p, s.b.pos)
+	s.b.pos += int64(n)
+	if s.wb < s.start {
+		s.wb = s.start
+	}
+	if s.b.pos-s.wb >= writebackEvery {
+		startWriteback(s.pk.f, s.wb, s.b.pos-s.wb)
+		s.wb = s.b.pos
+	}
+	return err
+}
+
+// discard drops what the spill holds in memory; the batch cuts what it
+// wrote to its slot when it ends.
 func (s *spill) discard() {
 	s.buf = bytes.Buffer{}
-	if s.f != nil {
-		s.f.Close()
-		s.f = nil
-	}
-	if s.tmp != "" {
-		os.Remove(s.tmp)
-		s.tmp = ""
-	}
 }
 
 // sealBytes seals a small plaintext in memory.
@@ -569,10 +618,4 @@ func sealBytes(plain []byte, recips []age.Recipient) ([]byte, error) {
 		return nil, err
 	}
 	return buf.Bytes(), nil
-}
-
-func randomHex(n int) string {
-	b := make([]byte, n)
-	rand.Read(b)
-	return hex.EncodeToString(b)
 }

@@ -85,7 +85,7 @@ func (s *Store) OpenItem(ref string, id int) (io.ReadCloser, error) {
 		if rec, err = loadItem(txn, ref, id); err != nil {
 			return err
 		}
-		if rec.Blob != "" {
+		if rec.Blob != "" || rec.Pack != "" {
 			return nil
 		}
 		it, err := txn.Get(dataKey(ref, id))
@@ -98,14 +98,30 @@ func (s *Store) OpenItem(ref string, id int) (io.ReadCloser, error) {
 	if err != nil {
 		return nil, err
 	}
-	if rec.Blob == "" {
-		return io.NopCloser(bytes.NewReader(inline)), nil
+	switch {
+	case rec.Pack != "":
+		if packDay(rec.Pack) == "" || rec.Off < 0 || rec.Size < 0 {
+			return nil, fmt.Errorf("vault: item %d: bad pack extent", id)
+		}
+		f, err := openBlob(filepath.Join(s.dir, packDir, rec.Pack))
+		if err != nil {
+			return nil, fmt.Errorf("vault: item %d: %w", id, err)
+		}
+		return extent{io.NewSectionReader(f, rec.Off, rec.Size), f}, nil
+	case rec.Blob != "":
+		f, err := openBlob(filepath.Join(s.blobs, rec.Blob))
+		if err != nil {
+			return nil, fmt.Errorf("vault: item %d: %w", id, err)
+		}
+		return f, nil
 	}
-	f, err := openBlob(filepath.Join(s.blobs, rec.Blob))
-	if err != nil {
-		return nil, fmt.Errorf("vault: item %d: %w", id, err)
-	}
-	return f, nil
+	return io.NopCloser(bytes.NewReader(inline)), nil
+}
+
+// extent is one item's bytes in a pack, closing the pack's file.
+type extent struct {
+	*io.SectionReader
+	io.Closer
 }
 
 func loadRecord(txn *badger.Txn, ref string) (caseRecord, error) {
@@ -216,7 +232,7 @@ func dbErr(op string, err error) error {
 	switch {
 	case errors.Is(err, badger.ErrKeyNotFound), errors.Is(err, ErrNotFound):
 		return ErrNotFound
-	case errors.As(err, &de):
+	case errors.As(err, &de), errors.Is(err, errClosed):
 		return err
 	}
 	e := &dbError{op: op}

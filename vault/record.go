@@ -33,7 +33,9 @@ func (s *Store) PutRecord(kind, id string, value []byte) error {
 	if len(value) > maxRecord {
 		return errors.New("vault: record too large")
 	}
-	if err := s.db.Update(func(txn *badger.Txn) error { return txn.Set(k, value) }); err != nil {
+	if err := s.atTick(func() error {
+		return s.db.Update(func(txn *badger.Txn) error { return txn.Set(k, value) })
+	}); err != nil {
 		return dbErr("put record", err)
 	}
 	return nil
@@ -92,7 +94,9 @@ func (s *Store) DeleteRecord(kind, id string) error {
 	if err != nil {
 		return err
 	}
-	if err := s.db.Update(func(txn *badger.Txn) error { return txn.Delete(k) }); err != nil {
+	if err := s.atTick(func() error {
+		return s.db.Update(func(txn *badger.Txn) error { return txn.Delete(k) })
+	}); err != nil {
 		return dbErr("delete record", err)
 	}
 	return nil

@@ -49,7 +49,7 @@ func (b *Batch) AddSealed(kind Kind, ciphertext io.Reader, sealedName []byte) er
 		return ErrNoReporter
 	}
 	p := &pending{kind: kind, name: sealedName}
-	sp := &spill{dir: b.s.blobs, h: sha256.New()}
+	sp := &spill{b: b, h: sha256.New()}
 	sw := &sealWriter{b: b, p: p, age: passThrough{sp}, sp: sp}
 	b.open = sw
 	b.mu.Unlock()

@@ -67,7 +67,18 @@ type Agency struct {
 type Options struct {
 	Agencies []Agency         // recipients used for sealing
 	Logger   *slog.Logger     // nil = discard
-	Now      func() time.Time // nil = time.Now
+	Now      func() time.Time // nil = time.Now; gives the days stored, not the ticks
+
+	// Tick is the period of the store's schedule ([DefaultTick] when
+	// zero). Commits wait for the next tick, a wall-clock multiple of Tick,
+	// and every tick writes, whether or not anything waited: see the
+	// package documentation.
+	Tick time.Duration
+	// MaxUploads is the number of pack slots ([DefaultMaxUploads] when
+	// zero): how many batches may hold sealed items too large for Badger
+	// at once. A batch that needs a slot while all are held waits for one.
+	// Wire the same number as the server's bound on concurrent uploads.
+	MaxUploads int
 }
 
 // Access holds the credentials the receipt package makes for a case. The
@@ -112,7 +123,9 @@ type Case struct {
 // Store is a vault on local disk. It is safe for concurrent use.
 type Store struct {
 	dir      string
-	blobs    string
+	blobs    string // items stored before packs, one file each
+	packs    *packs
+	clock    *clock
 	db       *badger.DB
 	log      *slog.Logger
 	now      func() time.Time
@@ -131,16 +144,27 @@ const (
 )
 
 // Open opens the vault kept in dir, creating it (mode 0700) with its layout
-// vault.key, badger/ and blobs/ on first use. It removes temporary files and
-// blob files that no committed item references, left by aborted batches or
-// a crash.
+// vault.key, badger/ and packs/ on first use. It cuts pack files back to
+// their last committed item and removes temporary files and (in a vault
+// from before packs) blob files that no committed item references, left by
+// aborted batches or a crash. Then it starts the store's schedule.
 func Open(dir string, opts Options) (*Store, error) {
+	if opts.Tick < 0 || opts.MaxUploads < 0 {
+		return nil, errors.New("vault: negative tick or upload slots")
+	}
+	if opts.Tick == 0 {
+		opts.Tick = DefaultTick
+	}
+	if opts.MaxUploads == 0 {
+		opts.MaxUploads = DefaultMaxUploads
+	}
 	s := &Store{
 		dir:      dir,
 		blobs:    filepath.Join(dir, blobDir),
 		log:      opts.Logger,
 		now:      opts.Now,
 		agencies: make(map[string]Agency, len(opts.Agencies)),
+		clock:    newClock(opts.Tick),
 	}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
@@ -161,7 +185,7 @@ func Open(dir string, opts Options) (*Store, error) {
 		s.agencies[a.ID] = a
 	}
 
-	for _, d := range []string{dir, s.blobs, filepath.Join(dir, badgerDir)} {
+	for _, d := range []string{dir, filepath.Join(dir, packDir), filepath.Join(dir, badgerDir)} {
 		if err := os.MkdirAll(d, 0o700); err != nil {
 			return nil, fmt.Errorf("vault: %w", err)
 		}
@@ -180,6 +204,11 @@ func Open(dir string, opts Options) (*Store, error) {
 		db.Close()
 		return nil, err
 	}
+	if s.packs, err = openPacks(filepath.Join(dir, packDir), opts.MaxUploads, s.day(), s.clock.quit); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("vault: %w", err)
+	}
+	go s.run()
 	return s, nil
 }
 
@@ -260,7 +289,9 @@ func loadKey(dir string) ([]byte, error) {
 	return key, nil
 }
 
-// Close closes the store. Batches still open are not committed.
+// Close closes the store at the next commit step, after committing the
+// batches already waiting for it, and sets its files' times to the last
+// tick. Batches still open are not committed.
 func (s *Store) Close() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -268,7 +299,28 @@ func (s *Store) Close() error {
 		return nil
 	}
 	s.closed = true
-	if err := s.db.Close(); err != nil {
+	c := s.clock
+	c.mu.Lock()
+	c.closing = true
+	c.mu.Unlock()
+	close(c.quit)
+	<-c.done
+	c.mu.Lock()
+	hooks := c.hooks
+	c.mu.Unlock()
+	for _, h := range hooks {
+		h(time.Time{}) // the schedule has ended
+	}
+	err := s.db.Close()
+	s.packs.close()
+	// Badger writes its last memtable as it closes: a moment after the
+	// last tick, whose time the files take again.
+	last := c.last
+	if last.IsZero() { // closed before its first tick
+		last = after(time.Now(), c.period).Add(-c.period)
+	}
+	s.touch(last)
+	if err != nil {
 		return fmt.Errorf("vault: close: %w", err)
 	}
 	return nil
@@ -304,20 +356,18 @@ type caseRecord struct {
 
 type itemRecord struct {
 	Item
-	Blob string `json:",omitempty"` // file name in blobs/, or "" when inline
+	Blob string `json:",omitempty"` // file name in blobs/ (stored before packs)
+	Pack string `json:",omitempty"` // pack file name in packs/
+	Off  int64  `json:",omitempty"` // where the item starts in Pack; Size bytes long
+	// An item with neither Blob nor Pack is inline.
 }
 
-// sweep removes temporary files and unreferenced blobs.
+// sweep cuts packs back to their committed items and removes temporary
+// files and unreferenced blobs.
 func (s *Store) sweep() error {
-	ents, err := os.ReadDir(s.blobs)
-	if err != nil {
-		return fmt.Errorf("vault: sweep: %w", err)
-	}
-	if len(ents) == 0 {
-		return nil
-	}
 	used := make(map[string]bool)
-	err = s.db.View(func(txn *badger.Txn) error {
+	ends := make(map[string]int64)
+	err := s.db.View(func(txn *badger.Txn) error {
 		it := txn.NewIterator(badger.IteratorOptions{Prefix: []byte("i/"), PrefetchValues: true, PrefetchSize: 64})
 		defer it.Close()
 		for it.Rewind(); it.Valid(); it.Next() {
@@ -328,9 +378,26 @@ func (s *Store) sweep() error {
 			if rec.Blob != "" {
 				used[rec.Blob] = true
 			}
+			if rec.Pack != "" {
+				ends[rec.Pack] = max(ends[rec.Pack], rec.Off+rec.Size)
+			}
 		}
 		return nil
 	})
+	if err != nil {
+		return fmt.Errorf("vault: sweep: %w", err)
+	}
+	n, err := sweepPacks(filepath.Join(s.dir, packDir), s.day(), ends)
+	if err != nil {
+		return fmt.Errorf("vault: sweep: %w", err)
+	}
+	if n > 0 {
+		s.log.Info("vault: cut back pack files of uncommitted batches", "count", n)
+	}
+	ents, err := os.ReadDir(s.blobs)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
 	if err != nil {
 		return fmt.Errorf("vault: sweep: %w", err)
 	}

@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/base64"
 	"encoding/hex"
+	"io"
 	"io/fs"
 	"log/slog"
 	"os"
@@ -19,6 +20,9 @@ import (
 
 func openBadger(t *testing.T, dir string, opts vault.Options) *vault.Store {
 	t.Helper()
+	if opts.Tick == 0 {
+		opts.Tick = time.Millisecond // tests commit one batch after another
+	}
 	s, err := vault.Open(dir, opts)
 	if err != nil {
 		t.Fatalf("Open: %v", err)
@@ -45,7 +49,7 @@ func TestLayout(t *testing.T) {
 		{".", fs.ModeDir | 0o700},
 		{"vault.key", 0o600},
 		{"badger", fs.ModeDir | 0o700},
-		{"blobs", fs.ModeDir | 0o700},
+		{"packs", fs.ModeDir | 0o700},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			fi, err := os.Stat(filepath.Join(dir, tc.name))
@@ -89,55 +93,142 @@ func TestLayout(t *testing.T) {
 	}
 }
 
-func TestOrphanSweep(t *testing.T) {
+// TestCrashSweep leaves what a crash leaves — a batch with a closed item
+// and a writer still open, never committed nor aborted, and a stray
+// temporary file — and checks that Open cuts the pack back to its
+// committed item and removes the rest.
+func TestCrashSweep(t *testing.T) {
 	f := storetest.NewFixture(t, openBadger)
 	big := make([]byte, 2<<20)
 	rand.Read(big)
 
-	// A committed blob, which must survive.
+	// A committed item, which must survive.
 	acc, _ := storetest.NewAccess(t)
 	b, _ := f.Store.NewCase("a1", acc)
 	storetest.Put(t, b, vault.KindAttachment, "kept.bin", big)
 	ref := storetest.Commit(t, b)
-	kept := storetest.StoredFiles(t, f.Dir)
-	if len(kept) != 1 {
-		t.Fatalf("blob files after one commit: %v", kept)
+	kept := storetest.StoredBytes(t, f.Dir)
+	if kept <= int64(len(big)) {
+		t.Fatalf("%d bytes in packs after one commit", kept)
 	}
 
-	// A batch cut short by a crash: a closed item still in its .tmp- file,
-	// and a writer still open.
 	acc, _ = storetest.NewAccess(t)
 	b, _ = f.Store.NewCase("a1", acc)
 	storetest.Put(t, b, vault.KindAttachment, "lost.bin", big)
 	w, _ := b.Add(vault.KindAttachment, "cut.bin")
 	w.Write(big)
-	// A blob renamed but never referenced (a crash between rename and
-	// the Badger commit).
-	orphan := filepath.Join(f.Dir, "blobs", hex.EncodeToString(make([]byte, 16))+".age")
-	if err := os.WriteFile(orphan, []byte("age-encryption.org/v1\n"), 0o600); err != nil {
+	stray := filepath.Join(f.Dir, "packs", ".tmp-stray")
+	if err := os.WriteFile(stray, []byte("x"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	var tmps int
-	for _, p := range storetest.StoredFiles(t, f.Dir) {
-		if strings.HasPrefix(filepath.Base(p), ".tmp-") {
-			tmps++
-		}
-	}
-	if tmps != 2 {
-		t.Fatalf("%d .tmp- files before the crash, want 2", tmps)
+	if n := storetest.StoredBytes(t, f.Dir); n < kept+int64(len(big))*3/2 {
+		t.Fatalf("%d bytes in packs mid-batch, want more than %d", n, kept+int64(len(big))*3/2)
 	}
 
 	f.Reopen(t) // the batch is never committed nor aborted
-	if got := storetest.StoredFiles(t, f.Dir); len(got) != 1 || got[0] != kept[0] {
-		t.Errorf("files after reopen: %v, want only %v", got, kept)
+	if n := storetest.StoredBytes(t, f.Dir); n != kept {
+		t.Errorf("%d bytes in packs after reopen, want %d", n, kept)
 	}
 	got, err := storetest.Decrypt(t, f.Store, ref, 1, f.Agency)
 	if err != nil || !bytes.Equal(got, big) {
-		t.Errorf("committed blob lost by the sweep: %v", err)
+		t.Errorf("committed item lost by the sweep: %v", err)
 	}
 	if n := len(mustCases(t, f.Store)); n != 1 {
 		t.Errorf("%d cases, want 1", n)
 	}
+	// The slot is usable again: the next item starts where the kept one ends.
+	b, _ = f.Store.Append(ref)
+	storetest.Put(t, b, vault.KindAttachment, "next.bin", big)
+	storetest.Commit(t, b)
+	for id := 1; id <= 2; id++ {
+		if got, err := storetest.Decrypt(t, f.Store, ref, id, f.Agency); err != nil || !bytes.Equal(got, big) {
+			t.Errorf("item %d after reuse of the slot: %v", id, err)
+		}
+	}
+}
+
+// TestSlots checks that concurrent batches with large items each append
+// to a slot of their own, that a batch waits while every slot is held,
+// and that aborted batches leave their slot as it was.
+func TestSlots(t *testing.T) {
+	fx := storetest.NewFixture(t, openBadger)
+	opts := fx.Opts
+	opts.MaxUploads = 2
+	dir := t.TempDir()
+	s := openBadger(t, dir, opts)
+	big := make([]byte, 200<<10)
+	rand.Read(big)
+	start := func() (*vault.Batch, io.WriteCloser) {
+		acc, _ := storetest.NewAccess(t)
+		b, err := s.NewCase("a1", acc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		w, err := b.Add(vault.KindAttachment, "f")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := w.Write(big); err != nil {
+			t.Fatal(err)
+		}
+		return b, w
+	}
+	// A text report goes to a pack too, when a slot is free.
+	before := storetest.StoredBytes(t, dir)
+	text, _, _ := newReport(t, s, "text only")
+	if storetest.StoredBytes(t, dir) == before {
+		t.Error("a small item did not go to a pack")
+	}
+	b1, w1 := start()
+	b2, w2 := start()
+	// With every slot held, a text report does not wait: it stays in Badger.
+	busy, _, _ := newReport(t, s, "while the slots are held")
+	for ref, want := range map[string]string{text: "text only", busy: "while the slots are held"} {
+		if got, err := storetest.Decrypt(t, s, ref, 1, fx.Agency); err != nil || string(got) != want {
+			t.Errorf("%s: %q, %v", ref, got, err)
+		}
+	}
+	third := make(chan string)
+	go func() {
+		b3, w3 := start() // waits for a slot
+		w3.Close()
+		ref, err := b3.Commit()
+		if err != nil {
+			t.Error(err)
+		}
+		third <- ref
+	}()
+	select {
+	case <-third:
+		t.Fatal("a third large upload got a slot while both were held")
+	case <-time.After(200 * time.Millisecond):
+	}
+	w1.Close()
+	b1.Abort()
+	ref3 := <-third
+	w2.Close()
+	ref2, err := b2.Commit()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, ref := range []string{ref2, ref3} {
+		if got, err := storetest.Decrypt(t, s, ref, 1, fx.Agency); err != nil || !bytes.Equal(got, big) {
+			t.Errorf("%s: %v", ref, err)
+		}
+	}
+}
+
+// newReport commits a case holding one text report.
+func newReport(t *testing.T, s *vault.Store, text string) (string, vault.Access, error) {
+	t.Helper()
+	acc, _ := storetest.NewAccess(t)
+	b, err := s.NewCase("a1", acc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Abort()
+	storetest.Put(t, b, vault.KindReport, "", []byte(text))
+	return storetest.Commit(t, b), acc, nil
 }
 
 func mustCases(t *testing.T, s *vault.Store) []vault.Case {
@@ -221,34 +312,6 @@ func canaryForms(c string) map[string][]byte {
 }
 
 // TestBlobTimes checks that blob files carry the day, not the time.
-func TestBlobTimes(t *testing.T) {
-	f := storetest.NewFixture(t, openBadger)
-	acc, _ := storetest.NewAccess(t)
-	b, _ := f.Store.NewCase("a1", acc)
-	storetest.Put(t, b, vault.KindAttachment, "a", make([]byte, 1<<20))
-	ref := storetest.Commit(t, b)
-	rc, err := f.Store.OpenItem(ref, 1)
-	if err != nil {
-		t.Fatal(err)
-	}
-	rc.Close()
-	want, _ := time.Parse(time.DateOnly, storetest.Day)
-	files := storetest.StoredFiles(t, f.Dir)
-	if len(files) != 1 {
-		t.Fatalf("blob files: %v", files)
-	}
-	fi, err := os.Stat(files[0])
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !fi.ModTime().Equal(want) {
-		t.Errorf("blob mtime %v, want %v", fi.ModTime().UTC(), want)
-	}
-	if at := atime(fi); !at.IsZero() && !at.Equal(want) {
-		t.Errorf("blob atime %v after reading, want %v", at.UTC(), want)
-	}
-}
-
 // TestStoreLogs checks that the store logs no reference, name, size or
 // content, whatever the level.
 func TestStoreLogs(t *testing.T) {

@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/base64"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"io/fs"
 	"net"
@@ -122,18 +123,28 @@ func TestNoPlaintextAtRest(t *testing.T) {
 	}
 }
 
-// blobFiles lists the files in the vault's blob directory.
-func blobFiles(t *testing.T, data string) []string {
+// storedBytes is how many bytes of sealed items the vault holds outside
+// Badger: its pack files (and blob files of a vault from before packs).
+func storedBytes(t *testing.T, data string) int64 {
 	t.Helper()
-	ents, err := os.ReadDir(filepath.Join(data, "vault", "blobs"))
-	if err != nil {
-		t.Fatal(err)
+	var n int64
+	for _, dir := range []string{"packs", "blobs"} {
+		ents, err := os.ReadDir(filepath.Join(data, "vault", dir))
+		if errors.Is(err, fs.ErrNotExist) {
+			continue
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, e := range ents {
+			fi, err := e.Info()
+			if err != nil {
+				t.Fatal(err)
+			}
+			n += fi.Size()
+		}
 	}
-	var names []string
-	for _, e := range ents {
-		names = append(names, e.Name())
-	}
-	return names
+	return n
 }
 
 // cutUpload sends the start of a large report and hangs up mid-file. It
@@ -172,16 +183,23 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 }
 
 // TestCutUploadLeavesNothing hangs up in the middle of a file, then kills
-// the server in the middle of another: neither leaves a case or a chunk.
+// the server in the middle of another: neither leaves a case or a byte in
+// the packs, and the report acknowledged before the kill is kept.
 func TestCutUploadLeavesNothing(t *testing.T) {
 	s := startDemo(t)
 	cutUpload(t, s, 8<<20)
-	waitFor(t, "the server to drop the cut upload", func() bool { return len(blobFiles(t, s.data)) == 0 })
+	waitFor(t, "the server to drop the cut upload", func() bool { return storedBytes(t, s.data) == 0 })
 	if out := s.cli(t, "cases"); !strings.Contains(out, "No cases yet.") {
 		t.Fatalf("a cut upload left a case:\n%s", out)
 	}
 
-	// Now die mid-upload: kill -9 while the temp file is being written.
+	// A committed report with a file, which the kill must not lose.
+	file := make([]byte, 3<<20)
+	rand.Read(file)
+	_, ref := newReporter(t, s.url).report("acc", "kept", []upload{{"kept.bin", bytes.NewReader(file)}})
+	kept := storedBytes(t, s.data)
+
+	// Now die mid-upload: kill -9 while the pack slot is being written.
 	conn, err := net.Dial("tcp", strings.TrimPrefix(s.url, "http://"))
 	if err != nil {
 		t.Fatal(err)
@@ -199,17 +217,17 @@ func TestCutUploadLeavesNothing(t *testing.T) {
 			}
 		}
 	}()
-	waitFor(t, "a temporary blob", func() bool { return len(blobFiles(t, s.data)) > 0 })
+	waitFor(t, "an upload in a pack slot", func() bool { return storedBytes(t, s.data) > kept+(1<<20) })
 	s.cmd.Process.Signal(syscall.SIGKILL)
 	<-s.done
-	if len(blobFiles(t, s.data)) == 0 {
-		t.Fatal("the killed server left no temporary file: the test did not catch it mid-upload")
+	if storedBytes(t, s.data) <= kept {
+		t.Fatal("the killed server left nothing in its pack slot: the test did not catch it mid-upload")
 	}
 	s2 := startServer(t, s.data, readyURL, "demo", "--data", s.data, "--listen", "127.0.0.1:0", "--desk-listen", "127.0.0.1:0", "--no-tor")
-	if left := blobFiles(t, s2.data); len(left) != 0 {
-		t.Fatalf("restart left %v in blobs/", left)
+	if n := storedBytes(t, s2.data); n != kept {
+		t.Fatalf("restart left %d bytes in packs, want the %d of the committed report", n, kept)
 	}
-	if out := s2.cli(t, "cases"); !strings.Contains(out, "No cases yet.") {
-		t.Fatalf("a killed upload left a case:\n%s", out)
+	if out := s2.cli(t, "cases"); !strings.Contains(out, ref) || strings.Count(out, "CD-") != 1 {
+		t.Fatalf("after the kill, want only case %s:\n%s", ref, out)
 	}
 }

@@ -21,6 +21,7 @@ import (
 	"cleandrop/drop/receipt"
 	"cleandrop/drop/stage"
 	"cleandrop/drop/web"
+	"cleandrop/vault"
 )
 
 // Config is the server's configuration file (JSON). Unknown fields are an
@@ -60,9 +61,15 @@ type Config struct {
 	Agencies              []AgencyConfig `json:"agencies"`
 	// Notify, when set, sends officers who opted in a daily digest.
 	Notify *NotifyConfig `json:"notify,omitempty"`
+	// WriteInterval is the period of the vault's write schedule, a Go
+	// duration ("1s", default): commits wait for the next multiple of it,
+	// and the vault and audit log write and set their file times at every
+	// one, so that file times say nothing of when anyone reported.
+	WriteInterval string `json:"write_interval,omitempty"`
 
 	// Filled in by load.
 	path     string
+	tick     time.Duration
 	format   receipt.Format
 	policy   stage.Policy
 	agencies []agency
@@ -235,6 +242,9 @@ func (c *Config) check() error {
 	if c.Tor == "" {
 		c.Tor = "tor"
 	}
+	if err := c.checkWriteInterval(); err != nil {
+		return err
+	}
 	if len(c.Agencies) == 0 {
 		return hint(errors.New("config: no agencies"), "add at least one agency with its age recipients")
 	}
@@ -269,6 +279,23 @@ func (c *Config) check() error {
 	if c.Notify != nil {
 		return c.Notify.check(base)
 	}
+	return nil
+}
+
+// checkWriteInterval parses write_interval: between 10ms and 1h, and a
+// divisor of a day, so that a tick falls on every midnight.
+func (c *Config) checkWriteInterval() error {
+	c.tick = vault.DefaultTick
+	if c.WriteInterval == "" {
+		return nil
+	}
+	d, err := time.ParseDuration(c.WriteInterval)
+	const day = 24 * time.Hour
+	if err != nil || d < 10*time.Millisecond || d > time.Hour || day%d != 0 {
+		return hint(fmt.Errorf("config: write_interval %q is not a period from 10ms to 1h that divides a day", c.WriteInterval),
+			`e.g. "write_interval": "1s" (the default) or "2s"`)
+	}
+	c.tick = d
 	return nil
 }
 

@@ -117,7 +117,12 @@ func serve(cfg *Config, o serveOpts) error {
 		srcAgencies = append(srcAgencies, source.Agency{ID: a.ID, Name: a.Name, PQ: a.pq})
 		deskAgencies = append(deskAgencies, desk.Agency{ID: a.ID, Name: a.Name, Recipients: a.Recipients})
 	}
-	store, err := vault.Open(vaultDir, vault.Options{Agencies: agencies, Logger: logger})
+	store, err := vault.Open(vaultDir, vault.Options{
+		Agencies: agencies, Logger: logger, Tick: cfg.tick,
+		// Each interface streams at most max_uploads uploads at once, and
+		// each holds one pack slot: enough slots for both never to wait.
+		MaxUploads: 2 * cfg.MaxUploads,
+	})
 	if err != nil {
 		return hint(err, "is another cleandrop server running on "+cfg.DataDir+"?")
 	}
@@ -136,6 +141,8 @@ func serve(cfg *Config, o serveOpts) error {
 		return err
 	}
 	defer auditLog.Close()
+	// The audit log writes, and sets its file times, on the vault's ticks.
+	store.OnTick(auditLog.Tick)
 	signer, err := loadSigner(cfg.DataDir, logger)
 	if err != nil {
 		return err
@@ -226,10 +233,18 @@ func serve(cfg *Config, o serveOpts) error {
 	}()
 	errc := make(chan error, 4)
 
-	ctlLn, err := control.Listen(filepath.Join(cfg.DataDir, "control.sock"))
+	ctlPath := filepath.Join(cfg.DataDir, "control.sock")
+	ctlLn, err := control.Listen(ctlPath)
 	if err != nil {
 		return err
 	}
+	// Connecting to the socket sets its access time: keep it on the
+	// schedule too, a day past the tick, which relatime then leaves alone.
+	store.OnTick(func(at time.Time) {
+		if !at.IsZero() {
+			os.Chtimes(ctlPath, at.Add(24*time.Hour), at)
+		}
+	})
 	// The administrator's actions on cases go through the same operations
 	// layer as the desk's, and are audited as "admin" on the path "control".
 	ops, err := casework.New(casework.Config{Store: store, Audit: auditLog, Policy: cfg.policy, Sign: signer.Sign, Logger: logger})

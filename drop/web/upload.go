@@ -16,7 +16,7 @@ const (
 	// byte for a minute is stalled, or a slow-loris.
 	DefaultBodyIdle = time.Minute
 	// DefaultMaxUploads bounds the uploads one interface serves at once.
-	DefaultMaxUploads = 32
+	DefaultMaxUploads = 16
 	// DefaultMaxFiles bounds the file parts of one form.
 	DefaultMaxFiles = 20
 )

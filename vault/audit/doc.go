@@ -24,7 +24,7 @@
 //
 // [Log.Append] returns only after its line has been written and synced to
 // disk, and the head replaced and synced: an acknowledged entry is never
-// lost. A half-written line left by a crash is never silently dropped or
+// lost. [Log.Close] writes the entries still waiting for a tick. A half-written line left by a crash is never silently dropped or
 // appended to: [Open] refuses with a [Problem] whose Hint says what to do.
 // [Open] verifies the whole log and refuses to append to a log that fails
 // verification. Concurrent use of one [Log] is safe, and a lock keeps a
@@ -33,7 +33,14 @@
 //
 // The log dates entries by day only ("2006-01-02", UTC): nothing in it is
 // more precise, so it cannot be matched against the times of reporters'
-// visits. An entry holds who (an officer's name or "admin"), what (a short
+// visits. Nor are its files' times: a server puts the log on the vault's
+// schedule with [Log.Tick] (cmd wires it to the vault's tick hook; this
+// package imports nothing of the vault). From the first tick on, [Log.Append]
+// waits for the next tick, which writes the waiting entries and then sets
+// the modification time of audit.log, audit.head and the directory to the
+// tick, whether or not anything was written: their change and birth times
+// (audit.head is replaced at each write) are a tick's too. A log without a
+// schedule writes at once and sets its files' times to the day. An entry holds who (an officer's name or "admin"), what (a short
 // action name such as "stage.change"), optionally a case reference and a
 // short detail. Never put report content, receipts, passphrases or
 // passwords, file names, network addresses or anything else a reporter

@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"os"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -209,7 +210,9 @@ func decryptBytes(t *testing.T, ct []byte, id age.Identity) string {
 	return string(must(io.ReadAll(r)))
 }
 
-// StoredFiles lists the blob and temporary files under dir.
+// StoredFiles lists the files under dir that hold sealed items outside
+// the metadata store and are not empty: pack files, blob files of a vault
+// from before packs, and temporary files.
 func StoredFiles(t *testing.T, dir string) []string {
 	t.Helper()
 	var out []string
@@ -217,7 +220,15 @@ func StoredFiles(t *testing.T, dir string) []string {
 		if err != nil {
 			return err
 		}
-		if n := d.Name(); !d.IsDir() && (strings.HasSuffix(n, ".age") || strings.HasPrefix(n, ".tmp-")) {
+		n := d.Name()
+		if d.IsDir() || !(strings.HasSuffix(n, ".pack") || strings.HasSuffix(n, ".age") || strings.HasPrefix(n, ".tmp-")) {
+			return nil
+		}
+		fi, err := d.Info()
+		if err != nil {
+			return err
+		}
+		if fi.Size() > 0 {
 			out = append(out, path)
 		}
 		return nil
@@ -226,6 +237,20 @@ func StoredFiles(t *testing.T, dir string) []string {
 		t.Fatal(err)
 	}
 	return out
+}
+
+// StoredBytes is the total size of [StoredFiles].
+func StoredBytes(t *testing.T, dir string) int64 {
+	t.Helper()
+	var n int64
+	for _, p := range StoredFiles(t, dir) {
+		fi, err := os.Stat(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		n += fi.Size()
+	}
+	return n
 }
 
 func testNewCase(t *testing.T, f *Fixture) {
@@ -480,16 +505,16 @@ func testAbort(t *testing.T, f *Fixture) {
 			acc, _ := NewAccess(t)
 			b := must(f.Store.NewCase("a1", acc))
 			tc.fill(t, b)
-			if len(StoredFiles(t, f.Dir)) == 0 {
-				t.Error("a 3 MiB item did not spill to a file")
+			if StoredBytes(t, f.Dir) == 0 {
+				t.Error("a 3 MiB item did not spill to a pack")
 			}
 			b.Abort()
 			b.Abort()
 			if _, err := b.Commit(); err == nil {
 				t.Error("Commit after Abort succeeded")
 			}
-			if files := StoredFiles(t, f.Dir); len(files) != 0 {
-				t.Errorf("files left after Abort: %v", files)
+			if n := StoredBytes(t, f.Dir); n != 0 {
+				t.Errorf("%d bytes left in packs after Abort", n)
 			}
 			if cs := must(f.Store.Cases()); len(cs) != 0 {
 				t.Errorf("cases after Abort: %+v", cs)
@@ -501,6 +526,7 @@ func testAbort(t *testing.T, f *Fixture) {
 			// An aborted Append leaves the case as it was.
 			ref, _, _ := f.NewReport(t, "kept")
 			before := mustCase(t, f.Store, ref)
+			stored := StoredBytes(t, f.Dir)
 			b = must(f.Store.Append(ref))
 			tc.fill(t, b)
 			b.SetStage("closed")
@@ -508,8 +534,8 @@ func testAbort(t *testing.T, f *Fixture) {
 			if after := mustCase(t, f.Store, ref); after.Stage != before.Stage || len(after.Items) != 1 || len(after.History) != 1 {
 				t.Errorf("case changed by an aborted batch: %+v", after)
 			}
-			if files := StoredFiles(t, f.Dir); len(files) != 0 {
-				t.Errorf("files left after Abort: %v", files)
+			if n := StoredBytes(t, f.Dir); n != stored {
+				t.Errorf("%d bytes in packs after Abort, want %d", n, stored)
 			}
 		})
 	}
@@ -593,6 +619,7 @@ func testLookup(t *testing.T, f *Fixture) {
 	// A second case with the same lookup key is refused and leaves nothing.
 	dup, _ := NewAccess(t)
 	dup.Lookup = acc.Lookup
+	stored := StoredBytes(t, f.Dir)
 	b := must(f.Store.NewCase("a1", dup))
 	defer b.Abort()
 	Put(t, b, vault.KindAttachment, "big", make([]byte, 1<<20))
@@ -602,8 +629,8 @@ func testLookup(t *testing.T, f *Fixture) {
 	if n := len(must(f.Store.Cases())); n != 2 {
 		t.Errorf("%d cases, want 2", n)
 	}
-	if files := StoredFiles(t, f.Dir); len(files) != 0 {
-		t.Errorf("files left by a refused commit: %v", files)
+	if n := StoredBytes(t, f.Dir); n != stored {
+		t.Errorf("%d bytes in packs after a refused commit, want %d", n, stored)
 	}
 }
 

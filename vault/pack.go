@@ -1,0 +1,280 @@
+package vault
+
+import (
+	"cleandrop/vault/durable"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+)
+
+// DefaultMaxUploads is the number of pack slots when
+// [Options.MaxUploads] is zero.
+const DefaultMaxUploads = 16
+
+const (
+	packDir = "packs"
+	packExt = ".pack"
+)
+
+// packName names slot i of day: "2025-03-03-07.pack".
+func packName(day string, i int) string { return fmt.Sprintf("%s-%02d%s", day, i, packExt) }
+
+// packDay is the day a pack's name carries, or "" for a name that is not
+// a pack's.
+func packDay(name string) string {
+	base, ok := strings.CutSuffix(name, packExt)
+	if !ok || len(base) != len("2006-01-02-00") || base[10] != '-' {
+		return ""
+	}
+	return base[:10]
+}
+
+// A pack is one slot file: sealed items of many batches, one after the
+// other. A batch holds its slot from its first large item to its commit
+// or abort, and appends at the slot's end; nobody else writes it meanwhile.
+type pack struct {
+	name string
+	day  string
+	f    *os.File
+	end  int64 // end of the last committed extent; guarded by packs.mu
+	busy bool  // held by a batch; guarded by packs.mu
+}
+
+// packs are the store's pack files: for every day, a fixed number of
+// slots, created at the day's first tick (or at Open), so that their birth
+// times follow the schedule and not the uploads.
+type packs struct {
+	dir  string
+	n    int
+	sem  chan struct{}   // one token per slot in use
+	quit <-chan struct{} // closed when the store closes
+
+	mu    sync.Mutex
+	day   string
+	live  []*pack        // the current day's slots
+	held  map[*pack]bool // slots of earlier days still held by a batch
+	dirty map[*pack]bool // written since the last tick, not live
+}
+
+// openPacks opens the pack directory, whose files Open has already swept,
+// and starts day's slots.
+func openPacks(dir string, n int, day string, quit <-chan struct{}) (*packs, error) {
+	p := &packs{dir: dir, n: n, sem: make(chan struct{}, n), quit: quit,
+		held: make(map[*pack]bool), dirty: make(map[*pack]bool)}
+	if err := p.rotate(day); err != nil {
+		p.close()
+		return nil, err
+	}
+	return p, nil
+}
+
+// rotate makes day's slots the live ones, creating their files. Earlier
+// days' slots are closed once no batch holds them; the empty ones are
+// removed.
+func (p *packs) rotate(day string) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if day == p.day {
+		return nil
+	}
+	live := make([]*pack, 0, p.n)
+	for i := range p.n {
+		name := packName(day, i)
+		f, err := os.OpenFile(filepath.Join(p.dir, name), os.O_RDWR|os.O_CREATE, 0o600)
+		if err != nil {
+			for _, pk := range live {
+				pk.f.Close()
+			}
+			return fmt.Errorf("pack %s: %w", name, err)
+		}
+		fi, err := f.Stat()
+		if err != nil {
+			f.Close()
+			for _, pk := range live {
+				pk.f.Close()
+			}
+			return fmt.Errorf("pack %s: %w", name, err)
+		}
+		live = append(live, &pack{name: name, day: day, f: f, end: fi.Size()})
+	}
+	if err := durable.SyncDir(p.dir); err != nil {
+		for _, pk := range live {
+			pk.f.Close()
+		}
+		return fmt.Errorf("packs: %w", err)
+	}
+	removed := false
+	for _, pk := range p.live {
+		if pk.busy {
+			p.held[pk] = true
+			continue
+		}
+		pk.f.Close()
+		delete(p.dirty, pk)
+		if pk.end == 0 {
+			os.Remove(filepath.Join(p.dir, pk.name))
+			removed = true
+		}
+	}
+	if removed {
+		durable.SyncDir(p.dir)
+	}
+	p.day, p.live = day, live
+	return nil
+}
+
+// acquire takes a free slot of the current day, waiting while every slot is
+// held.
+func (p *packs) acquire() (*pack, error) {
+	select {
+	case p.sem <- struct{}{}:
+	case <-p.quit:
+		return nil, errClosed
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, pk := range p.live {
+		if !pk.busy {
+			pk.busy = true
+			return pk, nil
+		}
+	}
+	<-p.sem
+	return nil, errors.New("vault: no free pack slot") // cannot happen: held slots of earlier days are not live
+}
+
+// tryAcquire takes a free slot of the current day, or returns nil at once
+// if every slot is held.
+func (p *packs) tryAcquire() *pack {
+	select {
+	case p.sem <- struct{}{}:
+	default:
+		return nil
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, pk := range p.live {
+		if !pk.busy {
+			pk.busy = true
+			return pk
+		}
+	}
+	<-p.sem
+	return nil
+}
+
+// release gives back a slot whose batch has ended. With keep, the batch's
+// bytes up to end stay (they are committed, or may be); without, the slot
+// is cut back to its last committed extent.
+func (p *packs) release(pk *pack, end int64, keep bool) error {
+	p.mu.Lock()
+	var err error
+	if keep {
+		pk.end = end
+	} else if end > pk.end {
+		err = pk.f.Truncate(pk.end)
+	}
+	pk.busy = false
+	if pk.day != p.day {
+		delete(p.held, pk)
+		pk.f.Close()
+		p.dirty[pk] = true // touched once more at the next tick
+	}
+	p.mu.Unlock()
+	<-p.sem
+	return err
+}
+
+// touched lists the pack files that may have been written since the last
+// call: the live slots, slots of earlier days still held or just released.
+func (p *packs) touched() []string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	out := make([]string, 0, len(p.live)+len(p.held)+len(p.dirty))
+	for _, pk := range p.live {
+		out = append(out, filepath.Join(p.dir, pk.name))
+	}
+	for pk := range p.held {
+		out = append(out, filepath.Join(p.dir, pk.name))
+	}
+	for pk := range p.dirty {
+		out = append(out, filepath.Join(p.dir, pk.name))
+		delete(p.dirty, pk)
+	}
+	return out
+}
+
+// close closes the slots' files. Batches still holding one fail.
+func (p *packs) close() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, pk := range p.live {
+		pk.f.Close()
+	}
+	for pk := range p.held {
+		pk.f.Close()
+	}
+}
+
+// sweepPacks cuts every pack back to the end of its last committed extent
+// (ends, by pack name), dropping what a crash left of uncommitted batches,
+// removes empty packs of days before today and any stray file.
+func sweepPacks(dir, today string, ends map[string]int64) (int, error) {
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		return 0, err
+	}
+	changed := 0
+	for _, e := range ents {
+		name := e.Name()
+		path := filepath.Join(dir, name)
+		if !e.Type().IsRegular() {
+			continue
+		}
+		day := packDay(name)
+		if day == "" {
+			if strings.HasPrefix(name, tmpPrefix) {
+				if err := os.Remove(path); err != nil {
+					return changed, err
+				}
+				changed++
+			}
+			continue
+		}
+		fi, err := e.Info()
+		if err != nil {
+			return changed, err
+		}
+		end := ends[name]
+		switch {
+		case end == 0 && fi.Size() == 0 && day < today:
+			if err := os.Remove(path); err != nil {
+				return changed, err
+			}
+			changed++
+		case fi.Size() > end:
+			f, err := os.OpenFile(path, os.O_WRONLY, 0)
+			if err != nil {
+				return changed, err
+			}
+			err = f.Truncate(end)
+			if err == nil {
+				err = f.Sync()
+			}
+			if cerr := f.Close(); err == nil {
+				err = cerr
+			}
+			if err != nil {
+				return changed, err
+			}
+			changed++
+		}
+	}
+	if changed > 0 {
+		return changed, durable.SyncDir(dir)
+	}
+	return 0, nil
+}
