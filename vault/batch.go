@@ -267,7 +267,7 @@ func (b *Batch) tryCommit(day string) (ref string, uncertain bool, err error) {
 			Ref: ref, Agency: b.agency.ID, Stage: InitialStage, Opened: day, Access: b.acc,
 			History: []Event{{Day: day, Stage: InitialStage, Batch: 1}},
 		}
-		if err := b.refer.commit(txn, &rec, len(b.items), day); err != nil {
+		if err := b.refer.commit(b.s, txn, &rec, len(b.items), day); err != nil {
 			return "", false, err
 		}
 	} else if b.ref == "" {
@@ -289,7 +289,7 @@ func (b *Batch) tryCommit(day string) (ref string, uncertain bool, err error) {
 			Access:  b.acc,
 			History: []Event{{Day: day, Stage: InitialStage, Batch: 1}},
 		}
-		if err := txn.Set(lk, []byte(ref)); err != nil {
+		if err := b.s.set(txn, lk, []byte(ref)); err != nil {
 			return "", false, dbErr("commit: write lookup", err)
 		}
 	} else {
@@ -310,11 +310,11 @@ func (b *Batch) tryCommit(day string) (ref string, uncertain bool, err error) {
 		if err != nil {
 			return "", false, err
 		}
-		if err := txn.Set(itemKey(ref, ir.ID), v); err != nil {
+		if err := b.s.set(txn, itemKey(ref, ir.ID), v); err != nil {
 			return "", false, dbErr("commit: write item", err)
 		}
 		if p.pack == "" {
-			if err := txn.Set(dataKey(ref, ir.ID), p.inline); err != nil {
+			if err := b.s.set(txn, dataKey(ref, ir.ID), p.inline); err != nil {
 				return "", false, dbErr("commit: write item data", err)
 			}
 		}
@@ -327,7 +327,7 @@ func (b *Batch) tryCommit(day string) (ref string, uncertain bool, err error) {
 	if err != nil {
 		return "", false, err
 	}
-	if err := txn.Set(caseKey(ref), v); err != nil {
+	if err := b.s.set(txn, caseKey(ref), v); err != nil {
 		return "", false, dbErr("commit: write case", err)
 	}
 	if err := txn.Commit(); err != nil {

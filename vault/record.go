@@ -34,7 +34,7 @@ func (s *Store) PutRecord(kind, id string, value []byte) error {
 		return errors.New("vault: record too large")
 	}
 	if err := s.atTick(func() error {
-		return s.db.Update(func(txn *badger.Txn) error { return txn.Set(k, value) })
+		return s.db.Update(func(txn *badger.Txn) error { return s.set(txn, k, value) })
 	}); err != nil {
 		return dbErr("put record", err)
 	}
@@ -95,7 +95,7 @@ func (s *Store) DeleteRecord(kind, id string) error {
 		return err
 	}
 	if err := s.atTick(func() error {
-		return s.db.Update(func(txn *badger.Txn) error { return txn.Delete(k) })
+		return s.db.Update(func(txn *badger.Txn) error { return s.del(txn, k) })
 	}); err != nil {
 		return dbErr("delete record", err)
 	}

@@ -147,7 +147,7 @@ func (s *Store) Refer(to string, r Referral) (*Batch, error) {
 
 // commit records the referral in the new case rec and in the referring
 // case, inside txn.
-func (r *referral) commit(txn *badger.Txn, rec *caseRecord, items int, day string) error {
+func (r *referral) commit(s *Store, txn *badger.Txn, rec *caseRecord, items int, day string) error {
 	if !validSum(r.Bundle) || !validSum(r.Source) {
 		return errors.New("vault: refer: bad checksum")
 	}
@@ -177,7 +177,7 @@ func (r *referral) commit(txn *badger.Txn, rec *caseRecord, items int, day strin
 	if err != nil {
 		return err
 	}
-	if err := txn.Set(caseKey(from.Ref), v); err != nil {
+	if err := s.set(txn, caseKey(from.Ref), v); err != nil {
 		return dbErr("refer: write case", err)
 	}
 	return nil

@@ -166,6 +166,8 @@ func (s *Store) tick(at time.Time, full bool) {
 	}
 	if err := s.cover(); err != nil {
 		s.log.Warn("vault: cover write", "err", err)
+	} else if s.mem.rotateDue(at) {
+		s.rotate(at)
 	}
 	for _, h := range hooks {
 		h(at)
@@ -184,7 +186,7 @@ const coverSize = 512
 func (s *Store) cover() error {
 	v := make([]byte, coverSize)
 	rand.Read(v)
-	return s.db.Update(func(txn *badger.Txn) error { return txn.Set(coverKey, v) })
+	return s.db.Update(func(txn *badger.Txn) error { return s.set(txn, coverKey, v) })
 }
 
 // touch sets the modification time of every file and directory the store

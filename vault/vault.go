@@ -126,6 +126,7 @@ type Store struct {
 	blobs    string // items stored before packs, one file each
 	packs    *packs
 	clock    *clock
+	mem      memtable
 	db       *badger.DB
 	log      *slog.Logger
 	now      func() time.Time
@@ -165,6 +166,7 @@ func Open(dir string, opts Options) (*Store, error) {
 		now:      opts.Now,
 		agencies: make(map[string]Agency, len(opts.Agencies)),
 		clock:    newClock(opts.Tick),
+		mem:      memtable{size: memTableSize},
 	}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
@@ -194,7 +196,7 @@ func Open(dir string, opts Options) (*Store, error) {
 	if err != nil {
 		return nil, err
 	}
-	db, err := badger.Open(badgerOptions(filepath.Join(dir, badgerDir), key, s.log))
+	db, err := badger.Open(badgerOptions(filepath.Join(dir, badgerDir), key, s.mem.size, s.log))
 	clear(key)
 	if err != nil {
 		return nil, fmt.Errorf("vault: open badger: %w", err)
@@ -215,13 +217,13 @@ func Open(dir string, opts Options) (*Store, error) {
 // badgerOptions tunes Badger for small metadata with flat memory, durable
 // commits and encryption at rest. Encryption needs both caches: without the
 // index cache Badger dies at its first memtable flush.
-func badgerOptions(dir string, key []byte, log *slog.Logger) badger.Options {
+func badgerOptions(dir string, key []byte, memtable int64, log *slog.Logger) badger.Options {
 	return badger.DefaultOptions(dir).
 		WithEncryptionKey(key).
 		WithBlockCacheSize(8 << 20).
 		WithIndexCacheSize(4 << 20).
 		WithSyncWrites(true).
-		WithMemTableSize(16 << 20).
+		WithMemTableSize(memtable).
 		WithNumMemtables(2).
 		WithNumLevelZeroTables(2).
 		WithNumLevelZeroTablesStall(8).

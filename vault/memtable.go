@@ -1,0 +1,65 @@
+package vault
+
+import (
+	"sync/atomic"
+	"time"
+
+	"github.com/dgraph-io/badger/v4"
+)
+
+// Badger makes new files (a memtable's write-ahead file, then a table and
+// the compactions that follow it) when its memtable fills, that is at the
+// write that finds it full. Were that a report's commit, the new files'
+// birth times would be that commit's moment. So the store never lets the
+// memtable fill: it rotates it itself, at a tick, once an hour (the first
+// tick of each UTC hour) and at any tick where what it wrote since the
+// last rotation could have filled a quarter of it. Badger's own rotation
+// is then never reached unless more than three quarters of a memtable is
+// written between two ticks.
+
+// memTableSize is Badger's memtable size; a variable for tests.
+var memTableSize int64 = 16 << 20
+
+// entryOverhead over-estimates what Badger adds to a key and its value in
+// its memtable and write-ahead file (skiplist node, entry header,
+// checksum, encryption).
+const entryOverhead = 128
+
+// memtable counts the bytes written to Badger since its memtable was last
+// rotated, over-estimating.
+type memtable struct {
+	size    int64 // Badger's memtable size, as the store opened it
+	written atomic.Int64
+	hour    time.Time // the hour of the last rotation; used by the schedule's goroutine only
+}
+
+// set writes k = v in txn and counts it.
+func (s *Store) set(txn *badger.Txn, k, v []byte) error {
+	s.mem.written.Add(int64(len(k)+len(v)) + entryOverhead)
+	return txn.Set(k, v)
+}
+
+// del deletes k in txn and counts it.
+func (s *Store) del(txn *badger.Txn, k []byte) error {
+	s.mem.written.Add(int64(len(k)) + entryOverhead)
+	return txn.Delete(k)
+}
+
+// rotateDue reports whether the tick at should rotate the memtable.
+func (m *memtable) rotateDue(at time.Time) bool {
+	return at.Truncate(time.Hour) != m.hour || m.written.Load() >= m.size/4
+}
+
+// rotate flushes Badger's memtable to a table and starts a new one, now,
+// on the tick. Badger's only way to ask for that is DropPrefix, which
+// blocks writes, flushes the memtables and drops the keys under a prefix:
+// the prefix is the cover key's, rewritten at every tick. No write is under
+// way: commits run on the schedule's goroutine, between ticks.
+func (s *Store) rotate(at time.Time) {
+	if err := s.db.DropPrefix(coverKey); err != nil {
+		s.log.Warn("vault: rotate the memtable", "err", dbErr("rotate", err))
+		return
+	}
+	s.mem.written.Store(0)
+	s.mem.hour = at.Truncate(time.Hour)
+}
