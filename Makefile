@@ -96,7 +96,8 @@ FUZZ := \
 	./vault/signing:FuzzVerify \
 	./vault/audit:FuzzVerify \
 	./onion:FuzzClientKey \
-	./drop/source:FuzzUpload
+	./drop/source:FuzzUpload \
+	./drop/web:FuzzParseProxyLine
 
 # fuzz-check fails when FUZZ and the repository's fuzz targets differ.
 fuzz-check:

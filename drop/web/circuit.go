@@ -158,17 +158,15 @@ func parseProxyLine(line []byte) (string, bool) {
 	if err1 != nil || err2 != nil || src.Is4() != (string(f[1]) == "TCP4") || src.Zone() != "" {
 		return "", false
 	}
-	for _, p := range f[4:] {
-		if n, err := strconv.Atoi(string(p)); err != nil || n < 0 || n > 65535 || (len(p) > 1 && p[0] == '0') {
+	var ports [2]uint16
+	for i, p := range f[4:] {
+		n, err := strconv.ParseUint(string(p), 10, 16)
+		if err != nil || (len(p) > 1 && p[0] == '0') {
 			return "", false
 		}
+		ports[i] = uint16(n)
 	}
-	return netip.AddrPortFrom(src, mustPort(f[4])).String(), true
-}
-
-func mustPort(b []byte) uint16 {
-	n, _ := strconv.Atoi(string(b))
-	return uint16(n)
+	return netip.AddrPortFrom(src, ports[0]).String(), true
 }
 
 type circuitKey struct{}

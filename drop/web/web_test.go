@@ -164,7 +164,7 @@ func TestBucket(t *testing.T) {
 	if !b.Full() {
 		t.Fatal("a refunded try was not given back")
 	}
-	if !b.Take() || !b.Take() {
+	if first, second := b.Take(), b.Take(); !first || !second {
 		t.Fatal("two tries not given")
 	}
 	if b.Take() {
