@@ -35,14 +35,17 @@ type Config struct {
 	// MaxUploads bounds the uploads each interface streams in at once;
 	// UploadIdleSeconds cuts a request body that sends nothing for that
 	// long; MaxFiles bounds the files of one report or answer.
-	MaxUploads        int      `json:"max_uploads,omitempty"`
-	UploadIdleSeconds int      `json:"upload_idle_seconds,omitempty"`
-	MaxFiles          int      `json:"max_files,omitempty"`
-	PepperFile        string   `json:"pepper_file,omitempty"` // default <data_dir>/pepper
-	Stages            []string `json:"stages,omitempty"`
-	Deadlines         string   `json:"deadlines,omitempty"`   // "eu" (default) or "kr"
-	DeskListen        string   `json:"desk_listen,omitempty"` // loopback address of the desk without Tor
-	Tor               string   `json:"tor,omitempty"`         // tor binary, default "tor"
+	MaxUploads int `json:"max_uploads,omitempty"`
+	// MaxUploadsPerCircuit bounds the uploads one Tor circuit streams in
+	// at once, within max_uploads.
+	MaxUploadsPerCircuit int      `json:"max_uploads_per_circuit,omitempty"`
+	UploadIdleSeconds    int      `json:"upload_idle_seconds,omitempty"`
+	MaxFiles             int      `json:"max_files,omitempty"`
+	PepperFile           string   `json:"pepper_file,omitempty"` // default <data_dir>/pepper
+	Stages               []string `json:"stages,omitempty"`
+	Deadlines            string   `json:"deadlines,omitempty"`   // "eu" (default) or "kr"
+	DeskListen           string   `json:"desk_listen,omitempty"` // loopback address of the desk without Tor
+	Tor                  string   `json:"tor,omitempty"`         // tor binary, default "tor"
 	// LoopbackProxyProtocol makes the loopback listeners (--no-tor, demo)
 	// expect a PROXY protocol v1 line at the start of every connection, as
 	// the onion listeners always do, so that clients are told apart by it
@@ -202,6 +205,12 @@ func (c *Config) check() error {
 	}
 	if c.MaxUploads < 1 || c.MaxUploads > 4096 {
 		return fmt.Errorf("config: max_uploads %d is out of range (1 to 4096)", c.MaxUploads)
+	}
+	if c.MaxUploadsPerCircuit == 0 {
+		c.MaxUploadsPerCircuit = web.DefaultUploadsPerCircuit
+	}
+	if c.MaxUploadsPerCircuit < 1 || c.MaxUploadsPerCircuit > c.MaxUploads {
+		return fmt.Errorf("config: max_uploads_per_circuit %d is out of range (1 to max_uploads, %d)", c.MaxUploadsPerCircuit, c.MaxUploads)
 	}
 	if c.UploadIdleSeconds == 0 {
 		c.UploadIdleSeconds = int(web.DefaultBodyIdle / time.Second)

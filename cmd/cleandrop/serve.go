@@ -166,7 +166,7 @@ func serve(cfg *Config, o serveOpts) error {
 	deskH, err := desk.New(desk.Config{
 		Store: store, Accounts: accounts, Audit: auditLog, Policy: cfg.policy,
 		Catalog: cat, Language: cfg.Language, Logger: logger, MaxUpload: cfg.MaxUploadMiB << 20,
-		BodyIdle: cfg.bodyIdle(), Uploads: web.NewUploads(cfg.MaxUploads),
+		BodyIdle: cfg.bodyIdle(), Uploads: web.NewUploads(cfg.MaxUploads, cfg.MaxUploadsPerCircuit),
 		Agencies: deskAgencies, Sign: signer.Sign, SigningKey: signer.PublicKey(), SigningFingerprint: signer.Fingerprint(),
 	})
 	if err != nil {
@@ -193,7 +193,7 @@ func serve(cfg *Config, o serveOpts) error {
 		MaxUpload:   cfg.MaxUploadMiB << 20,
 		MaxFiles:    cfg.MaxFiles,
 		BodyIdle:    cfg.bodyIdle(),
-		Uploads:     web.NewUploads(cfg.MaxUploads),
+		Uploads:     web.NewUploads(cfg.MaxUploads, cfg.MaxUploadsPerCircuit),
 		Catalog:     cat,
 		Language:    cfg.Language,
 		Logger:      logger,

@@ -73,7 +73,7 @@ func waitUntil(t *testing.T, cond func() bool, msg string) {
 // nothing and gives its slot back.
 func TestStalledDeskUploadIsCut(t *testing.T) {
 	base := newFixture(t)
-	uploads := web.NewUploads(2)
+	uploads := web.NewUploads(2, 0)
 	f := base.withLimits(t, 300*time.Millisecond, uploads)
 	ref, _ := f.newCase("acc", "report")
 	b := f.login("alice", f.enrol("alice", RoleOfficer, "acc"))
@@ -95,7 +95,7 @@ func TestStalledDeskUploadIsCut(t *testing.T) {
 // the API) with the security headers; nothing of them is kept.
 func TestDeskUploadsBeyondBoundAreBusy(t *testing.T) {
 	base := newFixture(t)
-	uploads := web.NewUploads(1)
+	uploads := web.NewUploads(1, 0)
 	f := base.withLimits(t, time.Minute, uploads)
 	ref, reply := f.newCase("acc", "report")
 	b := f.login("alice", f.enrol("alice", RoleOfficer, "acc"))

@@ -141,7 +141,7 @@ func New(cfg Config) (http.Handler, error) {
 		cfg.MaxUpload = DefaultMaxUpload
 	}
 	if cfg.Uploads == nil {
-		cfg.Uploads = web.NewUploads(0)
+		cfg.Uploads = web.NewUploads(0, 0)
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now

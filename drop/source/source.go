@@ -144,7 +144,7 @@ func New(cfg Config) (http.Handler, error) {
 		cfg.MaxFiles = web.DefaultMaxFiles
 	}
 	if cfg.Uploads == nil {
-		cfg.Uploads = web.NewUploads(0)
+		cfg.Uploads = web.NewUploads(0, 0)
 	}
 	if cfg.LoginBurst <= 0 {
 		cfg.LoginBurst = DefaultLoginBurst

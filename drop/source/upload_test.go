@@ -180,7 +180,7 @@ func rawUpload(t *testing.T, addr string, size int) net.Conn {
 // A body that stalls is cut after the idle time, and nothing of it is
 // kept; the upload's slot is given back.
 func TestStalledUploadIsCut(t *testing.T) {
-	uploads := web.NewUploads(4)
+	uploads := web.NewUploads(4, 0)
 	f, _ := sealFixture(t, func(c *Config) { c.BodyIdle = 300 * time.Millisecond; c.Uploads = uploads })
 	srv := httptest.NewServer(f.h)
 	t.Cleanup(srv.Close) // after the connections' cleanups: Close waits for them
@@ -261,7 +261,7 @@ func TestSlowSteadyUploadIsNotCut(t *testing.T) {
 // headers, and nothing of them is kept; once the others end, uploads are
 // served again.
 func TestUploadsBeyondBoundAreBusy(t *testing.T) {
-	uploads := web.NewUploads(2)
+	uploads := web.NewUploads(2, 0)
 	f, _ := sealFixture(t, func(c *Config) { c.Uploads = uploads; c.BodyIdle = time.Minute })
 	srv := httptest.NewServer(f.h)
 	t.Cleanup(srv.Close) // after the connections' cleanups: Close waits for them

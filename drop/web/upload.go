@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"sync"
 	"time"
 )
 
@@ -17,6 +18,9 @@ const (
 	DefaultBodyIdle = time.Minute
 	// DefaultMaxUploads bounds the uploads one interface serves at once.
 	DefaultMaxUploads = 16
+	// DefaultUploadsPerCircuit bounds the uploads one Tor circuit streams
+	// at once: a reporter sends one form at a time.
+	DefaultUploadsPerCircuit = 2
 	// DefaultMaxFiles bounds the file parts of one form.
 	DefaultMaxFiles = 20
 )
@@ -90,41 +94,87 @@ func (b *idleBody) Read(p []byte) (int, error) {
 	return n, err
 }
 
-// Uploads bounds the uploads an interface serves at once. Its slot is
-// taken before a byte of the body is read, and a request beyond the bound
-// is refused at once: it holds neither a descriptor nor memory while it
-// waits, and nothing of it is kept.
+// Uploads bounds the uploads an interface serves at once, and those of
+// each Tor circuit, so that one client holding slots open (trickling a
+// byte now and then) cannot take them all: it needs a circuit, and so the
+// onion's proof-of-work, for every two. Connections without a PROXY line
+// ([LocalCircuit]) cannot be told apart and meet the interface's bound
+// only. Slots are taken before a byte of the body is read, and a request
+// beyond a bound is refused at once: it holds neither a descriptor nor
+// memory while it waits, and nothing of it is kept.
 type Uploads struct {
 	slots chan struct{}
+	per   int
+
+	mu   sync.Mutex
+	held map[string]int // uploads per circuit; only circuits that hold one
 }
 
-// NewUploads allows n uploads at once (n <= 0: [DefaultMaxUploads]).
-func NewUploads(n int) *Uploads {
+// NewUploads allows n uploads at once (n <= 0: [DefaultMaxUploads]), and
+// perCircuit of them from one circuit (<= 0: [DefaultUploadsPerCircuit]).
+func NewUploads(n, perCircuit int) *Uploads {
 	if n <= 0 {
 		n = DefaultMaxUploads
 	}
-	return &Uploads{slots: make(chan struct{}, n)}
+	if perCircuit <= 0 {
+		perCircuit = DefaultUploadsPerCircuit
+	}
+	return &Uploads{slots: make(chan struct{}, n), per: perCircuit, held: map[string]int{}}
 }
 
 // InUse is the number of uploads being served now.
 func (u *Uploads) InUse() int { return len(u.slots) }
 
+// take takes a slot for circuit, and reports whether it could.
+func (u *Uploads) take(circuit string) bool {
+	if circuit != LocalCircuit {
+		u.mu.Lock()
+		if u.held[circuit] >= u.per {
+			u.mu.Unlock()
+			return false
+		}
+		u.held[circuit]++
+		u.mu.Unlock()
+	}
+	select {
+	case u.slots <- struct{}{}:
+		return true
+	default:
+		u.give(circuit, false)
+		return false
+	}
+}
+
+// give returns circuit's slot, and the interface's when slot is set.
+func (u *Uploads) give(circuit string, slot bool) {
+	if slot {
+		<-u.slots
+	}
+	if circuit == LocalCircuit {
+		return
+	}
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	if u.held[circuit]--; u.held[circuit] <= 0 {
+		delete(u.held, circuit)
+	}
+}
+
 // Limit is middleware that lets a request through only with a free slot,
-// held until the handler returns. Without one, busy answers (a translated
-// 503 page); the response asks the client to close the connection, since
-// its body is left unread.
+// for the interface and for its circuit, held until the handler returns.
+// Without one, busy answers (a translated 503 page); the response asks the
+// client to close the connection, since its body is left unread.
 func (u *Uploads) Limit(busy http.HandlerFunc) func(http.Handler) http.Handler {
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			select {
-			case u.slots <- struct{}{}:
-			default:
+			circuit := Circuit(r.Context())
+			if !u.take(circuit) {
 				w.Header().Set("Connection", "close")
 				w.Header().Set("Retry-After", "30")
 				busy(w, r)
 				return
 			}
-			defer func() { <-u.slots }()
+			defer u.give(circuit, true)
 			next.ServeHTTP(w, r)
 		})
 	}
