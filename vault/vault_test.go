@@ -2,10 +2,10 @@ package vault_test
 
 import (
 	"bytes"
-	"errors"
 	"crypto/rand"
 	"encoding/base64"
 	"encoding/hex"
+	"errors"
 	"io"
 	"io/fs"
 	"log/slog"
