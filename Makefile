@@ -30,9 +30,15 @@ vet:
 	$(GO) vet $(PKGS)
 
 # Tests keep screenshots and measurements in $CLEANDROP_ARTIFACTS, by default
-# .ci/artifacts (git ignores it; make clean removes it).
+# .ci/artifacts (git ignores it; make clean removes it). The measurements the
+# tests take (floods, file times, memory) are printed after the run: go test
+# shows a passing test's log only with -v.
 test: deps fmt-check vet
-	CLEANDROP_ARTIFACTS="$${CLEANDROP_ARTIFACTS:-$(CURDIR)/.ci/artifacts}" $(GO) test -race -count=1 -timeout 20m $(PKGS)
+	@art="$${CLEANDROP_ARTIFACTS:-$(CURDIR)/.ci/artifacts}"; mkdir -p "$$art"; rm -f "$$art/measurements.txt"; \
+	echo "CLEANDROP_ARTIFACTS=$$art $(GO) test -race -count=1 -timeout 20m $(PKGS)"; \
+	CLEANDROP_ARTIFACTS="$$art" $(GO) test -race -count=1 -timeout 20m $(PKGS); rc=$$?; \
+	if [ -s "$$art/measurements.txt" ]; then echo "measurements:"; sort "$$art/measurements.txt" | sed 's/^/  /'; fi; \
+	exit $$rc
 
 # Linters, pinned to exact versions (both build with Go 1.26) and installed
 # from the Go module proxy on first use, one directory per version under

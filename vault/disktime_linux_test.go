@@ -193,7 +193,7 @@ func TestDiskTimesFollowSchedule(t *testing.T) {
 			}
 		}
 	}
-	t.Logf("checked %d times of %d files and directories; nearest to a report: %v (%s); tick %v, allowed %v",
+	measured(t, "checked %d times of %d files and directories; nearest to a report: %v (%s); tick %v, allowed %v",
 		checked, len(files), nearest, nearestAt, period, period/2-slack)
 }
 

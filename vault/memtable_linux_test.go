@@ -72,7 +72,7 @@ func TestMemtableRotatesOnTicks(t *testing.T) {
 			}
 		}
 	}
-	t.Logf("%d files under badger/, %d tables; nearest birth to a burst: %v (%s); tick %v, allowed %v", len(files), tables, nearest, near, tick, tick/4)
+	measured(t, "%d files under badger/, %d tables; nearest birth to a burst: %v (%s); tick %v, allowed %v", len(files), tables, nearest, near, tick, tick/4)
 	if tables == 0 {
 		t.Fatal("no table was flushed: the test wrote too little to fill a memtable")
 	}

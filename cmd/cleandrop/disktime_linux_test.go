@@ -125,7 +125,7 @@ func TestDiskTimesFollowSchedule(t *testing.T) {
 	if noBtime > 0 {
 		t.Logf("birth times not checked for %d files: the file system does not report them", noBtime)
 	}
-	t.Logf("checked %d times of %d files and directories; nearest to a report: %v (%s); tick %v, allowed %v",
+	measured(t, "checked %d times of %d files and directories; nearest to a report: %v (%s); tick %v, allowed %v",
 		checked, files, nearest, nearestAt, period, period/2-slack)
 	if files < 20 {
 		t.Fatalf("only %d files under the data directory", files)

@@ -193,15 +193,15 @@ func TestFloodReporterLogin(t *testing.T) {
 
 	noCircuitInLog(t, s)
 	bound := sourceBurst + int(elapsed/sourceRefill) + 1
-	t.Logf("flood: %d requests from %d goroutines on %d circuits in %.1fs (%d transport errors)",
+	measured(t, "flood: %d requests from %d goroutines on %d circuits in %.1fs (%d transport errors)",
 		min(st.sent.Load(), floodMax), floodWorkers, len(flooders), elapsed.Seconds(), st.errs.Load())
 	for _, id := range flooders {
-		t.Logf("flooding circuit %d: answers %v; evaluated %d, bound %d", id, st.codes[id], st.codes[id][401], bound)
+		measured(t, "flooding circuit %d: answers %v; evaluated %d, bound %d", id, st.codes[id], st.codes[id][401], bound)
 		if n := st.codes[id][401]; n > bound {
 			t.Errorf("flooding circuit %d: %d guesses evaluated, bound %d", id, n, bound)
 		}
 	}
-	t.Logf("reporter: %d sign-ins during the flood, %d failed %v; latency p95 %v, max %v",
+	measured(t, "reporter: %d sign-ins during the flood, %d failed %v; latency p95 %v, max %v",
 		len(lat), len(fails), fails, p95(lat).Round(time.Millisecond), slices.Max(lat).Round(time.Millisecond))
 	if len(lat) < 5 {
 		t.Fatalf("only %d sign-ins by the reporter", len(lat))
@@ -308,15 +308,15 @@ func TestFloodDeskLogin(t *testing.T) {
 
 	noCircuitInLog(t, s)
 	bound := deskBurst + int(elapsed/deskRefill) + 1
-	t.Logf("flood: %d requests (%d garbage tokens) from %d goroutines on %d circuits in %.1fs (%d transport errors)",
+	measured(t, "flood: %d requests (%d garbage tokens) from %d goroutines on %d circuits in %.1fs (%d transport errors)",
 		min(st.sent.Load(), floodMax), garbage.Load(), floodWorkers, len(flooders), elapsed.Seconds(), st.errs.Load())
 	for _, id := range flooders {
-		t.Logf("flooding circuit %d: answers %v (499: garbage token refused); evaluated %d, bound %d", id, st.codes[id], st.codes[id][401], bound)
+		measured(t, "flooding circuit %d: answers %v (499: garbage token refused); evaluated %d, bound %d", id, st.codes[id], st.codes[id][401], bound)
 		if n := st.codes[id][401]; n > bound {
 			t.Errorf("flooding circuit %d: %d passwords evaluated, bound %d", id, n, bound)
 		}
 	}
-	t.Logf("alice: %d requests during the flood (1 sign-in, then the API), %d failed %v; latency p95 %v, max %v",
+	measured(t, "alice: %d requests during the flood (1 sign-in, then the API), %d failed %v; latency p95 %v, max %v",
 		len(lat), len(fails), fails, p95(lat).Round(time.Millisecond), slices.Max(lat).Round(time.Millisecond))
 	if len(lat) < 5 {
 		t.Fatalf("only %d requests by alice", len(lat))

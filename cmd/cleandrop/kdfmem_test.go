@@ -58,7 +58,7 @@ func TestLoginMemory(t *testing.T) {
 	elapsed := time.Since(t0)
 	peak, _ := m.finish()
 	after, _, _ := procMem(s.pid())
-	t.Logf("GOMEMLIMIT=%q (empty: memory_limit_mib, default 224 MiB): %d concurrent wrong logins (%d evaluated, %d otherwise) in %.1fs: RssAnon %d MiB before, peak %d MiB, %d MiB after",
+	measured(t, "GOMEMLIMIT=%q (empty: memory_limit_mib, default 224 MiB): %d concurrent wrong logins (%d evaluated, %d otherwise) in %.1fs: RssAnon %d MiB before, peak %d MiB, %d MiB after",
 		os.Getenv("GOMEMLIMIT"), n, wrong.Load(), other.Load(), elapsed.Seconds(), base>>10, peak>>10, after>>10)
 	if wrong.Load() != n {
 		t.Fatalf("%d of %d logins were evaluated; the test needs them all", wrong.Load(), n)

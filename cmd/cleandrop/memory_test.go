@@ -132,11 +132,7 @@ func TestLargeUploadMemory(t *testing.T) {
 	growth := peakAnon - baseAnon
 	result := fmt.Sprintf("attachment of %d MiB: %.1f s (%.0f MB/s); RssAnon after warm-up %d MiB, before the file %d MiB, peak %d MiB (growth %d MiB); RssFile before %d MiB, peak %d MiB",
 		mib, elapsed.Seconds(), float64(size)/elapsed.Seconds()/1e6, warmAnon>>10, baseAnon>>10, peakAnon>>10, growth>>10, baseFile>>10, peakFile>>10)
-	t.Log(result)
-	if art := os.Getenv("CLEANDROP_ARTIFACTS"); art != "" {
-		os.MkdirAll(art, 0o755)
-		os.WriteFile(art+"/large-upload-memory.txt", []byte(result+"\n"), 0o644)
-	}
+	measured(t, "%s", result)
 	if growth >= 64<<10 {
 		t.Errorf("private memory grew by %d MiB during a %d MiB upload (limit 64 MiB)", growth>>10, mib)
 	}

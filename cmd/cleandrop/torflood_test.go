@@ -85,10 +85,10 @@ func TestTorFlood(t *testing.T) {
 	wg.Wait()
 
 	bound := sourceBurst + int(elapsed/sourceRefill) + 1
-	t.Logf("flood through tor: %d requests from %d goroutines on %d circuits in %.1fs (%d transport errors)",
+	measured(t, "flood through tor: %d requests from %d goroutines on %d circuits in %.1fs (%d transport errors)",
 		min(sent.Load(), maxReq), workers, len(isolations), elapsed.Seconds(), errs.Load())
 	for _, iso := range isolations {
-		t.Logf("flooding circuit %s: answers %v; evaluated %d, bound %d", iso, codes[iso], codes[iso][401], bound)
+		measured(t, "flooding circuit %s: answers %v; evaluated %d, bound %d", iso, codes[iso], codes[iso][401], bound)
 		if n := codes[iso][401]; n > bound {
 			t.Errorf("flooding circuit %s: %d guesses evaluated, bound %d", iso, n, bound)
 		}
@@ -99,7 +99,7 @@ func TestTorFlood(t *testing.T) {
 	if len(lat) < 5 {
 		t.Fatalf("only %d sign-ins by the reporter", len(lat))
 	}
-	t.Logf("reporter through tor: %d sign-ins during the flood, %d failed %v; latency p95 %v, max %v",
+	measured(t, "reporter through tor: %d sign-ins during the flood, %d failed %v; latency p95 %v, max %v",
 		len(lat), len(fails), fails, p95(lat).Round(time.Millisecond), slices.Max(lat).Round(time.Millisecond))
 	if len(fails) > 0 || p95(lat) > 10*time.Second {
 		t.Fatalf("the reporter was locked out: %d of %d sign-ins failed %v, p95 %v", len(fails), len(lat), fails, p95(lat))
