@@ -54,14 +54,18 @@ func TestBlobsFromBeforePacks(t *testing.T) {
 	const orphan = "ffeeddccbbaa99887766554433221100.age"
 	os.WriteFile(filepath.Join(blobs, name), ct, 0o600)
 	os.WriteFile(filepath.Join(blobs, orphan), ct, 0o600)
-	err = s.db.Update(func(txn *badger.Txn) error {
-		rec, err := loadItem(txn, ref, 1)
-		if err != nil {
-			return err
-		}
-		rec.Blob, rec.Pack, rec.Off = name, "", 0
-		v, _ := json.Marshal(rec)
-		return txn.Set(itemKey(ref, 1), v)
+	// Like every write of the store, on the schedule: a memtable rotation
+	// at a tick blocks writes that do not wait for it.
+	err = s.atTick(func() error {
+		return s.db.Update(func(txn *badger.Txn) error {
+			rec, err := loadItem(txn, ref, 1)
+			if err != nil {
+				return err
+			}
+			rec.Blob, rec.Pack, rec.Off = name, "", 0
+			v, _ := json.Marshal(rec)
+			return txn.Set(itemKey(ref, 1), v)
+		})
 	})
 	if err != nil {
 		t.Fatal(err)
