@@ -59,12 +59,9 @@ type chart struct {
 	Labels        []tick // months under the bars
 }
 
-// LegendY is the top of the legend, under the month labels.
-func (c *chart) LegendY() int { return c.Bottom + 26 }
-
-// LegendX places the legend: 0 the first label, 1 the second key, 2 the
-// second label.
-func (c *chart) LegendX(i int) int { return c.Left + []int{18, 300, 318}[i] }
+// LegendY is the top of the legend's line i (0 or 1), under the month
+// labels: one line each, as translations can be long.
+func (c *chart) LegendY(i int) int { return c.Bottom + 26 + 18*i }
 
 type bar struct {
 	X, Y, W, H float64
@@ -190,7 +187,7 @@ func drawChart(months []string, by map[string]*tally) *chart {
 	if len(months) > chartMonths {
 		months = months[len(months)-chartMonths:]
 	}
-	c := &chart{Width: 640, Height: 280, Left: 48, Bottom: 240}
+	c := &chart{Width: 640, Height: 290, Left: 48, Bottom: 240}
 	top, right := 16.0, float64(c.Width-8)
 	peak := 1.0
 	for _, m := range months {
