@@ -84,13 +84,19 @@ func (h *handler) overseen(o Officer) ([]*agencyOversight, error) {
 	return oversee(cs, h.cfg.Policy, h.today(), o.oversees), nil
 }
 
-func (h *handler) agencyName(id string) string {
+// agencyNames maps the configured agencies' IDs to their names; an
+// agency no longer configured shows by its ID.
+func (h *handler) agencyNames() func(id string) string {
+	names := make(map[string]string, len(h.cfg.Agencies))
 	for _, a := range h.cfg.Agencies {
-		if a.ID == id {
-			return a.Name
-		}
+		names[a.ID] = a.Name
 	}
-	return id
+	return func(id string) string {
+		if n, ok := names[id]; ok {
+			return n
+		}
+		return id
+	}
 }
 
 func stageCounts(stages []string, t *tally) []int {
@@ -141,13 +147,14 @@ func (h *handler) oversightPage(w http.ResponseWriter, r *http.Request) {
 		h.internal(w, r, "audit")
 		return
 	}
+	name := h.agencyNames()
 	d := oversightData{Nav: h.navOf(r), Policy: h.cfg.Policy.Name, Today: h.today(), Stages: h.stageOptions(""), Focus: focus}
 	if focus != "" {
-		d.FocusName = h.agencyName(focus)
+		d.FocusName = name(focus)
 	}
 	for _, a := range all {
 		d.Agencies = append(d.Agencies, oversightAgency{
-			ID: a.Agency, Name: h.agencyName(a.Agency), Opened: a.All.Opened,
+			ID: a.Agency, Name: name(a.Agency), Opened: a.All.Opened,
 			Stages: stageCounts(h.cfg.Policy.Stages, a.All), Overdue: a.All.Overdue,
 			Ack: a.All.AckMedian(), Close: a.All.CloseMedian(),
 		})
