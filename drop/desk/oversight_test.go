@@ -13,6 +13,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/go-chi/chi/v5"
+
 	"cleandrop/drop/stage"
 	"cleandrop/vault"
 )
@@ -426,5 +428,43 @@ func TestOversightOnlyForOverseers(t *testing.T) {
 	}
 	if n, err := CountWaiting(f.store, []vault.Case{{Ref: ref, Agency: "other", Stage: "received", Opened: "2026-03-01"}}, stage.EU, Officer{Name: "olga", Role: RoleOverseer, Agencies: []string{"other"}}, "2026-03-02"); err != nil || n != (Waiting{}) {
 		t.Errorf("an overseer's digest counts cases: %+v", n)
+	}
+}
+
+// TestSecurityHeadersAsOverseer walks every route of the desk signed in
+// as an overseer: each answer, whatever its status, has the headers.
+func TestSecurityHeadersAsOverseer(t *testing.T) {
+	f := newFixture(t)
+	ref, _ := f.newCase("acc", "report")
+	eve := f.login("eve", f.enrol("eve", RoleOverseer))
+	var routes []string
+	chi.Walk(f.h.(chi.Routes), func(method, route string, _ http.Handler, _ ...func(http.Handler) http.Handler) error {
+		routes = append(routes, method+" "+route)
+		return nil
+	})
+	if !slices.Contains(routes, "GET /oversight") || !slices.Contains(routes, "GET /oversight.csv") {
+		t.Fatalf("oversight routes not walked: %v", routes)
+	}
+	fill := strings.NewReplacer("{ref}", ref, "{id}", "1", "{token}", "x", "/*", "")
+	for _, rt := range routes {
+		method, path, _ := strings.Cut(rt, " ")
+		path = fill.Replace(path)
+		if path == "/logout" {
+			continue // the rest stays signed in
+		}
+		var resp *http.Response
+		var body string
+		if method == http.MethodGet {
+			resp, body = eve.get(path)
+		} else {
+			resp, body = eve.post(path, nil)
+		}
+		checkHeaders(t, resp.Header, body)
+		if resp.StatusCode == http.StatusUnauthorized && !strings.HasPrefix(path, "/api/") && !strings.HasPrefix(path, "/enrol/") && path != "/login" {
+			t.Fatalf("%s: signed out", rt)
+		}
+		if strings.HasPrefix(path, "/cases/") && resp.StatusCode < 400 {
+			t.Errorf("%s: an overseer got %d", rt, resp.StatusCode)
+		}
 	}
 }
