@@ -69,6 +69,10 @@ type Config struct {
 	// and the vault and audit log write and set their file times at every
 	// one, so that file times say nothing of when anyone reported.
 	WriteInterval string `json:"write_interval,omitempty"`
+	// PublicStats serves reporters a statistics page (/stats): reports per
+	// agency and complete month, counts below 5 hidden, computed at most
+	// once a day. Off by default (docs/threat-model.md says what it shows).
+	PublicStats bool `json:"public_stats,omitempty"`
 
 	// Filled in by load.
 	path     string

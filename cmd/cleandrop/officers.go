@@ -81,7 +81,7 @@ var userMessages = []struct {
 }{
 	{desk.ErrExists, "an officer or token with that name already exists"},
 	{desk.ErrBadName, "a login name is 2-32 characters of a-z, 0-9, '.', '_' and '-'"},
-	{desk.ErrBadRole, `the role must be "officer" or "supervisor"`},
+	{desk.ErrBadRole, `the role must be "officer", "supervisor" or "overseer"`},
 	{desk.ErrNoAgencies, "an officer needs at least one agency"},
 	{desk.ErrNoOfficer, "no such officer"},
 	{desk.ErrBadEmail, "the digest address must be a bare e-mail address, like officer@agency.example"},
@@ -281,13 +281,14 @@ func cmdOfficer(args []string, stdout, stderr io.Writer) error {
 	switch args[0] {
 	case "add":
 		var agencies multi
-		fs.Var(&agencies, "agency", "agency `ID` the officer works for (repeat for several)")
+		fs.Var(&agencies, "agency", "agency `ID` the officer works for, or an overseer oversees (repeat for several)")
 		name := fs.String("name", "", "login `NAME` (a-z, 0-9, . _ -)")
-		role := fs.String("role", desk.RoleOfficer, "officer or supervisor")
+		role := fs.String("role", desk.RoleOfficer, "officer, supervisor or overseer")
 		if _, err := parse(fs, args[1:], stderr); err != nil {
 			return err
 		}
-		if *name == "" || len(agencies) == 0 {
+		// An overseer without --agency oversees every agency.
+		if *name == "" || (len(agencies) == 0 && *role != desk.RoleOverseer) {
 			return usageErr(fs, stderr, "--name and --agency are required")
 		}
 		c, err := t.client()
@@ -372,6 +373,7 @@ func cmdOfficer(args []string, stdout, stderr io.Writer) error {
 }
 
 const officerUsage = `usage: cleandrop officer add --agency ID --name NAME [--role supervisor]
+       cleandrop officer add --name NAME --role overseer [--agency ID]...
        cleandrop officer list
        cleandrop officer revoke NAME
        cleandrop officer token NAME --label LABEL

@@ -200,6 +200,7 @@ func serve(cfg *Config, o serveOpts) error {
 		Operator:    operator,
 		Policy:      cfg.policy,
 		Derivations: derivations,
+		Stats:       publicStats(cfg, store),
 	})
 	if err != nil {
 		return err
@@ -449,4 +450,13 @@ func loadSigner(dataDir string, logger *slog.Logger) (*signing.Signer, error) {
 		logger.Info("export signing key", "fingerprint", s.Fingerprint())
 	}
 	return s, nil
+}
+
+// publicStats is the store for the public statistics page when the
+// configuration turns it on, else nil (no page).
+func publicStats(cfg *Config, store *vault.Store) source.Cases {
+	if !cfg.PublicStats {
+		return nil
+	}
+	return store
 }

@@ -26,9 +26,13 @@ import (
 
 // Roles an officer can have. A supervisor sees the same cases as an
 // officer of the same agencies, and the audit log of those agencies too.
+// An overseer (the central body) sees no case at all: only the oversight
+// page's aggregates over the agencies they oversee (all of them when the
+// account names none).
 const (
 	RoleOfficer    = "officer"
 	RoleSupervisor = "supervisor"
+	RoleOverseer   = "overseer"
 )
 
 // Record kinds the desk keeps in the [Store].
@@ -44,7 +48,7 @@ const EnrolDays = 7
 var (
 	ErrExists      = errors.New("desk: an officer or token with that name already exists")
 	ErrBadName     = errors.New("desk: a login name is 2-32 characters of a-z, 0-9, '.', '_' and '-'")
-	ErrBadRole     = errors.New(`desk: the role must be "officer" or "supervisor"`)
+	ErrBadRole     = errors.New(`desk: the role must be "officer", "supervisor" or "overseer"`)
 	ErrNoAgencies  = errors.New("desk: an officer needs at least one agency")
 	ErrNoOfficer   = errors.New("desk: no such officer")
 	ErrBadKey      = errors.New("desk: not an onion client-authorization public key (52 base32 characters)")
@@ -98,8 +102,20 @@ func (o Officer) Enrolled() bool { return len(o.EnrolHash) == 0 && o.PasswordHas
 // Supervisor reports whether the officer may read the audit log.
 func (o Officer) Supervisor() bool { return o.Role == RoleSupervisor }
 
-// mayRead reports whether a case of agency is in the officer's scope.
-func (o Officer) mayRead(agency string) bool { return slices.Contains(o.Agencies, agency) }
+// Overseer reports whether the officer may see the oversight page.
+func (o Officer) Overseer() bool { return o.Role == RoleOverseer }
+
+// mayRead reports whether a case of agency is in the officer's scope. No
+// case is in an overseer's: their agencies only bound what they oversee.
+func (o Officer) mayRead(agency string) bool {
+	return o.Role != RoleOverseer && slices.Contains(o.Agencies, agency)
+}
+
+// oversees reports whether an overseer's aggregates cover agency: every
+// agency when the account names none.
+func (o Officer) oversees(agency string) bool {
+	return o.Overseer() && (len(o.Agencies) == 0 || slices.Contains(o.Agencies, agency))
+}
 
 // public is o without its secrets.
 func (o Officer) public() Officer {
@@ -161,7 +177,7 @@ func (a *Accounts) Add(name, role string, agencies []string) (string, error) {
 	switch {
 	case !nameRe.MatchString(name):
 		return "", ErrBadName
-	case role != RoleOfficer && role != RoleSupervisor:
+	case role != RoleOfficer && role != RoleSupervisor && role != RoleOverseer:
 		return "", ErrBadRole
 	}
 	var ags []string
@@ -170,7 +186,7 @@ func (a *Accounts) Add(name, role string, agencies []string) (string, error) {
 			ags = append(ags, ag)
 		}
 	}
-	if len(ags) == 0 {
+	if len(ags) == 0 && role != RoleOverseer {
 		return "", ErrNoAgencies
 	}
 	a.mu.Lock()

@@ -165,12 +165,17 @@ func (h *handler) stageOptions(current string) []stageOption {
 
 func (h *handler) navOf(r *http.Request) nav {
 	me := whoOf(r)
-	return nav{Name: me.Name, Supervisor: me.Supervisor()}
+	return nav{Name: me.Name, Supervisor: me.Supervisor(), Overseer: me.Overseer()}
 }
 
 // caseList shows the officer's cases, filtered by ?stage= and ?overdue=1.
 func (h *handler) caseList(w http.ResponseWriter, r *http.Request) {
 	me := whoOf(r)
+	if me.Overseer() {
+		// An overseer has no cases: their desk is the oversight page.
+		http.Redirect(w, r, "/oversight", http.StatusSeeOther)
+		return
+	}
 	_, rows, err := h.scoped(me.Officer)
 	if err != nil {
 		h.internal(w, r, "cases")

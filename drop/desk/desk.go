@@ -207,6 +207,8 @@ func (h *handler) routes() http.Handler {
 		r.Use(h.signedIn)
 		r.Get("/", h.caseList)
 		r.Get("/audit", h.auditPage)
+		r.Get("/oversight", h.oversightPage)
+		r.Get("/oversight.csv", h.oversightCSV)
 		r.Route("/cases/{ref}", func(r chi.Router) {
 			r.Get("/", h.casePage)
 			r.Get("/export", h.export)
@@ -276,6 +278,7 @@ func (h *handler) signedIn(next http.Handler) http.Handler {
 type nav struct {
 	Name       string
 	Supervisor bool
+	Overseer   bool
 }
 
 // page renders a page; a rendering failure becomes a plain error.
@@ -293,7 +296,7 @@ type errorData struct {
 
 func (h *handler) fail(w http.ResponseWriter, r *http.Request, status int, key, back string) {
 	me := whoOf(r)
-	h.page(w, r, status, "error", web.Page{ErrorKey: key, Data: errorData{Back: back, Nav: nav{Name: me.Name, Supervisor: me.Supervisor()}}})
+	h.page(w, r, status, "error", web.Page{ErrorKey: key, Data: errorData{Back: back, Nav: nav{Name: me.Name, Supervisor: me.Supervisor(), Overseer: me.Overseer()}}})
 }
 
 func (h *handler) internal(w http.ResponseWriter, r *http.Request, step string) {
@@ -339,4 +342,5 @@ var requiredKeys = []string{
 	"desk.case.refer.reason.not-received", "desk.case.refer.reason.requested",
 	"desk.kind.report", "desk.kind.attachment", "desk.kind.answer", "desk.kind.question", "desk.kind.note",
 	"desk.deadline.acknowledge", "desk.deadline.feedback", "desk.deadline.process",
+	"desk.action.oversight.view", "desk.action.oversight.csv", "desk.error.not_overseer",
 }

@@ -2,7 +2,9 @@
 // password and TOTP, the case list with legal deadlines, the case page,
 // stage changes, questions, downloads of sealed items and export bundles,
 // uploads of items sealed on the offline machine, the supervisors' audit
-// page, and a JSON API with bearer tokens ([New]). [Accounts] manages the
+// page, the overseers' oversight page and CSV (per-agency counts and
+// median days from case metadata only: no case, item or reference), and a
+// JSON API with bearer tokens ([New]). [Accounts] manages the
 // officer accounts for the administrator's tools.
 //
 // The desk never sees plaintext it did not take from an officer's form:

@@ -116,7 +116,23 @@ type fixture struct {
 
 var testKDF = kdfParams{Time: 1, Memory: 8 * 1024, Threads: 1}
 
-func newFixture(t *testing.T) *fixture {
+func newFixture(t *testing.T) *fixture { t.Helper(); return newFixtureWith(t, nil, nil) }
+
+// genStore is a test store whose Cases also lists generated metadata, as
+// if the vault held those cases.
+type genStore struct {
+	*testStore
+	gen []vault.Case
+}
+
+func (s *genStore) Cases() ([]vault.Case, error) {
+	cs, err := s.testStore.Cases()
+	return append(cs, s.gen...), err
+}
+
+// newFixtureWith is newFixture whose store also lists the cases gen, of
+// the extra agencies (besides "acc" and "other").
+func newFixtureWith(t *testing.T, gen []vault.Case, extra []Agency) *fixture {
 	t.Helper()
 	clk := &clock{t: time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)}
 	ida, _ := age.GenerateX25519Identity()
@@ -143,13 +159,17 @@ func newFixture(t *testing.T) *fixture {
 	t.Cleanup(func() { au.Close() })
 	logs, mu := &bytes.Buffer{}, &sync.Mutex{}
 	log := slog.New(slog.NewTextHandler(lockedWriter{logs, mu}, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	var dst Store = st
+	if gen != nil {
+		dst = &genStore{testStore: st, gen: gen}
+	}
 	h, err := New(Config{
-		Store: st, Accounts: acc, Audit: au, Policy: stage.EU, Catalog: cat, Logger: log,
+		Store: dst, Accounts: acc, Audit: au, Policy: stage.EU, Catalog: cat, Logger: log,
 		MaxUpload: 1 << 20, Now: clk.Now,
-		Agencies: []Agency{
+		Agencies: append([]Agency{
 			{ID: "acc", Name: "ACC", Recipients: []string{ida.Recipient().String()}},
 			{ID: "other", Name: "Other", Recipients: []string{idb.Recipient().String()}},
-		},
+		}, extra...),
 	})
 	if err != nil {
 		t.Fatal(err)

@@ -81,6 +81,10 @@ type Config struct {
 	// OnDerive, when set, is called after every receipt derivation (a
 	// login's or a new report's): for tests and metrics.
 	OnDerive func()
+	// Stats, when set, serves the public statistics page /stats (reports
+	// per agency and month, small counts hidden, computed once a day);
+	// nil: no such page.
+	Stats Cases
 }
 
 // Defaults.
@@ -106,6 +110,8 @@ type handler struct {
 	sessions *web.Sessions[*reporter]
 	throttle *web.Buckets // per circuit
 	kdf      *web.Fair
+	// statsCache is the statistics page's table of the day.
+	statsCache statsCache
 }
 
 // reporter is one follow-up session; it exists only in memory.
@@ -208,6 +214,9 @@ func (h *handler) routes() http.Handler {
 		r.With(upload).Post("/answer", h.answer)
 	})
 	r.Post("/logout", h.logout)
+	if h.cfg.Stats != nil {
+		r.Get("/stats", h.stats)
+	}
 	return r
 }
 
@@ -226,8 +235,10 @@ func (h *handler) fail(w http.ResponseWriter, r *http.Request, status int, key, 
 	h.page(w, r, status, "error", web.Page{ErrorKey: key, Data: errorData{Back: back}})
 }
 
+type indexData struct{ Stats bool }
+
 func (h *handler) index(w http.ResponseWriter, r *http.Request) {
-	h.page(w, r, http.StatusOK, "index", web.Page{})
+	h.page(w, r, http.StatusOK, "index", web.Page{Data: indexData{Stats: h.cfg.Stats != nil}})
 }
 
 // requiredKeys are keys the handler chooses at run time; New checks them.

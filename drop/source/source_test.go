@@ -116,7 +116,7 @@ func (f *fixture) login(rc string) *httptest.ResponseRecorder {
 }
 
 func TestSecurityHeadersOnEveryRoute(t *testing.T) {
-	f := newFixture(t, nil)
+	f := newFixture(t, func(c *Config) { c.Stats = &fakeCases{} })
 	var routes []string
 	err := chi.Walk(f.h.(chi.Routes), func(method, route string, _ http.Handler, _ ...func(http.Handler) http.Handler) error {
 		routes = append(routes, method+" "+route)
