@@ -11,6 +11,7 @@
 //	cleandrop signing-key [--data DIR | --config FILE]
 //	cleandrop keygen   [--pq] [-o FILE]
 //	cleandrop check    --config FILE
+//	cleandrop pack     list | check CODE|DIR
 //	cleandrop officer  add | list | revoke | notify ...
 //	cleandrop audit    verify
 //	cleandrop audit    show [--case REF] [--limit N]
@@ -41,6 +42,7 @@ const usage = `Usage:
   cleandrop signing-key                                       print the public key that signs exports
   cleandrop keygen  [--pq] [-o FILE]                          make an officer age key (offline machine)
   cleandrop check   --config FILE                             check a configuration
+  cleandrop pack    list | check CODE|DIR                     list the jurisdiction packs, check one
   cleandrop officer add --agency ID --name NAME [--role supervisor] | list | revoke NAME
                                                               manage officer accounts
   cleandrop officer notify NAME --email ADDR --key FILE.asc | --off | --send-now
@@ -87,6 +89,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		"signing-key": cmdSigningKey,
 		"keygen":      cmdKeygen,
 		"check":       cmdCheck,
+		"pack":        cmdPack,
 		"officer":     cmdOfficer,
 		"audit":       cmdAudit,
 	}
