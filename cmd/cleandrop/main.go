@@ -1,6 +1,6 @@
 // Command cleandrop runs and administers a cleandrop whistleblower drop.
 //
-//	cleandrop demo     [--data DIR] [--listen ADDR] [--no-tor]
+//	cleandrop demo     [--data DIR] [--listen ADDR] [--no-tor] [--jurisdiction CODE]
 //	cleandrop serve    --config FILE [--no-tor]
 //	cleandrop cases    [--data DIR | --config FILE]
 //	cleandrop export   --case REF -o FILE [--data DIR | --config FILE]
@@ -29,7 +29,8 @@ import (
 )
 
 const usage = `Usage:
-  cleandrop demo    [--data DIR] [--listen ADDR] [--no-tor]   try the drop with demo agencies
+  cleandrop demo    [--data DIR] [--listen ADDR] [--no-tor] [--jurisdiction CODE]
+                                                              try the drop with demo agencies (and training cases)
   cleandrop serve   --config FILE [--no-tor]                  run the drop
   cleandrop cases                                             list cases
   cleandrop export  --case REF -o FILE                        export a case's sealed bundle
