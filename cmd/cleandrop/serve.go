@@ -205,6 +205,7 @@ func serve(cfg *Config, o serveOpts) error {
 		Logger:      logger,
 		Operator:    operator,
 		Policy:      cfg.policy,
+		Pack:        cfg.pack,
 		Derivations: derivations,
 	})
 	if err != nil {
