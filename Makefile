@@ -16,8 +16,14 @@ all: build
 build:
 	$(GO) build -trimpath -o bin/cleandrop ./cmd/cleandrop
 
+# make run JURISDICTION=mn: the demo with a jurisdiction pack, in its own
+# data directory (cleandrop-data-mn), with training cases.
 run: build
+ifeq ($(JURISDICTION),)
 	./bin/cleandrop demo --data $(DATA)
+else
+	./bin/cleandrop demo --data $(DATA)-$(JURISDICTION) --jurisdiction $(JURISDICTION)
+endif
 
 deps:
 	@./.ci/deps

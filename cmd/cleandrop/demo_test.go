@@ -36,6 +36,11 @@ func TestDemoJurisdiction(t *testing.T) {
 	if !strings.Contains(body, `<html lang="mn">`) {
 		t.Fatalf("landing page not in Mongolian:\n%.300s", body)
 	}
+	for path, title := range map[string]string{"/protection": "Мэдээлэгчийн хамгаалалт", "/rewards": "Шагнал урамшуулал ба нөхөн төлбөр"} {
+		if _, page := r.get(path); !strings.Contains(page, `<html lang="mn">`) || !strings.Contains(page, "<h1>"+title+"</h1>") {
+			t.Errorf("%s not the pack's page in Mongolian:\n%.500s", path, page)
+		}
+	}
 	b, err := os.ReadFile(filepath.Join(s.data, "demo", "training-receipts.txt"))
 	if err != nil {
 		t.Fatal(err)
