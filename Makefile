@@ -103,7 +103,8 @@ FUZZ := \
 	./vault/audit:FuzzVerify \
 	./onion:FuzzClientKey \
 	./drop/source:FuzzUpload \
-	./drop/web:FuzzParseProxyLine
+	./drop/web:FuzzParseProxyLine \
+	./drop/jurisdiction:FuzzLoad
 
 # fuzz-check fails when FUZZ and the repository's fuzz targets differ.
 fuzz-check:
