@@ -53,11 +53,14 @@ type Text map[string]string
 
 // Pack is one jurisdiction.
 type Pack struct {
-	Code       string         `json:"code"`
-	Name       string         `json:"name"`
-	Languages  []string       `json:"languages"` // the first is the default
-	Checked    string         `json:"checked"`   // day the facts were last checked
-	Note       Text           `json:"note,omitempty"`
+	Code      string   `json:"code"`
+	Name      string   `json:"name"`
+	Languages []string `json:"languages"` // the first is the default
+	Checked   string   `json:"checked"`   // day the facts were last checked
+	Note      Text     `json:"note,omitempty"`
+	// Sources are the public texts the pack was written from, read on
+	// the Checked day.
+	Sources    []Source       `json:"sources"`
 	Regions    []Region       `json:"regions,omitempty"`
 	Stages     []string       `json:"stages"`
 	Rules      []Rule         `json:"rules"`
@@ -65,6 +68,12 @@ type Pack struct {
 	Laws       map[string]Law `json:"-"`
 	Protection Page           `json:"-"`
 	Rewards    Page           `json:"-"`
+}
+
+// Source is one public text a pack was written from.
+type Source struct {
+	Title string `json:"title"`
+	URL   string `json:"url,omitempty"`
 }
 
 // Region is a region id of the pack and its names.
@@ -277,6 +286,14 @@ func Check(p *Pack) []string {
 	}
 	if len(p.Languages) == 0 {
 		bad("no languages")
+	}
+	if len(p.Sources) == 0 {
+		bad("no sources: list the texts the pack was written from")
+	}
+	for i, s := range p.Sources {
+		if strings.TrimSpace(s.Title) == "" {
+			bad("source %d has no title", i+1)
+		}
 	}
 	seenLang := map[string]bool{}
 	for _, l := range p.Languages {

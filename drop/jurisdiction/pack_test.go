@@ -174,6 +174,11 @@ func TestCheckFindsProblems(t *testing.T) {
 				obj(obj(v)["rules"].([]any)[0])["name"] = "decide"
 			}
 		}, `deadline "decide": the pages have no words for it`},
+		{"no sources", func(f string, v any) {
+			if f == fileMeta {
+				delete(obj(v), "sources")
+			}
+		}, "no sources"},
 		{"unknown field", func(f string, v any) {
 			if f == fileBodies {
 				obj(v.([]any)[0])["recipients"] = []any{"age1x"}
