@@ -252,6 +252,7 @@ func TestPackDeadlines(t *testing.T) {
 		{"mn", "closed", mkCase("2026-11-30", "2026-12-10", "closed"), "2027-01-01", want{}},
 		// xk: 15 days to inform the whistleblower (Law 06/L-085), conservative default.
 		{"xk", "15 days", mkCase("2026-12-20"), "2026-12-20", want{stage.Deadline{Rule: "feedback", Due: "2027-01-04", Left: 15}, true}},
+		{"xk", "never acknowledged, overdue across February", mkCase("2026-01-31"), "2026-03-01", want{stage.Deadline{Rule: "feedback", Due: "2026-02-15", Left: -14, Overdue: true}, true}},
 		{"xk", "acknowledged only: still running", mkCase("2026-02-20", "2026-02-21", "acknowledged"), "2026-03-08", want{stage.Deadline{Rule: "feedback", Due: "2026-03-07", Left: -1, Overdue: true}, true}},
 		{"xk", "investigating meets it", mkCase("2026-02-20", "2026-03-01", "investigating"), "2026-03-08", want{}},
 		// uz: 15 days (appeals law), conservative default.
