@@ -16,8 +16,14 @@ all: build
 build:
 	$(GO) build -trimpath -o bin/cleandrop ./cmd/cleandrop
 
+# make run JURISDICTION=mn: the demo with a jurisdiction pack, in its own
+# data directory (cleandrop-data-mn), with training cases.
 run: build
+ifeq ($(JURISDICTION),)
 	./bin/cleandrop demo --data $(DATA)
+else
+	./bin/cleandrop demo --data $(DATA)-$(JURISDICTION) --jurisdiction $(JURISDICTION)
+endif
 
 deps:
 	@./.ci/deps
@@ -103,7 +109,8 @@ FUZZ := \
 	./vault/audit:FuzzVerify \
 	./onion:FuzzClientKey \
 	./drop/source:FuzzUpload \
-	./drop/web:FuzzParseProxyLine
+	./drop/web:FuzzParseProxyLine \
+	./drop/jurisdiction:FuzzLoad
 
 # fuzz-check fails when FUZZ and the repository's fuzz targets differ.
 fuzz-check:

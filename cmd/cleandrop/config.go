@@ -17,6 +17,7 @@ import (
 
 	"filippo.io/age"
 
+	"cleandrop/drop/jurisdiction"
 	"cleandrop/drop/notify"
 	"cleandrop/drop/receipt"
 	"cleandrop/drop/stage"
@@ -43,9 +44,17 @@ type Config struct {
 	MaxFiles             int      `json:"max_files,omitempty"`
 	PepperFile           string   `json:"pepper_file,omitempty"` // default <data_dir>/pepper
 	Stages               []string `json:"stages,omitempty"`
-	Deadlines            string   `json:"deadlines,omitempty"`   // "eu" (default) or "kr"
-	DeskListen           string   `json:"desk_listen,omitempty"` // loopback address of the desk without Tor
-	Tor                  string   `json:"tor,omitempty"`         // tor binary, default "tor"
+	// Jurisdiction names the jurisdiction pack (drop/jurisdiction): an
+	// embedded pack's code ("mn") or the path of a pack folder of the
+	// operator's own. Its stages and deadlines become the policy, its
+	// default language the reporter pages' (unless language is set), and
+	// its bodies fill in the agencies' fields the configuration leaves out.
+	Jurisdiction string `json:"jurisdiction,omitempty"`
+	// Deadlines is the old way to choose a deadline profile ("eu" or
+	// "kr"); it still works, with a warning.
+	Deadlines  string `json:"deadlines,omitempty"`
+	DeskListen string `json:"desk_listen,omitempty"` // loopback address of the desk without Tor
+	Tor        string `json:"tor,omitempty"`         // tor binary, default "tor"
 	// LoopbackProxyProtocol makes the loopback listeners (--no-tor, demo)
 	// expect a PROXY protocol v1 line at the start of every connection, as
 	// the onion listeners always do, so that clients are told apart by it
@@ -79,7 +88,9 @@ type Config struct {
 	tick     time.Duration
 	format   receipt.Format
 	policy   stage.Policy
+	pack     *jurisdiction.Pack
 	agencies []agency
+	warnings []string // printed by the commands that load a configuration
 }
 
 // AgencyConfig names one receiving agency and the age recipients (public
@@ -88,6 +99,15 @@ type AgencyConfig struct {
 	ID         string   `json:"id"`
 	Name       string   `json:"name"`
 	Recipients []string `json:"recipients"`
+	// The directory fields of the issue 9 contract. An agency whose id is
+	// one of the jurisdiction pack's bodies takes each field it leaves
+	// unset from the pack.
+	Names    map[string]string   `json:"names,omitempty"`
+	Translit string              `json:"translit,omitempty"`
+	Sector   string              `json:"sector,omitempty"`
+	Region   string              `json:"region,omitempty"`
+	Keywords map[string][]string `json:"keywords,omitempty"`
+	Central  bool                `json:"central,omitempty"`
 }
 
 // NotifyConfig is the mail account and hour of the officers' daily
@@ -184,9 +204,6 @@ func (c *Config) check() error {
 	if err := checkLoopback(c.Listen); err != nil {
 		return err
 	}
-	if c.Language == "" {
-		c.Language = web.DefaultLanguage
-	}
 	f, err := receipt.ParseFormat(c.Receipts)
 	if err != nil {
 		return fmt.Errorf("config: %w", err)
@@ -229,22 +246,8 @@ func (c *Config) check() error {
 	if c.MaxFiles < 1 || c.MaxFiles > 1000 {
 		return fmt.Errorf("config: max_files %d is out of range (1 to 1000)", c.MaxFiles)
 	}
-	if len(c.Stages) == 0 {
-		c.Stages = stage.Default
-	}
-	if c.Stages[0] != "received" {
-		return hint(errors.New("config: the first stage must be \"received\""), "new cases start there")
-	}
-	if c.Deadlines == "" {
-		c.Deadlines = "eu"
-	}
-	prof, ok := stage.Profiles[c.Deadlines]
-	if !ok {
-		return hint(fmt.Errorf("config: unknown deadlines profile %q", c.Deadlines), `use "eu" (Directive 2019/1937) or "kr" (60 days)`)
-	}
-	c.policy = stage.Policy{Name: prof.Name, Stages: c.Stages, Rules: prof.Rules}
-	if err := c.policy.Check(); err != nil {
-		return hint(fmt.Errorf("config: stages and deadlines: %w", err), "the deadlines profile needs its stages in the list")
+	if err := c.checkJurisdiction(base); err != nil {
+		return err
 	}
 	if c.DeskListen == "" {
 		c.DeskListen = defaultDeskListen
@@ -270,6 +273,7 @@ func (c *Config) check() error {
 			return fmt.Errorf("config: agency %q is listed twice", a.ID)
 		}
 		seen[a.ID] = true
+		a = c.fromPack(a)
 		if strings.TrimSpace(a.Name) == "" {
 			return fmt.Errorf("config: agency %q has no name", a.ID)
 		}
@@ -293,6 +297,116 @@ func (c *Config) check() error {
 		return c.Notify.check(base)
 	}
 	return nil
+}
+
+// checkJurisdiction loads the jurisdiction pack and sets the policy and
+// the default language from it. An old configuration with "deadlines" and
+// no "jurisdiction" keeps its profile, its stages and English, with a
+// warning.
+func (c *Config) checkJurisdiction(base string) error {
+	const see = "see docs/jurisdictions.md; 'cleandrop pack list' shows the built-in packs"
+	if c.Jurisdiction != "" && c.Deadlines != "" {
+		return hint(errors.New(`config: both "jurisdiction" and "deadlines" are set`), `remove "deadlines": the jurisdiction pack sets the deadlines`)
+	}
+	if c.Jurisdiction != "" && len(c.Stages) > 0 {
+		return hint(errors.New(`config: both "jurisdiction" and "stages" are set`), "the pack sets the stages: remove \"stages\", or copy the pack into a folder of your own and change them there")
+	}
+	code, old := c.Jurisdiction, false
+	switch {
+	case code == "" && c.Deadlines != "":
+		code, old = c.Deadlines, true
+		if _, ok := stage.Profiles[code]; !ok {
+			return hint(fmt.Errorf("config: unknown deadlines profile %q", code), `replace "deadlines" with "jurisdiction": one of `+strings.Join(jurisdiction.Codes(), ", "))
+		}
+		c.warnings = append(c.warnings, fmt.Sprintf(`config: "deadlines" is deprecated; use "jurisdiction": %q instead (its default language, %s, then applies unless "language" is set)`, code, mustDefault(code)))
+	case code == "":
+		code, old = "eu", true // the drop's default before packs: the EU profile, English
+	}
+	var err error
+	if isPackPath(code) {
+		dir := code
+		if !filepath.IsAbs(dir) {
+			dir = filepath.Join(base, dir)
+		}
+		c.pack, err = jurisdiction.LoadDir(dir)
+	} else {
+		c.pack, err = jurisdiction.Load(code)
+	}
+	if errors.Is(err, jurisdiction.ErrUnknown) {
+		return hint(fmt.Errorf("config: unknown jurisdiction %q", code), "use one of "+strings.Join(jurisdiction.Codes(), ", ")+", or the path of a pack folder (./mypack)")
+	}
+	if err != nil {
+		return hint(fmt.Errorf("config: jurisdiction: %w", err), "run 'cleandrop pack check "+code+"' for every problem; "+see)
+	}
+	if old {
+		prof := stage.Profiles[code]
+		if len(c.Stages) == 0 {
+			c.Stages = stage.Default
+		}
+		c.policy = stage.Policy{Name: prof.Name, Stages: c.Stages, Rules: prof.Rules}
+		if c.Language == "" {
+			c.Language = web.DefaultLanguage
+		}
+	} else {
+		c.policy = c.pack.Policy()
+		c.Stages = c.policy.Stages
+		if c.Language == "" {
+			c.Language = c.pack.Default()
+		}
+	}
+	if c.Stages[0] != vault.InitialStage {
+		return hint(fmt.Errorf("config: the first stage must be %q", vault.InitialStage), "new cases start there")
+	}
+	if err := c.policy.Check(); err != nil {
+		return hint(fmt.Errorf("config: stages and deadlines: %w", err), "the deadlines need their stages in the list")
+	}
+	return nil
+}
+
+// isPackPath tells a pack folder's path from an embedded pack's code.
+func isPackPath(s string) bool {
+	return strings.ContainsAny(s, `/\`) || strings.HasPrefix(s, ".")
+}
+
+func mustDefault(code string) string {
+	if p, err := jurisdiction.Load(code); err == nil {
+		return p.Default()
+	}
+	return "?"
+}
+
+// fromPack fills the fields a configured agency leaves unset from the
+// pack's body with the same id: the configuration wins for what it sets.
+func (c *Config) fromPack(a AgencyConfig) AgencyConfig {
+	if c.pack == nil {
+		return a
+	}
+	b, ok := c.pack.Body(a.ID)
+	if !ok {
+		return a
+	}
+	if strings.TrimSpace(a.Name) == "" {
+		a.Name = b.Name
+	}
+	if a.Names == nil {
+		a.Names = b.Names
+	}
+	if a.Translit == "" {
+		a.Translit = b.Translit
+	}
+	if a.Sector == "" {
+		a.Sector = b.Sector
+	}
+	if a.Region == "" {
+		a.Region = b.Region
+	}
+	if a.Keywords == nil {
+		a.Keywords = b.Keywords
+	}
+	if !a.Central {
+		a.Central = b.Central
+	}
+	return a
 }
 
 // checkWriteInterval parses write_interval: between 10ms and 1h, and a

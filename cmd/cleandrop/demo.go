@@ -9,6 +9,9 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
+
+	"cleandrop/drop/jurisdiction"
 )
 
 // cmdDemo runs the drop with demo agencies, making them on first start.
@@ -19,13 +22,14 @@ func cmdDemo(args []string, stdout, stderr io.Writer) error {
 	deskListen := fs.String("desk-listen", defaultDeskListen, "loopback `ADDR` for the officer desk")
 	noTor := fs.Bool("no-tor", false, "do not start tor even if it is installed")
 	proxy := fs.Bool("loopback-proxy-protocol", false, "the loopback listeners expect a PROXY protocol v1 line per connection (testing)")
+	juris := fs.String("jurisdiction", "", "jurisdiction pack `CODE` (see 'cleandrop pack list'): its bodies, language and deadlines, with training cases")
 	if _, err := parse(fs, args, stderr); err != nil {
 		return err
 	}
 	if err := checkLoopback(*listen); err != nil {
 		return err
 	}
-	cfgPath, keys, err := demoSetup(*data)
+	cfgPath, keys, err := demoSetup(*data, *juris)
 	if err != nil {
 		return err
 	}
@@ -44,6 +48,15 @@ func cmdDemo(args []string, stdout, stderr io.Writer) error {
 		fmt.Fprintf(stdout, "cleandrop demo: officer key of %q: %s\n", k.agency, k.path)
 	}
 	fmt.Fprintln(stdout, "cleandrop demo: DEMO ONLY: these officer keys sit beside the server; a real agency keeps them offline")
+	if *juris != "" {
+		n, file, err := seedTraining(cfg)
+		if err != nil {
+			return fmt.Errorf("demo training cases: %w", err)
+		}
+		if n > 0 {
+			fmt.Fprintf(stdout, "cleandrop demo: %d training cases (jurisdiction %s, language %s); their receipts: %s\n", n, cfg.pack.Code, cfg.Language, file)
+		}
+	}
 	return serve(cfg, serveOpts{demo: true, noTor: *noTor, stdout: stdout, stderr: stderr})
 }
 
@@ -54,9 +67,15 @@ var demoAgencies = []AgencyConfig{
 	{ID: "ppo", Name: "Public Procurement Oversight Office (demo)"},
 }
 
+// demoBodies is how many of a pack's bodies (the central one first) the
+// demo gives keys to.
+const demoBodies = 3
+
 // demoSetup makes the demo configuration and officer keys on first run and
-// returns the configuration's path and the keys' paths.
-func demoSetup(data string) (string, []demoKey, error) {
+// returns the configuration's path and the keys' paths. With a
+// jurisdiction, the agencies are the pack's first bodies; a data directory
+// keeps the jurisdiction it was made with.
+func demoSetup(data, juris string) (string, []demoKey, error) {
 	if err := checkPrivateDir(data); err != nil {
 		return "", nil, err
 	}
@@ -65,16 +84,38 @@ func demoSetup(data string) (string, []demoKey, error) {
 		return "", nil, err
 	}
 	cfgPath := filepath.Join(dir, "config.json")
+	agencies := slices.Clone(demoAgencies)
+	if juris != "" {
+		p, err := jurisdiction.Load(juris)
+		if errors.Is(err, jurisdiction.ErrUnknown) {
+			return "", nil, hint(err, "use one of "+strings.Join(jurisdiction.Codes(), ", "))
+		}
+		if err != nil {
+			return "", nil, err
+		}
+		agencies = nil
+		for _, b := range p.Bodies[:min(demoBodies, len(p.Bodies))] {
+			agencies = append(agencies, AgencyConfig{ID: b.ID}) // the rest comes from the pack
+		}
+	}
 	var keys []demoKey
-	for _, a := range demoAgencies {
+	for _, a := range agencies {
 		keys = append(keys, demoKey{a.ID, filepath.Join(dir, "officer-"+a.ID+".key")})
 	}
-	if _, err := os.Stat(cfgPath); err == nil {
+	if b, err := os.ReadFile(cfgPath); err == nil {
+		var old Config
+		if err := json.Unmarshal(b, &old); err != nil {
+			return "", nil, fmt.Errorf("demo config: %w", err)
+		}
+		if old.Jurisdiction != juris {
+			return "", nil, hint(fmt.Errorf("the demo data in %s was made for jurisdiction %q, not %q", data, old.Jurisdiction, juris),
+				"pass another --data directory for each jurisdiction")
+		}
 		return cfgPath, keys, nil
 	} else if !errors.Is(err, os.ErrNotExist) {
 		return "", nil, err
 	}
-	cfg := Config{DataDir: "..", Agencies: slices.Clone(demoAgencies)}
+	cfg := Config{DataDir: "..", Jurisdiction: juris, Agencies: agencies}
 	for i := range cfg.Agencies {
 		text, pub, err := newIdentity(false)
 		if err != nil {

@@ -1,6 +1,6 @@
 // Command cleandrop runs and administers a cleandrop whistleblower drop.
 //
-//	cleandrop demo     [--data DIR] [--listen ADDR] [--no-tor]
+//	cleandrop demo     [--data DIR] [--listen ADDR] [--no-tor] [--jurisdiction CODE]
 //	cleandrop serve    --config FILE [--no-tor]
 //	cleandrop cases    [--data DIR | --config FILE]
 //	cleandrop export   --case REF -o FILE [--data DIR | --config FILE]
@@ -11,6 +11,7 @@
 //	cleandrop signing-key [--data DIR | --config FILE]
 //	cleandrop keygen   [--pq] [-o FILE]
 //	cleandrop check    --config FILE
+//	cleandrop pack     list | check CODE|DIR
 //	cleandrop officer  add | list | revoke | notify ...
 //	cleandrop audit    verify
 //	cleandrop audit    show [--case REF] [--limit N]
@@ -28,7 +29,8 @@ import (
 )
 
 const usage = `Usage:
-  cleandrop demo    [--data DIR] [--listen ADDR] [--no-tor]   try the drop with demo agencies
+  cleandrop demo    [--data DIR] [--listen ADDR] [--no-tor] [--jurisdiction CODE]
+                                                              try the drop with demo agencies (and training cases)
   cleandrop serve   --config FILE [--no-tor]                  run the drop
   cleandrop cases                                             list cases
   cleandrop export  --case REF -o FILE                        export a case's sealed bundle
@@ -41,6 +43,7 @@ const usage = `Usage:
   cleandrop signing-key                                       print the public key that signs exports
   cleandrop keygen  [--pq] [-o FILE]                          make an officer age key (offline machine)
   cleandrop check   --config FILE                             check a configuration
+  cleandrop pack    list | check CODE|DIR                     list the jurisdiction packs, check one
   cleandrop officer add --agency ID --name NAME [--role supervisor|overseer] | list | revoke NAME
                                                               manage officer accounts
   cleandrop officer notify NAME --email ADDR --key FILE.asc | --off | --send-now
@@ -87,6 +90,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		"signing-key": cmdSigningKey,
 		"keygen":      cmdKeygen,
 		"check":       cmdCheck,
+		"pack":        cmdPack,
 		"officer":     cmdOfficer,
 		"audit":       cmdAudit,
 	}

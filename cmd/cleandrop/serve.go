@@ -65,7 +65,10 @@ func cmdCheck(args []string, stdout, stderr io.Writer) error {
 			return err
 		}
 	}
-	fmt.Fprintf(stdout, "%s: ok: %d agencies, data in %s\n", *cfgPath, len(cfg.agencies), cfg.DataDir)
+	for _, w := range cfg.warnings {
+		fmt.Fprintf(stderr, "cleandrop: warning: %s\n", w)
+	}
+	fmt.Fprintf(stdout, "%s: ok: %d agencies, jurisdiction %s, language %s, data in %s\n", *cfgPath, len(cfg.agencies), cfg.pack.Code, cfg.Language, cfg.DataDir)
 	return nil
 }
 
@@ -92,6 +95,9 @@ func newLogger(w io.Writer) *slog.Logger {
 
 func serve(cfg *Config, o serveOpts) error {
 	logger := newLogger(o.stderr)
+	for _, w := range cfg.warnings {
+		logger.Warn(w)
+	}
 	if err := checkPrivateDir(cfg.DataDir); err != nil {
 		return err
 	}
@@ -199,6 +205,7 @@ func serve(cfg *Config, o serveOpts) error {
 		Logger:      logger,
 		Operator:    operator,
 		Policy:      cfg.policy,
+		Pack:        cfg.pack,
 		Derivations: derivations,
 		Stats:       publicStats(cfg, store),
 	})

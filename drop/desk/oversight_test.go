@@ -123,7 +123,18 @@ func overdueEU(g genCase, today time.Time) bool {
 	if g.acknowledgedAt >= 0 {
 		start = g.opened.AddDate(0, 0, g.acknowledgedAt)
 	}
-	return !g.feedback && today.After(start.AddDate(0, 3, 0))
+	return !g.feedback && today.After(threeMonths(start))
+}
+
+// threeMonths is the day three months after t, counted as the Directive
+// counts periods: the same day of the month, or the last day of a shorter
+// month (30 November + 3 months = 28 February).
+func threeMonths(t time.Time) time.Time {
+	end := time.Date(t.Year(), t.Month()+3, 1, 0, 0, 0, 0, time.UTC)
+	if last := end.AddDate(0, 1, -1).Day(); t.Day() > last {
+		return end.AddDate(0, 0, last-1)
+	}
+	return end.AddDate(0, 0, t.Day()-1)
 }
 
 // expect is the test's own count of one group of cases.

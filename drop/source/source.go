@@ -14,6 +14,7 @@ import (
 	"filippo.io/age"
 	"github.com/go-chi/chi/v5"
 
+	"cleandrop/drop/jurisdiction"
 	"cleandrop/drop/receipt"
 	"cleandrop/drop/stage"
 	"cleandrop/drop/web"
@@ -62,6 +63,8 @@ type Config struct {
 	// Policy gives the legal deadlines the follow-up page tells the
 	// reporter about; it must pass [stage.Policy.Check].
 	Policy stage.Policy
+	// Pack gives the protection and rewards pages; nil serves neither.
+	Pack *jurisdiction.Pack
 	// Now is the clock that decides which day it is for those deadlines
 	// (nil for time.Now). Only the day is ever shown.
 	Now func() time.Time
@@ -201,6 +204,10 @@ func (h *handler) routes() http.Handler {
 	upload := h.cfg.Uploads.Limit(h.busy)
 	r.Get("/", h.index)
 	r.Get("/static/style.css", web.Static().ServeHTTP)
+	if h.cfg.Pack != nil {
+		r.Get("/protection", h.protection)
+		r.Get("/rewards", h.rewards)
+	}
 	r.Route("/report", func(r chi.Router) {
 		r.Get("/", h.reportForm)
 		r.With(upload).Post("/", h.submitReport)
@@ -231,14 +238,17 @@ func (h *handler) page(w http.ResponseWriter, r *http.Request, status int, name 
 
 type errorData struct{ Back string }
 
+// indexData says whether the landing page links to the protection and
+// rewards pages.
 func (h *handler) fail(w http.ResponseWriter, r *http.Request, status int, key, back string) {
 	h.page(w, r, status, "error", web.Page{ErrorKey: key, Data: errorData{Back: back}})
 }
 
-type indexData struct{ Stats bool }
+// indexData says which optional links the landing page shows.
+type indexData struct{ Info, Stats bool }
 
 func (h *handler) index(w http.ResponseWriter, r *http.Request) {
-	h.page(w, r, http.StatusOK, "index", web.Page{Data: indexData{Stats: h.cfg.Stats != nil}})
+	h.page(w, r, http.StatusOK, "index", web.Page{Data: indexData{Info: h.cfg.Pack != nil, Stats: h.cfg.Stats != nil}})
 }
 
 // requiredKeys are keys the handler chooses at run time; New checks them.
@@ -252,5 +262,6 @@ var requiredKeys = []string{
 	"session.expired", "answer.sent", "logout.done",
 	"stage.other", "stage.received", "stage.received.help", "stage.other.help",
 	"case.entry.unreadable",
+	"index.protection", "index.rewards",
 	"case.next.acknowledge", "case.next.feedback", "case.next.process", "case.next.other",
 }

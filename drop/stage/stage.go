@@ -173,7 +173,21 @@ func (p Policy) due(c vault.Case, r Rule, depth int) (time.Time, bool) {
 	if !ok {
 		return time.Time{}, false
 	}
-	return start.AddDate(0, r.Months, r.Days), true
+	return addMonths(start, r.Months).AddDate(0, 0, r.Days), true
+}
+
+// addMonths adds n calendar months and, when the target month is too short
+// for the starting day, ends on its last day: three months from 30
+// November is 28 (or 29) February, not 2 March. This is how the EU's rules
+// on periods (Regulation 1182/71, Art. 3(2)(c)) and Korea's Civil Act
+// (Art. 160(3)) count months; time.AddDate would roll into March.
+func addMonths(t time.Time, n int) time.Time {
+	if n == 0 {
+		return t
+	}
+	first := time.Date(t.Year(), t.Month()+time.Month(n), 1, 0, 0, 0, 0, time.UTC)
+	last := first.AddDate(0, 1, -1).Day()
+	return first.AddDate(0, 0, min(t.Day(), last)-1)
 }
 
 // met reports whether c has reached a stage that meets r.

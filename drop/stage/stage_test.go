@@ -37,6 +37,9 @@ func TestNext(t *testing.T) {
 		{"eu acknowledged: feedback in 3 months", EU, mkCase("2026-01-10", "2026-01-12", "acknowledged"), "2026-01-12", Deadline{"feedback", "2026-04-12", 90, false}, true},
 		{"eu skipped acknowledgement: feedback 3 months after day 7", EU, mkCase("2026-01-10", "2026-01-30", "review"), "2026-02-01", Deadline{"feedback", "2026-04-17", 75, false}, true},
 		{"eu investigating: nothing runs", EU, mkCase("2026-01-10", "2026-01-12", "acknowledged", "2026-02-01", "investigating"), "2026-02-02", Deadline{}, false},
+		{"eu feedback from 30 November ends on the last day of February", EU, mkCase("2026-11-28", "2026-11-30", "acknowledged"), "2026-12-01", Deadline{"feedback", "2027-02-28", 89, false}, true},
+		{"eu feedback from 31 May ends on 31 August", EU, mkCase("2026-05-29", "2026-05-31", "acknowledged"), "2026-06-01", Deadline{"feedback", "2026-08-31", 91, false}, true},
+		{"eu feedback from 30 November in a leap year", EU, mkCase("2027-11-28", "2027-11-30", "acknowledged"), "2027-11-30", Deadline{"feedback", "2028-02-29", 91, false}, true},
 		{"kr 60 days", Korea, mkCase("2026-03-01"), "2026-03-01", Deadline{"process", "2026-04-30", 60, false}, true},
 		{"kr closed", Korea, mkCase("2026-03-01", "2026-03-20", "closed"), "2026-06-01", Deadline{}, false},
 	}
