@@ -14,11 +14,13 @@ import (
 	"regexp"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"filippo.io/age"
 
 	"cleandrop/drop/notify"
 	"cleandrop/drop/receipt"
+	"cleandrop/drop/source"
 	"cleandrop/drop/stage"
 	"cleandrop/drop/web"
 	"cleandrop/vault"
@@ -79,10 +81,25 @@ type Config struct {
 }
 
 // AgencyConfig names one receiving agency and the age recipients (public
-// keys) its items are sealed to.
+// keys) its items are sealed to, and how reporters find it in the
+// directory (/agencies).
 type AgencyConfig struct {
-	ID         string   `json:"id"`
-	Name       string   `json:"name"`
+	ID   string `json:"id"`
+	Name string `json:"name"` // in English
+	// Names are its names in other languages, by language code; Translit
+	// writes the local name in Latin letters (optional: the directory
+	// transliterates Cyrillic and Hangul itself).
+	Names    map[string]string `json:"names,omitempty"`
+	Translit string            `json:"translit,omitempty"`
+	// Sector is one of source.Sectors (default "other"); Region is
+	// "national" (the default) or a region id of the jurisdiction.
+	Sector string `json:"sector,omitempty"`
+	Region string `json:"region,omitempty"`
+	// Keywords are search words by language code.
+	Keywords map[string][]string `json:"keywords,omitempty"`
+	// Central marks the central anti-corruption body, offered first as "I
+	// don't know who is competent"; at most one agency has it.
+	Central    bool     `json:"central,omitempty"`
 	Recipients []string `json:"recipients"`
 }
 
@@ -118,6 +135,14 @@ type agency struct {
 	pq         bool
 }
 
+// source is the agency as the reporter interface sees it.
+func (a agency) source() source.Agency {
+	return source.Agency{
+		ID: a.ID, Name: a.Name, PQ: a.pq, Names: a.Names, Translit: a.Translit,
+		Sector: a.Sector, Region: a.Region, Keywords: a.Keywords, Central: a.Central,
+	}
+}
+
 const (
 	defaultListen     = "127.0.0.1:8080"
 	defaultDeskListen = "127.0.0.1:8081"
@@ -127,14 +152,20 @@ const (
 	defaultData           = "cleandrop-data"
 )
 
+// maxConfig bounds the configuration file: room for thousands of agencies.
+const maxConfig = 16 << 20
+
 var agencyID = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,31}$`)
 
 // parseConfig reads and checks a configuration. Relative paths in it are
 // relative to the file's directory.
 func parseConfig(r io.Reader, path string) (*Config, error) {
-	data, err := io.ReadAll(io.LimitReader(r, 1<<20))
+	data, err := io.ReadAll(io.LimitReader(r, maxConfig+1))
 	if err != nil {
 		return nil, err
+	}
+	if len(data) > maxConfig {
+		return nil, hint(fmt.Errorf("config %s: larger than %d MiB", path, maxConfig>>20), "a thousand agencies with names and keywords in several languages take about 1 MiB")
 	}
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.DisallowUnknownFields()
@@ -258,6 +289,7 @@ func (c *Config) check() error {
 		return hint(errors.New("config: no agencies"), "add at least one agency with its age recipients")
 	}
 	seen := map[string]bool{}
+	central := ""
 	for i, a := range c.Agencies {
 		if !agencyID.MatchString(a.ID) {
 			return hint(fmt.Errorf("config: agency %d: id %q is not valid", i+1, a.ID), "use 1-32 lower-case letters, digits and hyphens")
@@ -269,6 +301,16 @@ func (c *Config) check() error {
 		if strings.TrimSpace(a.Name) == "" {
 			return fmt.Errorf("config: agency %q has no name", a.ID)
 		}
+		if err := checkDirectory(&c.Agencies[i]); err != nil {
+			return err
+		}
+		if a.Central {
+			if central != "" {
+				return hint(fmt.Errorf("config: agencies %q and %q are both central", central, a.ID), "mark only the central anti-corruption body \"central\": true")
+			}
+			central = a.ID
+		}
+		a = c.Agencies[i]
 		ag := agency{AgencyConfig: a}
 		if len(a.Recipients) == 0 {
 			return hint(fmt.Errorf("config: agency %q has no recipients", a.ID), "generate an officer key on the offline machine with 'cleandrop keygen' and add its public key")
@@ -287,6 +329,64 @@ func (c *Config) check() error {
 	}
 	if c.Notify != nil {
 		return c.Notify.check(base)
+	}
+	return nil
+}
+
+var (
+	langCode = regexp.MustCompile(`^[a-z]{2,3}$`)
+	regionID = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,31}$`)
+)
+
+// Bounds of an agency's directory fields, so that one entry cannot make the
+// directory's pages heavy.
+const (
+	maxAgencyName = 200
+	maxKeywords   = 50 // per language
+	maxKeyword    = 64
+)
+
+// checkDirectory checks and completes the directory fields of an agency:
+// its names, transliteration, sector, region and keywords.
+func checkDirectory(a *AgencyConfig) error {
+	if utf8.RuneCountInString(a.Name) > maxAgencyName {
+		return fmt.Errorf("config: agency %q: name is longer than %d characters", a.ID, maxAgencyName)
+	}
+	for l, n := range a.Names {
+		if !langCode.MatchString(l) {
+			return hint(fmt.Errorf("config: agency %q: names: %q is not a language code", a.ID, l), `use two- or three-letter codes, e.g. "names": {"mn": "..."}`)
+		}
+		if strings.TrimSpace(n) == "" || utf8.RuneCountInString(n) > maxAgencyName || !utf8.ValidString(n) {
+			return fmt.Errorf("config: agency %q: the %s name is empty or longer than %d characters", a.ID, l, maxAgencyName)
+		}
+	}
+	if utf8.RuneCountInString(a.Translit) > maxAgencyName {
+		return fmt.Errorf("config: agency %q: translit is longer than %d characters", a.ID, maxAgencyName)
+	}
+	if a.Sector == "" {
+		a.Sector = "other"
+	}
+	if !source.KnownSector(a.Sector) {
+		return hint(fmt.Errorf("config: agency %q: unknown sector %q", a.ID, a.Sector), "use one of: "+strings.Join(source.Sectors, ", "))
+	}
+	if a.Region == "" {
+		a.Region = source.National
+	}
+	if !regionID.MatchString(a.Region) {
+		return hint(fmt.Errorf("config: agency %q: region %q is not valid", a.ID, a.Region), `use "national" or a region id of 1-32 lower-case letters, digits, "-" and "_"`)
+	}
+	for l, ks := range a.Keywords {
+		if !langCode.MatchString(l) {
+			return hint(fmt.Errorf("config: agency %q: keywords: %q is not a language code", a.ID, l), `e.g. "keywords": {"en": ["bribe"], "mn": ["авлига"]}`)
+		}
+		if len(ks) > maxKeywords {
+			return fmt.Errorf("config: agency %q: more than %d %s keywords", a.ID, maxKeywords, l)
+		}
+		for _, k := range ks {
+			if strings.TrimSpace(k) == "" || utf8.RuneCountInString(k) > maxKeyword || !utf8.ValidString(k) {
+				return fmt.Errorf("config: agency %q: a %s keyword is empty or longer than %d characters", a.ID, l, maxKeyword)
+			}
+		}
 	}
 	return nil
 }

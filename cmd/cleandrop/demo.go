@@ -50,8 +50,8 @@ func cmdDemo(args []string, stdout, stderr io.Writer) error {
 type demoKey struct{ agency, path string }
 
 var demoAgencies = []AgencyConfig{
-	{ID: "acc", Name: "Anti-Corruption Commission (demo)"},
-	{ID: "ppo", Name: "Public Procurement Oversight Office (demo)"},
+	{ID: "acc", Name: "Anti-Corruption Commission (demo)", Sector: "anti_corruption", Central: true},
+	{ID: "ppo", Name: "Public Procurement Oversight Office (demo)", Sector: "procurement"},
 }
 
 // demoSetup makes the demo configuration and officer keys on first run and

@@ -34,8 +34,21 @@ type Store interface {
 
 // Agency is one receiving body as the reporter sees it.
 type Agency struct {
-	ID, Name string
-	PQ       bool // its recipients are hybrid post-quantum
+	ID, Name string // Name is the English name
+	PQ       bool   // its recipients are hybrid post-quantum
+	// Names are its names in other languages, by language code; Translit
+	// writes its local name in Latin letters (when empty, the directory
+	// transliterates Cyrillic and Hangul names itself).
+	Names    map[string]string
+	Translit string
+	// Sector is one of [Sectors] ("" is "other"); Region is [National]
+	// ("" too) or a region id of the jurisdiction.
+	Sector, Region string
+	// Keywords are search words, by language code.
+	Keywords map[string][]string
+	// Central marks the central body, offered first as "I don't know who
+	// is competent": it can refer a case to the competent body.
+	Central bool
 }
 
 // Config wires the handler.
@@ -103,6 +116,7 @@ type handler struct {
 	log      *slog.Logger
 	render   *web.Renderer
 	agencies map[string]Agency
+	dir      *directory
 	sessions *web.Sessions[*reporter]
 	throttle *web.Buckets // per circuit
 	kdf      *web.Fair
@@ -182,8 +196,12 @@ func New(cfg Config) (http.Handler, error) {
 		h.kdf = web.NewFair(2, DefaultKDFPerCircuit)
 	}
 	for _, a := range cfg.Agencies {
+		if a.Sector != "" && (!KnownSector(a.Sector) || !cfg.Catalog.HasKey("sector."+a.Sector)) {
+			return nil, fmt.Errorf("source: agency %q: unknown sector %q", a.ID, a.Sector)
+		}
 		h.agencies[a.ID] = a
 	}
+	h.dir = newDirectory(cfg.Agencies, cfg.Catalog)
 	return h.routes(), nil
 }
 
@@ -195,6 +213,7 @@ func (h *handler) routes() http.Handler {
 	upload := h.cfg.Uploads.Limit(h.busy)
 	r.Get("/", h.index)
 	r.Get("/static/style.css", web.Static().ServeHTTP)
+	r.Get("/agencies", h.agenciesPage)
 	r.Route("/report", func(r chi.Router) {
 		r.Get("/", h.reportForm)
 		r.With(upload).Post("/", h.submitReport)
@@ -226,8 +245,10 @@ func (h *handler) fail(w http.ResponseWriter, r *http.Request, status int, key, 
 	h.page(w, r, status, "error", web.Page{ErrorKey: key, Data: errorData{Back: back}})
 }
 
+type indexData struct{ ReportHref string }
+
 func (h *handler) index(w http.ResponseWriter, r *http.Request) {
-	h.page(w, r, http.StatusOK, "index", web.Page{})
+	h.page(w, r, http.StatusOK, "index", web.Page{Data: indexData{ReportHref: h.reportHref()}})
 }
 
 // requiredKeys are keys the handler chooses at run time; New checks them.
@@ -242,4 +263,5 @@ var requiredKeys = []string{
 	"stage.other", "stage.received", "stage.received.help", "stage.other.help",
 	"case.entry.unreadable",
 	"case.next.acknowledge", "case.next.feedback", "case.next.process", "case.next.other",
+	"agencies.error.long", "agencies.error.sector", "agencies.error.region", "region." + National,
 }
