@@ -8,6 +8,8 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"unicode"
+	"unicode/utf8"
 
 	"cleandrop/drop/receipt"
 	"cleandrop/drop/stage"
@@ -225,7 +227,7 @@ func TestDirectoryPages(t *testing.T) {
 	}{
 		{"search", "/agencies?q=busan", 200, []string{`href="/report?agency=busan-audit"`, `lang="ko"`, "Bodies found: 1"}, nil},
 		{"empty search shows the front", "/agencies?q=+++", 200, []string{`id="sectors"`}, []string{`id="total"`}},
-		{"too long", "/agencies?q=" + strings.Repeat("x", MaxQuery+1), 400, []string{"Your search is too long"}, []string{strings.Repeat("x", 50)}},
+		{"too long", "/agencies?q=" + strings.Repeat("x", MaxQuery+1), 400, []string{"Your search is too long", `value=""`}, []string{`value="x`}},
 		{"too long, translated", "/agencies?lang=mn&q=" + strings.Repeat("x", MaxQuery+1), 400, []string{"Хайлт хэт урт байна", `lang="mn"`}, nil},
 		{"html is escaped", "/agencies?q=" + url.QueryEscape(`"><script>alert(1)</script>`), 200, []string{`value="&#34;&gt;&lt;script&gt;alert(1)&lt;/script&gt;"`, "Bodies found: 0"}, []string{"<script"}},
 		{"control characters dropped", "/agencies?q=" + url.QueryEscape("bus\x00an\x1b"), 200, []string{"Bodies found: 0", `value="bus an"`}, []string{"\x00", "\x1b"}},
@@ -266,6 +268,9 @@ func TestReportFormAgency(t *testing.T) {
 			if !strings.Contains(body, want) {
 				t.Errorf("report form lacks %s", want)
 			}
+		}
+		if !strings.Contains(body, `href="/report?agency=busan-audit&amp;lang=mn"`) {
+			t.Error("the language links lose the chosen agency")
 		}
 		if strings.Contains(body, "<select") {
 			t.Error("a drop-down of many agencies")
@@ -314,4 +319,35 @@ func TestNewRefusesUnknownSector(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), `sector "nope"`) {
 		t.Fatalf("New: %v", err)
 	}
+}
+
+// FuzzDirectorySearch: any search, as typed, is bounded, cleaned and
+// answered without a panic, and every result matches every word.
+func FuzzDirectorySearch(f *testing.F) {
+	for _, q := range []string{"", "busan", "avligatai temtseh", "국민 권익", "АВЛИГА", "\x00\x1b<script>", "Oʻzbekiston", strings.Repeat("가", 70), "e\u0301\u0301\u0301"} {
+		f.Add(q)
+	}
+	cat, err := web.LoadCatalog()
+	if err != nil {
+		f.Fatal(err)
+	}
+	d := newDirectory(testAgencies, cat)
+	f.Fuzz(func(t *testing.T, raw string) {
+		q, ok := cleanQuery(raw)
+		if !ok {
+			if len(raw) <= MaxQuery {
+				t.Fatalf("refused %d bytes", len(raw))
+			}
+			return
+		}
+		if !utf8.ValidString(q) || strings.ContainsFunc(q, unicode.IsControl) {
+			t.Fatalf("cleaned query %q has invalid or control characters", q)
+		}
+		ts := tokens(q)
+		for _, e := range d.search(q, "", "", "en") {
+			if len(ts) > 0 && d.score(e, q, ts) == 0 {
+				t.Fatalf("%q found %s, which does not match", q, e.ID)
+			}
+		}
+	})
 }
