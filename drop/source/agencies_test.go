@@ -351,3 +351,29 @@ func FuzzDirectorySearch(f *testing.F) {
 		}
 	})
 }
+
+// BenchmarkDirectorySearch measures a search over 1,042 agencies: one that
+// matches, and the costliest kind, eight long words that match nothing
+// (every tier is tried for the first word of every agency).
+func BenchmarkDirectorySearch(b *testing.B) {
+	cat, err := web.LoadCatalog()
+	if err != nil {
+		b.Fatal(err)
+	}
+	as := manyAgencies(1042)
+	for i := range as {
+		if i%2 == 0 {
+			as[i].Names = map[string]string{"mn": fmt.Sprintf("Сүхбаатар дүүргийн цагдаагийн хэлтэс %d", i), "ko": fmt.Sprintf("부산광역시 해운대구 보건소 %d", i)}
+			as[i].Keywords = map[string][]string{"en": {"hospital", "permits", "roads"}, "mn": {"эмнэлэг", "зөвшөөрөл"}}
+		}
+	}
+	d := newDirectory(as, cat)
+	worst, _ := cleanQuery(strings.Repeat("qwzxqwzxqwzxqwzxqwzxqwz ", 8))
+	for _, q := range []string{"busan", worst} {
+		b.Run(fmt.Sprintf("%d bytes", len(q)), func(b *testing.B) {
+			for b.Loop() {
+				d.search(q, "", "", "en")
+			}
+		})
+	}
+}
