@@ -5,7 +5,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"regexp"
 	"strings"
 	"testing"
 	"unicode"
@@ -199,8 +198,6 @@ func get(t *testing.T, f *fixture, target string) *httptest.ResponseRecorder {
 	t.Helper()
 	return f.do(httptest.NewRequest(http.MethodGet, target, nil))
 }
-
-var hrefRe = regexp.MustCompile(`href="([^"]+)"`)
 
 func TestDirectoryPages(t *testing.T) {
 	f := newFixture(t, func(c *Config) { c.Agencies = manyAgencies(60) })
