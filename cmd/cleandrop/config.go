@@ -367,7 +367,7 @@ func checkDirectory(a *AgencyConfig) error {
 		a.Sector = "other"
 	}
 	if !source.KnownSector(a.Sector) {
-		return hint(fmt.Errorf("config: agency %q: unknown sector %q", a.ID, a.Sector), "use one of: "+strings.Join(source.Sectors, ", "))
+		return hint(fmt.Errorf("config: agency %q: unknown sector %q", a.ID, a.Sector), "use one of: "+strings.Join(source.Sectors(), ", "))
 	}
 	if a.Region == "" {
 		a.Region = source.National

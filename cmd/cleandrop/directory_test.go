@@ -48,10 +48,11 @@ func directoryConfig(t *testing.T, n int) (cfgPath, data string) {
 	koKind := []string{"감사관실", "보건소", "교육지원청", "경찰서", "환경관리과"}
 	laPlace := []string{"Prishtinë", "Prizren", "Pejë", "Gjakovë", "Toshkent", "Samarqand", "Buxoro", "Fargʻona", "Xorazm", "Namangan"}
 	laKind := []string{"Drejtoria e Arsimit", "Inspektorati Komunal", "Sogʻliqni saqlash boshqarmasi", "Hokimligi", "Policia Rajonale"}
+	sectors := source.Sectors()
 	for i := len(agencies); i < n; i++ {
 		a := AgencyConfig{
 			ID:     fmt.Sprintf("body-%04d", i),
-			Sector: source.Sectors[i%len(source.Sectors)],
+			Sector: sectors[i%len(sectors)],
 			Region: regions[i%len(regions)],
 			Keywords: map[string][]string{"en": {
 				[]string{"school", "hospital", "permits", "roads", "water"}[i%5],
@@ -183,7 +184,7 @@ func TestDirectoryThousandAgencies(t *testing.T) {
 	// each sector and region, the first and last page of a broad search.
 	r := newReporter(t, s.url)
 	var pages []string
-	for _, sec := range source.Sectors {
+	for _, sec := range source.Sectors() {
 		pages = append(pages, "/agencies?sector="+sec)
 	}
 	_, front := r.get("/agencies?lang=ko")

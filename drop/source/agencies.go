@@ -13,9 +13,11 @@ import (
 	"cleandrop/drop/web"
 )
 
-// Sectors are the sector ids an agency may have; each has the message key
-// "sector.<id>" in every locale.
-var Sectors = []string{
+// Sectors returns the sector ids an agency may have; each has the message
+// key "sector.<id>" in every locale.
+func Sectors() []string { return slices.Clone(sectorIDs) }
+
+var sectorIDs = []string{
 	"anti_corruption", "audit", "ombudsperson", "police", "prosecution", "judiciary",
 	"health", "education", "environment", "finance", "tax", "customs", "procurement",
 	"labor", "local_government", "defense", "energy", "transport", "agriculture",
@@ -23,7 +25,7 @@ var Sectors = []string{
 }
 
 // KnownSector reports whether id is one of [Sectors].
-func KnownSector(id string) bool { return slices.Contains(Sectors, id) }
+func KnownSector(id string) bool { return slices.Contains(sectorIDs, id) }
 
 // National is the region of a body competent for the whole country.
 const National = "national"
@@ -106,7 +108,7 @@ func newDirectory(agencies []Agency, cat *web.Catalog) *directory {
 		}
 		sectors[a.Sector], regions[a.Region] = true, true
 	}
-	for _, s := range Sectors {
+	for _, s := range sectorIDs {
 		if sectors[s] {
 			d.sectors = append(d.sectors, s)
 		}

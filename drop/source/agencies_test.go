@@ -189,7 +189,7 @@ func manyAgencies(n int) []Agency {
 	as := append([]Agency{{ID: "acc", Name: "Anti-Corruption Commission", Sector: "anti_corruption", Central: true}}, testAgencies...)
 	as[1].Central = false
 	for i := len(as); i < n; i++ {
-		as = append(as, Agency{ID: fmt.Sprintf("body-%d", i), Name: fmt.Sprintf("Public Body %d", i), Sector: Sectors[i%len(Sectors)], Region: fmt.Sprintf("region-%d", i%9)})
+		as = append(as, Agency{ID: fmt.Sprintf("body-%d", i), Name: fmt.Sprintf("Public Body %d", i), Sector: sectorIDs[i%len(sectorIDs)], Region: fmt.Sprintf("region-%d", i%9)})
 	}
 	return as
 }
