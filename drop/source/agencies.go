@@ -41,6 +41,10 @@ const (
 	MaxQuery  = 200
 	maxTokens = 8
 	pageSize  = 25
+	// maxOtherNames bounds the names shown under a result besides the
+	// one in the reporter's language, so that a page of results stays
+	// small whatever the number of languages configured.
+	maxOtherNames = 3
 )
 
 // directory is the search index over the agencies, built once at start.
@@ -366,7 +370,7 @@ func (d *directory) view(e *dirEntry, lang string) agencyView {
 		v.NameLang = "en"
 	}
 	add := func(text, l string) {
-		if text == "" || text == v.Name {
+		if text == "" || text == v.Name || len(v.Other) == maxOtherNames {
 			return
 		}
 		for _, o := range v.Other {
@@ -378,7 +382,10 @@ func (d *directory) view(e *dirEntry, lang string) agencyView {
 	}
 	add(e.Name, "en")
 	for _, l := range sortedKeys(e.Names) {
-		add(e.Names[l], l)
+		if hasConvertible(e.Names[l]) || e.Translit != "" {
+			add(e.Names[l], l) // the local name first, then its Latin form
+			break
+		}
 	}
 	tr := e.Translit
 	if tr == "" {
@@ -390,6 +397,9 @@ func (d *directory) view(e *dirEntry, lang string) agencyView {
 		}
 	}
 	add(tr, "")
+	for _, l := range sortedKeys(e.Names) {
+		add(e.Names[l], l)
+	}
 	return v
 }
 

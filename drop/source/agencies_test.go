@@ -374,3 +374,20 @@ func BenchmarkDirectorySearch(b *testing.B) {
 		})
 	}
 }
+
+func TestResultShowsFewNames(t *testing.T) {
+	names := map[string]string{"mn": "Авлигатай тэмцэх газар"}
+	for _, l := range []string{"aa", "bb", "cc", "dd", "ee", "ff", "gg"} {
+		names[l] = strings.Repeat(l, 100)
+	}
+	d := newDirectory([]Agency{{ID: "iaac", Name: "IAAC", Names: names}}, testDirectory(t).cat)
+	v := d.view(d.byID["iaac"], "ko")
+	var got []string
+	for _, o := range v.Other {
+		got = append(got, o.Text)
+	}
+	want := []string{"Авлигатай тэмцэх газар", "Avligatay temtsekh gazar"}
+	if v.Name != "IAAC" || len(got) != maxOtherNames || got[0] != want[0] || got[1] != want[1] {
+		t.Fatalf("shown %q, then %q; want IAAC, then %q and one more", v.Name, got, want)
+	}
+}
