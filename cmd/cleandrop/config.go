@@ -14,12 +14,14 @@ import (
 	"regexp"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"filippo.io/age"
 
 	"cleandrop/drop/jurisdiction"
 	"cleandrop/drop/notify"
 	"cleandrop/drop/receipt"
+	"cleandrop/drop/source"
 	"cleandrop/drop/stage"
 	"cleandrop/drop/web"
 	"cleandrop/vault"
@@ -94,20 +96,28 @@ type Config struct {
 }
 
 // AgencyConfig names one receiving agency and the age recipients (public
-// keys) its items are sealed to.
+// keys) its items are sealed to, and how reporters find it in the
+// directory (/agencies).
 type AgencyConfig struct {
-	ID         string   `json:"id"`
-	Name       string   `json:"name"`
-	Recipients []string `json:"recipients"`
-	// The directory fields of the issue 9 contract. An agency whose id is
-	// one of the jurisdiction pack's bodies takes each field it leaves
-	// unset from the pack.
-	Names    map[string]string   `json:"names,omitempty"`
-	Translit string              `json:"translit,omitempty"`
-	Sector   string              `json:"sector,omitempty"`
-	Region   string              `json:"region,omitempty"`
+	ID   string `json:"id"`
+	Name string `json:"name"` // in English
+	// Names are its names in other languages, by language code; Translit
+	// writes the local name in Latin letters (optional: the directory
+	// transliterates Cyrillic and Hangul itself).
+	Names    map[string]string `json:"names,omitempty"`
+	Translit string            `json:"translit,omitempty"`
+	// Sector is one of source.Sectors (default "other"); Region is
+	// "national" (the default) or a region id of the jurisdiction.
+	Sector string `json:"sector,omitempty"`
+	Region string `json:"region,omitempty"`
+	// Keywords are search words by language code.
 	Keywords map[string][]string `json:"keywords,omitempty"`
-	Central  bool                `json:"central,omitempty"`
+	// Central marks the central anti-corruption body, offered first as "I
+	// don't know who is competent"; at most one agency has it. An agency
+	// whose id is one of the jurisdiction pack's bodies takes each of these
+	// directory fields it leaves unset from the pack.
+	Central    bool     `json:"central,omitempty"`
+	Recipients []string `json:"recipients"`
 }
 
 // NotifyConfig is the mail account and hour of the officers' daily
@@ -142,6 +152,14 @@ type agency struct {
 	pq         bool
 }
 
+// source is the agency as the reporter interface sees it.
+func (a agency) source() source.Agency {
+	return source.Agency{
+		ID: a.ID, Name: a.Name, PQ: a.pq, Names: a.Names, Translit: a.Translit,
+		Sector: a.Sector, Region: a.Region, Keywords: a.Keywords, Central: a.Central,
+	}
+}
+
 const (
 	defaultListen     = "127.0.0.1:8080"
 	defaultDeskListen = "127.0.0.1:8081"
@@ -151,14 +169,20 @@ const (
 	defaultData           = "cleandrop-data"
 )
 
+// maxConfig bounds the configuration file: room for thousands of agencies.
+const maxConfig = 16 << 20
+
 var agencyID = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,31}$`)
 
 // parseConfig reads and checks a configuration. Relative paths in it are
 // relative to the file's directory.
 func parseConfig(r io.Reader, path string) (*Config, error) {
-	data, err := io.ReadAll(io.LimitReader(r, 1<<20))
+	data, err := io.ReadAll(io.LimitReader(r, maxConfig+1))
 	if err != nil {
 		return nil, err
+	}
+	if len(data) > maxConfig {
+		return nil, hint(fmt.Errorf("config %s: larger than %d MiB", path, maxConfig>>20), "a thousand agencies with names and keywords in several languages take about 1 MiB")
 	}
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.DisallowUnknownFields()
@@ -265,6 +289,7 @@ func (c *Config) check() error {
 		return hint(errors.New("config: no agencies"), "add at least one agency with its age recipients")
 	}
 	seen := map[string]bool{}
+	central := ""
 	for i, a := range c.Agencies {
 		if !agencyID.MatchString(a.ID) {
 			return hint(fmt.Errorf("config: agency %d: id %q is not valid", i+1, a.ID), "use 1-32 lower-case letters, digits and hyphens")
@@ -273,9 +298,19 @@ func (c *Config) check() error {
 			return fmt.Errorf("config: agency %q is listed twice", a.ID)
 		}
 		seen[a.ID] = true
-		a = c.fromPack(a)
+		c.Agencies[i] = c.fromPack(a)
+		if err := checkDirectory(&c.Agencies[i]); err != nil {
+			return err
+		}
+		a = c.Agencies[i]
 		if strings.TrimSpace(a.Name) == "" {
 			return fmt.Errorf("config: agency %q has no name", a.ID)
+		}
+		if a.Central {
+			if central != "" {
+				return hint(fmt.Errorf("config: agencies %q and %q are both central", central, a.ID), "mark only the central anti-corruption body \"central\": true")
+			}
+			central = a.ID
 		}
 		ag := agency{AgencyConfig: a}
 		if len(a.Recipients) == 0 {
@@ -359,6 +394,64 @@ func (c *Config) checkJurisdiction(base string) error {
 	}
 	if err := c.policy.Check(); err != nil {
 		return hint(fmt.Errorf("config: stages and deadlines: %w", err), "the deadlines need their stages in the list")
+	}
+	return nil
+}
+
+var (
+	langCode = regexp.MustCompile(`^[a-z]{2,3}$`)
+	regionID = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,31}$`)
+)
+
+// Bounds of an agency's directory fields, so that one entry cannot make the
+// directory's pages heavy.
+const (
+	maxAgencyName = 200
+	maxKeywords   = 50 // per language
+	maxKeyword    = 64
+)
+
+// checkDirectory checks and completes the directory fields of an agency:
+// its names, transliteration, sector, region and keywords.
+func checkDirectory(a *AgencyConfig) error {
+	if utf8.RuneCountInString(a.Name) > maxAgencyName {
+		return fmt.Errorf("config: agency %q: name is longer than %d characters", a.ID, maxAgencyName)
+	}
+	for l, n := range a.Names {
+		if !langCode.MatchString(l) {
+			return hint(fmt.Errorf("config: agency %q: names: %q is not a language code", a.ID, l), `use two- or three-letter codes, e.g. "names": {"mn": "..."}`)
+		}
+		if strings.TrimSpace(n) == "" || utf8.RuneCountInString(n) > maxAgencyName || !utf8.ValidString(n) {
+			return fmt.Errorf("config: agency %q: the %s name is empty or longer than %d characters", a.ID, l, maxAgencyName)
+		}
+	}
+	if utf8.RuneCountInString(a.Translit) > maxAgencyName {
+		return fmt.Errorf("config: agency %q: translit is longer than %d characters", a.ID, maxAgencyName)
+	}
+	if a.Sector == "" {
+		a.Sector = "other"
+	}
+	if !source.KnownSector(a.Sector) {
+		return hint(fmt.Errorf("config: agency %q: unknown sector %q", a.ID, a.Sector), "use one of: "+strings.Join(source.Sectors(), ", "))
+	}
+	if a.Region == "" {
+		a.Region = source.National
+	}
+	if !regionID.MatchString(a.Region) {
+		return hint(fmt.Errorf("config: agency %q: region %q is not valid", a.ID, a.Region), `use "national" or a region id of 1-32 lower-case letters, digits, "-" and "_"`)
+	}
+	for l, ks := range a.Keywords {
+		if !langCode.MatchString(l) {
+			return hint(fmt.Errorf("config: agency %q: keywords: %q is not a language code", a.ID, l), `e.g. "keywords": {"en": ["bribe"], "mn": ["авлига"]}`)
+		}
+		if len(ks) > maxKeywords {
+			return fmt.Errorf("config: agency %q: more than %d %s keywords", a.ID, maxKeywords, l)
+		}
+		for _, k := range ks {
+			if strings.TrimSpace(k) == "" || utf8.RuneCountInString(k) > maxKeyword || !utf8.ValidString(k) {
+				return fmt.Errorf("config: agency %q: a %s keyword is empty or longer than %d characters", a.ID, l, maxKeyword)
+			}
+		}
 	}
 	return nil
 }

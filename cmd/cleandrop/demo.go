@@ -63,8 +63,8 @@ func cmdDemo(args []string, stdout, stderr io.Writer) error {
 type demoKey struct{ agency, path string }
 
 var demoAgencies = []AgencyConfig{
-	{ID: "acc", Name: "Anti-Corruption Commission (demo)"},
-	{ID: "ppo", Name: "Public Procurement Oversight Office (demo)"},
+	{ID: "acc", Name: "Anti-Corruption Commission (demo)", Sector: "anti_corruption", Central: true},
+	{ID: "ppo", Name: "Public Procurement Oversight Office (demo)", Sector: "procurement"},
 }
 
 // demoBodies is how many of a pack's bodies (the central one first) the

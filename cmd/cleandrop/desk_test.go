@@ -26,11 +26,22 @@ var (
 // deskURL is the loopback address of the demo's officer desk.
 func (s *server) deskURL(t testing.TB) string {
 	t.Helper()
-	m := deskReadyRe.FindStringSubmatch(s.stdout.String())
-	if m == nil {
+	// The desk's ready line may follow the reporter interface's, which
+	// startServer waited for.
+	deadline := time.Now().Add(time.Minute)
+	for {
+		if m := deskReadyRe.FindStringSubmatch(s.stdout.String()); m != nil {
+			return strings.TrimSuffix(m[1], "/")
+		}
+		select {
+		case <-s.done:
+		case <-time.After(20 * time.Millisecond):
+			if time.Now().Before(deadline) {
+				continue
+			}
+		}
 		t.Fatalf("the server printed no officer desk address:\n%s", s.stdout)
 	}
-	return strings.TrimSuffix(m[1], "/")
 }
 
 // addOfficer creates an officer with the cleandrop command, as an

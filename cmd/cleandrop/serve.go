@@ -120,7 +120,7 @@ func serve(cfg *Config, o serveOpts) error {
 	var deskAgencies []desk.Agency
 	for _, a := range cfg.agencies {
 		agencies = append(agencies, vault.Agency{ID: a.ID, Name: a.Name, Recipients: a.recipients})
-		srcAgencies = append(srcAgencies, source.Agency{ID: a.ID, Name: a.Name, PQ: a.pq})
+		srcAgencies = append(srcAgencies, a.source())
 		deskAgencies = append(deskAgencies, desk.Agency{ID: a.ID, Name: a.Name, Recipients: a.Recipients})
 	}
 	store, err := vault.Open(vaultDir, vault.Options{

@@ -12,6 +12,12 @@
 // legal deadline of their case under [Config.Policy], its day and the days
 // left, or plainly that it has passed. Dates on it are days, never times.
 //
+// The directory ([Agency], GET /agencies) finds the competent body among
+// many before the report is written: a search over the agency's names in
+// every language, Latin forms of Cyrillic and Hangul names, keywords,
+// sector and region, and browsing by sector and region. It carries nothing
+// a reporter typed into a report, and logs no search.
+//
 // Pages work without JavaScript and every string comes from the message
 // catalogue.
 package source

@@ -2,7 +2,6 @@ package source
 
 import (
 	"net/http"
-	"net/http/httptest"
 	"regexp"
 	"strings"
 	"testing"
@@ -22,10 +21,6 @@ func withPack(t *testing.T, code string) func(*Config) {
 	return func(c *Config) { c.Pack = p }
 }
 
-func get(f *fixture, path string) *httptest.ResponseRecorder {
-	return f.do(httptest.NewRequest(http.MethodGet, path, nil))
-}
-
 // The protection and rewards pages show the pack's text in the reporter's
 // language, every section, the facts to verify and the day checked.
 func TestInfoPages(t *testing.T) {
@@ -37,7 +32,7 @@ func TestInfoPages(t *testing.T) {
 	}{{"/protection", p.Protection}, {"/rewards", p.Rewards}} {
 		for _, lang := range p.Languages {
 			t.Run(tc.path+"/"+lang, func(t *testing.T) {
-				w := get(f, tc.path+"?lang="+lang)
+				w := get(t, f, tc.path+"?lang="+lang)
 				body := w.Body.String()
 				if w.Code != http.StatusOK || !strings.Contains(body, `<html lang="`+lang+`">`) {
 					t.Fatalf("status %d:\n%.400s", w.Code, body)
@@ -72,7 +67,7 @@ func template(s string) string {
 // with the pack's text in English, marked as English.
 func TestInfoPageFallbackIsMarked(t *testing.T) {
 	f := newFixture(t, withPack(t, "xk"))
-	body := get(f, "/protection?lang=ru").Body.String()
+	body := get(t, f, "/protection?lang=ru").Body.String()
 	if !strings.Contains(body, `<html lang="ru">`) {
 		t.Fatalf("page language:\n%.300s", body)
 	}
@@ -90,17 +85,17 @@ func TestInfoPageFallbackIsMarked(t *testing.T) {
 }
 
 func TestLandingLinksInfoPages(t *testing.T) {
-	with := get(newFixture(t, withPack(t, "mn")), "/").Body.String()
+	with := get(t, newFixture(t, withPack(t, "mn")), "/").Body.String()
 	for _, l := range []string{`href="/protection"`, `href="/rewards"`} {
 		if !strings.Contains(with, l) {
 			t.Errorf("landing page lacks %s", l)
 		}
 	}
 	f := newFixture(t, nil)
-	if strings.Contains(get(f, "/").Body.String(), `href="/protection"`) {
+	if strings.Contains(get(t, f, "/").Body.String(), `href="/protection"`) {
 		t.Error("landing page links a page that does not exist without a pack")
 	}
-	if w := get(f, "/protection"); w.Code != http.StatusNotFound {
+	if w := get(t, f, "/protection"); w.Code != http.StatusNotFound {
 		t.Errorf("/protection without a pack: %d", w.Code)
 	}
 }
@@ -124,7 +119,7 @@ func TestEveryPageNamesItsLanguage(t *testing.T) {
 	var checked int
 	for _, lang := range cat.Languages() {
 		for _, p := range paths {
-			w := get(f, p+"?lang="+lang)
+			w := get(t, f, p+"?lang="+lang)
 			if !strings.HasPrefix(w.Header().Get("Content-Type"), "text/html") {
 				continue
 			}

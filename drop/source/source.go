@@ -35,8 +35,21 @@ type Store interface {
 
 // Agency is one receiving body as the reporter sees it.
 type Agency struct {
-	ID, Name string
-	PQ       bool // its recipients are hybrid post-quantum
+	ID, Name string // Name is the English name
+	PQ       bool   // its recipients are hybrid post-quantum
+	// Names are its names in other languages, by language code; Translit
+	// writes its local name in Latin letters (when empty, the directory
+	// transliterates Cyrillic and Hangul names itself).
+	Names    map[string]string
+	Translit string
+	// Sector is one of [Sectors] ("" is "other"); Region is [National]
+	// ("" too) or a region id of the jurisdiction.
+	Sector, Region string
+	// Keywords are search words, by language code.
+	Keywords map[string][]string
+	// Central marks the central body, offered first as "I don't know who
+	// is competent": it can refer a case to the competent body.
+	Central bool
 }
 
 // Config wires the handler.
@@ -110,6 +123,7 @@ type handler struct {
 	log      *slog.Logger
 	render   *web.Renderer
 	agencies map[string]Agency
+	dir      *directory
 	sessions *web.Sessions[*reporter]
 	throttle *web.Buckets // per circuit
 	kdf      *web.Fair
@@ -191,8 +205,12 @@ func New(cfg Config) (http.Handler, error) {
 		h.kdf = web.NewFair(2, DefaultKDFPerCircuit)
 	}
 	for _, a := range cfg.Agencies {
+		if a.Sector != "" && (!KnownSector(a.Sector) || !cfg.Catalog.HasKey("sector."+a.Sector)) {
+			return nil, fmt.Errorf("source: agency %q: unknown sector %q", a.ID, a.Sector)
+		}
 		h.agencies[a.ID] = a
 	}
+	h.dir = newDirectory(cfg.Agencies, cfg.Catalog)
 	return h.routes(), nil
 }
 
@@ -208,6 +226,7 @@ func (h *handler) routes() http.Handler {
 		r.Get("/protection", h.protection)
 		r.Get("/rewards", h.rewards)
 	}
+	r.Get("/agencies", h.agenciesPage)
 	r.Route("/report", func(r chi.Router) {
 		r.Get("/", h.reportForm)
 		r.With(upload).Post("/", h.submitReport)
@@ -244,11 +263,15 @@ func (h *handler) fail(w http.ResponseWriter, r *http.Request, status int, key, 
 	h.page(w, r, status, "error", web.Page{ErrorKey: key, Data: errorData{Back: back}})
 }
 
-// indexData says which optional links the landing page shows.
-type indexData struct{ Info, Stats bool }
+// indexData says which optional links the landing page shows, and where
+// "Make a report" leads.
+type indexData struct {
+	Info, Stats bool
+	ReportHref  string
+}
 
 func (h *handler) index(w http.ResponseWriter, r *http.Request) {
-	h.page(w, r, http.StatusOK, "index", web.Page{Data: indexData{Info: h.cfg.Pack != nil, Stats: h.cfg.Stats != nil}})
+	h.page(w, r, http.StatusOK, "index", web.Page{Data: indexData{Info: h.cfg.Pack != nil, Stats: h.cfg.Stats != nil, ReportHref: h.reportHref()}})
 }
 
 // requiredKeys are keys the handler chooses at run time; New checks them.
@@ -264,4 +287,5 @@ var requiredKeys = []string{
 	"case.entry.unreadable",
 	"index.protection", "index.rewards",
 	"case.next.acknowledge", "case.next.feedback", "case.next.process", "case.next.other",
+	"agencies.error.long", "agencies.error.sector", "agencies.error.region", "region." + National,
 }

@@ -1,6 +1,7 @@
 package source
 
 import (
+	"context"
 	"errors"
 	"io"
 	"mime/multipart"
@@ -14,17 +15,55 @@ import (
 )
 
 type reportData struct {
-	Agencies []Agency
+	// Dropdown: few agencies, chosen in the form (Options, central first;
+	// Selected preselects one). Otherwise Chosen is the agency chosen in
+	// the directory, or nil: then the form is not shown, only the way to
+	// the directory, so nothing is typed that could be lost.
+	Dropdown bool
+	Options  []agencyView
+	Selected string
+	Chosen   *agencyView
 	MaxMiB   int64
 	MaxFiles int
 }
 
-func (h *handler) reportData() reportData {
-	return reportData{Agencies: h.cfg.Agencies, MaxMiB: h.cfg.MaxUpload >> 20, MaxFiles: h.cfg.MaxFiles}
+// reportData is the report form for lang with agency id preselected ("" or
+// unknown: none).
+func (h *handler) reportData(r *http.Request, id string) reportData {
+	lang := web.Lang(r)
+	d := reportData{Dropdown: !h.many(), MaxMiB: h.cfg.MaxUpload >> 20, MaxFiles: h.cfg.MaxFiles}
+	e := h.dir.byID[id]
+	if !d.Dropdown {
+		if e != nil {
+			v := h.dir.view(e, lang)
+			d.Chosen = &v
+		}
+		return d
+	}
+	if e != nil {
+		d.Selected = e.ID
+	}
+	if h.dir.central != nil {
+		d.Options = append(d.Options, h.dir.view(h.dir.central, lang))
+	}
+	for _, e := range h.dir.entries {
+		if e != h.dir.central {
+			d.Options = append(d.Options, h.dir.view(e, lang))
+		}
+	}
+	return d
 }
 
+// reportForm serves GET /report, with ?agency=ID as chosen in the
+// directory. With many agencies and none chosen, it sends the reporter to
+// the directory first: they have typed nothing yet.
 func (h *handler) reportForm(w http.ResponseWriter, r *http.Request) {
-	h.page(w, r, http.StatusOK, "report", web.Page{Data: h.reportData()})
+	id := r.URL.Query().Get("agency")
+	if h.many() && h.dir.byID[id] == nil {
+		http.Redirect(w, r, "/agencies", http.StatusSeeOther)
+		return
+	}
+	h.page(w, r, http.StatusOK, "report", web.Page{Data: h.reportData(r, id)})
 }
 
 type receiptData struct{ Receipt, Ref string }
@@ -58,6 +97,7 @@ func (h *handler) submitReport(w http.ResponseWriter, r *http.Request) {
 		h.reportError(w, r, http.StatusBadRequest, "report.error.agency")
 		return
 	}
+	r = withAgency(r, id)
 
 	rc, err := receipt.Generate(h.cfg.Receipts)
 	if err != nil {
@@ -110,7 +150,20 @@ func (h *handler) submitReport(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *handler) reportError(w http.ResponseWriter, r *http.Request, status int, key string) {
-	h.page(w, r, status, "report", web.Page{ErrorKey: key, Data: h.reportData()})
+	h.page(w, r, status, "report", web.Page{ErrorKey: key, Data: h.reportData(r, chosenAgency(r))})
+}
+
+type agencyKey struct{}
+
+// withAgency remembers on r the agency a report being read is for, so
+// that an error page keeps it chosen.
+func withAgency(r *http.Request, id string) *http.Request {
+	return r.WithContext(context.WithValue(r.Context(), agencyKey{}, id))
+}
+
+func chosenAgency(r *http.Request) string {
+	id, _ := r.Context().Value(agencyKey{}).(string)
+	return id
 }
 
 // answer streams a reporter's follow-up into their case.
@@ -292,7 +345,7 @@ func (h *handler) uploadFailed(w http.ResponseWriter, r *http.Request, err error
 	}
 	h.log.Warn("upload refused; nothing kept", "reason", key)
 	if report {
-		h.page(w, r, status, "report", web.Page{ErrorKey: key, Data: h.reportData()})
+		h.page(w, r, status, "report", web.Page{ErrorKey: key, Data: h.reportData(r, chosenAgency(r))})
 		return
 	}
 	h.fail(w, r, status, key, "/case")

@@ -188,13 +188,20 @@ func (r *Renderer) Render(w http.ResponseWriter, req *http.Request, status int, 
 func (r *Renderer) langLinks(req *http.Request, current string) []LangLink {
 	var links []LangLink
 	target := req.URL.Path
-	if req.Method != http.MethodGet {
+	// A GET page keeps its query (a search, the chosen agency) in another
+	// language; after a POST the links lead home.
+	q := url.Values{}
+	if req.Method == http.MethodGet {
+		q = req.URL.Query()
+		q.Del("lang")
+	} else {
 		target = "/"
 	}
 	for _, l := range r.cat.Languages() {
+		q.Set("lang", l)
 		links = append(links, LangLink{
 			Code: l, Name: r.cat.Name(l), Current: l == current,
-			Href: path.Clean("/"+target) + "?lang=" + url.QueryEscape(l),
+			Href: path.Clean("/"+target) + "?" + q.Encode(),
 		})
 	}
 	return links

@@ -111,6 +111,9 @@ func TestLanguageChosenExplicitly(t *testing.T) {
 	if w := get("/x?lang=ko", nil, ""); !strings.Contains(w.Body.String(), `href="/x?lang=en"`) {
 		t.Fatalf("language links do not keep the page:\n%s", w.Body)
 	}
+	if w := get("/x?agency=iaac&lang=ko&q=%3Cb%3E", nil, ""); !strings.Contains(w.Body.String(), `href="/x?agency=iaac&amp;lang=en&amp;q=%3Cb%3E"`) {
+		t.Fatalf("language links do not keep the page's query:\n%s", w.Body)
+	}
 }
 
 func TestSessions(t *testing.T) {
