@@ -12,6 +12,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 
 	"filippo.io/age"
@@ -115,6 +116,11 @@ func makeReferral(r io.Reader, ids []age.Identity, to string, recips []age.Recip
 			continue // the manifest, its signature, and name files (decrypted in the check)
 		}
 		it := *e.item
+		if it.Kind == KindIdentity {
+			// The reporter gave their identity to this agency's custodian:
+			// it does not travel with a referral.
+			continue
+		}
 		// The bundle is read a second time here: it must still be the one
 		// the first pass checked, file for file.
 		in := sha256.New()
@@ -147,7 +153,7 @@ func makeReferral(r io.Reader, ids []age.Identity, to string, recips []age.Recip
 		}
 		m.Items = append(m.Items, it)
 	}
-	if len(m.Items) != len(chk.m.Items) {
+	if len(m.Items) != len(withoutIdentities(chk.m.Items)) {
 		return nil, tampered("bundle changed while being read")
 	}
 	sort.Slice(m.Items, func(i, j int) bool { return m.Items[i].ID < m.Items[j].ID })
@@ -181,6 +187,12 @@ func makeReferral(r io.Reader, ids []age.Identity, to string, recips []age.Recip
 		return nil, err
 	}
 	return &ReferralInfo{FromRef: m.FromRef, FromAgency: m.FromAgency, ToAgency: to, Items: len(m.Items), Source: m.Source}, nil
+}
+
+// withoutIdentities returns the items that are not identities, which
+// stay with the agency they were filed with.
+func withoutIdentities(items []manifestItem) []manifestItem {
+	return slices.DeleteFunc(slices.Clone(items), func(it manifestItem) bool { return it.Kind == KindIdentity })
 }
 
 // readErr marks the errors of reading r, so that a failure to read (a
@@ -347,6 +359,7 @@ func (s *Store) ReceiveReferral(r io.Reader, from string, opts ReceiveOptions) (
 // plaintext of one length to a payload of one length whoever it is sealed
 // to, so a re-sealed item's payload must be as long.
 func (s *Store) matchItems(c Case, items []manifestItem) ([]int64, error) {
+	c.Items = slices.DeleteFunc(slices.Clone(c.Items), func(it Item) bool { return it.Kind == KindIdentity })
 	if len(items) != len(c.Items) {
 		return nil, fmt.Errorf("%d items for a case of %d: %w", len(items), len(c.Items), ErrItemsMismatch)
 	}
