@@ -19,6 +19,7 @@ import (
 
 	"golang.org/x/crypto/argon2"
 
+	"cleandrop/drop/casework"
 	"cleandrop/drop/stage"
 	"cleandrop/drop/web"
 	"cleandrop/vault"
@@ -26,9 +27,13 @@ import (
 
 // Roles an officer can have. A supervisor sees the same cases as an
 // officer of the same agencies, and the audit log of those agencies too.
+// A custodian, the agencies' protection and rewards officer, sees their
+// cases' metadata, takes the identities sealed to their key and marks them
+// opened, and changes nothing else.
 const (
 	RoleOfficer    = "officer"
 	RoleSupervisor = "supervisor"
+	RoleCustodian  = casework.RoleCustodian
 )
 
 // Record kinds the desk keeps in the [Store].
@@ -44,7 +49,7 @@ const EnrolDays = 7
 var (
 	ErrExists      = errors.New("desk: an officer or token with that name already exists")
 	ErrBadName     = errors.New("desk: a login name is 2-32 characters of a-z, 0-9, '.', '_' and '-'")
-	ErrBadRole     = errors.New(`desk: the role must be "officer" or "supervisor"`)
+	ErrBadRole     = errors.New(`desk: the role must be "officer", "supervisor" or "custodian"`)
 	ErrNoAgencies  = errors.New("desk: an officer needs at least one agency")
 	ErrNoOfficer   = errors.New("desk: no such officer")
 	ErrBadKey      = errors.New("desk: not an onion client-authorization public key (52 base32 characters)")
@@ -97,6 +102,9 @@ func (o Officer) Enrolled() bool { return len(o.EnrolHash) == 0 && o.PasswordHas
 
 // Supervisor reports whether the officer may read the audit log.
 func (o Officer) Supervisor() bool { return o.Role == RoleSupervisor }
+
+// Custodian reports whether the officer is their agencies' custodian.
+func (o Officer) Custodian() bool { return o.Role == RoleCustodian }
 
 // mayRead reports whether a case of agency is in the officer's scope.
 func (o Officer) mayRead(agency string) bool { return slices.Contains(o.Agencies, agency) }
@@ -161,7 +169,7 @@ func (a *Accounts) Add(name, role string, agencies []string) (string, error) {
 	switch {
 	case !nameRe.MatchString(name):
 		return "", ErrBadName
-	case role != RoleOfficer && role != RoleSupervisor:
+	case role != RoleOfficer && role != RoleSupervisor && role != RoleCustodian:
 		return "", ErrBadRole
 	}
 	var ags []string

@@ -240,6 +240,10 @@ func (h *handler) opProblem(err error) (status int, key, text string, ok bool) {
 		return http.StatusRequestEntityTooLarge, "error.too_large", "too long (at most 1 MiB of text)", true
 	case errors.Is(err, casework.ErrNotText):
 		return http.StatusBadRequest, "desk.error.not_text", "the text is not UTF-8", true
+	case errors.Is(err, casework.ErrIdentity):
+		return http.StatusForbidden, "desk.error.identity", "the identity is sealed to the agency's custodian: only the custodian may download it or mark it opened", true
+	case errors.Is(err, casework.ErrNoIdentity):
+		return http.StatusNotFound, "desk.error.no_identity", "no identity on file", true
 	case errors.Is(err, vault.ErrNoReporter):
 		return http.StatusConflict, "desk.error.no_reporter", "the case came by referral: nothing can be sealed to its reporter from here", true
 	}
@@ -268,6 +272,9 @@ type itemRow struct {
 	Named     bool
 	Reporter  bool
 	New       bool
+	// Sealed marks an identity the viewer may not download (it is the
+	// custodian's) or, for the custodian, an item that is not an identity.
+	Sealed bool
 }
 
 type eventRow struct {
@@ -293,6 +300,11 @@ type caseData struct {
 	History            []eventRow
 	Stages             []stageOption
 	MaxMiB             int64
+	// Identities on file: that they exist and what for, never what.
+	Identities []identityRow
+	// Custodian: the viewer is the agency's custodian, who may mark an
+	// identity opened and changes nothing else.
+	Custodian bool
 }
 
 func (h *handler) casePage(w http.ResponseWriter, r *http.Request) {
@@ -305,7 +317,8 @@ func (h *handler) casePage(w http.ResponseWriter, r *http.Request) {
 	if b, err := h.cfg.Store.Record(kindSeen, seenID(me.Name, c.Ref)); err == nil {
 		seen, _ = strconv.Atoi(string(b))
 	}
-	if err := h.markSeen(me.Name, c); err != nil {
+	var err error
+	if err = h.markSeen(me.Name, c); err != nil {
 		h.internal(w, r, "seen")
 		return
 	}
@@ -322,7 +335,13 @@ func (h *handler) casePage(w http.ResponseWriter, r *http.Request) {
 			ID: it.ID, Batch: it.Batch, Kind: it.Kind, KindKey: "desk.kind." + string(it.Kind),
 			Day: it.Day, Size: it.Size, Named: it.Name != nil,
 			Reporter: reporterKind(it.Kind), New: it.ID > seen && reporterKind(it.Kind),
+			Sealed: (it.Kind == vault.KindIdentity) != me.Custodian(),
 		})
+	}
+	d.Custodian = me.Custodian()
+	if d.Identities, err = h.identities(c); err != nil {
+		h.internal(w, r, "identities")
+		return
 	}
 	for _, ev := range c.History {
 		d.History = append(d.History, eventRow{Day: ev.Day, Stage: ev.Stage, StageKey: h.stageKey(ev.Stage)})

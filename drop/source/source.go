@@ -36,6 +36,9 @@ type Store interface {
 type Agency struct {
 	ID, Name string
 	PQ       bool // its recipients are hybrid post-quantum
+	// Custodian: the agency has a protection and rewards officer, to
+	// whose key a reporter can seal their identity.
+	Custodian bool
 }
 
 // Config wires the handler.
@@ -206,6 +209,7 @@ func (h *handler) routes() http.Handler {
 	r.Route("/case", func(r chi.Router) {
 		r.Get("/", h.casePage)
 		r.With(upload).Post("/answer", h.answer)
+		r.Post("/identity", h.fileIdentity)
 	})
 	r.Post("/logout", h.logout)
 	return r
@@ -242,4 +246,8 @@ var requiredKeys = []string{
 	"stage.other", "stage.received", "stage.received.help", "stage.other.help",
 	"case.entry.unreadable",
 	"case.next.acknowledge", "case.next.feedback", "case.next.process", "case.next.other",
+	"identity.filed", "identity.error.not_text", "identity.error.name_empty", "identity.error.name_long",
+	"identity.error.contact_empty", "identity.error.contact_long", "identity.error.purpose",
+	"identity.error.confirm", "identity.error.too_large", "identity.error.no_custodian",
+	"case.identity.purpose.protection", "case.identity.purpose.reward", "case.identity.purpose.both",
 }
