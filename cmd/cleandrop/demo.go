@@ -41,13 +41,27 @@ func cmdDemo(args []string, stdout, stderr io.Writer) error {
 	cfg.LoopbackProxyProtocol = *proxy
 	fmt.Fprintf(stdout, "cleandrop demo: data in %s, configuration %s\n", cfg.DataDir, cfgPath)
 	for _, k := range keys {
-		fmt.Fprintf(stdout, "cleandrop demo: officer key of %q: %s\n", k.agency, k.path)
+		fmt.Fprintf(stdout, "cleandrop demo: %s key of %q: %s\n", k.role(), k.agency, k.path)
 	}
 	fmt.Fprintln(stdout, "cleandrop demo: DEMO ONLY: these officer keys sit beside the server; a real agency keeps them offline")
 	return serve(cfg, serveOpts{demo: true, noTor: *noTor, stdout: stdout, stderr: stderr})
 }
 
-type demoKey struct{ agency, path string }
+type demoKey struct {
+	agency, path string
+	custodian    bool // the agency's protection and rewards officer's key
+}
+
+func (k demoKey) role() string {
+	if k.custodian {
+		return "custodian"
+	}
+	return "officer"
+}
+
+// demoCustodian is the demo agency with a custodian, to whom reporters can
+// seal their identity; the other shows an agency without one.
+const demoCustodian = "acc"
 
 var demoAgencies = []AgencyConfig{
 	{ID: "acc", Name: "Anti-Corruption Commission (demo)"},
@@ -67,8 +81,9 @@ func demoSetup(data string) (string, []demoKey, error) {
 	cfgPath := filepath.Join(dir, "config.json")
 	var keys []demoKey
 	for _, a := range demoAgencies {
-		keys = append(keys, demoKey{a.ID, filepath.Join(dir, "officer-"+a.ID+".key")})
+		keys = append(keys, demoKey{agency: a.ID, path: filepath.Join(dir, "officer-"+a.ID+".key")})
 	}
+	keys = append(keys, demoKey{agency: demoCustodian, path: filepath.Join(dir, "custodian-"+demoCustodian+".key"), custodian: true})
 	if _, err := os.Stat(cfgPath); err == nil {
 		return cfgPath, keys, nil
 	} else if !errors.Is(err, os.ErrNotExist) {
@@ -84,6 +99,20 @@ func demoSetup(data string) (string, []demoKey, error) {
 			return "", nil, err
 		}
 		cfg.Agencies[i].Recipients = []string{pub}
+	}
+	for _, k := range keys {
+		if !k.custodian {
+			continue
+		}
+		text, pub, err := newIdentity(false)
+		if err != nil {
+			return "", nil, err
+		}
+		if err := writeNew(k.path, []byte(text)); err != nil {
+			return "", nil, err
+		}
+		i := slices.IndexFunc(cfg.Agencies, func(a AgencyConfig) bool { return a.ID == k.agency })
+		cfg.Agencies[i].Custodian = []string{pub}
 	}
 	b, err := json.MarshalIndent(cfg, "", "  ")
 	if err != nil {

@@ -41,7 +41,7 @@ const usage = `Usage:
   cleandrop signing-key                                       print the public key that signs exports
   cleandrop keygen  [--pq] [-o FILE]                          make an officer age key (offline machine)
   cleandrop check   --config FILE                             check a configuration
-  cleandrop officer add --agency ID --name NAME [--role supervisor] | list | revoke NAME
+  cleandrop officer add --agency ID --name NAME [--role supervisor|custodian] | list | revoke NAME
                                                               manage officer accounts
   cleandrop officer notify NAME --email ADDR --key FILE.asc | --off | --send-now
                                                               an officer's daily digest by e-mail

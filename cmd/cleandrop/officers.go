@@ -81,7 +81,7 @@ var userMessages = []struct {
 }{
 	{desk.ErrExists, "an officer or token with that name already exists"},
 	{desk.ErrBadName, "a login name is 2-32 characters of a-z, 0-9, '.', '_' and '-'"},
-	{desk.ErrBadRole, `the role must be "officer" or "supervisor"`},
+	{desk.ErrBadRole, `the role must be "officer", "supervisor" or "custodian"`},
 	{desk.ErrNoAgencies, "an officer needs at least one agency"},
 	{desk.ErrNoOfficer, "no such officer"},
 	{desk.ErrBadEmail, "the digest address must be a bare e-mail address, like officer@agency.example"},
@@ -283,7 +283,7 @@ func cmdOfficer(args []string, stdout, stderr io.Writer) error {
 		var agencies multi
 		fs.Var(&agencies, "agency", "agency `ID` the officer works for (repeat for several)")
 		name := fs.String("name", "", "login `NAME` (a-z, 0-9, . _ -)")
-		role := fs.String("role", desk.RoleOfficer, "officer or supervisor")
+		role := fs.String("role", desk.RoleOfficer, "officer, supervisor or custodian (the agency's protection and rewards officer)")
 		if _, err := parse(fs, args[1:], stderr); err != nil {
 			return err
 		}
@@ -371,7 +371,7 @@ func cmdOfficer(args []string, stdout, stderr io.Writer) error {
 	return errUsage
 }
 
-const officerUsage = `usage: cleandrop officer add --agency ID --name NAME [--role supervisor]
+const officerUsage = `usage: cleandrop officer add --agency ID --name NAME [--role supervisor|custodian]
        cleandrop officer list
        cleandrop officer revoke NAME
        cleandrop officer token NAME --label LABEL

@@ -113,8 +113,8 @@ func serve(cfg *Config, o serveOpts) error {
 	var srcAgencies []source.Agency
 	var deskAgencies []desk.Agency
 	for _, a := range cfg.agencies {
-		agencies = append(agencies, vault.Agency{ID: a.ID, Name: a.Name, Recipients: a.recipients})
-		srcAgencies = append(srcAgencies, source.Agency{ID: a.ID, Name: a.Name, PQ: a.pq})
+		agencies = append(agencies, vault.Agency{ID: a.ID, Name: a.Name, Recipients: a.recipients, Custodian: a.custodian})
+		srcAgencies = append(srcAgencies, source.Agency{ID: a.ID, Name: a.Name, PQ: a.pq, Custodian: len(a.custodian) > 0})
 		deskAgencies = append(deskAgencies, desk.Agency{ID: a.ID, Name: a.Name, Recipients: a.Recipients})
 	}
 	store, err := vault.Open(vaultDir, vault.Options{
