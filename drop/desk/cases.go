@@ -32,6 +32,9 @@ type caseRow struct {
 	Ref, Agency, Stage, StageKey, Opened string
 	Next                                 *deadlineRow
 	Unread                               int
+	// IdentityKey names the purpose of the latest identity on file ("" for
+	// none): that it exists and what for, nothing else.
+	IdentityKey string
 }
 
 func (h *handler) stageKey(s string) string {
@@ -70,6 +73,9 @@ func (h *handler) scoped(o Officer) ([]vault.Case, []caseRow, error) {
 	var rows []caseRow
 	for _, c := range all {
 		row := caseRow{Ref: c.Ref, Agency: c.Agency, Stage: c.Stage, StageKey: h.stageKey(c.Stage), Opened: c.Opened}
+		if ids := casework.Identities(c); len(ids) > 0 {
+			row.IdentityKey = "desk.identity.purpose." + string(ids[len(ids)-1].Purpose)
+		}
 		if d, ok := h.cfg.Policy.Next(c, today); ok {
 			dr := h.deadline(d)
 			row.Next = &dr

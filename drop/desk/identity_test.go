@@ -82,6 +82,13 @@ func TestIdentityOnDesk(t *testing.T) {
 		}
 	}
 
+	// The case list marks it, for the custodian to find and the officers to know.
+	for name, b := range map[string]*browser{"officer": alice, "custodian": carol} {
+		if _, list := b.get("/"); !strings.Contains(list, "Identity on file: protection and reward") {
+			t.Errorf("%s: the case list does not mark the identity", name)
+		}
+	}
+
 	// The API says the same.
 	token, err := f.acc.NewToken("alice", "laptop")
 	if err != nil {
