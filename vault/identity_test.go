@@ -212,8 +212,8 @@ func TestIdentityNotReferred(t *testing.T) {
 	if err != nil {
 		t.Fatalf("MakeReferral: %v", err)
 	}
-	if info.Items != 2 {
-		t.Errorf("referral carries %d items, want 2 (the identity stays)", info.Items)
+	if info.Items != 2 || info.Identities != 1 {
+		t.Errorf("referral carries %d items and leaves %d identities, want 2 and 1", info.Items, info.Identities)
 	}
 	link, err := f.Store.ReceiveReferral(bytes.NewReader(out.Bytes()), ref, vault.ReceiveOptions{Officer: "officer.one"})
 	if err != nil {

@@ -52,6 +52,9 @@ type ReferralInfo struct {
 	FromRef, FromAgency, ToAgency string
 	Items                         int
 	Source                        string // hex SHA-256 of the export manifest
+	// Identities is how many identities the case holds that stay behind:
+	// sealed to this agency's custodian, they are never referred.
+	Identities int
 }
 
 // MakeReferral reads an export bundle (checked as [OpenBundleWith] checks
@@ -153,7 +156,8 @@ func makeReferral(r io.Reader, ids []age.Identity, to string, recips []age.Recip
 		}
 		m.Items = append(m.Items, it)
 	}
-	if len(m.Items) != len(withoutIdentities(chk.m.Items)) {
+	kept := len(withoutIdentities(chk.m.Items))
+	if len(m.Items) != kept {
 		return nil, tampered("bundle changed while being read")
 	}
 	sort.Slice(m.Items, func(i, j int) bool { return m.Items[i].ID < m.Items[j].ID })
@@ -186,7 +190,8 @@ func makeReferral(r io.Reader, ids []age.Identity, to string, recips []age.Recip
 	if err := bw.tw.Close(); err != nil {
 		return nil, err
 	}
-	return &ReferralInfo{FromRef: m.FromRef, FromAgency: m.FromAgency, ToAgency: to, Items: len(m.Items), Source: m.Source}, nil
+	return &ReferralInfo{FromRef: m.FromRef, FromAgency: m.FromAgency, ToAgency: to, Items: len(m.Items), Source: m.Source,
+		Identities: len(chk.m.Items) - kept}, nil
 }
 
 // withoutIdentities returns the items that are not identities, which
