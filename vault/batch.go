@@ -57,13 +57,14 @@ type Batch struct {
 
 // pending is one sealed item waiting for its commit.
 type pending struct {
-	kind   Kind
-	name   []byte
-	size   int64
-	sum    string
-	inline []byte // ciphertext, when small
-	pack   string // else the pack holding it (the batch's slot)
-	off    int64  // and where in the pack it starts
+	kind    Kind
+	purpose Purpose
+	name    []byte
+	size    int64
+	sum     string
+	inline  []byte // ciphertext, when small
+	pack    string // else the pack holding it (the batch's slot)
+	off     int64  // and where in the pack it starts
 }
 
 // NewCase starts the first batch of a new case for agency. The case exists
@@ -138,6 +139,24 @@ func parseRecipient(s string) (age.Recipient, error) {
 // open at a time ([ErrBusy]). The writer's Close finishes sealing and must be
 // called, and checked, before [Batch.Commit].
 func (b *Batch) Add(kind Kind, name string) (io.WriteCloser, error) {
+	if kind == KindIdentity {
+		return nil, errors.New("vault: an identity is added with AddIdentity")
+	}
+	return b.add(kind, name, "")
+}
+
+// AddIdentity starts the reporter's identity, filed for purpose, and
+// returns the writer its plaintext goes into, as [Batch.Add] does. It is
+// sealed only to the agency's custodian recipients; an agency without a
+// custodian refuses it with [ErrNoCustodian].
+func (b *Batch) AddIdentity(purpose Purpose) (io.WriteCloser, error) {
+	if !purpose.Valid() {
+		return nil, fmt.Errorf("vault: unknown identity purpose %q", purpose)
+	}
+	return b.add(KindIdentity, "", purpose)
+}
+
+func (b *Batch) add(kind Kind, name string, purpose Purpose) (io.WriteCloser, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	switch {
@@ -155,12 +174,17 @@ func (b *Batch) Add(kind Kind, name string) (io.WriteCloser, error) {
 		return nil, errors.New("vault: attachment name too long")
 	case kind.toReporter() && b.reply == nil:
 		return nil, ErrNoReporter
+	case kind == KindIdentity && len(b.agency.Custodian) == 0:
+		return nil, ErrNoCustodian
 	}
 	recips := b.agency.Recipients
-	if kind.toReporter() {
+	switch {
+	case kind.toReporter():
 		recips = append(recips[:len(recips):len(recips)], b.reply)
+	case kind == KindIdentity:
+		recips = b.agency.Custodian
 	}
-	p := &pending{kind: kind}
+	p := &pending{kind: kind, purpose: purpose}
 	if name != "" {
 		var err error
 		if p.name, err = sealBytes([]byte(name), recips); err != nil {
@@ -303,7 +327,7 @@ func (b *Batch) tryCommit(day string) (ref string, uncertain bool, err error) {
 	for _, p := range b.items {
 		rec.Items++
 		ir := itemRecord{
-			Item: Item{ID: rec.Items, Batch: rec.Batches, Kind: p.kind, Day: day, Size: p.size, SHA256: p.sum, Name: p.name},
+			Item: Item{ID: rec.Items, Batch: rec.Batches, Kind: p.kind, Day: day, Size: p.size, SHA256: p.sum, Name: p.name, Purpose: p.purpose},
 			Pack: p.pack, Off: p.off,
 		}
 		v, err := json.Marshal(ir)

@@ -44,15 +44,16 @@ type manifestEvent struct {
 }
 
 type manifestItem struct {
-	ID         int    `json:"id"`
-	Batch      int    `json:"batch"`
-	Kind       Kind   `json:"kind"`
-	Day        string `json:"day"`
-	File       string `json:"file"`
-	Size       int64  `json:"size"`
-	SHA256     string `json:"sha256"`
-	NameFile   string `json:"name_file,omitempty"`
-	NameSHA256 string `json:"name_sha256,omitempty"`
+	ID         int     `json:"id"`
+	Batch      int     `json:"batch"`
+	Kind       Kind    `json:"kind"`
+	Day        string  `json:"day"`
+	File       string  `json:"file"`
+	Size       int64   `json:"size"`
+	SHA256     string  `json:"sha256"`
+	NameFile   string  `json:"name_file,omitempty"`
+	NameSHA256 string  `json:"name_sha256,omitempty"`
+	Purpose    Purpose `json:"purpose,omitempty"` // identity items only
 }
 
 func itemFile(id int, kind Kind) string { return fmt.Sprintf("%s%03d-%s.age", itemsDir, id, kind) }
@@ -69,7 +70,8 @@ type ExportOptions struct {
 // manifest.json first, then items/NNN-<kind>.age for each item and
 // items/NNN-name.age for each sealed attachment name. The manifest records
 // the size and SHA-256 of every file. Nothing in a bundle is plaintext
-// except the case metadata in the manifest.
+// except the case metadata in the manifest. An identity travels sealed to
+// the agency's custodian only, as it is stored.
 func (s *Store) Export(w io.Writer, ref string) error {
 	return s.ExportWith(w, ref, ExportOptions{})
 }
@@ -98,7 +100,7 @@ func (s *Store) ExportWith(w io.Writer, ref string, opts ExportOptions) error {
 	for _, it := range c.Items {
 		mi := manifestItem{
 			ID: it.ID, Batch: it.Batch, Kind: it.Kind, Day: it.Day,
-			File: itemFile(it.ID, it.Kind), Size: it.Size, SHA256: it.SHA256,
+			File: itemFile(it.ID, it.Kind), Size: it.Size, SHA256: it.SHA256, Purpose: it.Purpose,
 		}
 		if it.Name != nil {
 			sum := sha256.Sum256(it.Name)

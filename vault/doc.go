@@ -3,8 +3,11 @@
 // A [Store] never writes plaintext to disk. Every item is sealed with
 // age as it streams in through the writer that [Batch.Add] returns: to the
 // recipients of the case's [Agency], and for [KindQuestion] and [KindNote]
-// also to the case's [Access.ReplyRecipient]. Attachment names are sealed the
-// same way. The server holds only public keys, so it cannot read what it
+// also to the case's [Access.ReplyRecipient]. A [KindIdentity] item (the
+// reporter's name and contact, for protection or a reward) is sealed to the
+// agency's [Agency.Custodian] recipients only, and refused for an agency
+// without one; its [Purpose] is metadata. Attachment names are sealed the
+// same way as their attachments. The server holds only public keys, so it cannot read what it
 // stores. Case metadata lives in Badger, encrypted at rest with a random key
 // kept in vault.key (mode 0600) beside it.
 //

@@ -41,11 +41,26 @@ type Entry struct {
 	ID, Batch int
 	Kind      Kind
 	Day       string
-	Text      string // text kinds: the text (empty when longer than 8 MiB; see File)
-	File      string // relative path written in the output directory
-	Name      string // attachments: the decrypted original file name
+	Text      string  // text kinds: the text (empty when longer than 8 MiB; see File)
+	File      string  // relative path written in the output directory
+	Name      string  // attachments: the decrypted original file name
+	Purpose   Purpose // identities: what the reporter filed it for
+	// Sealed marks an item these identities cannot open, left sealed and
+	// not written: an identity, sealed to the agency's custodian, opened
+	// with a case officer's key; or, opened with the custodian's key,
+	// every item but the identities. Its checksum was still checked.
+	Sealed bool
 
 	long bool // text kinds: too long to keep in Text
+}
+
+// SealedNote says, in the offline tools' English, why a [Entry.Sealed]
+// entry was not opened.
+func (e Entry) SealedNote() string {
+	if e.Kind == KindIdentity {
+		return "sealed to the agency's custodian: this key cannot open it"
+	}
+	return "sealed to the case officers: this key cannot open it"
 }
 
 // Long reports whether a text entry was too long to keep in Text; its text
@@ -136,6 +151,7 @@ type expect struct {
 	size   int64 // -1: a name file, bounded by maxNameFileLen
 	sum    string
 	seen   bool
+	sealed bool // not sealed to the identities (see Entry.Sealed)
 }
 
 // checked is the outcome of the first pass over a bundle.
@@ -144,6 +160,33 @@ type checked struct {
 	manifestSum [32]byte
 	files       map[string]*expect
 	names       map[int]string // decrypted attachment names by item ID
+	missed      []error        // files not sealed to the identities
+}
+
+// allowSealed decides whether the files the identities could not open may
+// stay sealed. Two cases may, provided something was opened: a case
+// officer's key that opens everything but the identities (sealed to the
+// custodian), and a custodian's key that opens the identities and nothing
+// else. Anything else is the wrong key, as before identities existed.
+func (chk *checked) allowSealed() error {
+	if len(chk.missed) == 0 {
+		return nil
+	}
+	var openedOther, openedIdentity, missedOther bool
+	for _, e := range chk.files {
+		switch identity := e.item.Kind == KindIdentity; {
+		case e.sealed && !identity:
+			missedOther = true
+		case !e.sealed && identity:
+			openedIdentity = true
+		case !e.sealed:
+			openedOther = true
+		}
+	}
+	if (!missedOther && openedOther) || (openedIdentity && !openedOther) {
+		return nil
+	}
+	return chk.missed[0]
 }
 
 // checkBundle reads the whole bundle, checking its structure, every size and
@@ -214,6 +257,12 @@ func checkBundle(r io.Reader, ids []age.Identity, opts OpenOptions) (*checked, e
 		if e.isName && derr == nil {
 			chk.names[e.item.ID] = name.String()
 		}
+		var nm *age.NoIdentityMatchError
+		if errors.As(derr, &nm) {
+			e.sealed = true
+			chk.missed = append(chk.missed, derr)
+			derr = nil
+		}
 		if derr != nil {
 			return nil, derr
 		}
@@ -225,6 +274,9 @@ func checkBundle(r io.Reader, ids []age.Identity, opts OpenOptions) (*checked, e
 		if it.NameFile != "" && !chk.files[it.NameFile].seen {
 			return nil, tampered("item %d: name missing from bundle", it.ID)
 		}
+	}
+	if err := chk.allowSealed(); err != nil {
+		return nil, err
 	}
 	return chk, nil
 }
@@ -252,7 +304,11 @@ func lookupEntry(files map[string]*expect, hdr *tar.Header) (*expect, error) {
 func checkFile(r io.Reader, e *expect, ids []age.Identity, sink io.Writer) error {
 	h := sha256.New()
 	tee := io.TeeReader(r, h)
-	dec, derr := age.Decrypt(tee, ids...)
+	derr := errSealed // no identities: only the checksum is checked
+	var dec io.Reader
+	if len(ids) > 0 {
+		dec, derr = age.Decrypt(tee, ids...)
+	}
 	if derr == nil {
 		_, derr = io.Copy(sink, dec)
 	}
@@ -265,6 +321,9 @@ func checkFile(r io.Reader, e *expect, ids []age.Identity, sink io.Writer) error
 		}
 		return tampered("item %d: checksum mismatch", e.item.ID)
 	}
+	if errors.Is(derr, errSealed) {
+		return derr
+	}
 	if derr != nil {
 		var nomatch *age.NoIdentityMatchError
 		if errors.As(derr, &nomatch) {
@@ -274,6 +333,10 @@ func checkFile(r io.Reader, e *expect, ids []age.Identity, sink io.Writer) error
 	}
 	return nil
 }
+
+// errSealed is what checkFile returns for a file it was not asked to
+// decrypt, once its checksum matched.
+var errSealed = errors.New("vault: left sealed")
 
 // readSmall reads a whole file of at most limit bytes.
 func readSmall(r io.Reader, hdr *tar.Header, limit int64) ([]byte, error) {
@@ -348,6 +411,8 @@ func parseItems(items []manifestItem) error {
 			return fmt.Errorf("item %d: name checksum without name", it.ID)
 		case it.NameFile != "" && (it.Kind != KindAttachment || it.NameFile != nameFile(it.ID) || !validSum(it.NameSHA256)):
 			return fmt.Errorf("item %d: bad name file", it.ID)
+		case (it.Kind == KindIdentity) != it.Purpose.Valid() || (it.Kind != KindIdentity && it.Purpose != ""):
+			return fmt.Errorf("item %d: bad purpose", it.ID)
 		}
 		seen[it.ID] = true
 	}
@@ -444,6 +509,16 @@ func writeBundle(r io.Reader, chk *checked, ids []age.Identity, outDir string) (
 			return nil, err
 		}
 		e.seen = true
+		if e.sealed {
+			if err := checkFile(tr, e, nil, io.Discard); err != nil && !errors.Is(err, errSealed) {
+				return nil, err
+			}
+			if !e.isName {
+				it := e.item
+				entries[it.ID] = &Entry{ID: it.ID, Batch: it.Batch, Kind: it.Kind, Day: it.Day, Purpose: it.Purpose, Sealed: true}
+			}
+			continue
+		}
 		if e.isName {
 			if err := checkFile(tr, e, ids, io.Discard); err != nil {
 				return nil, err
@@ -554,7 +629,7 @@ func (o *output) writeFile(name string, data []byte) error {
 // writeItem decrypts one item into its file.
 func (o *output) writeItem(r io.Reader, e *expect, ids []age.Identity, name string) (*Entry, error) {
 	it := e.item
-	ent := &Entry{ID: it.ID, Batch: it.Batch, Kind: it.Kind, Day: it.Day}
+	ent := &Entry{ID: it.ID, Batch: it.Batch, Kind: it.Kind, Day: it.Day, Purpose: it.Purpose}
 	var text *limitWriter
 	if it.Kind == KindAttachment {
 		ent.Name = name
@@ -685,7 +760,12 @@ func renderText(th *Thread) []byte {
 	}
 	for _, e := range th.Entries {
 		fmt.Fprintf(&b, "\n[%03d] %s, %s, batch %d\n", e.ID, e.Kind, e.Day, e.Batch)
+		if e.Purpose != "" {
+			fmt.Fprintf(&b, "purpose: %s\n", e.Purpose)
+		}
 		switch {
+		case e.Sealed:
+			fmt.Fprintf(&b, "(%s)\n", e.SealedNote())
 		case e.Kind == KindAttachment:
 			fmt.Fprintf(&b, "file: %s\n", readable(e.File))
 			if e.Name != "" {
@@ -721,7 +801,9 @@ var threadHTML = template.Must(template.New("thread").Funcs(template.FuncMap{"re
 <h2>Thread</h2>
 {{range .Entries}}<section>
 <h3>[{{printf "%03d" .ID}}] {{.Kind}}, {{.Day}}, batch {{.Batch}}</h3>
-{{if eq .Kind "attachment"}}<p>File: <code>{{readable .File}}</code>{{if .Name}}<br>Original name: <code>{{readable .Name}}</code>{{end}}</p>
+{{if .Purpose}}<p>Purpose: {{.Purpose}}</p>
+{{end}}{{if .Sealed}}<p>({{.SealedNote}})</p>
+{{else if eq .Kind "attachment"}}<p>File: <code>{{readable .File}}</code>{{if .Name}}<br>Original name: <code>{{readable .Name}}</code>{{end}}</p>
 {{else if .Long}}<p>(see <code>{{.File}}</code>)</p>
 {{else}}<pre>{{readable .Text}}</pre>
 {{end}}</section>

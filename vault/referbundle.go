@@ -12,6 +12,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 
 	"filippo.io/age"
@@ -51,6 +52,9 @@ type ReferralInfo struct {
 	FromRef, FromAgency, ToAgency string
 	Items                         int
 	Source                        string // hex SHA-256 of the export manifest
+	// Identities is how many identities the case holds that stay behind:
+	// sealed to this agency's custodian, they are never referred.
+	Identities int
 }
 
 // MakeReferral reads an export bundle (checked as [OpenBundleWith] checks
@@ -115,6 +119,11 @@ func makeReferral(r io.Reader, ids []age.Identity, to string, recips []age.Recip
 			continue // the manifest, its signature, and name files (decrypted in the check)
 		}
 		it := *e.item
+		if it.Kind == KindIdentity {
+			// The reporter gave their identity to this agency's custodian:
+			// it does not travel with a referral.
+			continue
+		}
 		// The bundle is read a second time here: it must still be the one
 		// the first pass checked, file for file.
 		in := sha256.New()
@@ -147,7 +156,8 @@ func makeReferral(r io.Reader, ids []age.Identity, to string, recips []age.Recip
 		}
 		m.Items = append(m.Items, it)
 	}
-	if len(m.Items) != len(chk.m.Items) {
+	kept := len(withoutIdentities(chk.m.Items))
+	if len(m.Items) != kept {
 		return nil, tampered("bundle changed while being read")
 	}
 	sort.Slice(m.Items, func(i, j int) bool { return m.Items[i].ID < m.Items[j].ID })
@@ -180,7 +190,14 @@ func makeReferral(r io.Reader, ids []age.Identity, to string, recips []age.Recip
 	if err := bw.tw.Close(); err != nil {
 		return nil, err
 	}
-	return &ReferralInfo{FromRef: m.FromRef, FromAgency: m.FromAgency, ToAgency: to, Items: len(m.Items), Source: m.Source}, nil
+	return &ReferralInfo{FromRef: m.FromRef, FromAgency: m.FromAgency, ToAgency: to, Items: len(m.Items), Source: m.Source,
+		Identities: len(chk.m.Items) - kept}, nil
+}
+
+// withoutIdentities returns the items that are not identities, which
+// stay with the agency they were filed with.
+func withoutIdentities(items []manifestItem) []manifestItem {
+	return slices.DeleteFunc(slices.Clone(items), func(it manifestItem) bool { return it.Kind == KindIdentity })
 }
 
 // readErr marks the errors of reading r, so that a failure to read (a
@@ -347,6 +364,7 @@ func (s *Store) ReceiveReferral(r io.Reader, from string, opts ReceiveOptions) (
 // plaintext of one length to a payload of one length whoever it is sealed
 // to, so a re-sealed item's payload must be as long.
 func (s *Store) matchItems(c Case, items []manifestItem) ([]int64, error) {
+	c.Items = slices.DeleteFunc(slices.Clone(c.Items), func(it Item) bool { return it.Kind == KindIdentity })
 	if len(items) != len(c.Items) {
 		return nil, fmt.Errorf("%d items for a case of %d: %w", len(items), len(c.Items), ErrItemsMismatch)
 	}

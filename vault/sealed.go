@@ -19,6 +19,11 @@ const ageIntro = "age-encryption.org/v1\n"
 // header's shape is checked: the server cannot see to whom it is sealed,
 // which is the point. sealedName, for attachments, is an age file too.
 func (b *Batch) AddSealed(kind Kind, ciphertext io.Reader, sealedName []byte) error {
+	if kind == KindIdentity {
+		// An identity sealed elsewhere could be sealed to anyone: only the
+		// vault seals identities, to the custodian.
+		return errors.New("vault: an identity cannot be stored sealed elsewhere")
+	}
 	if sealedName != nil && kind != KindAttachment {
 		return fmt.Errorf("vault: a %s item has no name", kind)
 	}

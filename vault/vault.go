@@ -29,11 +29,16 @@ const (
 	KindAnswer     Kind = "answer"     // reporter's follow-up text
 	KindQuestion   Kind = "question"   // officer -> reporter; also sealed to the case's reply recipient
 	KindNote       Kind = "note"       // officer note to the reporter with a stage change; also sealed to the reply recipient
+	// KindIdentity is the reporter's identity (name, contact, purpose), put
+	// on file for protection or a reward. It is sealed only to the
+	// agency's [Agency.Custodian] recipients: not to its case officers,
+	// not to the reporter's reply key. Its record carries the [Purpose].
+	KindIdentity Kind = "identity"
 )
 
 func (k Kind) valid() bool {
 	switch k {
-	case KindReport, KindAttachment, KindAnswer, KindQuestion, KindNote:
+	case KindReport, KindAttachment, KindAnswer, KindQuestion, KindNote, KindIdentity:
 		return true
 	}
 	return false
@@ -42,6 +47,21 @@ func (k Kind) valid() bool {
 // toReporter reports whether items of this kind are also sealed to the
 // case's reply recipient.
 func (k Kind) toReporter() bool { return k == KindQuestion || k == KindNote }
+
+// Purpose is why a reporter put their identity on file.
+type Purpose string
+
+// The purposes of an identity.
+const (
+	PurposeProtection Purpose = "protection"
+	PurposeReward     Purpose = "reward"
+	PurposeBoth       Purpose = "both"
+)
+
+// Valid reports whether p is one of the purposes.
+func (p Purpose) Valid() bool {
+	return p == PurposeProtection || p == PurposeReward || p == PurposeBoth
+}
 
 // InitialStage is the stage of a newly committed case.
 const InitialStage = "received"
@@ -55,12 +75,18 @@ var (
 	// ErrNoReporter: the case has no reply key (it came by referral), so
 	// nothing can be sealed to its reporter.
 	ErrNoReporter = errors.New("vault: the case has no reporter access")
+	// ErrNoCustodian: the case's agency has no custodian, so no identity
+	// can be sealed for it.
+	ErrNoCustodian = errors.New("vault: the agency has no custodian")
 )
 
-// An Agency receives reports. Items of its cases are sealed to Recipients.
+// An Agency receives reports. Items of its cases are sealed to Recipients,
+// except identities, which are sealed to Custodian only (none: the agency
+// takes no identity).
 type Agency struct {
 	ID, Name   string
 	Recipients []age.Recipient
+	Custodian  []age.Recipient
 }
 
 // Options configure a [Store].
@@ -100,6 +126,10 @@ type Item struct {
 	Size   int64  // ciphertext bytes
 	SHA256 string // hex of the ciphertext
 	Name   []byte // age ciphertext of the attachment's file name (nil when none)
+	// Purpose is why an identity was filed ([KindIdentity] only). It is
+	// metadata, encrypted at rest like all metadata but readable by the
+	// server, so that officers can be told what the identity is for.
+	Purpose Purpose `json:",omitempty"`
 }
 
 // An Event is one entry in a case's stage history.

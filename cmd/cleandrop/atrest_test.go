@@ -81,7 +81,8 @@ func TestScanTreeFindsEncodedCanary(t *testing.T) {
 }
 
 // TestNoPlaintextAtRest sends a unique canary as report text, file
-// content, file name, officer question and reporter answer, then looks for
+// content, file name, officer question, reporter answer and the reporter's
+// identity (name and contact, sealed to the custodian), then looks for
 // it, plain or encoded, in every file of the data directory and every line
 // the server and the commands printed.
 func TestNoPlaintextAtRest(t *testing.T) {
@@ -105,6 +106,13 @@ func TestNoPlaintextAtRest(t *testing.T) {
 	if resp.StatusCode != 200 {
 		t.Fatalf("answer: %d", resp.StatusCode)
 	}
+	resp, body := r.postForm("/case/identity", map[string]string{
+		"name": "name " + canary, "contact": "contact " + canary, "purpose": "both", "confirm": "yes"})
+	if resp.StatusCode != 200 || resp.Request.URL.Path != "/case" || !strings.Contains(body, `id="identity-on-file"`) {
+		t.Fatalf("identity: %d\n%s", resp.StatusCode, body)
+	}
+	// A refused identity (not confirmed) must not leak either.
+	r.postForm("/case/identity", map[string]string{"name": canary, "contact": canary, "purpose": "reward"})
 	// A refused upload and a cut one must not leak either.
 	r.postMultipart("/report", [][2]string{{"agency", "nope"}, {"message", canary}}, nil)
 

@@ -118,6 +118,10 @@ type AgencyConfig struct {
 	// directory fields it leaves unset from the pack.
 	Central    bool     `json:"central,omitempty"`
 	Recipients []string `json:"recipients"`
+	// Custodian are the age recipients of the agency's protection and
+	// rewards officer: a reporter's identity is sealed to them only. None:
+	// the agency takes no identity.
+	Custodian []string `json:"custodian,omitempty"`
 }
 
 // NotifyConfig is the mail account and hour of the officers' daily
@@ -150,6 +154,7 @@ type agency struct {
 	AgencyConfig
 	recipients []age.Recipient
 	pq         bool
+	custodian  []age.Recipient
 }
 
 // source is the agency as the reporter interface sees it.
@@ -157,6 +162,7 @@ func (a agency) source() source.Agency {
 	return source.Agency{
 		ID: a.ID, Name: a.Name, PQ: a.pq, Names: a.Names, Translit: a.Translit,
 		Sector: a.Sector, Region: a.Region, Keywords: a.Keywords, Central: a.Central,
+		Custodian: len(a.custodian) > 0,
 	}
 }
 
@@ -325,6 +331,9 @@ func (c *Config) check() error {
 				"recipients look like age1... (X25519) or age1pq1... (post-quantum); never put a secret key (AGE-SECRET-KEY-...) on the server")
 		case err != nil:
 			return hint(fmt.Errorf("config: agency %q: %w", a.ID, err), "age refuses to mix them in one file: give each agency one kind")
+		}
+		if ag.custodian, err = checkCustodian(a); err != nil {
+			return err
 		}
 		c.agencies = append(c.agencies, ag)
 	}
@@ -621,6 +630,33 @@ func checkPrivateDir(dir string) error {
 			"run: chmod 700 "+dir)
 	}
 	return nil
+}
+
+// checkCustodian parses an agency's custodian recipients: valid age keys
+// of one kind, none of them also a case officer's key (which would let the
+// case officers open the identities).
+func checkCustodian(a AgencyConfig) ([]age.Recipient, error) {
+	if len(a.Custodian) == 0 {
+		return nil, nil
+	}
+	rs, _, err := parseRecipients(a.Custodian)
+	var bad *badRecipient
+	switch {
+	case errors.As(err, &bad):
+		return nil, hint(fmt.Errorf("config: agency %q: custodian recipient %d is not a valid age public key: %w", a.ID, bad.i+1, bad.err),
+			"the custodian makes a key on their own offline machine with 'cleandrop keygen' and gives you its public half (age1...)")
+	case err != nil:
+		return nil, hint(fmt.Errorf("config: agency %q: custodian: %w", a.ID, err), "age refuses to mix them in one file: give the custodian one kind")
+	}
+	for _, k := range a.Custodian {
+		for _, o := range a.Recipients {
+			if strings.TrimSpace(k) == strings.TrimSpace(o) {
+				return nil, hint(fmt.Errorf("config: agency %q: custodian key %s is also a case officer's key", a.ID, strings.TrimSpace(k)),
+					"the custodian needs a key of their own: the case officers must not be able to open a reporter's identity")
+			}
+		}
+	}
+	return rs, nil
 }
 
 // errMixedKinds: age refuses to seal to post-quantum and classic keys at once.

@@ -45,7 +45,7 @@ func cmdDemo(args []string, stdout, stderr io.Writer) error {
 	cfg.LoopbackProxyProtocol = *proxy
 	fmt.Fprintf(stdout, "cleandrop demo: data in %s, configuration %s\n", cfg.DataDir, cfgPath)
 	for _, k := range keys {
-		fmt.Fprintf(stdout, "cleandrop demo: officer key of %q: %s\n", k.agency, k.path)
+		fmt.Fprintf(stdout, "cleandrop demo: %s key of %q: %s\n", k.role(), k.agency, k.path)
 	}
 	fmt.Fprintln(stdout, "cleandrop demo: DEMO ONLY: these officer keys sit beside the server; a real agency keeps them offline")
 	if *juris != "" {
@@ -60,7 +60,21 @@ func cmdDemo(args []string, stdout, stderr io.Writer) error {
 	return serve(cfg, serveOpts{demo: true, noTor: *noTor, stdout: stdout, stderr: stderr})
 }
 
-type demoKey struct{ agency, path string }
+type demoKey struct {
+	agency, path string
+	custodian    bool // the agency's protection and rewards officer's key
+}
+
+func (k demoKey) role() string {
+	if k.custodian {
+		return "custodian"
+	}
+	return "officer"
+}
+
+// demoCustodian is the demo agency with a custodian, to whom reporters can
+// seal their identity; the other shows an agency without one.
+const demoCustodian = "acc"
 
 var demoAgencies = []AgencyConfig{
 	{ID: "acc", Name: "Anti-Corruption Commission (demo)", Sector: "anti_corruption", Central: true},
@@ -100,8 +114,14 @@ func demoSetup(data, juris string) (string, []demoKey, error) {
 	}
 	var keys []demoKey
 	for _, a := range agencies {
-		keys = append(keys, demoKey{a.ID, filepath.Join(dir, "officer-"+a.ID+".key")})
+		keys = append(keys, demoKey{agency: a.ID, path: filepath.Join(dir, "officer-"+a.ID+".key")})
 	}
+	// One agency has a custodian: "acc", or the pack's central body.
+	custodian := demoCustodian
+	if juris != "" {
+		custodian = agencies[0].ID
+	}
+	keys = append(keys, demoKey{agency: custodian, path: filepath.Join(dir, "custodian-"+custodian+".key"), custodian: true})
 	if b, err := os.ReadFile(cfgPath); err == nil {
 		var old Config
 		if err := json.Unmarshal(b, &old); err != nil {
@@ -125,6 +145,20 @@ func demoSetup(data, juris string) (string, []demoKey, error) {
 			return "", nil, err
 		}
 		cfg.Agencies[i].Recipients = []string{pub}
+	}
+	for _, k := range keys {
+		if !k.custodian {
+			continue
+		}
+		text, pub, err := newIdentity(false)
+		if err != nil {
+			return "", nil, err
+		}
+		if err := writeNew(k.path, []byte(text)); err != nil {
+			return "", nil, err
+		}
+		i := slices.IndexFunc(cfg.Agencies, func(a AgencyConfig) bool { return a.ID == k.agency })
+		cfg.Agencies[i].Custodian = []string{pub}
 	}
 	b, err := json.MarshalIndent(cfg, "", "  ")
 	if err != nil {

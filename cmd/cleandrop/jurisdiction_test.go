@@ -23,7 +23,7 @@ func TestConfigAgencyFromPack(t *testing.T) {
 	if a.Names["mn"] != "Авлигатай тэмцэх газар" || a.Region != "national" || !a.Central || len(a.Keywords["mn"]) == 0 || a.Translit == "" {
 		t.Errorf("pack fields not filled in: %+v", a)
 	}
-	if own.Sector != "" || own.Central {
+	if own.Sector != "other" || own.Central || own.Names != nil || own.Keywords != nil { // "other": the directory's default
 		t.Errorf("an agency outside the pack got pack fields: %+v", own)
 	}
 	if cfg.policy.Name != "mn" || len(cfg.policy.Rules) != 1 || cfg.policy.Rules[0].Days != 30 || cfg.Language != "mn" {

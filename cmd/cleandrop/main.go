@@ -44,7 +44,7 @@ const usage = `Usage:
   cleandrop keygen  [--pq] [-o FILE]                          make an officer age key (offline machine)
   cleandrop check   --config FILE                             check a configuration
   cleandrop pack    list | check CODE|DIR                     list the jurisdiction packs, check one
-  cleandrop officer add --agency ID --name NAME [--role supervisor|overseer] | list | revoke NAME
+  cleandrop officer add --agency ID --name NAME [--role supervisor|overseer|custodian] | list | revoke NAME
                                                               manage officer accounts
   cleandrop officer notify NAME --email ADDR --key FILE.asc | --off | --send-now
                                                               an officer's daily digest by e-mail

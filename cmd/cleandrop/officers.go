@@ -81,7 +81,7 @@ var userMessages = []struct {
 }{
 	{desk.ErrExists, "an officer or token with that name already exists"},
 	{desk.ErrBadName, "a login name is 2-32 characters of a-z, 0-9, '.', '_' and '-'"},
-	{desk.ErrBadRole, `the role must be "officer", "supervisor" or "overseer"`},
+	{desk.ErrBadRole, `the role must be "officer", "supervisor", "overseer" or "custodian"`},
 	{desk.ErrNoAgencies, "an officer needs at least one agency"},
 	{desk.ErrNoOfficer, "no such officer"},
 	{desk.ErrBadEmail, "the digest address must be a bare e-mail address, like officer@agency.example"},
@@ -283,7 +283,7 @@ func cmdOfficer(args []string, stdout, stderr io.Writer) error {
 		var agencies multi
 		fs.Var(&agencies, "agency", "agency `ID` the officer works for, or an overseer oversees (repeat for several)")
 		name := fs.String("name", "", "login `NAME` (a-z, 0-9, . _ -)")
-		role := fs.String("role", desk.RoleOfficer, "officer, supervisor or overseer")
+		role := fs.String("role", desk.RoleOfficer, "officer, supervisor, overseer or custodian (the agency's protection and rewards officer)")
 		if _, err := parse(fs, args[1:], stderr); err != nil {
 			return err
 		}
@@ -372,7 +372,7 @@ func cmdOfficer(args []string, stdout, stderr io.Writer) error {
 	return errUsage
 }
 
-const officerUsage = `usage: cleandrop officer add --agency ID --name NAME [--role supervisor]
+const officerUsage = `usage: cleandrop officer add --agency ID --name NAME [--role supervisor|custodian]
        cleandrop officer add --name NAME --role overseer [--agency ID]...
        cleandrop officer list
        cleandrop officer revoke NAME

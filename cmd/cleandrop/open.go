@@ -17,7 +17,7 @@ import (
 // cmdOpen decrypts an export bundle on the officer's offline machine.
 func cmdOpen(args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("open", flag.ContinueOnError)
-	idPath := fs.String("i", "", "the officer's age identity `FILE`")
+	idPath := fs.String("i", "", "the officer's (or the custodian's) age identity `FILE`")
 	out := fs.String("o", "", "write the decrypted thread and files into `DIR` (must not exist or be empty)")
 	sig := addSignerFlags(fs)
 	pos, err := parse(fs, args, stderr)
@@ -51,7 +51,30 @@ func cmdOpen(args []string, stdout, stderr io.Writer) error {
 		return hint(fmt.Errorf("open %s: %w", pos[0], err), "check that the identity belongs to the case's agency")
 	}
 	sig.report(stdout)
-	fmt.Fprintf(stdout, "Case %s (%s, stage %s): %d items decrypted into %s\n", th.Ref, th.Agency, th.Stage, len(th.Entries), *out)
+	opened, identities, sealedIDs, sealedOther := 0, 0, 0, 0
+	for _, e := range th.Entries {
+		switch {
+		case e.Sealed && e.Kind == vault.KindIdentity:
+			sealedIDs++
+		case e.Sealed:
+			sealedOther++
+		case e.Kind == vault.KindIdentity:
+			identities++
+			opened++
+		default:
+			opened++
+		}
+	}
+	fmt.Fprintf(stdout, "Case %s (%s, stage %s): %d items decrypted into %s\n", th.Ref, th.Agency, th.Stage, opened, *out)
+	if sealedIDs > 0 {
+		fmt.Fprintf(stdout, "The reporter's identity (%d item(s)) is sealed to the agency's custodian: this key cannot open it, and it was not written.\n", sealedIDs)
+	}
+	if identities > 0 {
+		fmt.Fprintf(stdout, "Opened the reporter's identity (%d item(s)) with the custodian's key; mark it opened on the desk so the audit log records it.\n", identities)
+	}
+	if sealedOther > 0 {
+		fmt.Fprintf(stdout, "%d item(s) are sealed to the case officers: this key cannot open them.\n", sealedOther)
+	}
 	fmt.Fprintf(stdout, "Read %s/thread.html or %s/thread.txt.\n", *out, *out)
 	return nil
 }

@@ -82,6 +82,9 @@ func cmdRefer(args []string, stdout, stderr io.Writer) error {
 	}
 	sig.report(stdout)
 	fmt.Fprintf(stdout, "Case %s (%s): %d items sealed for %s into %s\n", info.FromRef, info.FromAgency, info.Items, info.ToAgency, *out)
+	if info.Identities > 0 {
+		fmt.Fprintf(stdout, "The reporter's identity (%d item(s)) stays with %s's custodian: it is not referred.\n", info.Identities, info.FromAgency)
+	}
 	fmt.Fprintf(stdout, "SHA-256 of the referral bundle: %x\n", h.Sum(nil))
 	fmt.Fprintf(stdout, "File it on the desk: case %s, \"Refer\". The chain of custody there must show the same SHA-256.\n", info.FromRef)
 	fmt.Fprintf(stdout, "Nothing in it opens with %s's keys any more.\n", info.FromAgency)

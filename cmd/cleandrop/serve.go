@@ -119,7 +119,7 @@ func serve(cfg *Config, o serveOpts) error {
 	var srcAgencies []source.Agency
 	var deskAgencies []desk.Agency
 	for _, a := range cfg.agencies {
-		agencies = append(agencies, vault.Agency{ID: a.ID, Name: a.Name, Recipients: a.recipients})
+		agencies = append(agencies, vault.Agency{ID: a.ID, Name: a.Name, Recipients: a.recipients, Custodian: a.custodian})
 		srcAgencies = append(srcAgencies, a.source())
 		deskAgencies = append(deskAgencies, desk.Agency{ID: a.ID, Name: a.Name, Recipients: a.Recipients})
 	}

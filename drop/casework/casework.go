@@ -26,6 +26,10 @@ const AdminName = "admin"
 const (
 	RoleOfficer    = "officer"
 	RoleSupervisor = "supervisor"
+	// RoleCustodian is the agency's protection and rewards officer: they
+	// see a case's metadata, export it and download its identities (sealed
+	// to their key), and mark an identity opened; they change nothing else.
+	RoleCustodian = "custodian"
 )
 
 // Store is what casework needs from the vault.
@@ -56,7 +60,7 @@ const (
 // Actor is who acts, and through which path.
 type Actor struct {
 	Name     string
-	Role     string   // RoleOfficer or RoleSupervisor; ignored for the administrator
+	Role     string   // RoleOfficer, RoleSupervisor or RoleCustodian; ignored for the administrator
 	Agencies []string // whose cases the officer may act on
 	Path     Path
 	admin    bool
@@ -71,6 +75,15 @@ func Officer(name, role string, agencies []string, path Path) Actor {
 	return Actor{Name: name, Role: role, Agencies: agencies, Path: path}
 }
 
+// caseOfficer reports whether a may change cases: the administrator, an
+// officer or a supervisor.
+func (a Actor) caseOfficer() bool {
+	return a.admin || a.Role == RoleOfficer || a.Role == RoleSupervisor
+}
+
+// custodian reports whether a is an agency's custodian.
+func (a Actor) custodian() bool { return !a.admin && a.Role == RoleCustodian }
+
 // Errors the callers branch on. A case out of scope is [vault.ErrNotFound].
 var (
 	ErrForbidden   = errors.New("casework: not allowed")
@@ -82,6 +95,11 @@ var (
 	ErrKind        = errors.New("casework: unknown item kind")
 	ErrEmptyUpload = errors.New("casework: empty upload")
 	ErrReason      = errors.New("casework: unknown referral reason")
+	// ErrIdentity: an identity is sealed to the custodian, and only the
+	// custodian may download it or mark it opened.
+	ErrIdentity = errors.New("casework: the identity is for the custodian only")
+	// ErrNoIdentity: the case has no identity on file.
+	ErrNoIdentity = errors.New("casework: no identity on file")
 	// ErrNoItem is an item the case does not have; it is also
 	// [vault.ErrNotFound].
 	ErrNoItem = fmt.Errorf("casework: no such item: %w", vault.ErrNotFound)
@@ -127,7 +145,7 @@ func (d *Desk) Stages() []string { return slices.Clone(d.policy.Stages) }
 // Load returns case ref if a is allowed to act on it, without recording
 // anything (for lists and pages that only show metadata).
 func (d *Desk) Load(a Actor, ref string) (vault.Case, error) {
-	if !a.admin && a.Role != RoleOfficer && a.Role != RoleSupervisor {
+	if !a.caseOfficer() && !a.custodian() {
 		return vault.Case{}, ErrForbidden
 	}
 	ref = strings.ToUpper(strings.TrimSpace(ref))
@@ -157,7 +175,9 @@ func (d *Desk) View(a Actor, ref string) (vault.Case, error) {
 }
 
 // Download returns item id of case ref as stored (age ciphertext) and
-// records it. The caller closes the reader.
+// records it. The caller closes the reader. An identity is the custodian's
+// only: for anyone else it is [ErrIdentity]; a custodian downloads nothing
+// but identities ([ErrForbidden]).
 func (d *Desk) Download(a Actor, ref string, id int) (vault.Item, io.ReadCloser, error) {
 	c, err := d.Load(a, ref)
 	if err != nil {
@@ -166,6 +186,12 @@ func (d *Desk) Download(a Actor, ref string, id int) (vault.Item, io.ReadCloser,
 	i := slices.IndexFunc(c.Items, func(it vault.Item) bool { return it.ID == id })
 	if i < 0 {
 		return vault.Item{}, nil, ErrNoItem
+	}
+	switch identity := c.Items[i].Kind == vault.KindIdentity; {
+	case identity && !a.custodian():
+		return vault.Item{}, nil, ErrIdentity
+	case !identity && a.custodian():
+		return vault.Item{}, nil, ErrForbidden
 	}
 	rc, err := d.st.OpenItem(c.Ref, id)
 	if err != nil {
@@ -211,6 +237,9 @@ func (d *Desk) SetStage(a Actor, ref, stg, note string) (vault.Case, error) {
 	if err != nil {
 		return c, err
 	}
+	if !a.caseOfficer() {
+		return c, ErrForbidden
+	}
 	stg = strings.TrimSpace(stg)
 	if !d.policy.Has(stg) {
 		return c, ErrStage
@@ -242,6 +271,9 @@ func (d *Desk) Ask(a Actor, ref, question string) (vault.Case, error) {
 	if err != nil {
 		return c, err
 	}
+	if !a.caseOfficer() {
+		return c, ErrForbidden
+	}
 	q, err := text(question)
 	if err != nil {
 		return c, err
@@ -271,6 +303,9 @@ func UploadKind(s string) (vault.Kind, error) {
 // header. after, when not nil, runs before the commit and may refuse what
 // follows the file. Nothing is kept unless all of it succeeds.
 func (d *Desk) Upload(a Actor, c vault.Case, kind vault.Kind, r io.Reader, after func() error) error {
+	if !a.caseOfficer() {
+		return ErrForbidden
+	}
 	if _, err := UploadKind(string(kind)); err != nil {
 		return err
 	}

@@ -21,14 +21,17 @@ type fixture struct {
 	au  *audit.Log
 	ops *casework.Desk
 	id  *age.X25519Identity
+	// custodian is the protection/rewards officer of "acc".
+	custodian *age.X25519Identity
 }
 
 func newFixture(t *testing.T, au casework.Audit) *fixture {
 	t.Helper()
 	id, _ := age.GenerateX25519Identity()
 	other, _ := age.GenerateX25519Identity()
+	cust, _ := age.GenerateX25519Identity()
 	st, err := vault.Open(t.TempDir(), vault.Options{Agencies: []vault.Agency{
-		{ID: "acc", Name: "ACC", Recipients: []age.Recipient{id.Recipient()}},
+		{ID: "acc", Name: "ACC", Recipients: []age.Recipient{id.Recipient()}, Custodian: []age.Recipient{cust.Recipient()}},
 		{ID: "other", Name: "Other", Recipients: []age.Recipient{other.Recipient()}},
 	}})
 	if err != nil {
@@ -47,7 +50,7 @@ func newFixture(t *testing.T, au casework.Audit) *fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &fixture{st: st, au: l, ops: ops, id: id}
+	return &fixture{st: st, au: l, ops: ops, id: id, custodian: cust}
 }
 
 func (f *fixture) newCase(t *testing.T, agency string) string {

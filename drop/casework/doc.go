@@ -13,6 +13,9 @@
 //     to the case's own stage needs a note;
 //   - sealing: text goes to the vault, which seals it before any byte
 //     reaches disk; uploads are age files sealed elsewhere, streamed as is;
+//   - identities: an identity item is the custodian's ([RoleCustodian]):
+//     only they download it or mark it opened ([Desk.IdentityOpened], the
+//     audit entry "identity.opened"); a custodian changes nothing else;
 //   - audit: every action is recorded with who did it and through which
 //     path ([Path]). Reads (view, download, export) are recorded first and
 //     refused if that fails; changes are recorded once committed, and a

@@ -20,6 +20,9 @@ func ReferralReasons() []string { return slices.Clone(vault.ReferralReasons) }
 // "" for a first referral to that agency and one of [ReferralReasons]
 // otherwise ([vault.ErrReferredBefore]).
 func (d *Desk) Refer(a Actor, c vault.Case, body io.Reader, reason string) (vault.Custody, error) {
+	if !a.caseOfficer() {
+		return vault.Custody{}, ErrForbidden
+	}
 	reason = strings.TrimSpace(reason)
 	if reason != "" && !slices.Contains(vault.ReferralReasons, reason) {
 		return vault.Custody{}, ErrReason

@@ -19,6 +19,7 @@ import (
 
 	"golang.org/x/crypto/argon2"
 
+	"cleandrop/drop/casework"
 	"cleandrop/drop/stage"
 	"cleandrop/drop/web"
 	"cleandrop/vault"
@@ -28,11 +29,14 @@ import (
 // officer of the same agencies, and the audit log of those agencies too.
 // An overseer (the central body) sees no case at all: only the oversight
 // page's aggregates over the agencies they oversee (all of them when the
-// account names none).
+// account names none). A custodian, the agencies' protection and rewards
+// officer, sees their cases' metadata, takes the identities sealed to their
+// key and marks them opened, and changes nothing else.
 const (
 	RoleOfficer    = "officer"
 	RoleSupervisor = "supervisor"
 	RoleOverseer   = "overseer"
+	RoleCustodian  = casework.RoleCustodian
 )
 
 // Record kinds the desk keeps in the [Store].
@@ -48,7 +52,7 @@ const EnrolDays = 7
 var (
 	ErrExists      = errors.New("desk: an officer or token with that name already exists")
 	ErrBadName     = errors.New("desk: a login name is 2-32 characters of a-z, 0-9, '.', '_' and '-'")
-	ErrBadRole     = errors.New(`desk: the role must be "officer", "supervisor" or "overseer"`)
+	ErrBadRole     = errors.New(`desk: the role must be "officer", "supervisor", "overseer" or "custodian"`)
 	ErrNoAgencies  = errors.New("desk: an officer needs at least one agency")
 	ErrNoOfficer   = errors.New("desk: no such officer")
 	ErrBadKey      = errors.New("desk: not an onion client-authorization public key (52 base32 characters)")
@@ -101,6 +105,9 @@ func (o Officer) Enrolled() bool { return len(o.EnrolHash) == 0 && o.PasswordHas
 
 // Supervisor reports whether the officer may read the audit log.
 func (o Officer) Supervisor() bool { return o.Role == RoleSupervisor }
+
+// Custodian reports whether the officer is their agencies' custodian.
+func (o Officer) Custodian() bool { return o.Role == RoleCustodian }
 
 // Overseer reports whether the officer may see the oversight page.
 func (o Officer) Overseer() bool { return o.Role == RoleOverseer }
@@ -177,7 +184,7 @@ func (a *Accounts) Add(name, role string, agencies []string) (string, error) {
 	switch {
 	case !nameRe.MatchString(name):
 		return "", ErrBadName
-	case role != RoleOfficer && role != RoleSupervisor && role != RoleOverseer:
+	case role != RoleOfficer && role != RoleSupervisor && role != RoleOverseer && role != RoleCustodian:
 		return "", ErrBadRole
 	}
 	var ags []string

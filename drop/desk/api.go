@@ -66,6 +66,9 @@ type CaseSummary struct {
 	Items     int           `json:"items"`
 	Unread    int           `json:"unread"`
 	Deadlines []deadlineRow `json:"deadlines"`
+	// Identities on file: their item, day and purpose only; the content is
+	// sealed to the agency's custodian.
+	Identities []APIIdentity `json:"identities"`
 }
 
 // CaseDetail is one case with its items and stage history.
@@ -85,6 +88,8 @@ type apiItem struct {
 	Size   int64      `json:"size"`
 	SHA256 string     `json:"sha256"`
 	Named  bool       `json:"named"`
+	// Purpose of an identity item.
+	Purpose vault.Purpose `json:"purpose,omitempty"`
 }
 
 type apiEvent struct {
@@ -101,7 +106,10 @@ type StageChange struct {
 
 func (h *handler) summary(c vault.Case, unread int) CaseSummary {
 	s := CaseSummary{Ref: c.Ref, Agency: c.Agency, Stage: c.Stage, Opened: c.Opened, Updated: c.Updated,
-		Items: len(c.Items), Unread: unread, Deadlines: []deadlineRow{}}
+		Items: len(c.Items), Unread: unread, Deadlines: []deadlineRow{}, Identities: []APIIdentity{}}
+	for _, it := range casework.Identities(c) {
+		s.Identities = append(s.Identities, APIIdentity{Item: it.ID, Day: it.Day, Purpose: it.Purpose})
+	}
 	for _, d := range h.cfg.Policy.Running(c, h.today()) {
 		s.Deadlines = append(s.Deadlines, h.deadline(d))
 	}
@@ -137,7 +145,7 @@ func (h *handler) apiCase(w http.ResponseWriter, r *http.Request) {
 	d := CaseDetail{CaseSummary: s, ReplyRecipient: c.Access.ReplyRecipient, ItemList: []apiItem{}, History: []apiEvent{},
 		Custody: append([]vault.Custody{}, c.Custody...)}
 	for _, it := range c.Items {
-		d.ItemList = append(d.ItemList, apiItem{ID: it.ID, Batch: it.Batch, Kind: it.Kind, Day: it.Day, Size: it.Size, SHA256: it.SHA256, Named: it.Name != nil})
+		d.ItemList = append(d.ItemList, apiItem{ID: it.ID, Batch: it.Batch, Kind: it.Kind, Day: it.Day, Size: it.Size, SHA256: it.SHA256, Named: it.Name != nil, Purpose: it.Purpose})
 	}
 	for _, ev := range c.History {
 		d.History = append(d.History, apiEvent(ev))

@@ -32,6 +32,9 @@ type caseRow struct {
 	Ref, Agency, Stage, StageKey, Opened string
 	Next                                 *deadlineRow
 	Unread                               int
+	// IdentityKey names the purpose of the latest identity on file ("" for
+	// none): that it exists and what for, nothing else.
+	IdentityKey string
 }
 
 func (h *handler) stageKey(s string) string {
@@ -70,6 +73,9 @@ func (h *handler) scoped(o Officer) ([]vault.Case, []caseRow, error) {
 	var rows []caseRow
 	for _, c := range all {
 		row := caseRow{Ref: c.Ref, Agency: c.Agency, Stage: c.Stage, StageKey: h.stageKey(c.Stage), Opened: c.Opened}
+		if ids := casework.Identities(c); len(ids) > 0 {
+			row.IdentityKey = "desk.identity.purpose." + string(ids[len(ids)-1].Purpose)
+		}
 		if d, ok := h.cfg.Policy.Next(c, today); ok {
 			dr := h.deadline(d)
 			row.Next = &dr
@@ -245,6 +251,10 @@ func (h *handler) opProblem(err error) (status int, key, text string, ok bool) {
 		return http.StatusRequestEntityTooLarge, "error.too_large", "too long (at most 1 MiB of text)", true
 	case errors.Is(err, casework.ErrNotText):
 		return http.StatusBadRequest, "desk.error.not_text", "the text is not UTF-8", true
+	case errors.Is(err, casework.ErrIdentity):
+		return http.StatusForbidden, "desk.error.identity", "the identity is sealed to the agency's custodian: only the custodian may download it or mark it opened", true
+	case errors.Is(err, casework.ErrNoIdentity):
+		return http.StatusNotFound, "desk.error.no_identity", "no identity on file", true
 	case errors.Is(err, vault.ErrNoReporter):
 		return http.StatusConflict, "desk.error.no_reporter", "the case came by referral: nothing can be sealed to its reporter from here", true
 	}
@@ -273,6 +283,9 @@ type itemRow struct {
 	Named     bool
 	Reporter  bool
 	New       bool
+	// Sealed marks an identity the viewer may not download (it is the
+	// custodian's) or, for the custodian, an item that is not an identity.
+	Sealed bool
 }
 
 type eventRow struct {
@@ -298,6 +311,11 @@ type caseData struct {
 	History            []eventRow
 	Stages             []stageOption
 	MaxMiB             int64
+	// Identities on file: that they exist and what for, never what.
+	Identities []identityRow
+	// Custodian: the viewer is the agency's custodian, who may mark an
+	// identity opened and changes nothing else.
+	Custodian bool
 }
 
 func (h *handler) casePage(w http.ResponseWriter, r *http.Request) {
@@ -310,7 +328,8 @@ func (h *handler) casePage(w http.ResponseWriter, r *http.Request) {
 	if b, err := h.cfg.Store.Record(kindSeen, seenID(me.Name, c.Ref)); err == nil {
 		seen, _ = strconv.Atoi(string(b))
 	}
-	if err := h.markSeen(me.Name, c); err != nil {
+	var err error
+	if err = h.markSeen(me.Name, c); err != nil {
 		h.internal(w, r, "seen")
 		return
 	}
@@ -327,7 +346,13 @@ func (h *handler) casePage(w http.ResponseWriter, r *http.Request) {
 			ID: it.ID, Batch: it.Batch, Kind: it.Kind, KindKey: "desk.kind." + string(it.Kind),
 			Day: it.Day, Size: it.Size, Named: it.Name != nil,
 			Reporter: reporterKind(it.Kind), New: it.ID > seen && reporterKind(it.Kind),
+			Sealed: (it.Kind == vault.KindIdentity) != me.Custodian(),
 		})
+	}
+	d.Custodian = me.Custodian()
+	if d.Identities, err = h.identities(c); err != nil {
+		h.internal(w, r, "identities")
+		return
 	}
 	for _, ev := range c.History {
 		d.History = append(d.History, eventRow{Day: ev.Day, Stage: ev.Stage, StageKey: h.stageKey(ev.Stage)})

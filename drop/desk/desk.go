@@ -215,6 +215,7 @@ func (h *handler) routes() http.Handler {
 			r.Get("/items/{id}", h.download)
 			r.Post("/stage", h.changeStage)
 			r.Post("/questions", h.ask)
+			r.Post("/identity/opened", h.identityOpened)
 			r.With(upload).Post("/items", h.upload)
 			r.With(upload).Post("/refer", h.refer)
 		})
@@ -228,6 +229,7 @@ func (h *handler) routes() http.Handler {
 			r.Get("/items/{id}", h.download)
 			r.Post("/questions", h.apiAsk)
 			r.Post("/stage", h.apiStage)
+			r.Post("/identity/opened", h.apiIdentityOpened)
 			r.With(upload).Post("/items", h.apiUpload)
 			r.With(upload).Post("/refer", h.refer)
 		})
@@ -343,4 +345,6 @@ var requiredKeys = []string{
 	"desk.kind.report", "desk.kind.attachment", "desk.kind.answer", "desk.kind.question", "desk.kind.note",
 	"desk.deadline.acknowledge", "desk.deadline.feedback", "desk.deadline.process",
 	"desk.action.oversight.view", "desk.action.oversight.csv", "desk.error.not_overseer",
+	"desk.kind.identity", "desk.error.identity", "desk.error.no_identity", "desk.done.identity_opened",
+	"desk.identity.purpose.protection", "desk.identity.purpose.reward", "desk.identity.purpose.both",
 }

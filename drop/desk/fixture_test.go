@@ -110,8 +110,10 @@ type fixture struct {
 	clock  *clock
 	agency *age.X25519Identity // agency "acc"
 	other  *age.X25519Identity // agency "other"
-	logs   *bytes.Buffer
-	logMu  *sync.Mutex
+	// custodian is the protection and rewards officer of "acc".
+	custodian *age.X25519Identity
+	logs      *bytes.Buffer
+	logMu     *sync.Mutex
 }
 
 var testKDF = kdfParams{Time: 1, Memory: 8 * 1024, Threads: 1}
@@ -137,8 +139,9 @@ func newFixtureWith(t *testing.T, gen []vault.Case, extra []Agency) *fixture {
 	clk := &clock{t: time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)}
 	ida, _ := age.GenerateX25519Identity()
 	idb, _ := age.GenerateX25519Identity()
+	cust, _ := age.GenerateX25519Identity()
 	vs, err := vault.Open(t.TempDir(), vault.Options{Now: clk.Now, Agencies: []vault.Agency{
-		{ID: "acc", Name: "ACC", Recipients: []age.Recipient{ida.Recipient()}},
+		{ID: "acc", Name: "ACC", Recipients: []age.Recipient{ida.Recipient()}, Custodian: []age.Recipient{cust.Recipient()}},
 		{ID: "other", Name: "Other", Recipients: []age.Recipient{idb.Recipient()}},
 	}})
 	if err != nil {
@@ -174,7 +177,7 @@ func newFixtureWith(t *testing.T, gen []vault.Case, extra []Agency) *fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f := &fixture{t: t, h: h, store: st, acc: acc, audit: au, clock: clk, agency: ida, other: idb, logs: logs, logMu: mu}
+	f := &fixture{t: t, h: h, store: st, acc: acc, audit: au, clock: clk, agency: ida, other: idb, custodian: cust, logs: logs, logMu: mu}
 	f.srv = httptest.NewServer(h)
 	t.Cleanup(f.srv.Close)
 	return f

@@ -100,12 +100,13 @@ func (h *handler) expired(w http.ResponseWriter, r *http.Request) {
 }
 
 type entry struct {
-	Kind     string
-	Day      string
-	Text     string
-	Files    int
-	StageKey string
-	Agency   string // "referred": the agency the case went to
+	Kind       string
+	PurposeKey string // an identity filed: what for
+	Day        string
+	Text       string
+	Files      int
+	StageKey   string
+	Agency     string // "referred": the agency the case went to
 	// Unreadable marks an officer message the reply key could not open.
 	Unreadable bool
 }
@@ -124,6 +125,17 @@ type caseData struct {
 	Linked []linked
 	// Targets are where an answer can go, when there is a choice.
 	Targets []target
+	// Identity is the form to put the reporter's identity on file for the
+	// custodian, and what is already on file (its purpose, never its text).
+	Identity identityData
+	// Purposes are the purposes the identity form offers.
+	Purposes []purposeOption
+}
+
+// purposeOption is one radio button of the identity form.
+type purposeOption struct {
+	Value, Key string
+	Checked    bool
 }
 
 // linked is a case the reporter's case was referred to, as they see it.
@@ -181,6 +193,18 @@ func (h *handler) showCase(w http.ResponseWriter, r *http.Request, s *reporter, 
 	}
 	d.Next = h.next(c, s.reply)
 	d.Entries = h.entries(c, s.reply, 1)
+	if back, ok := p.Data.(identityData); ok {
+		d.Identity = back // the form as the reporter sent it, with an error
+	}
+	d.Identity.Available = h.agencies[c.Agency].Custodian
+	for _, it := range c.Items {
+		if it.Kind == vault.KindIdentity {
+			d.Identity.OnFile = append(d.Identity.OnFile, identityOnFile{Day: it.Day, PurposeKey: purposeKey(it.Purpose)})
+		}
+	}
+	for _, pu := range identityPurposes {
+		d.Purposes = append(d.Purposes, purposeOption{Value: string(pu), Key: purposeKey(pu), Checked: string(pu) == d.Identity.Purpose})
+	}
 	cases, err := h.referredTo(c)
 	if err != nil {
 		h.internal(w, r, "referred case")
@@ -243,6 +267,8 @@ func (h *handler) entries(c vault.Case, reply age.Identity, first int) []entry {
 				if it.Kind == vault.KindAttachment {
 					sent.Files++
 				}
+			case vault.KindIdentity:
+				out = append(out, entry{Kind: "identity", Day: it.Day, PurposeKey: purposeKey(it.Purpose)})
 			case vault.KindQuestion, vault.KindNote:
 				text, ok := h.decrypt(c.Ref, it.ID, reply)
 				out = append(out, entry{Kind: string(it.Kind), Day: it.Day, Text: text, Unreadable: !ok})

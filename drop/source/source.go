@@ -50,6 +50,9 @@ type Agency struct {
 	// Central marks the central body, offered first as "I don't know who
 	// is competent": it can refer a case to the competent body.
 	Central bool
+	// Custodian: the agency has a protection and rewards officer, to
+	// whose key a reporter can seal their identity.
+	Custodian bool
 }
 
 // Config wires the handler.
@@ -238,6 +241,7 @@ func (h *handler) routes() http.Handler {
 	r.Route("/case", func(r chi.Router) {
 		r.Get("/", h.casePage)
 		r.With(upload).Post("/answer", h.answer)
+		r.Post("/identity", h.fileIdentity)
 	})
 	r.Post("/logout", h.logout)
 	if h.cfg.Stats != nil {
@@ -288,4 +292,8 @@ var requiredKeys = []string{
 	"index.protection", "index.rewards",
 	"case.next.acknowledge", "case.next.feedback", "case.next.process", "case.next.other",
 	"agencies.error.long", "agencies.error.sector", "agencies.error.region", "region." + National,
+	"identity.filed", "identity.error.not_text", "identity.error.name_empty", "identity.error.name_long",
+	"identity.error.contact_empty", "identity.error.contact_long", "identity.error.purpose",
+	"identity.error.confirm", "identity.error.too_large", "identity.error.no_custodian",
+	"case.identity.purpose.protection", "case.identity.purpose.reward", "case.identity.purpose.both",
 }

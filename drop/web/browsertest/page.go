@@ -286,6 +286,42 @@ func (b *Browser) SetFiles(selector string, paths ...string) error {
 func (b *Browser) Click(selector string) error {
 	ctx, cancel := b.callCtx()
 	defer cancel()
+	sub := b.conn.subscribe(b.session, navEvents...)
+	defer b.conn.unsubscribe(sub)
+	if err := b.mouseClick(ctx, selector); err != nil {
+		return err
+	}
+	if err := b.waitLoad(ctx, sub, ""); err != nil {
+		return fmt.Errorf("click %q: %w", selector, err)
+	}
+	return nil
+}
+
+// Check clicks a checkbox or radio button with the mouse, as a person
+// does, and fails unless it is checked afterwards. It waits for no
+// navigation.
+func (b *Browser) Check(selector string) error {
+	ctx, cancel := b.callCtx()
+	defer cancel()
+	if err := b.mouseClick(ctx, selector); err != nil {
+		return err
+	}
+	id, err := b.node(ctx, selector)
+	if err != nil {
+		return fmt.Errorf("check: %w", err)
+	}
+	var checked bool
+	if err := b.callOn(ctx, id, `function() { return this.localName === "input" && (this.type === "checkbox" || this.type === "radio") && this.checked }`, &checked); err != nil {
+		return fmt.Errorf("check %q: %w", selector, err)
+	}
+	if !checked {
+		return fmt.Errorf("check %q: not a checked checkbox or radio button after the click", selector)
+	}
+	return nil
+}
+
+// mouseClick scrolls the element into view and clicks its centre.
+func (b *Browser) mouseClick(ctx context.Context, selector string) error {
 	id, err := b.node(ctx, selector)
 	if err != nil {
 		return fmt.Errorf("click: %w", err)
@@ -306,9 +342,6 @@ func (b *Browser) Click(selector string) error {
 	x := (q[0] + q[2] + q[4] + q[6]) / 4
 	y := (q[1] + q[3] + q[5] + q[7]) / 4
 	x, y = math.Round(x), math.Round(y)
-
-	sub := b.conn.subscribe(b.session, navEvents...)
-	defer b.conn.unsubscribe(sub)
 	for _, ev := range []map[string]any{
 		{"type": "mouseMoved", "x": x, "y": y},
 		{"type": "mousePressed", "x": x, "y": y, "button": "left", "buttons": 1, "clickCount": 1},
@@ -317,9 +350,6 @@ func (b *Browser) Click(selector string) error {
 		if err := b.call(ctx, "Input.dispatchMouseEvent", ev, nil); err != nil {
 			return fmt.Errorf("click %q: %w", selector, err)
 		}
-	}
-	if err := b.waitLoad(ctx, sub, ""); err != nil {
-		return fmt.Errorf("click %q: %w", selector, err)
 	}
 	return nil
 }
