@@ -110,7 +110,8 @@ FUZZ := \
 	./onion:FuzzClientKey \
 	./drop/source:FuzzUpload \
 	./drop/web:FuzzParseProxyLine \
-	./drop/jurisdiction:FuzzLoad
+	./drop/jurisdiction:FuzzLoad \
+	./drop/source:FuzzDirectorySearch
 
 # fuzz-check fails when FUZZ and the repository's fuzz targets differ.
 fuzz-check:
