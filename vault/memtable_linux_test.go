@@ -17,7 +17,11 @@ import (
 // file Badger made was born on a tick, not at a burst: the store rotates
 // the memtable itself at a tick before Badger would at a write.
 func TestMemtableRotatesOnTicks(t *testing.T) {
-	const tick = time.Second
+	// Bursts are half-way between ticks. A file born on a tick, or while
+	// the compactions a rotation starts run (a few hundred milliseconds on
+	// a busy machine), is more than allowed from them; without the
+	// rotation, tables were born 50-70 ms after a burst.
+	const tick, allowed = time.Second, 150 * time.Millisecond
 	defer vault.SetMemTableSize(1 << 20)()
 	dir := t.TempDir()
 	agencies := storetest.NewFixture(t, openBadger).Opts.Agencies
@@ -67,12 +71,12 @@ func TestMemtableRotatesOnTicks(t *testing.T) {
 			if d < nearest {
 				nearest, near = d, filepath.Base(f.path)
 			}
-			if d < tick/4 {
+			if d < allowed {
 				t.Errorf("%s was born %v from a burst of writes (at %v, a burst at %v)", filepath.Base(f.path), d, bt.Format("15:04:05.000"), b.Format("15:04:05.000"))
 			}
 		}
 	}
-	measured(t, "%d files under badger/, %d tables; nearest birth to a burst: %v (%s); tick %v, allowed %v", len(files), tables, nearest, near, tick, tick/4)
+	measured(t, "%d files under badger/, %d tables; nearest birth to a burst: %v (%s); tick %v, allowed %v", len(files), tables, nearest, near, tick, allowed)
 	if tables == 0 {
 		t.Fatal("no table was flushed: the test wrote too little to fill a memtable")
 	}
