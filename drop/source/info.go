@@ -17,6 +17,11 @@ type infoData struct {
 	Fallback bool // some text is not in the page's language
 	Other    string
 	OtherKey string
+	// ReportHref is where "Make a report" leads, as on the landing page;
+	// MaxQuery bounds the directory search offered beside it, so that a
+	// reporter who has read the page finds the body in one more load.
+	ReportHref string
+	MaxQuery   int
 }
 
 type infoText struct{ Text, Lang string }
@@ -38,7 +43,7 @@ func (h *handler) rewards(w http.ResponseWriter, r *http.Request) {
 func (h *handler) info(w http.ResponseWriter, r *http.Request, pg jurisdiction.Page, other, otherKey string) {
 	lang := web.Lang(r)
 	p := h.cfg.Pack
-	d := infoData{Checked: p.Checked, Other: other, OtherKey: otherKey}
+	d := infoData{Checked: p.Checked, Other: other, OtherKey: otherKey, ReportHref: h.reportHref(), MaxQuery: MaxQuery}
 	pick := func(t jurisdiction.Text) infoText {
 		s, in := p.In(t, lang)
 		if in != lang {

@@ -134,3 +134,38 @@ func TestEveryPageNamesItsLanguage(t *testing.T) {
 	}
 	t.Logf("checked %d pages: %v in %v", checked, paths, cat.Languages())
 }
+
+// A reporter who has read the protection or rewards page reaches the
+// directory from it in one step: the page carries the directory's search
+// form, and its "Make a report" link leads where the landing page's does
+// (the directory when the agencies are many, not the form that would only
+// send them on).
+func TestInfoPagesLeadToDirectory(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		agencies []Agency
+		report   string
+	}{
+		{"few agencies", nil, `href="/report" id="make-report"`},
+		{"many agencies", manyAgencies(DropdownMax + 1), `href="/agencies" id="make-report"`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newFixture(t, func(c *Config) {
+				withPack(t, "mn")(c)
+				if tc.agencies != nil {
+					c.Agencies = tc.agencies
+				}
+			})
+			for _, path := range []string{"/protection", "/rewards"} {
+				body := get(t, f, path).Body.String()
+				if !regexp.MustCompile(`<form method="get" action="/agencies" role="search">\s*<label for="q">`).MatchString(body) ||
+					!strings.Contains(body, `<input id="q" name="q" type="search"`) {
+					t.Errorf("%s: no directory search form", path)
+				}
+				if !strings.Contains(body, tc.report) {
+					t.Errorf("%s: the report link is not %s", path, tc.report)
+				}
+			}
+		})
+	}
+}

@@ -401,6 +401,43 @@ func (b *Browser) URL() (string, error) {
 	return u, nil
 }
 
+// History lists the URLs of the tab's session history, oldest first, up
+// to the current entry: one entry per page loaded (a redirect adds none,
+// so the length counts the page loads a user waited for).
+func (b *Browser) History() ([]string, error) {
+	ctx, cancel := b.callCtx()
+	defer cancel()
+	var h struct {
+		CurrentIndex int `json:"currentIndex"`
+		Entries      []struct {
+			URL string `json:"url"`
+		} `json:"entries"`
+	}
+	if err := b.call(ctx, "Page.getNavigationHistory", nil, &h); err != nil {
+		return nil, fmt.Errorf("history: %w", err)
+	}
+	var out []string
+	for i, e := range h.Entries {
+		if i > h.CurrentIndex {
+			break
+		}
+		out = append(out, e.URL)
+	}
+	return out, nil
+}
+
+// ClearCookies drops every cookie the browser holds. Cookies are kept per
+// host, not per port, so one browser visiting several servers on
+// 127.0.0.1 calls it to arrive at each as a new visitor.
+func (b *Browser) ClearCookies() error {
+	ctx, cancel := b.callCtx()
+	defer cancel()
+	if err := b.call(ctx, "Network.clearBrowserCookies", nil, nil); err != nil {
+		return fmt.Errorf("clear cookies: %w", err)
+	}
+	return nil
+}
+
 func (b *Browser) url(ctx context.Context) (string, error) {
 	var h struct {
 		CurrentIndex int `json:"currentIndex"`
