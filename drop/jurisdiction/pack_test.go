@@ -179,6 +179,29 @@ func TestCheckFindsProblems(t *testing.T) {
 				delete(obj(v), "sources")
 			}
 		}, "no sources"},
+		{"page text left in English", func(f string, v any) {
+			if f == filePages {
+				s := obj(obj(obj(v)["rewards"])["sections"].([]any)[1])
+				obj(s["text"])["sq"] = obj(s["text"])["en"]
+			}
+		}, `rewards page section "compensation": the sq text is the English one`},
+		{"explanation left in English", func(f string, v any) {
+			if f == fileLaws {
+				e := obj(obj(v)["bribery"])["explain"]
+				obj(e)["sr"] = obj(e)["en"]
+			}
+		}, `category "bribery" explanation: the sr text is the English one`},
+		{"body name left in English", func(f string, v any) {
+			if f == fileBodies {
+				b := obj(v.([]any)[1])
+				obj(b["names"])["sq"] = b["name"]
+			}
+		}, `body 2 ("nao") name: the sq text is the English one`},
+		{"same as English without a reason", func(f string, v any) {
+			if f == fileMeta {
+				obj(v)["same_as_english"] = map[string]any{"Prizren": " "}
+			}
+		}, `same_as_english "Prizren" gives no reason`},
 		{"unknown field", func(f string, v any) {
 			if f == fileBodies {
 				obj(v.([]any)[0])["recipients"] = []any{"age1x"}
