@@ -174,8 +174,9 @@ func TestLocaleKeysUsed(t *testing.T) {
 	}
 }
 
-// sameAsEnglish is the allow-list of values a locale may leave in English.
-type sameAsEnglish struct{ keys, values map[string]bool } // "lang\x00key" / "lang\x00value", lang may be "*"
+// sameAsEnglish is the allow-list of values a locale may leave in English,
+// and of the Latin words a locale in another script may contain.
+type sameAsEnglish struct{ keys, values, words map[string]bool } // "lang\x00key" / "lang\x00value" / "lang\x00word", lang may be "*"
 
 func readSameAsEnglish(t *testing.T) sameAsEnglish {
 	t.Helper()
@@ -184,7 +185,7 @@ func readSameAsEnglish(t *testing.T) sameAsEnglish {
 		t.Fatal(err)
 	}
 	defer f.Close()
-	a := sameAsEnglish{keys: map[string]bool{}, values: map[string]bool{}}
+	a := sameAsEnglish{keys: map[string]bool{}, values: map[string]bool{}, words: map[string]bool{}}
 	sc := bufio.NewScanner(f)
 	for n := 1; sc.Scan(); n++ {
 		line := sc.Text()
@@ -200,8 +201,10 @@ func readSameAsEnglish(t *testing.T) sameAsEnglish {
 			a.keys[f[1]+"\x00"+f[2]] = true
 		case "value":
 			a.values[f[1]+"\x00"+f[2]] = true
+		case "word":
+			a.words[f[1]+"\x00"+f[2]] = true
 		default:
-			t.Fatalf("same_as_english.tsv line %d: kind %q is not key or value", n, f[0])
+			t.Fatalf("same_as_english.tsv line %d: kind %q is not key, value or word", n, f[0])
 		}
 	}
 	return a
@@ -292,5 +295,51 @@ func TestVerbs(t *testing.T) {
 				t.Fatalf("verbs(%q)=%v verbs(%q)=%v", tc.a, verbs(tc.a), tc.b, verbs(tc.b))
 			}
 		})
+	}
+}
+
+// scripts are the writing systems of the locales: a value of a Cyrillic or
+// Hangul locale has no Latin word outside the allow-list, and a Latin
+// locale has no Cyrillic word (a string left in the other script of a
+// language written in two, such as Serbian or Uzbek, or pasted from
+// another locale).
+var scripts = map[string]string{"ko": "Hangul", "mn": "Cyrillic", "ru": "Cyrillic", "sr": "Cyrillic", "sq": "Latin", "uz": "Latin"}
+
+var (
+	latinWord    = regexp.MustCompile(`[A-Za-z\x{00C0}-\x{024F}][A-Za-z\x{00C0}-\x{024F}]*`)
+	cyrillicWord = regexp.MustCompile(`\p{Cyrillic}+`)
+)
+
+func TestLocaleScripts(t *testing.T) {
+	locs := readLocales(t)
+	allow := readSameAsEnglish(t)
+	for lang, m := range locs {
+		if lang == web.DefaultLanguage {
+			continue
+		}
+		script, ok := scripts[lang]
+		if !ok {
+			t.Errorf("locale %s: its script is not in the test's list", lang)
+			continue
+		}
+		for k, v := range m {
+			if k == "language.name" {
+				continue
+			}
+			v = verb.ReplaceAllString(v, " ")
+			var wrong []string
+			if script == "Latin" {
+				wrong = cyrillicWord.FindAllString(v, -1)
+			} else {
+				for _, w := range latinWord.FindAllString(v, -1) {
+					if !allow.words[lang+"\x00"+w] && !allow.words["*\x00"+w] {
+						wrong = append(wrong, w)
+					}
+				}
+			}
+			if len(wrong) > 0 {
+				t.Errorf("%s %s: words not in %s script: %v", lang, k, script, wrong)
+			}
+		}
 	}
 }
