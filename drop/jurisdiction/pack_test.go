@@ -5,6 +5,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -321,5 +322,39 @@ func TestPacksMatchBuiltInProfiles(t *testing.T) {
 				t.Errorf("%s rule %d: %+v vs %+v", code, i, a, b)
 			}
 		}
+	}
+}
+
+// TestUzbekLetters: the uz pack writes oʻ and gʻ with U+02BB and the
+// tutuq belgisi with U+02BC, as the drop's uz locale does.
+func TestUzbekLetters(t *testing.T) {
+	mark := regexp.MustCompile("[oOgG]['‘’`]|[A-Za-z\u02bb][’'][a-z]")
+	p, err := Load("uz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	check := func(where string, s string) {
+		if m := mark.FindString(s); m != "" {
+			t.Errorf("%s: %q", where, m)
+		}
+	}
+	for _, b := range p.Bodies {
+		check("body "+b.ID, b.Names["uz"])
+		for _, k := range b.Keywords["uz"] {
+			check("body "+b.ID+" keyword", k)
+		}
+	}
+	for c, l := range p.Laws {
+		check("law "+c, l.Explain["uz"])
+	}
+	for _, pg := range []Page{p.Protection, p.Rewards} {
+		check("page title", pg.Title["uz"])
+		for _, s := range pg.Sections {
+			check("section "+s.ID, s.Heading["uz"]+" "+s.Text["uz"])
+		}
+	}
+	check("note", p.Note["uz"])
+	for _, r := range p.Rules {
+		check("rule "+r.Name, r.Note["uz"])
 	}
 }

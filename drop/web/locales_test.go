@@ -343,3 +343,17 @@ func TestLocaleScripts(t *testing.T) {
 		}
 	}
 }
+
+// uzbekMark finds a quote or ASCII apostrophe used for the Uzbek letters
+// oʻ, gʻ (U+02BB) or the tutuq belgisi (U+02BC): text mixing them looks
+// alike but spells words differently for search, sorting and screen
+// readers.
+var uzbekMark = regexp.MustCompile("[oOgG]['‘’`]|[A-Za-z\u02bb][’'][a-z]")
+
+func TestUzbekLetters(t *testing.T) {
+	for k, v := range readLocales(t)["uz"] {
+		if m := uzbekMark.FindString(v); m != "" {
+			t.Errorf("uz %s: %q: write oʻ and gʻ with U+02BB, the tutuq belgisi with U+02BC", k, m)
+		}
+	}
+}
