@@ -17,6 +17,7 @@ import (
 	"cleandrop/drop/desk"
 	"cleandrop/drop/notify"
 	"cleandrop/drop/stage"
+	"cleandrop/drop/web"
 	"cleandrop/vault"
 )
 
@@ -38,12 +39,20 @@ type digester struct {
 	policy stage.Policy
 	smtp   notify.SMTP
 	from   string // From header; smtp.From is the bare envelope address
+	cat    *web.Catalog
+	lang   string // the deployment's default language
 	log    *slog.Logger
 }
 
 // newDigester sets up the digest of cfg; via says whether it goes out
 // through Tor's SOCKS port.
-func newDigester(n *NotifyConfig, via bool, acc *desk.Accounts, st desk.Store, p stage.Policy, log *slog.Logger) (*digester, error) {
+// The body is in each officer's digest language, else in lang.
+func newDigester(n *NotifyConfig, via bool, acc *desk.Accounts, st desk.Store, p stage.Policy, cat *web.Catalog, lang string, log *slog.Logger) (*digester, error) {
+	for _, k := range notify.Keys {
+		if !cat.HasKey(k) {
+			return nil, fmt.Errorf("notify: the catalogue lacks %s", k)
+		}
+	}
 	from, err := mail.ParseAddress(n.From)
 	if err != nil {
 		return nil, fmt.Errorf("notify: from: %w", err)
@@ -53,7 +62,7 @@ func newDigester(n *NotifyConfig, via bool, acc *desk.Accounts, st desk.Store, p
 		return nil, err
 	}
 	d := &digester{
-		acc: acc, store: st, policy: p, from: n.From,
+		acc: acc, store: st, policy: p, from: n.From, cat: cat, lang: lang,
 		log: log.With("component", "digest"),
 		smtp: notify.SMTP{
 			Addr: n.SMTP, From: from.Address, TLS: n.TLS,
@@ -176,7 +185,12 @@ func (d *digester) compose(cases []vault.Case, o desk.Officer, at time.Time) ([]
 	if err != nil {
 		return nil, err
 	}
-	msg, err := notify.Compose(notify.Recipient{Name: o.Name, Address: o.DigestEmail, Key: key},
+	lang := o.DigestLanguage
+	if !d.cat.Has(lang) {
+		lang = d.lang
+	}
+	words := func(k string, a ...any) string { return d.cat.T(lang, k, a...) }
+	msg, err := notify.Compose(notify.Recipient{Name: o.Name, Address: o.DigestEmail, Key: key, Words: words},
 		notify.Counts{New: w.New, Overdue: w.Overdue, Unread: w.Unread}, d.from, at)
 	if err != nil {
 		return nil, &composeError{err}

@@ -28,6 +28,7 @@ import (
 	"cleandrop/drop/desk"
 	"cleandrop/drop/notify"
 	"cleandrop/drop/notify/notifytest"
+	"cleandrop/drop/web"
 	"cleandrop/vault"
 )
 
@@ -161,6 +162,27 @@ func TestOfficerNotifyDigest(t *testing.T) {
 	}
 	t.Logf("two digests of %d bytes each", len(got[0].Data))
 
+	// The digest in the officer's language.
+	if _, stderr, code := runCLI(t, "officer", "notify", "alice", "--email", addr, "--key", pubFile, "--language", "xx", "--data", data); code != 1 ||
+		!strings.Contains(stderr, `cleandrop: error: digest language "xx" is not one the drop speaks`) || !strings.Contains(stderr, "cleandrop: hint: use one of en, ko, mn") {
+		t.Errorf("unknown --language: exit %d\n%s", code, stderr)
+	}
+	s.cli(t, "officer", "notify", "alice", "--email", addr, "--key", pubFile, "--language", "mn")
+	s.cli(t, "officer", "notify", "alice", "--send-now")
+	got = smtp.Mail()
+	if len(got) != 3 {
+		t.Fatalf("SMTP server received %d messages, want 3", len(got))
+	}
+	mnBody := decryptDigest(t, g, got[2], addr)
+	for _, want := range []string{"Сайн байна уу, alice,", "  Шинэ хэрэг: 2\r\n", "  Хугацаа хэтэрсэн: 0\r\n"} {
+		if !strings.Contains(mnBody, want) {
+			t.Errorf("Mongolian digest lacks %q:\n%s", want, mnBody)
+		}
+	}
+	if strings.Contains(mnBody, "new cases") || strings.Contains(mnBody, "Hello") {
+		t.Errorf("Mongolian digest has English in it:\n%s", mnBody)
+	}
+
 	// Keys an officer might hand over by mistake.
 	signOnly := g.GenKey("sign@agency.example", "ed25519", "sign", "never")
 	expired := g.GenKey("old@agency.example", "future-default", "default", "1d", "--faked-system-time", "20200101T000000")
@@ -202,8 +224,8 @@ func TestOfficerNotifyDigest(t *testing.T) {
 	if _, stderr, code := runCLI(t, "officer", "notify", "alice", "--send-now", "--data", data); code != 1 || !strings.Contains(stderr, "officer alice has no digest") {
 		t.Errorf("send-now after --off: exit %d\n%s", code, stderr)
 	}
-	if n := len(smtp.Mail()); n != 2 {
-		t.Errorf("SMTP server received %d messages in all, want 2", n)
+	if n := len(smtp.Mail()); n != 3 {
+		t.Errorf("SMTP server received %d messages in all, want 3", n)
 	}
 	if out := s.cli(t, "audit", "verify"); !strings.Contains(out, "audit log ok") {
 		t.Fatalf("audit verify: %s", out)
@@ -281,11 +303,15 @@ func TestDigestScheduled(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if err := acc.SetDigest("alice", addr, g.ExportPublic(fpr)); err != nil {
+	if err := acc.SetDigest("alice", addr, g.ExportPublic(fpr), ""); err != nil {
 		t.Fatal(err)
 	}
 	var logs bytes.Buffer
-	d, err := newDigester(cfg.Notify, cfg.Notify.viaTor(false), acc, st, cfg.policy, slog.New(slog.NewTextHandler(&logs, nil)))
+	cat, err := web.LoadCatalog()
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := newDigester(cfg.Notify, cfg.Notify.viaTor(false), acc, st, cfg.policy, cat, cfg.Language, slog.New(slog.NewTextHandler(&logs, nil)))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -150,6 +150,16 @@ func TestOfficerDayBinary(t *testing.T) {
 	if sum == nil {
 		t.Fatalf("refer printed no checksum:\n%s", out)
 	}
+	if !strings.Contains(out, `File it on the desk: case `+ref+`, "Refer to another agency".`) {
+		t.Errorf("refer does not name the desk's Refer form as the desk does:\n%s", out)
+	}
+	// The officer's language: the same referral made again, told in Albanian.
+	out, errOut, code = runCLI(t, "refer", bundle, "-i", s.key("acc"), "--signer", signer, "--agency", "ppo", "--to", keys, "-o", referral+".sq", "--language", "sq")
+	if code != 0 || !strings.Contains(out, "SHA-256 i paketës së referimit: ") ||
+		!strings.Contains(out, "Regjistrojeni në sistem: rasti "+ref+", “Referoje te një institucion tjetër”.") || strings.Contains(out, "referral bundle") {
+		t.Errorf("refer --language sq: %d\n%s%s", code, out, errOut)
+	}
+	os.Remove(referral + ".sq")
 	f, _ := os.Open(referral)
 	resp, body = alice.postMultipart("/cases/"+ref+"/refer", nil, []upload{{"referral.tar", f}})
 	f.Close()

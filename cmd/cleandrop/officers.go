@@ -34,6 +34,7 @@ type officers struct {
 	audit    *audit.Log
 	log      *slog.Logger
 	dig      *digester // nil when the configuration has no notify block
+	langs    []string  // the catalogue's languages, for the digest's
 
 	mu  sync.Mutex
 	svc *onion.Service // nil until tor runs
@@ -193,7 +194,11 @@ func (o *officers) SetDigest(name string, req control.DigestRequest) (control.Di
 			return control.DigestReply{}, keyErr(err)
 		}
 	}
-	if err := o.acc.SetDigest(name, req.Email, req.Key); err != nil {
+	if req.Language != "" && !slices.Contains(o.langs, req.Language) {
+		return control.DigestReply{}, &control.UserError{Msg: fmt.Sprintf("digest language %q is not one the drop speaks", req.Language),
+			Hint: "use one of " + strings.Join(o.langs, ", ") + ", or leave --language out for the deployment's default"}
+	}
+	if err := o.acc.SetDigest(name, req.Email, req.Key, req.Language); err != nil {
 		return control.DigestReply{}, userErr(err)
 	}
 	if on {
@@ -377,7 +382,7 @@ const officerUsage = `usage: cleandrop officer add --agency ID --name NAME [--ro
        cleandrop officer list
        cleandrop officer revoke NAME
        cleandrop officer token NAME --label LABEL
-       cleandrop officer notify NAME --email ADDRESS --key FILE.asc | --off | --send-now`
+       cleandrop officer notify NAME --email ADDRESS --key FILE.asc [--language CODE] | --off | --send-now`
 
 // cmdOfficerNotify turns an officer's daily digest on or off, or sends one
 // now, through the running server.
@@ -386,6 +391,7 @@ func cmdOfficerNotify(fs *flag.FlagSet, t target, args []string, stdout, stderr 
 	keyFile := fs.String("key", "", "encrypt it to the armored OpenPGP public key in `FILE` (gpg --armor --export ADDRESS)")
 	off := fs.Bool("off", false, "turn the digest off")
 	now := fs.Bool("send-now", false, "send one digest now, to check the setup")
+	lang := fs.String("language", "", "write the digest in this language `CODE` (en, ko, mn, ru, sq, sr, uz; default: the deployment's)")
 	pos, err := parse(fs, args, stderr)
 	if err != nil {
 		return err
@@ -417,7 +423,7 @@ func cmdOfficerNotify(fs *flag.FlagSet, t target, args []string, stdout, stderr 
 	}
 	switch {
 	case on:
-		r, err := c.SetDigest(name, *email, string(key))
+		r, err := c.SetDigest(name, *email, string(key), *lang)
 		if err != nil {
 			return explain(err)
 		}

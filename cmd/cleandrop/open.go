@@ -20,12 +20,17 @@ func cmdOpen(args []string, stdout, stderr io.Writer) error {
 	idPath := fs.String("i", "", "the officer's (or the custodian's) age identity `FILE`")
 	out := fs.String("o", "", "write the decrypted thread and files into `DIR` (must not exist or be empty)")
 	sig := addSignerFlags(fs)
+	lang := addLanguageFlag(fs)
 	pos, err := parse(fs, args, stderr)
 	if err != nil {
 		return err
 	}
 	if len(pos) != 1 || *idPath == "" || *out == "" {
-		return usageErr(fs, stderr, "usage: cleandrop open BUNDLE -i IDENTITY --signer KEY.asc -o DIR")
+		return usageErr(fs, stderr, "usage: cleandrop open BUNDLE -i IDENTITY --signer KEY.asc -o DIR [--language CODE]")
+	}
+	w, err := newWords(*lang)
+	if err != nil {
+		return err
 	}
 	opts, err := sig.options(stderr)
 	if err != nil {
@@ -50,7 +55,7 @@ func cmdOpen(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return hint(fmt.Errorf("open %s: %w", pos[0], err), "check that the identity belongs to the case's agency")
 	}
-	sig.report(stdout)
+	sig.report(stdout, w)
 	opened, identities, sealedIDs, sealedOther := 0, 0, 0, 0
 	for _, e := range th.Entries {
 		switch {
@@ -65,17 +70,17 @@ func cmdOpen(args []string, stdout, stderr io.Writer) error {
 			opened++
 		}
 	}
-	fmt.Fprintf(stdout, "Case %s (%s, stage %s): %d items decrypted into %s\n", th.Ref, th.Agency, th.Stage, opened, *out)
+	fmt.Fprint(stdout, w.say("cli.open.done", th.Ref, th.Agency, w.stage(th.Stage), opened, *out))
 	if sealedIDs > 0 {
-		fmt.Fprintf(stdout, "The reporter's identity (%d item(s)) is sealed to the agency's custodian: this key cannot open it, and it was not written.\n", sealedIDs)
+		fmt.Fprint(stdout, w.say("cli.open.identity_sealed", sealedIDs))
 	}
 	if identities > 0 {
-		fmt.Fprintf(stdout, "Opened the reporter's identity (%d item(s)) with the custodian's key; mark it opened on the desk so the audit log records it.\n", identities)
+		fmt.Fprint(stdout, w.say("cli.open.identity_opened", identities))
 	}
 	if sealedOther > 0 {
-		fmt.Fprintf(stdout, "%d item(s) are sealed to the case officers: this key cannot open them.\n", sealedOther)
+		fmt.Fprint(stdout, w.say("cli.open.sealed_other", sealedOther))
 	}
-	fmt.Fprintf(stdout, "Read %s/thread.html or %s/thread.txt.\n", *out, *out)
+	fmt.Fprint(stdout, w.say("cli.open.read", *out, *out))
 	return nil
 }
 
@@ -129,9 +134,9 @@ func (f *signerFlags) options(stderr io.Writer) (vault.OpenOptions, error) {
 }
 
 // report says whose signature was checked.
-func (f *signerFlags) report(stdout io.Writer) {
+func (f *signerFlags) report(stdout io.Writer, w words) {
 	if f.signer != nil {
-		fmt.Fprintf(stdout, "Manifest signature good: key %s\n", f.signer.Fingerprint())
+		fmt.Fprint(stdout, w.say("cli.signature.good", f.signer.Fingerprint()))
 	}
 }
 

@@ -31,12 +31,17 @@ func cmdRefer(args []string, stdout, stderr io.Writer) error {
 	var to recipientList
 	fs.Var(&to, "to", "the receiving agency's age public `KEY`, or a FILE of them one per line (repeatable)")
 	sig := addSignerFlags(fs)
+	lang := addLanguageFlag(fs)
 	pos, err := parse(fs, args, stderr)
 	if err != nil {
 		return err
 	}
 	if len(pos) != 1 || *idPath == "" || *agency == "" || len(to) == 0 || *out == "" {
-		return usageErr(fs, stderr, "usage: cleandrop refer BUNDLE -i IDENTITY --signer KEY.asc --agency ID --to RECIPIENTS -o OUT")
+		return usageErr(fs, stderr, "usage: cleandrop refer BUNDLE -i IDENTITY --signer KEY.asc --agency ID --to RECIPIENTS -o OUT [--language CODE]")
+	}
+	w, err := newWords(*lang)
+	if err != nil {
+		return err
 	}
 	opts, err := sig.options(stderr)
 	if err != nil {
@@ -80,14 +85,14 @@ func cmdRefer(args []string, stdout, stderr io.Writer) error {
 		}
 		return hint(fmt.Errorf("refer %s: %w", pos[0], err), "check that the identity belongs to the case's agency")
 	}
-	sig.report(stdout)
-	fmt.Fprintf(stdout, "Case %s (%s): %d items sealed for %s into %s\n", info.FromRef, info.FromAgency, info.Items, info.ToAgency, *out)
+	sig.report(stdout, w)
+	fmt.Fprint(stdout, w.say("cli.refer.done", info.FromRef, info.FromAgency, info.Items, info.ToAgency, *out))
 	if info.Identities > 0 {
-		fmt.Fprintf(stdout, "The reporter's identity (%d item(s)) stays with %s's custodian: it is not referred.\n", info.Identities, info.FromAgency)
+		fmt.Fprint(stdout, w.say("cli.refer.identity", info.Identities, info.FromAgency))
 	}
-	fmt.Fprintf(stdout, "SHA-256 of the referral bundle: %x\n", h.Sum(nil))
-	fmt.Fprintf(stdout, "File it on the desk: case %s, \"Refer\". The chain of custody there must show the same SHA-256.\n", info.FromRef)
-	fmt.Fprintf(stdout, "Nothing in it opens with %s's keys any more.\n", info.FromAgency)
+	fmt.Fprint(stdout, w.say("cli.refer.sum", h.Sum(nil)))
+	fmt.Fprint(stdout, w.say("cli.refer.file", info.FromRef, w.text("desk.case.refer.title")))
+	fmt.Fprint(stdout, w.say("cli.refer.keys", info.FromAgency))
 	return nil
 }
 

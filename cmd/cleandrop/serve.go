@@ -178,7 +178,7 @@ func serve(cfg *Config, o serveOpts) error {
 	if err != nil {
 		return err
 	}
-	off := &officers{acc: accounts, agencies: map[string]bool{}, audit: auditLog, log: logger}
+	off := &officers{acc: accounts, agencies: map[string]bool{}, audit: auditLog, log: logger, langs: cat.Languages()}
 	for _, a := range cfg.agencies {
 		off.agencies[a.ID] = true
 	}
@@ -218,7 +218,7 @@ func serve(cfg *Config, o serveOpts) error {
 
 	if n := cfg.Notify; n != nil {
 		via := n.viaTor(useTor)
-		dig, err := newDigester(n, via, accounts, store, cfg.policy, logger)
+		dig, err := newDigester(n, via, accounts, store, cfg.policy, cat, cfg.Language, logger)
 		if err != nil {
 			return err
 		}

@@ -99,6 +99,16 @@ func TestSignedBundleTamper(t *testing.T) {
 	if err := gpgVerify(bundle); err != nil {
 		t.Fatalf("gpg --verify refused the genuine manifest: %v", err)
 	}
+	// In the officer's language, with the stage's name in it.
+	out, errOut, code = runCLI(t, "open", bundle, "-i", s.key("acc"), "--signer", s.signingKey(), "-o", filepath.Join(t.TempDir(), "out"), "--language", "mn")
+	if code != 0 || !strings.Contains(out, "Манифестын гарын үсэг зөв: түлхүүр "+fpr) || !strings.Contains(out, "шат: Хүлээн авсан") ||
+		strings.Contains(out, "decrypted") {
+		t.Errorf("open --language mn: exit %d\n%s%s", code, out, errOut)
+	}
+	if _, errOut, code := runCLI(t, "open", bundle, "-i", s.key("acc"), "--signer", s.signingKey(), "-o", filepath.Join(t.TempDir(), "out"), "--language", "xx"); code != 1 ||
+		!strings.Contains(errOut, `cleandrop: error: --language "xx" is not one the drop speaks`) || !strings.Contains(errOut, "cleandrop: hint: use one of en, ko, mn") {
+		t.Errorf("open --language xx: exit %d\n%s", code, errOut)
+	}
 
 	// Another key for the attacker, in a GnuPG home of their own.
 	mallory := notifytest.NewGPG(t)

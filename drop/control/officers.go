@@ -73,6 +73,8 @@ type OfficerInfo struct {
 type DigestRequest struct {
 	Email string `json:"email"`
 	Key   string `json:"key"` // armored OpenPGP public key
+	// Language is the digest's language, "" for the deployment's default.
+	Language string `json:"language,omitempty"`
 }
 
 // DigestReply answers a digest change or a send.
@@ -197,10 +199,11 @@ func officerPath(name string) string {
 func digestPath(name string) string { return officerPath(name) + "/digest" }
 
 // SetDigest turns an officer's notification digest on: to the bare
-// address email, encrypted to the armored OpenPGP public key key.
-func (c *Client) SetDigest(name, email, key string) (DigestReply, error) {
+// address email, encrypted to the armored OpenPGP public key key, written
+// in lang ("" for the deployment's default language).
+func (c *Client) SetDigest(name, email, key, lang string) (DigestReply, error) {
 	var out DigestReply
-	err := c.json(http.MethodPut, digestPath(name), DigestRequest{Email: email, Key: key}, &out)
+	err := c.json(http.MethodPut, digestPath(name), DigestRequest{Email: email, Key: key, Language: lang}, &out)
 	return out, err
 }
 

@@ -90,7 +90,10 @@ type Officer struct {
 	// public key it is encrypted to. Both are empty otherwise.
 	DigestEmail string `json:"digest_email,omitempty"`
 	DigestKey   string `json:"digest_key,omitempty"`
-	Revoked     bool   `json:"revoked,omitempty"`
+	// DigestLanguage is the language of the digest's body; empty means
+	// the deployment's default language.
+	DigestLanguage string `json:"digest_language,omitempty"`
+	Revoked        bool   `json:"revoked,omitempty"`
 }
 
 // APIToken is one bearer token of the desk's JSON API. Only its hash is kept.
@@ -224,7 +227,7 @@ func (a *Accounts) Revoke(name string) error {
 		o.EnrolHash = nil
 		// A revoked officer gets no digest: nothing of theirs is kept that
 		// the drop no longer needs.
-		o.DigestEmail, o.DigestKey = "", ""
+		o.DigestEmail, o.DigestKey, o.DigestLanguage = "", "", ""
 		return nil
 	})
 }
@@ -274,8 +277,9 @@ func (o Officer) Digest() bool { return o.DigestEmail != "" && o.DigestKey != ""
 // SetDigest turns the officer's daily notification digest on, to the bare
 // address email and encrypted to the armored OpenPGP public key key (which
 // the caller has checked), or off when both are empty. A revoked officer
-// can only turn it off.
-func (a *Accounts) SetDigest(name, email, key string) error {
+// can only turn it off. lang is the digest's language (checked by the
+// caller against the catalogue), "" for the deployment's default.
+func (a *Accounts) SetDigest(name, email, key, lang string) error {
 	email = strings.TrimSpace(email)
 	if (email == "") != (key == "") {
 		return errors.New("desk: set digest: give both an address and a key, or neither")
@@ -290,7 +294,10 @@ func (a *Accounts) SetDigest(name, email, key string) error {
 		if o.Revoked && email != "" {
 			return ErrNoOfficer
 		}
-		o.DigestEmail, o.DigestKey = email, key
+		o.DigestEmail, o.DigestKey, o.DigestLanguage = email, key, lang
+		if email == "" {
+			o.DigestLanguage = ""
+		}
 		return nil
 	})
 }

@@ -74,7 +74,7 @@ func TestSetDigest(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			err := f.acc.SetDigest(tc.user, tc.email, tc.key)
+			err := f.acc.SetDigest(tc.user, tc.email, tc.key, "")
 			if !errors.Is(err, tc.err) {
 				t.Fatalf("SetDigest = %v, want %v", err, tc.err)
 			}
@@ -84,10 +84,10 @@ func TestSetDigest(t *testing.T) {
 			}
 		})
 	}
-	if err := f.acc.SetDigest("alice", "alice@agency.example", ""); err == nil {
+	if err := f.acc.SetDigest("alice", "alice@agency.example", "", ""); err == nil {
 		t.Fatal("an address without a key was accepted")
 	}
-	if err := f.acc.SetDigest("alice", "alice@agency.example", key); err != nil {
+	if err := f.acc.SetDigest("alice", "alice@agency.example", key, ""); err != nil {
 		t.Fatal(err)
 	}
 	if err := f.acc.Revoke("alice"); err != nil {
@@ -96,7 +96,7 @@ func TestSetDigest(t *testing.T) {
 	if o, _ := f.acc.Officer("alice"); o.DigestEmail != "" || o.DigestKey != "" {
 		t.Errorf("revoking kept the officer's address and key: %+v", o)
 	}
-	if err := f.acc.SetDigest("alice", "alice@agency.example", key); !errors.Is(err, ErrNoOfficer) {
+	if err := f.acc.SetDigest("alice", "alice@agency.example", key, ""); !errors.Is(err, ErrNoOfficer) {
 		t.Fatalf("revoked officer turned the digest on: %v", err)
 	}
 }

@@ -68,6 +68,10 @@ type Pack struct {
 	Laws       map[string]Law `json:"-"`
 	Protection Page           `json:"-"`
 	Rewards    Page           `json:"-"`
+	// SameAsEnglish lists text a pack language may write exactly as
+	// English does (a city's name, an act's number), each with the reason.
+	// Any other text identical to English is an untranslated string.
+	SameAsEnglish map[string]string `json:"same_as_english,omitempty"`
 }
 
 // Source is one public text a pack was written from.
@@ -310,11 +314,25 @@ func Check(p *Pack) []string {
 	if !seenLang["en"] {
 		need = append(need, "en")
 	}
+	for v, why := range p.SameAsEnglish {
+		if strings.TrimSpace(why) == "" {
+			bad("same_as_english %q gives no reason", v)
+		}
+	}
+	// untranslated reports text left in English in another language.
+	untranslated := func(l, v, en, where string) {
+		if l != "en" && v != "" && v == en {
+			if _, ok := p.SameAsEnglish[v]; !ok {
+				bad("%s: the %s text is the English one (translate it, or list it under same_as_english with a reason)", where, l)
+			}
+		}
+	}
 	text := func(t Text, where string) {
 		for _, l := range need {
 			if strings.TrimSpace(t[l]) == "" {
 				bad("%s has no %s text", where, l)
 			}
+			untranslated(l, t[l], t["en"], where)
 		}
 		for l := range t {
 			if !slices.Contains(need, l) {
@@ -381,6 +399,7 @@ func Check(p *Pack) []string {
 			if l != "en" && b.Names[l] == "" {
 				bad("%s: no name in %s", where, l)
 			}
+			untranslated(l, b.Names[l], b.Name, where+" name")
 		}
 		if !slices.Contains(Sectors, b.Sector) {
 			bad("%s: unknown sector %q", where, b.Sector)

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -179,6 +180,29 @@ func TestCheckFindsProblems(t *testing.T) {
 				delete(obj(v), "sources")
 			}
 		}, "no sources"},
+		{"page text left in English", func(f string, v any) {
+			if f == filePages {
+				s := obj(obj(obj(v)["rewards"])["sections"].([]any)[1])
+				obj(s["text"])["sq"] = obj(s["text"])["en"]
+			}
+		}, `rewards page section "compensation": the sq text is the English one`},
+		{"explanation left in English", func(f string, v any) {
+			if f == fileLaws {
+				e := obj(obj(v)["bribery"])["explain"]
+				obj(e)["sr"] = obj(e)["en"]
+			}
+		}, `category "bribery" explanation: the sr text is the English one`},
+		{"body name left in English", func(f string, v any) {
+			if f == fileBodies {
+				b := obj(v.([]any)[1])
+				obj(b["names"])["sq"] = b["name"]
+			}
+		}, `body 2 ("nao") name: the sq text is the English one`},
+		{"same as English without a reason", func(f string, v any) {
+			if f == fileMeta {
+				obj(v)["same_as_english"] = map[string]any{"Prizren": " "}
+			}
+		}, `same_as_english "Prizren" gives no reason`},
 		{"unknown field", func(f string, v any) {
 			if f == fileBodies {
 				obj(v.([]any)[0])["recipients"] = []any{"age1x"}
@@ -298,5 +322,39 @@ func TestPacksMatchBuiltInProfiles(t *testing.T) {
 				t.Errorf("%s rule %d: %+v vs %+v", code, i, a, b)
 			}
 		}
+	}
+}
+
+// TestUzbekLetters: the uz pack writes oʻ and gʻ with U+02BB and the
+// tutuq belgisi with U+02BC, as the drop's uz locale does.
+func TestUzbekLetters(t *testing.T) {
+	mark := regexp.MustCompile("[oOgG]['‘’`]|[A-Za-z\u02bb][’'][a-z]")
+	p, err := Load("uz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	check := func(where string, s string) {
+		if m := mark.FindString(s); m != "" {
+			t.Errorf("%s: %q", where, m)
+		}
+	}
+	for _, b := range p.Bodies {
+		check("body "+b.ID, b.Names["uz"])
+		for _, k := range b.Keywords["uz"] {
+			check("body "+b.ID+" keyword", k)
+		}
+	}
+	for c, l := range p.Laws {
+		check("law "+c, l.Explain["uz"])
+	}
+	for _, pg := range []Page{p.Protection, p.Rewards} {
+		check("page title", pg.Title["uz"])
+		for _, s := range pg.Sections {
+			check("section "+s.ID, s.Heading["uz"]+" "+s.Text["uz"])
+		}
+	}
+	check("note", p.Note["uz"])
+	for _, r := range p.Rules {
+		check("rule "+r.Name, r.Note["uz"])
 	}
 }

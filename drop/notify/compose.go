@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 	"unicode"
+	"unicode/utf8"
 
 	"github.com/ProtonMail/go-crypto/openpgp"
 	"github.com/ProtonMail/go-crypto/openpgp/armor"
@@ -18,7 +19,7 @@ import (
 
 // PlaintextSize is the exact size in bytes of every digest's plaintext (an
 // inner MIME entity) before encryption.
-const PlaintextSize = 1024
+const PlaintextSize = 2048
 
 // Subject is the Subject header of every digest.
 const Subject = "cleandrop digest"
@@ -43,6 +44,17 @@ type Recipient struct {
 	Address string
 	// Key is the officer's public key, as returned by [ParseKey].
 	Key openpgp.EntityList
+	// Words writes the body in the officer's language: the text of one of
+	// [Keys] with its arguments, as the drop's catalogue bound to that
+	// language gives it.
+	Words func(key string, args ...any) string
+}
+
+// Keys are the message keys of the digest's body; the drop's catalogue has
+// each in every language.
+var Keys = []string{
+	"digest.greeting", "digest.greeting.name", "digest.waiting",
+	"digest.new", "digest.overdue", "digest.unread", "digest.footer",
 }
 
 // Compose builds a complete RFC 5322 message (CRLF line ends, PGP/MIME,
@@ -71,7 +83,10 @@ func Compose(r Recipient, c Counts, from string, at time.Time) ([]byte, error) {
 		return nil, fmt.Errorf("compose digest: %w", err)
 	}
 
-	plain, err := plaintext(r.Name, c)
+	if r.Words == nil {
+		return nil, errors.New("compose digest: no words for the body")
+	}
+	plain, err := plaintext(r.Words, r.Name, c)
 	if err != nil {
 		return nil, fmt.Errorf("compose digest: %w", err)
 	}
@@ -120,19 +135,18 @@ func Compose(r Recipient, c Counts, from string, at time.Time) ([]byte, error) {
 
 // plaintext renders the inner MIME entity, padded to exactly PlaintextSize
 // bytes with a header that mail clients do not show.
-func plaintext(name string, c Counts) ([]byte, error) {
+func plaintext(words func(string, ...any) string, name string, c Counts) ([]byte, error) {
 	name = cleanName(name)
-	greeting := "Hello,"
+	greeting := words("digest.greeting")
 	if name != "" {
-		greeting = "Hello " + name + ","
+		greeting = words("digest.greeting.name", name)
 	}
-	body := greeting + "\r\n\r\n" +
-		"there is work waiting for you in cleandrop:\r\n\r\n" +
-		fmt.Sprintf("  %d new cases\r\n", c.New) +
-		fmt.Sprintf("  %d overdue\r\n", c.Overdue) +
-		fmt.Sprintf("  %d unread reporter messages\r\n", c.Unread) +
-		"\r\nSign in to the desk to read them. This message holds counts only;\r\n" +
-		"it is sent every day at the same hour, whether or not anything changed.\r\n"
+	body := line(greeting) + "\r\n" +
+		line(words("digest.waiting")) + "\r\n" +
+		"  " + line(words("digest.new", c.New)) +
+		"  " + line(words("digest.overdue", c.Overdue)) +
+		"  " + line(words("digest.unread", c.Unread)) +
+		"\r\n" + line(words("digest.footer"))
 	head := "Content-Type: text/plain; charset=utf-8\r\n" +
 		"Content-Transfer-Encoding: 8bit\r\n"
 	const tail = "\r\n"
@@ -149,6 +163,33 @@ func plaintext(name string, c Counts) ([]byte, error) {
 		return nil, fmt.Errorf("plaintext is %d bytes, want %d", len(out), PlaintextSize)
 	}
 	return out, nil
+}
+
+// line is s as one line of the body, without control characters, folded
+// before 76 characters where it has spaces, with CRLF line ends.
+func line(s string) string {
+	var out strings.Builder
+	n := 0
+	for _, w := range strings.Fields(strings.Map(func(r rune) rune {
+		if unicode.IsControl(r) {
+			return ' '
+		}
+		return r
+	}, s)) {
+		l := utf8.RuneCountInString(w)
+		if n > 0 && n+1+l > 76 {
+			out.WriteString("\r\n")
+			n = 0
+		}
+		if n > 0 {
+			out.WriteByte(' ')
+			n++
+		}
+		out.WriteString(w)
+		n += l
+	}
+	out.WriteString("\r\n")
+	return out.String()
 }
 
 // padHeader returns an "X-Padding" header field of exactly n bytes

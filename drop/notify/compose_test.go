@@ -17,6 +17,7 @@ import (
 	"github.com/ProtonMail/go-crypto/openpgp/packet"
 
 	"cleandrop/drop/notify/notifytest"
+	"cleandrop/drop/web"
 )
 
 const testName = "Ada Lovelace-Officer"
@@ -48,7 +49,7 @@ func TestDigestEndToEnd(t *testing.T) {
 
 			berlin := mustLoc(t, "Europe/Berlin")
 			at := time.Date(2026, 11, 26, 7, 23, 45, 0, berlin) // rounded down to 07:00
-			r := Recipient{Name: testName, Address: addr, Key: key}
+			r := Recipient{Name: testName, Address: addr, Key: key, Words: words(t, "en")}
 			counts := []Counts{{0, 0, 0}, {57, 3, 12}}
 			var sent [][]byte
 			for _, c := range counts {
@@ -207,7 +208,7 @@ func TestComposeFixedSize(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			r := Recipient{Name: "X", Address: "o@example.org", Key: key}
+			r := Recipient{Name: "X", Address: "o@example.org", Key: key, Words: words(t, "en")}
 			size := -1
 			start := time.Now()
 			for i := range tt.tries {
@@ -244,10 +245,11 @@ func TestComposeRefuses(t *testing.T) {
 		c    Counts
 		from string
 	}{
-		{"negative count", Recipient{Address: "o@example.org", Key: key}, Counts{New: -1}, "d@example.org"},
-		{"bad from", Recipient{Address: "o@example.org", Key: key}, Counts{}, "not an address"},
-		{"header injection", Recipient{Address: "o@example.org\r\nBcc: x@evil.example", Key: key}, Counts{}, "d@example.org"},
+		{"negative count", Recipient{Address: "o@example.org", Key: key, Words: words(t, "en")}, Counts{New: -1}, "d@example.org"},
+		{"bad from", Recipient{Address: "o@example.org", Key: key, Words: words(t, "en")}, Counts{}, "not an address"},
+		{"header injection", Recipient{Address: "o@example.org\r\nBcc: x@evil.example", Key: key, Words: words(t, "en")}, Counts{}, "d@example.org"},
 		{"no key", Recipient{Address: "o@example.org"}, Counts{}, "d@example.org"},
+		{"no words", Recipient{Address: "o@example.org", Key: key}, Counts{}, "d@example.org"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -291,4 +293,63 @@ func mustLoc(t *testing.T, name string) *time.Location {
 		t.Skipf("skipping: time zone %s not available: %v", name, err)
 	}
 	return loc
+}
+
+// words is the drop's catalogue bound to lang, as the digester binds it.
+func words(t *testing.T, lang string) func(string, ...any) string {
+	t.Helper()
+	cat, err := web.LoadCatalog()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !cat.Has(lang) {
+		t.Fatalf("no language %s", lang)
+	}
+	return func(k string, a ...any) string { return cat.T(lang, k, a...) }
+}
+
+// TestDigestInEveryLanguage: the body is in the officer's language, every
+// catalogue language fits the fixed size with the longest name and the
+// largest counts, and the size does not depend on the counts.
+func TestDigestInEveryLanguage(t *testing.T) {
+	cat, err := web.LoadCatalog()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, lang := range cat.Languages() {
+		t.Run(lang, func(t *testing.T) {
+			w := words(t, lang)
+			for _, k := range Keys {
+				if !cat.HasKey(k) {
+					t.Fatalf("catalogue lacks %s", k)
+				}
+			}
+			long := strings.Repeat("\U0001D538", maxNameRunes) // 4 bytes each
+			for _, c := range []Counts{{}, {math.MaxInt, math.MaxInt, math.MaxInt}} {
+				plain, err := plaintext(w, long, c)
+				if err != nil {
+					t.Fatalf("%+v: %v", c, err)
+				}
+				if len(plain) != PlaintextSize {
+					t.Fatalf("plaintext %d bytes", len(plain))
+				}
+				plain, err = plaintext(w, "Ada", Counts{New: 57, Overdue: 3, Unread: 12})
+				if err != nil {
+					t.Fatal(err)
+				}
+				for _, want := range []string{
+					cat.T(lang, "digest.greeting.name", "Ada"),
+					"  " + cat.T(lang, "digest.new", 57) + "\r\n",
+					"  " + cat.T(lang, "digest.overdue", 3) + "\r\n",
+				} {
+					if !bytes.Contains(plain, []byte(want)) {
+						t.Errorf("body lacks %q:\n%s", want, plain)
+					}
+				}
+				if lang != "en" && bytes.Contains(plain, []byte(cat.T("en", "digest.waiting"))) {
+					t.Errorf("%s body is in English:\n%s", lang, plain)
+				}
+			}
+		})
+	}
 }

@@ -251,7 +251,7 @@ func TestIdentityWithoutCustodian(t *testing.T) {
 	if !strings.Contains(page, `id="identity-unavailable"`) || strings.Contains(page, `action="/case/identity"`) {
 		t.Error("the case page of an agency without a custodian offers the identity form")
 	}
-	if !strings.Contains(page, "Kjo agjenci nuk mund të marrë ende një identitet") {
+	if !strings.Contains(page, "Ky institucion nuk mund të marrë ende një identitet") {
 		t.Error("the explanation is not in Albanian")
 	}
 	w := f.file("en", goodIdentity(), nil)
