@@ -99,6 +99,25 @@ func firstSummary(v axeViolation) string {
 	return strings.ReplaceAll(v.Nodes[0].Summary, "\n", " ")
 }
 
+// canFail shows that the checker finds what it must: on the landing page
+// with an unlabelled field and an image without alt text added (through
+// DevTools, not by the page), axe-core reports both as critical.
+func (c *axeChecker) canFail(base string) {
+	c.t.Helper()
+	must(c.t, c.b.Open(base+"/"))
+	must(c.t, c.b.Evaluate(`document.querySelector("main").insertAdjacentHTML("beforeend", '<input id="axe-probe"><img src="/no-such.png">')`, nil))
+	must(c.t, c.b.Evaluate(c.src, nil))
+	var vs []axeViolation
+	must(c.t, c.b.Evaluate(axeRun, &vs))
+	found := map[string]string{}
+	for _, v := range vs {
+		found[v.ID] = v.Impact
+	}
+	if found["label"] != "critical" || found["image-alt"] != "critical" {
+		c.t.Fatalf("axe-core missed an unlabelled field or an image without alt text: %v", found)
+	}
+}
+
 // open opens base+path in lang and checks it.
 func (c *axeChecker) open(base, path, lang string) {
 	c.t.Helper()
@@ -150,6 +169,7 @@ func TestAccessibility(t *testing.T) {
 	}
 	defer b.Close()
 	c := &axeChecker{t: t, b: b, src: src, lesser: map[string]int{}}
+	c.canFail(s.url)
 
 	// A report with a question from the officer: the case page shows the
 	// answer form and the identity form.
@@ -203,6 +223,20 @@ func TestAccessibility(t *testing.T) {
 		must(t, b.Click(`button[type="submit"]`))
 		c.check("/case [" + l + "]")
 		must(t, b.Click(`form[action="/logout"] button[type="submit"]`))
+	}
+
+	// The other packs: their landing, protection, rewards, directory and
+	// report pages hold their own content (Korean, Albanian, Serbian,
+	// Uzbek, Russian), each also checked in every language.
+	for _, code := range []string{"kr", "xk", "uz", "eu"} {
+		ps := startDemo(t, "--jurisdiction", code)
+		for _, l := range axeLangs {
+			for _, p := range []string{"/", "/protection", "/rewards", "/agencies", "/agencies?q=police", "/report"} {
+				must(t, b.Open(ps.url+p+map[bool]string{true: "&", false: "?"}[strings.Contains(p, "?")]+"lang="+l))
+				c.check(code + " " + p + " [" + l + "]")
+			}
+		}
+		ps.stop()
 	}
 
 	t.Logf("pages checked (%d):\n%s", len(c.checked), strings.Join(c.checked, "\n"))
