@@ -215,6 +215,23 @@ func TestAccessibility(t *testing.T) {
 		must(t, b.SetValue("#message", "A report in "+l+"."))
 		must(t, b.Click(`button[type="submit"]`))
 		c.check("receipt [" + l + "]")
+		fresh, err := b.Text("#receipt")
+		must(t, err)
+		// The new case: its reporter files their identity, and the case
+		// page then shows it on file.
+		must(t, b.Open(s.url+"/followup?lang="+l))
+		must(t, b.SetValue("#receipt", strings.TrimSpace(fresh)))
+		must(t, b.Click(`button[type="submit"]`))
+		must(t, b.SetValue("#identity-name", "A. Reporter"))
+		must(t, b.SetValue("#identity-contact", "a.reporter@example.org"))
+		must(t, b.Check(`input[name="purpose"][value="protection"]`))
+		must(t, b.Check(`input[name="confirm"]`))
+		must(t, b.Click(`#identity button[type="submit"]`))
+		if _, err := b.Text("#identity-on-file"); err != nil {
+			t.Fatalf("identity not on file [%s]: %v", l, err)
+		}
+		c.check("/case with identity on file [" + l + "]")
+		must(t, b.Click(`form[action="/logout"] button[type="submit"]`))
 		must(t, b.Open(s.url+"/followup?lang="+l))
 		must(t, b.SetValue("#receipt", "not a receipt"))
 		must(t, b.Click(`button[type="submit"]`))
@@ -224,6 +241,22 @@ func TestAccessibility(t *testing.T) {
 		c.check("/case [" + l + "]")
 		must(t, b.Click(`form[action="/logout"] button[type="submit"]`))
 	}
+
+	// The public statistics page: the same data with public_stats on.
+	s.stop()
+	cfgPath := filepath.Join(s.data, "demo", "config.json")
+	cfg, err := os.ReadFile(cfgPath)
+	must(t, err)
+	cfg = []byte(strings.Replace(string(cfg), "{", `{"public_stats": true,`, 1))
+	must(t, os.WriteFile(cfgPath, cfg, 0o600))
+	s = startServer(t, s.data, readyURL, "demo", "--data", s.data, "--listen", "127.0.0.1:0", "--desk-listen", "127.0.0.1:0", "--no-tor", "--jurisdiction", "mn")
+	for _, l := range axeLangs {
+		c.open(s.url, "/stats", l)
+		if _, err := b.Text("#stats"); err != nil {
+			t.Errorf("/stats [%s] shows no statistics table: %v", l, err)
+		}
+	}
+	s.stop()
 
 	// The other packs: their landing, protection, rewards, directory and
 	// report pages hold their own content (Korean, Albanian, Serbian,
