@@ -212,6 +212,12 @@ func TestAccessibility(t *testing.T) {
 			c.open(s.url, p, l)
 		}
 		must(t, b.Open(s.url+"/report?agency="+agency+"&lang="+l))
+		// An agency name not in the page's language names its own.
+		var optLang string
+		must(t, b.Evaluate(`document.querySelector("#agency option[value=nao]").lang`, &optLang))
+		if want := map[bool]string{true: "", false: "en"}[l == "mn" || l == "en"]; optLang != want {
+			t.Errorf("/report [%s]: the option of nao is marked lang=%q, want %q", l, optLang, want)
+		}
 		must(t, b.SetValue("#message", "A report in "+l+"."))
 		must(t, b.Click(`button[type="submit"]`))
 		c.check("receipt [" + l + "]")
