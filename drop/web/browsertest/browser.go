@@ -34,6 +34,13 @@ type Options struct {
 	// Timeout bounds each method call; zero means DefaultTimeout.
 	Timeout time.Duration
 
+	// Checker leaves JavaScript on, for a checker that the test injects
+	// through DevTools and that needs timers, which Chromium stops with
+	// page scripts off (axe-core, see [Browser.Evaluate]). The pages still
+	// must carry no script of their own: a caller setting Checker checks
+	// that itself (the reporter and desk CSPs forbid scripts anyway).
+	Checker bool
+
 	// scriptsOn leaves page JavaScript on. Only this package's tests set
 	// it, to show that their checks for script effects can fail.
 	scriptsOn bool
@@ -98,7 +105,7 @@ func New(ctx context.Context, opt Options) (*Browser, error) {
 		return nil, fmt.Errorf("create profile dir: %w", err)
 	}
 	prefs := jsOff
-	if opt.scriptsOn {
+	if opt.scriptsOn || opt.Checker {
 		prefs = "{}"
 	}
 	if err := os.WriteFile(filepath.Join(profile, "Default", "Preferences"), []byte(prefs), 0o600); err != nil {

@@ -9,7 +9,14 @@
 // uses DevTools to act on the page ([Browser.SetValue] types text with
 // Input.insertText, [Browser.Click] dispatches a real mouse click); these
 // calls run with DevTools' privileges, not as page script, so they work
-// while page scripts stay off.
+// while page scripts stay off. [Browser.Evaluate] runs a test's own
+// expression the same way, and [Browser.PressTab] presses Tab as the
+// keyboard does.
+//
+// One exception: a checker injected through DevTools that needs timers
+// (axe-core), which Chromium stops while page scripts are off, runs in a
+// browser started with [Options.Checker], which leaves JavaScript on; the
+// test then checks that the pages carry no script of their own.
 //
 // With [Options.Proxy] set, every request goes to the proxy and host names
 // reach it unresolved, so .onion addresses resolve at tor. Even without a

@@ -1,0 +1,64 @@
+package browsertest
+
+import (
+	"errors"
+	"fmt"
+)
+
+// Evaluate runs a JavaScript expression in the page through DevTools,
+// which works with the page's own JavaScript disabled: it is how a test's
+// checker (axe-core, a focus probe) reads the page, never something the
+// page carries. A promise is awaited; the value is decoded into result
+// (which may be nil).
+func (b *Browser) Evaluate(expression string, result any) error {
+	ctx, cancel := b.callCtx()
+	defer cancel()
+	var res struct {
+		Result struct {
+			Value rawMessage `json:"value"`
+		} `json:"result"`
+		ExceptionDetails *struct {
+			Text      string `json:"text"`
+			Exception struct {
+				Description string `json:"description"`
+			} `json:"exception"`
+		} `json:"exceptionDetails"`
+	}
+	if err := b.call(ctx, "Runtime.evaluate", map[string]any{
+		"expression":    expression,
+		"awaitPromise":  true,
+		"returnByValue": true,
+	}, &res); err != nil {
+		return fmt.Errorf("evaluate: %w", err)
+	}
+	if e := res.ExceptionDetails; e != nil {
+		if e.Exception.Description != "" {
+			return fmt.Errorf("evaluate: %w", errors.New(e.Exception.Description))
+		}
+		return fmt.Errorf("evaluate: %w", errors.New(e.Text))
+	}
+	if result != nil && len(res.Result.Value) > 0 {
+		return jsonUnmarshal(res.Result.Value, result)
+	}
+	return nil
+}
+
+// PressTab presses the Tab key (with Shift when back is true) as the
+// keyboard does, moving the focus; it waits for no navigation.
+func (b *Browser) PressTab(back bool) error {
+	ctx, cancel := b.callCtx()
+	defer cancel()
+	mod := 0
+	if back {
+		mod = 8
+	}
+	for _, typ := range []string{"rawKeyDown", "keyUp"} {
+		if err := b.call(ctx, "Input.dispatchKeyEvent", map[string]any{
+			"type": typ, "key": "Tab", "code": "Tab", "modifiers": mod,
+			"windowsVirtualKeyCode": 9, "nativeVirtualKeyCode": 9,
+		}, nil); err != nil {
+			return fmt.Errorf("press tab: %w", err)
+		}
+	}
+	return nil
+}
