@@ -81,13 +81,9 @@ var demoAgencies = []AgencyConfig{
 	{ID: "ppo", Name: "Public Procurement Oversight Office (demo)", Sector: "procurement"},
 }
 
-// demoBodies is how many of a pack's bodies (the central one first) the
-// demo gives keys to.
-const demoBodies = 3
-
 // demoSetup makes the demo configuration and officer keys on first run and
 // returns the configuration's path and the keys' paths. With a
-// jurisdiction, the agencies are the pack's first bodies; a data directory
+// jurisdiction, the agencies are the pack's bodies; a data directory
 // keeps the jurisdiction it was made with.
 func demoSetup(data, juris string) (string, []demoKey, error) {
 	if err := checkPrivateDir(data); err != nil {
@@ -108,7 +104,7 @@ func demoSetup(data, juris string) (string, []demoKey, error) {
 			return "", nil, err
 		}
 		agencies = nil
-		for _, b := range p.Bodies[:min(demoBodies, len(p.Bodies))] {
+		for _, b := range p.Bodies { // every body: the demo lists the pack's bodies
 			agencies = append(agencies, AgencyConfig{ID: b.ID}) // the rest comes from the pack
 		}
 	}
