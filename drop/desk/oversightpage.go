@@ -75,13 +75,20 @@ type tick struct {
 	Label string
 }
 
-// overseen is what the signed-in overseer may see, computed afresh.
-func (h *handler) overseen(o Officer) ([]*agencyOversight, error) {
+// overseen is what the signed-in overseer may see, computed afresh. Anyone
+// else gets 403; ok is false once the answer is written.
+func (h *handler) overseen(w http.ResponseWriter, r *http.Request) (me who, all []*agencyOversight, ok bool) {
+	me = whoOf(r)
+	if !me.Overseer() {
+		h.fail(w, r, http.StatusForbidden, "desk.error.not_overseer", "/")
+		return me, nil, false
+	}
 	cs, err := h.cfg.Store.Cases()
 	if err != nil {
-		return nil, err
+		h.internal(w, r, "cases")
+		return me, nil, false
 	}
-	return oversee(cs, h.cfg.Policy, h.today(), o.oversees), nil
+	return me, oversee(cs, h.cfg.Policy, h.today(), me.oversees), true
 }
 
 // agencyNames maps the configured agencies' IDs to their names; an
@@ -112,14 +119,8 @@ func stageCounts(stages []string, t *tally) []int {
 // month of opening for all agencies or the one ?agency= names. It names
 // no case. Anyone else gets 403. The view is audited first.
 func (h *handler) oversightPage(w http.ResponseWriter, r *http.Request) {
-	me := whoOf(r)
-	if !me.Overseer() {
-		h.fail(w, r, http.StatusForbidden, "desk.error.not_overseer", "/")
-		return
-	}
-	all, err := h.overseen(me.Officer)
-	if err != nil {
-		h.internal(w, r, "cases")
+	me, all, ok := h.overseen(w, r)
+	if !ok {
 		return
 	}
 	// Agencies of the configuration without cases show as zeros.
@@ -242,14 +243,8 @@ func drawChart(months []string, by map[string]*tally) *chart {
 // month of opening; the columns are in docs/interfaces.md. It names no
 // case. The download is audited first.
 func (h *handler) oversightCSV(w http.ResponseWriter, r *http.Request) {
-	me := whoOf(r)
-	if !me.Overseer() {
-		h.fail(w, r, http.StatusForbidden, "desk.error.not_overseer", "/")
-		return
-	}
-	all, err := h.overseen(me.Officer)
-	if err != nil {
-		h.internal(w, r, "cases")
+	_, all, ok := h.overseen(w, r)
+	if !ok {
 		return
 	}
 	if h.audit(r, "oversight.csv", "", "") != nil {
