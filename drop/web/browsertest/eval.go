@@ -13,17 +13,7 @@ import (
 func (b *Browser) Evaluate(expression string, result any) error {
 	ctx, cancel := b.callCtx()
 	defer cancel()
-	var res struct {
-		Result struct {
-			Value rawMessage `json:"value"`
-		} `json:"result"`
-		ExceptionDetails *struct {
-			Text      string `json:"text"`
-			Exception struct {
-				Description string `json:"description"`
-			} `json:"exception"`
-		} `json:"exceptionDetails"`
-	}
+	var res evalResult
 	if err := b.call(ctx, "Runtime.evaluate", map[string]any{
 		"expression":    expression,
 		"awaitPromise":  true,
@@ -31,14 +21,37 @@ func (b *Browser) Evaluate(expression string, result any) error {
 	}, &res); err != nil {
 		return fmt.Errorf("evaluate: %w", err)
 	}
-	if e := res.ExceptionDetails; e != nil {
-		if e.Exception.Description != "" {
-			return fmt.Errorf("evaluate: %w", errors.New(e.Exception.Description))
-		}
-		return fmt.Errorf("evaluate: %w", errors.New(e.Text))
+	if err := res.decode(result); err != nil {
+		return fmt.Errorf("evaluate: %w", err)
 	}
-	if result != nil && len(res.Result.Value) > 0 {
-		return jsonUnmarshal(res.Result.Value, result)
+	return nil
+}
+
+// evalResult is what DevTools answers to Runtime.evaluate and
+// Runtime.callFunctionOn.
+type evalResult struct {
+	Result struct {
+		Value rawMessage `json:"value"`
+	} `json:"result"`
+	ExceptionDetails *struct {
+		Text      string `json:"text"`
+		Exception struct {
+			Description string `json:"description"`
+		} `json:"exception"`
+	} `json:"exceptionDetails"`
+}
+
+// decode returns the page's exception as an error, or decodes the value
+// into result (which may be nil).
+func (r *evalResult) decode(result any) error {
+	if e := r.ExceptionDetails; e != nil {
+		if e.Exception.Description != "" {
+			return errors.New(e.Exception.Description)
+		}
+		return errors.New(e.Text)
+	}
+	if result != nil && len(r.Result.Value) > 0 {
+		return jsonUnmarshal(r.Result.Value, result)
 	}
 	return nil
 }

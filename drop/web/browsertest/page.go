@@ -145,17 +145,7 @@ func (b *Browser) callOn(ctx context.Context, nodeID int64, fn string, result an
 	for i, a := range args {
 		cargs[i] = map[string]any{"value": a}
 	}
-	var res struct {
-		Result struct {
-			Value rawMessage `json:"value"`
-		} `json:"result"`
-		ExceptionDetails *struct {
-			Text      string `json:"text"`
-			Exception struct {
-				Description string `json:"description"`
-			} `json:"exception"`
-		} `json:"exceptionDetails"`
-	}
+	var res evalResult
 	if err := b.call(ctx, "Runtime.callFunctionOn", map[string]any{
 		"objectId":            obj.Object.ObjectID,
 		"functionDeclaration": fn,
@@ -164,16 +154,7 @@ func (b *Browser) callOn(ctx context.Context, nodeID int64, fn string, result an
 	}, &res); err != nil {
 		return err
 	}
-	if e := res.ExceptionDetails; e != nil {
-		if e.Exception.Description != "" {
-			return errors.New(e.Exception.Description)
-		}
-		return errors.New(e.Text)
-	}
-	if result != nil && len(res.Result.Value) > 0 {
-		return jsonUnmarshal(res.Result.Value, result)
-	}
-	return nil
+	return res.decode(result)
 }
 
 // SetValue replaces the text of an input or textarea the way typing does:
