@@ -33,8 +33,8 @@ import (
 // officer, sees their cases' metadata, takes the identities sealed to their
 // key and marks them opened, and changes nothing else.
 const (
-	RoleOfficer    = "officer"
-	RoleSupervisor = "supervisor"
+	RoleOfficer    = casework.RoleOfficer
+	RoleSupervisor = casework.RoleSupervisor
 	RoleOverseer   = "overseer"
 	RoleCustodian  = casework.RoleCustodian
 )

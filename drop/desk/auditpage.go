@@ -47,7 +47,9 @@ func (h *handler) auditPage(w http.ResponseWriter, r *http.Request) {
 	}
 	colleague := map[string]bool{}
 	for _, o := range officers {
-		if slices.ContainsFunc(o.Agencies, me.mayRead) {
+		// An overseer's agencies only bound what they oversee: their views
+		// of other agencies' figures are not a supervisor's to read.
+		if o.Role != RoleOverseer && slices.ContainsFunc(o.Agencies, me.mayRead) {
 			colleague[o.Name] = true
 		}
 	}

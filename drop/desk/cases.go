@@ -240,7 +240,7 @@ func (h *handler) opProblem(err error) (status int, key, text string, ok bool) {
 	case errors.Is(err, vault.ErrNotFound):
 		return http.StatusNotFound, "error.not_found", "no such case", true
 	case errors.Is(err, casework.ErrForbidden):
-		return http.StatusForbidden, "desk.error.forbidden", "not allowed", true
+		return http.StatusForbidden, "desk.error.not_allowed", "your role may not do this on a case", true
 	case errors.Is(err, casework.ErrStage):
 		return http.StatusBadRequest, "desk.error.stage", "unknown stage; stages: " + strings.Join(h.cfg.Policy.Stages, ", "), true
 	case errors.Is(err, casework.ErrSameStage):

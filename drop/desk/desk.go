@@ -334,7 +334,7 @@ var requiredKeys = []string{
 	"error.too_large", "error.bad_form", "error.order", "error.field", "error.busy",
 	"desk.session.expired", "desk.login.wrong", "desk.login.busy", "desk.logout.done",
 	"desk.enrol.gone", "desk.enrol.short", "desk.enrol.mismatch", "desk.enrol.code", "desk.enrol.done",
-	"desk.error.forbidden", "desk.error.stage", "desk.error.same_stage", "desk.error.empty",
+	"desk.error.forbidden", "desk.error.not_allowed", "desk.error.stage", "desk.error.same_stage", "desk.error.empty",
 	"desk.error.kind", "desk.error.not_age", "desk.error.upload",
 	"desk.done.stage", "desk.done.question", "desk.done.upload", "desk.done.refer",
 	"desk.error.no_reporter", "desk.error.not_referral", "desk.error.referral_case",

@@ -130,6 +130,11 @@ func TestIdentityOnDesk(t *testing.T) {
 	if resp, _ := carol.post("/cases/"+ref+"/stage", url.Values{"stage": {"closed"}}); resp.StatusCode != http.StatusForbidden {
 		t.Errorf("custodian moves the stage: %d", resp.StatusCode)
 	}
+	// An upload is refused as the role's, not as a damaged file.
+	ubody, ct := multipartUpload(t, [][2]string{{"kind", "note"}}, sealTo(t, "a note", f.agency.Recipient()))
+	if resp, page := carol.postBody("/cases/"+ref+"/items", ct, ubody); resp.StatusCode != http.StatusForbidden || !strings.Contains(page, "Your role may not do this on a case.") {
+		t.Errorf("custodian uploads: %d\n%s", resp.StatusCode, page)
+	}
 	resp, page = carol.post("/cases/"+ref+"/identity/opened", url.Values{"item": {strconv.Itoa(id)}})
 	if resp.StatusCode != 200 || !strings.Contains(page, "Recorded in the audit log") || !strings.Contains(page, "Marked opened by carol on 2026-03-02") {
 		t.Fatalf("mark opened: %d\n%s", resp.StatusCode, page)

@@ -105,6 +105,9 @@ func (h *handler) referProblem(err error) (int, string, string) {
 	case errors.Is(err, vault.ErrTampered), errors.Is(err, vault.ErrNotAge):
 		return http.StatusBadRequest, "desk.error.referral_damaged", "the referral bundle is damaged or was changed"
 	}
+	if status, key, text, ok := h.opProblem(err); ok { // the operations layer's refusals
+		return status, key, text
+	}
 	h.log.Warn("referral refused; nothing kept")
 	return http.StatusBadRequest, "desk.error.referral_damaged", "the referral bundle could not be stored"
 }

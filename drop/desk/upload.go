@@ -91,10 +91,11 @@ func (h *handler) uploadProblem(r *http.Request, err error) (int, string, string
 		return http.StatusBadRequest, "error.order", "form fields out of order: kind, then file"
 	case errors.Is(err, errField):
 		return http.StatusBadRequest, "error.field", "unexpected form field"
-	case errors.Is(err, vault.ErrNoReporter):
-		return http.StatusConflict, "desk.error.no_reporter", "the case came by referral: nothing can be sealed to its reporter from here"
 	case errors.Is(err, vault.ErrNotAge):
 		return http.StatusBadRequest, "desk.error.not_age", "not a binary age file"
+	}
+	if status, key, text, ok := h.opProblem(err); ok { // the operations layer's refusals
+		return status, key, text
 	}
 	h.log.Warn("upload refused; nothing kept")
 	return http.StatusBadRequest, "desk.error.upload", "the age file could not be stored"
