@@ -54,7 +54,8 @@ func (m *memtable) rotateDue(at time.Time) bool {
 // on the tick. Badger's only way to ask for that is DropPrefix, which
 // blocks writes, flushes the memtables and drops the keys under a prefix:
 // the prefix is the cover key's, rewritten at every tick. No write is under
-// way: commits run on the schedule's goroutine, between ticks.
+// way: every write of the store waits at a commit step's gate (atTick), and
+// the next gate opens only after the tick, and so this rotation, is done.
 func (s *Store) rotate(at time.Time) {
 	if err := s.db.DropPrefix(coverKey); err != nil {
 		s.log.Warn("vault: rotate the memtable", "err", dbErr("rotate", err))

@@ -128,8 +128,11 @@ func (s *Store) Refer(to string, r Referral) (*Batch, error) {
 	if !validReason(r.Reason) {
 		return nil, ErrReferralReason
 	}
-	if r.Reason == "" && referredTo(from.Custody, to) {
+	switch again := referredTo(from.Custody, to); {
+	case r.Reason == "" && again:
 		return nil, ErrReferredBefore
+	case r.Reason != "" && !again: // a reason says why again; a first referral has none
+		return nil, ErrReferralReason
 	}
 	r.From = from.Ref
 	b := &Batch{s: s, agency: a, refer: &referral{Referral: r, to: to}}
