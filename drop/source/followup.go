@@ -79,6 +79,7 @@ func (h *handler) login(w http.ResponseWriter, r *http.Request) {
 	}
 	if err != nil {
 		if !errors.Is(err, vault.ErrNotFound) && !errors.Is(err, receipt.ErrUnwrap) {
+			try.Refund() // the store failed, not the guess
 			h.internal(w, r, "lookup")
 			return
 		}

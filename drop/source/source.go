@@ -261,8 +261,6 @@ func (h *handler) page(w http.ResponseWriter, r *http.Request, status int, name 
 
 type errorData struct{ Back string }
 
-// indexData says whether the landing page links to the protection and
-// rewards pages.
 func (h *handler) fail(w http.ResponseWriter, r *http.Request, status int, key, back string) {
 	h.page(w, r, status, "error", web.Page{ErrorKey: key, Data: errorData{Back: back}})
 }

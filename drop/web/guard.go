@@ -145,7 +145,9 @@ func secureHead(p []byte) []byte {
 		return nil // a head larger than one write: not net/http's own
 	}
 	head := p[:end+2]
-	if bytes.Contains(bytes.ToLower(head), []byte("\r\ncontent-security-policy:")) {
+	// net/http writes header names in canonical form: no copy to lower case
+	// on every response.
+	if bytes.Contains(head, []byte("\r\nContent-Security-Policy:")) {
 		return nil
 	}
 	line := bytes.Index(head, []byte("\r\n")) + 2
