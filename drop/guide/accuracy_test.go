@@ -63,13 +63,13 @@ func readExamples(t *testing.T, dir string) []example {
 }
 
 // tally is top-1 and top-3 hits over n examples.
-type tally struct{ n, top1, top3 int }
+type tally struct{ n, top1, top3, detected int }
 
 func (a tally) String() string {
 	if a.n == 0 {
 		return "n=0"
 	}
-	return fmt.Sprintf("n=%d top1=%.1f%% top3=%.1f%%", a.n, pct(a.top1, a.n), pct(a.top3, a.n))
+	return fmt.Sprintf("n=%d top1=%.1f%% top3=%.1f%% (language detected: %.1f%%)", a.n, pct(a.top1, a.n), pct(a.top3, a.n), pct(a.detected, a.n))
 }
 
 func pct(k, n int) float64 { return 100 * float64(k) / float64(n) }
@@ -98,8 +98,12 @@ func score(t *testing.T, exs []example) map[string]*tally {
 		if out[ex.Lang] == nil {
 			out[ex.Lang] = &tally{}
 		}
+		detected := DetectLang(ex.Text) == ex.Lang
 		for _, a := range []*tally{out[""], out[ex.Lang]} {
 			a.n++
+			if detected {
+				a.detected++
+			}
 			for i, m := range r.Categories {
 				if m.ID == ex.Category {
 					if i == 0 {

@@ -104,7 +104,7 @@ func englishWords(text string) int {
 	n := 0
 	for _, f := range strings.FieldsFunc(strings.ToLower(text), func(r rune) bool { return !unicode.IsLetter(r) }) {
 		switch f {
-		case "the", "and", "of", "to", "is", "was", "that", "it", "in", "for", "with", "he", "she", "they", "we", "i", "my", "our", "have", "had", "this", "not", "be", "were", "are":
+		case "the", "and", "of", "is", "was", "that", "it", "in", "for", "with", "he", "she", "they", "we", "my", "our", "have", "had", "this", "not", "be", "were", "are":
 			n += 2
 		}
 	}

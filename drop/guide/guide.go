@@ -95,13 +95,49 @@ func (g *Guide) rank(text, lang string) []Match {
 	counts := make([][]termCount, n)
 	words := make([][]string, n)
 	seenWord := make([]map[string]bool, n)
+	// Each word of the draft counts once per category, for the heaviest
+	// entry it matched there: overlapping stems ("эмийн", "эмийн сан") do
+	// not pile up.
+	var hits []hit
+	names := findSpans(text, companyPatterns)
 	lx.scan(toks, func(h hit) {
+		for _, s := range names {
+			if s.s <= toks[h.first].start && toks[h.first].start < s.e {
+				return // a word of a company's name
+			}
+		}
+		hits = append(hits, h)
+	})
+	sort.SliceStable(hits, func(i, j int) bool { return hits[i].t.weight > hits[j].t.weight })
+	used := make([]map[int]bool, n)
+	for _, h := range hits {
 		c := h.t.cat
+		if used[c] == nil {
+			used[c] = map[int]bool{}
+		}
+		taken := false
+		for k := h.first; k < h.end; k++ {
+			taken = taken || used[c][k]
+		}
+		if taken {
+			continue
+		}
+		for k := h.first; k < h.end; k++ {
+			used[c][k] = true
+		}
 		i := slices.IndexFunc(counts[c], func(tc termCount) bool { return tc.t == h.t })
 		if i < 0 {
 			counts[c] = append(counts[c], termCount{t: h.t, n: 1})
 		} else {
 			counts[c][i].n++
+		}
+	}
+	// The words, in the order the draft has them.
+	sort.SliceStable(hits, func(i, j int) bool { return hits[i].first < hits[j].first })
+	for _, h := range hits {
+		c := h.t.cat
+		if !used[c][h.first] {
+			continue
 		}
 		w := text[toks[h.first].start:toks[h.end-1].end]
 		if seenWord[c] == nil {
@@ -111,7 +147,7 @@ func (g *Guide) rank(text, lang string) []Match {
 			seenWord[c][k] = true
 			words[c] = append(words[c], w)
 		}
-	})
+	}
 	var out []Match
 	for c, id := range jurisdiction.Categories {
 		if len(counts[c]) == 0 {
