@@ -110,6 +110,7 @@ func (g *Guide) rank(text, lang string) []Match {
 	})
 	sort.SliceStable(hits, func(i, j int) bool { return hits[i].t.weight > hits[j].t.weight })
 	used := make([]map[int]bool, n)
+	var counted []hit
 	for _, h := range hits {
 		c := h.t.cat
 		if used[c] == nil {
@@ -125,6 +126,7 @@ func (g *Guide) rank(text, lang string) []Match {
 		for k := h.first; k < h.end; k++ {
 			used[c][k] = true
 		}
+		counted = append(counted, h)
 		i := slices.IndexFunc(counts[c], func(tc termCount) bool { return tc.t == h.t })
 		if i < 0 {
 			counts[c] = append(counts[c], termCount{t: h.t, n: 1})
@@ -133,12 +135,9 @@ func (g *Guide) rank(text, lang string) []Match {
 		}
 	}
 	// The words, in the order the draft has them.
-	sort.SliceStable(hits, func(i, j int) bool { return hits[i].first < hits[j].first })
-	for _, h := range hits {
+	sort.SliceStable(counted, func(i, j int) bool { return counted[i].first < counted[j].first })
+	for _, h := range counted {
 		c := h.t.cat
-		if !used[c][h.first] {
-			continue
-		}
 		w := text[toks[h.first].start:toks[h.end-1].end]
 		if seenWord[c] == nil {
 			seenWord[c] = map[string]bool{}
