@@ -66,8 +66,8 @@ var amountPatterns = []pattern{
 	// a currency sign before the number: $5,000, € 200, ₩3,000,000, ₮ 5 сая
 	pat(`(?i)[$€£₩₮₽]\s?\d[\d.,  ]*\d*(?:\s?(?:million|billion|mln|bn|k|thousand|млн|млрд|тыс\.?|сая|тэрбум|mijë|milion\pL*|miliard\pL*|ming|mlrd))?`, "$", "€", "£", "₩", "₮", "₽"),
 	// a number, perhaps a multiplier, then a currency word or sign
-	pat(`(?i)\d[\d.,  ]*(?:\s?(?:천만|백만|십만|만|억|천|조|million|billion|mln|bn|thousand|млн\.?|млрд\.?|тыс\.?|тысяч\pL*|миллион\pL*|миллиард\pL*|сая|тэрбум|мянга(?:н)?|mijë|milion\pL*|miliard\pL*|hiljad\pL*|хиљад\pL*|милион\pL*|ming|million|mln|mlrd|milliard))*\s?` +
-		`(?:원|₩|krw|won|төгрөг\pL*|төг\.?|₮|mnt|tugrik\pL*|euro\pL*|eur\b|€|евро|so['ʻ‘’` + "`" + `]?m\pL*|сўм\pL*|сум\pL*|uzs|лек\pL*|lek[eë]?|all\b|\$|usd|dollar\pL*|доллар\pL*|долл\.?|rub\pL*|руб\pL*|₽|dinar\pL*|динар\pL*|din\.|rsd|evr\pL*|евр\pL*|pound\pL*|gbp|£)`),
+	pat(`(?i)\d[\d.,  ]*(?:\s?(?:천만|백만|십만|만|억|천|조|million|billion|mln|bn|thousand|млн\.?|млрд\.?|тыс\.?|тысяч\pL*|миллион\pL*|миллиард\pL*|сая|тэрбум|мянга(?:н)?|mijë|milion\pL*|miliard\pL*|hiljad\pL*|хиљад\pL*|милион\pL*|ming|million|mln|mlrd|milliard))*\s?`+
+		`(?:원|₩|krw|won|төгрөг\pL*|төг\.?|₮|mnt|tugrik\pL*|euro\pL*|eur\b|€|евро|so['ʻ‘’`+"`"+`]?m\pL*|сўм\pL*|сум\pL*|uzs|лек\pL*|lek[eë]?|all\b|\$|usd|dollar\pL*|доллар\pL*|долл\.?|rub\pL*|руб\pL*|₽|dinar\pL*|динар\pL*|din\.|rsd|evr\pL*|евр\pL*|pound\pL*|gbp|£)`, "원", "₩", "krw", "won", "төг", "₮", "mnt", "tugrik", "eur", "€", "евро", "so", "сўм", "сум", "uzs", "лек", "lek", "all", "$", "usd", "dollar", "доллар", "долл", "rub", "руб", "₽", "dinar", "динар", "din.", "rsd", "evr", "евр", "pound", "gbp", "£"),
 }
 
 // companyPatterns find company names by their legal form. Their words
@@ -105,10 +105,15 @@ var bodyPatterns = []pattern{
 
 // orgName is one pack body's name in one language, folded for search.
 type orgName struct {
-	name   string // as the pack writes it
-	lang   string // language whose folding made folded
-	folded []string
+	name   string   // as the pack writes it
+	folded []string // its words folded with nameFold
 }
+
+// nameFold is the folding body names and drafts are compared in: the
+// Serbian one, which also drops the Uzbek marks and makes the Serbian
+// scripts one; any other letter is only lower-cased, the same on both
+// sides.
+const nameFold = "sr"
 
 // bodyNames lists every name of every body of the pack.
 func bodyNames(p *jurisdiction.Pack) []orgName {
@@ -126,16 +131,12 @@ func bodyNames(p *jurisdiction.Pack) []orgName {
 			if n == "" {
 				continue
 			}
-			fl := l
-			if fl == "translit" {
-				fl = "en"
-			}
 			var parts []string
-			for _, t := range tokens(n, fl) {
+			for _, t := range tokens(n, nameFold) {
 				parts = append(parts, t.norm)
 			}
 			if len(parts) > 0 {
-				out = append(out, orgName{name: n, lang: fl, folded: parts})
+				out = append(out, orgName{name: n, folded: parts})
 			}
 		}
 	}
@@ -251,13 +252,8 @@ func (g *Guide) organisations(text string) []string {
 		name string
 	}
 	var spans []named
-	toksBy := map[string][]token{}
+	toks := tokens(text, nameFold)
 	for _, o := range g.orgs {
-		toks, ok := toksBy[o.lang]
-		if !ok {
-			toks = tokens(text, o.lang)
-			toksBy[o.lang] = toks
-		}
 		for i := 0; i+len(o.folded) <= len(toks); i++ {
 			ok := true
 			for j, p := range o.folded {
