@@ -8,11 +8,13 @@ import (
 // DetectLang guesses the language of text among [Languages]: by script
 // first (Hangul is Korean), then by letters only one language uses
 // (Mongolian ө ү, Serbian ђ ј љ њ ћ џ, Albanian ë ç, Uzbek oʻ gʻ and
-// Cyrillic ў қ ғ ҳ), then by frequent short words. With no evidence at
+// Cyrillic ў қ ғ ҳ; Serbian Cyrillic also lacks й ы э щ ъ ь я ю ё), then
+// by frequent short words. With no evidence at
 // all it answers "en".
 func DetectLang(text string) string {
 	var hangul, cyr, latin int
 	var mn, sr, sq, uz, ru int
+	var srOnly, notSr int // Cyrillic letters only Serbian has, and letters it lacks
 	prev := rune(0)
 	for _, r := range text {
 		switch {
@@ -25,10 +27,14 @@ func DetectLang(text string) string {
 				mn += 3
 			case 'ђ', 'ј', 'љ', 'њ', 'ћ', 'џ':
 				sr += 3
+				srOnly++
 			case 'ў', 'қ', 'ғ', 'ҳ':
 				uz += 3
 			case 'ы', 'э', 'щ', 'ъ':
 				ru++ // not Serbian; ы and э are Mongolian too
+				notSr++
+			case 'й', 'ь', 'я', 'ю', 'ё':
+				notSr++ // not Serbian either, but Mongolian too
 			}
 		case unicode.Is(unicode.Latin, r):
 			latin++
@@ -71,6 +77,12 @@ func DetectLang(text string) string {
 		}
 	}
 	if cyr > latin {
+		// Serbian Cyrillic has ђ ј љ њ ћ џ and lacks й ы э щ ъ ь я ю ё: a
+		// draft with the first and (almost) none of the second is Serbian,
+		// whatever its short words say.
+		if srOnly > 0 && notSr*10 <= srOnly {
+			return "sr"
+		}
 		best, lang := ru, "ru"
 		if mn > best {
 			best, lang = mn, "mn"

@@ -193,6 +193,8 @@ func TestDetectLang(t *testing.T) {
 		{"Сүүлийн үед өөр юм болсон.", "mn"},
 		{"Директор взял деньги, и это не первый раз.", "ru"},
 		{"Директор је узео новац и то није први пут.", "sr"},
+		{"Председник општине користи службени аутомобил и возача на море, а гориво плаћа општина.", "sr"},
+		{"Я написал жалобу, и начальник объявил мне выговор.", "ru"},
 		{"Direktor je uzeo novac i to nije prvi put.", "sr"},
 		{"Drejtori mori paratë dhe kjo nuk është hera e parë.", "sq"},
 		{"Drejtori i komunës është i përfshirë.", "sq"},
