@@ -312,3 +312,19 @@ func TestParseLexiconErrors(t *testing.T) {
 		}
 	}
 }
+
+// In a phrase, a word of one or two letters is that word, not the start of
+// another: "за счёт" (at the expense of) is not "зарубежных счетов"
+// (foreign accounts).
+func TestShortPhraseWords(t *testing.T) {
+	r := newGuide(t, "uz").Suggest("Он переводил деньги на несколько зарубежных счетов.", "ru")
+	for _, m := range r.Categories {
+		if m.ID == "abuse_of_office" {
+			t.Errorf("abuse_of_office from %v", m.Matched)
+		}
+	}
+	r = newGuide(t, "uz").Suggest("Ремонт сделали за счёт школы.", "ru")
+	if len(r.Categories) == 0 || !slices.Contains(r.Categories[0].Matched, "за счёт") {
+		t.Errorf("the phrase itself no longer matches: %+v", r.Categories)
+	}
+}

@@ -21,6 +21,7 @@ var data embed.FS
 type term struct {
 	parts  []string // folded; a draft's word matches a part it begins with
 	exact  bool     // the word must be the part itself
+	whole  []bool   // this part must be the whole word (a phrase's short words: "за", "in")
 	inside bool     // the first part may stand inside a word (Korean compounds)
 	cat    int      // index in jurisdiction.Categories
 	weight float64
@@ -99,6 +100,13 @@ func parseLexicon(lang, src string) (*lexicon, error) {
 			if len(t.parts) == 0 {
 				return nil, fmt.Errorf("lexicon %s:%d: empty entry", lang, line)
 			}
+			t.whole = make([]bool, len(t.parts))
+			for i, p := range t.parts {
+				// in a phrase, a word of one or two letters is itself, not
+				// the start of another ("за счёт" is not "зарубежных счетов");
+				// a Korean syllable pair is a word stem
+				t.whole[i] = t.exact || (len(t.parts) > 1 && lang != "ko" && utf8.RuneCountInString(p) <= 2)
+			}
 			if !t.exact && len(t.parts) == 1 && utf8.RuneCountInString(t.parts[0]) < 2 {
 				return nil, fmt.Errorf("lexicon %s:%d: %q is too short to match by its beginning", lang, line, e)
 			}
@@ -134,12 +142,12 @@ func (lx *lexicon) scan(toks []token, fn func(hit)) {
 				if off > 0 && !t.inside {
 					continue
 				}
-				if !partMatches(w[off:], t.parts[0], t.exact && off == 0) {
+				if !partMatches(w[off:], t.parts[0], t.whole[0] && off == 0) {
 					continue
 				}
 				j := 1
 				for ; j < len(t.parts); j++ {
-					if i+j >= len(toks) || !partMatches(toks[i+j].norm, t.parts[j], t.exact) {
+					if i+j >= len(toks) || !partMatches(toks[i+j].norm, t.parts[j], t.whole[j]) {
 						break
 					}
 				}
