@@ -109,6 +109,7 @@ bench: build
 # each anchored so that its name matches exactly one target in its package.
 FUZZTIME ?= 30s
 FUZZ := \
+	./drop/guide:FuzzSuggest \
 	./drop/receipt:FuzzNormalize \
 	./drop/notify:FuzzParseKey \
 	./vault:FuzzOpenBundle \

@@ -12,6 +12,7 @@
 //	cleandrop keygen   [--pq] [-o FILE]
 //	cleandrop check    --config FILE
 //	cleandrop pack     list | check CODE|DIR
+//	cleandrop guide    --jurisdiction CODE [--lang L] [FILE]
 //	cleandrop officer  add | list | revoke | notify ...
 //	cleandrop audit    verify
 //	cleandrop audit    show [--case REF] [--limit N]
@@ -44,6 +45,7 @@ const usage = `Usage:
   cleandrop keygen  [--pq] [-o FILE]                          make an officer age key (offline machine)
   cleandrop check   --config FILE                             check a configuration
   cleandrop pack    list | check CODE|DIR                     list the jurisdiction packs, check one
+  cleandrop guide   --jurisdiction CODE [--lang L] [FILE]     suggest categories, body and template for a draft
   cleandrop officer add --agency ID --name NAME [--role supervisor|overseer|custodian] | list | revoke NAME
                                                               manage officer accounts
   cleandrop officer notify NAME --email ADDR --key FILE.asc | --off | --send-now
@@ -91,6 +93,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		"keygen":      cmdKeygen,
 		"check":       cmdCheck,
 		"pack":        cmdPack,
+		"guide":       cmdGuide,
 		"officer":     cmdOfficer,
 		"audit":       cmdAudit,
 	}

@@ -1,13 +1,10 @@
-// Package guide reads a reporter's draft and suggests what it is about:
-// the report categories its words point to (with the jurisdiction's laws),
-// the body usually competent, and a template with blanks, prefilled with
-// what it recognised.
-//
-// Everything happens in memory, in this process: a draft is never logged,
-// stored or sent anywhere, and nothing here keeps it after Suggest returns.
 package guide
 
 import (
+	"fmt"
+	"math"
+	"slices"
+	"sort"
 	"strings"
 
 	"cleandrop/drop/jurisdiction"
@@ -15,6 +12,12 @@ import (
 
 // MaxSuggestions is how many categories a Result holds at most.
 const MaxSuggestions = 3
+
+// maxMatched is how many words a Match lists at most.
+const maxMatched = 12
+
+// Languages the guide reads (jurisdiction.Languages: the drop's own).
+var Languages = jurisdiction.Languages
 
 // Match is one suggested category.
 type Match struct {
@@ -33,39 +36,132 @@ type Result struct {
 	// Template is a report outline with blanks in Lang, prefilled with
 	// what was recognised (dates, amounts, organisations).
 	Template string `json:"template"`
+	// Fields are the template's blanks, in order, for a form.
+	Fields []Field `json:"fields"`
+	// Script is "Cyrl" or "Latn" for Serbian (the template is written in
+	// the draft's script), else "".
+	Script string `json:"script,omitempty"`
 }
 
-// Guide suggests for the drafts of one jurisdiction.
+// Guide suggests for the drafts of one jurisdiction. It is safe for
+// concurrent use: nothing in it changes after New.
 type Guide struct {
-	pack *jurisdiction.Pack
+	pack  *jurisdiction.Pack
+	lex   map[string]*lexicon
+	orgs  []orgName
+	label map[string]map[string]string // lang → field id → label
 }
 
 // New returns the guide for pack.
 func New(pack *jurisdiction.Pack) (*Guide, error) {
-	return &Guide{pack: pack}, nil
+	if pack == nil {
+		return nil, fmt.Errorf("guide: no pack")
+	}
+	m, err := loadModel()
+	if err != nil {
+		return nil, err
+	}
+	return &Guide{pack: pack, lex: m.lex, label: m.labels, orgs: bodyNames(pack)}, nil
 }
 
-// Suggest reads text in lang ("" detects it).
-//
-// This first version only looks for each category's own words in the
-// pack's plain-language explanations; the scoring model replaces it.
+// Suggest reads text in lang ("" or a language the guide does not read:
+// detected).
 func (g *Guide) Suggest(text, lang string) Result {
-	if lang == "" {
-		lang = g.pack.Default()
+	if !slices.Contains(Languages, lang) {
+		lang = DetectLang(text)
 	}
-	res := Result{Lang: lang}
-	low := strings.ToLower(text)
-	for _, id := range jurisdiction.Categories {
-		word := strings.ReplaceAll(id, "_", " ")
-		if strings.Contains(low, word) {
-			res.Categories = append(res.Categories, Match{ID: id, Score: 1, Matched: []string{word}})
-		}
-		if len(res.Categories) == MaxSuggestions {
-			break
-		}
+	res := Result{Lang: lang, Categories: []Match{}}
+	if lang == "sr" {
+		res.Script = serbianScript(text)
 	}
+	res.Categories = g.rank(text, lang)
 	if len(res.Categories) > 0 {
 		res.Agency = g.pack.Laws[res.Categories[0].ID].Body
 	}
+	res.Fields = g.fill(text, lang, res.Script)
+	res.Template = templateText(res.Fields)
 	return res
+}
+
+// rank scores every category and returns the best, at most
+// MaxSuggestions, only those with evidence.
+func (g *Guide) rank(text, lang string) []Match {
+	lx := g.lex[lang]
+	if lx == nil {
+		return []Match{}
+	}
+	toks := tokens(text, lang)
+	n := len(jurisdiction.Categories)
+	counts := make([][]termCount, n)
+	words := make([][]string, n)
+	seenWord := make([]map[string]bool, n)
+	// Each word of the draft counts once per category, for the heaviest
+	// entry it matched there: overlapping stems ("эмийн", "эмийн сан") do
+	// not pile up.
+	var hits []hit
+	names := findSpans(text, companyPatterns)
+	lx.scan(toks, func(h hit) {
+		for _, s := range names {
+			if s.s <= toks[h.first].start && toks[h.first].start < s.e {
+				return // a word of a company's name
+			}
+		}
+		hits = append(hits, h)
+	})
+	sort.SliceStable(hits, func(i, j int) bool { return hits[i].t.weight > hits[j].t.weight })
+	used := make([]map[int]bool, n)
+	var counted []hit
+	for _, h := range hits {
+		c := h.t.cat
+		if used[c] == nil {
+			used[c] = map[int]bool{}
+		}
+		taken := false
+		for k := h.first; k < h.end; k++ {
+			taken = taken || used[c][k]
+		}
+		if taken {
+			continue
+		}
+		for k := h.first; k < h.end; k++ {
+			used[c][k] = true
+		}
+		counted = append(counted, h)
+		i := slices.IndexFunc(counts[c], func(tc termCount) bool { return tc.t == h.t })
+		if i < 0 {
+			counts[c] = append(counts[c], termCount{t: h.t, n: 1})
+		} else {
+			counts[c][i].n++
+		}
+	}
+	// The words, in the order the draft has them.
+	sort.SliceStable(counted, func(i, j int) bool { return counted[i].first < counted[j].first })
+	for _, h := range counted {
+		c := h.t.cat
+		w := text[toks[h.first].start:toks[h.end-1].end]
+		if seenWord[c] == nil {
+			seenWord[c] = map[string]bool{}
+		}
+		if k := strings.ToLower(w); !seenWord[c][k] && len(words[c]) < maxMatched {
+			seenWord[c][k] = true
+			words[c] = append(words[c], w)
+		}
+	}
+	var out []Match
+	for c, id := range jurisdiction.Categories {
+		if len(counts[c]) == 0 {
+			continue
+		}
+		s := math.Round(weigh(counts[c])*100) / 100
+		out = append(out, Match{ID: id, Score: s, Matched: words[c]})
+	}
+	// Stable: equal scores keep the order of jurisdiction.Categories.
+	sort.SliceStable(out, func(i, j int) bool { return out[i].Score > out[j].Score })
+	if len(out) > MaxSuggestions {
+		out = out[:MaxSuggestions]
+	}
+	if out == nil {
+		out = []Match{}
+	}
+	return out
 }
