@@ -120,10 +120,12 @@ func (h *handler) askGuide(w http.ResponseWriter, r *http.Request) {
 	var res guide.Result
 	var found []exposure.Finding
 	lang := web.Lang(r)
+	used := false
 	err := h.drafts.Do(r.Context(), web.Circuit(r.Context()), func() {
 		res = h.cfg.Guide.Suggest(msg, "")
 		if f.Get("use_template") != "" && res.Template != "" && !strings.Contains(msg, res.Template) {
 			msg = res.Template + "\n\n" + msg
+			used = true
 		}
 		found = exposure.Check(msg)
 	})
@@ -132,7 +134,9 @@ func (h *handler) askGuide(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	v := draftView{Message: msg, Asked: true, Checked: true, Findings: findingViews(found)}
-	v.Guide = h.guideView(res, agency, msg, lang)
+	if v.Guide = h.guideView(res, agency, msg, lang); v.Guide != nil && used {
+		v.Guide.TemplateIn = true
+	}
 	h.draftPage(w, r, http.StatusOK, "", agency, false, v)
 }
 
