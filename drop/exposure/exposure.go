@@ -48,8 +48,11 @@ func Check(text string) []Finding {
 	cands = append(cands, ibans(text)...)
 	cands = append(cands, registers(text)...)
 	cands = append(cands, numbers(text)...)
-	selves := selfs(text)
 
+	// Kinds take their places in rank order; within a kind, by position,
+	// the longer first. acc stays sorted by position, without overlaps,
+	// so each kind is merged in with one pass (a draft full of addresses
+	// costs n log n, not n²).
 	sort.SliceStable(cands, func(i, j int) bool {
 		a, b := cands[i], cands[j]
 		if rank[a.Kind] != rank[b.Kind] {
@@ -60,38 +63,67 @@ func Check(text string) []Finding {
 		}
 		return a.End > b.End
 	})
-	var out []Finding
-	for _, c := range cands {
-		if !overlaps(out, c.Start, c.End) {
-			out = append(out, c)
+	var acc []Finding
+	for i := 0; i < len(cands); {
+		j := i
+		for j < len(cands) && cands[j].Kind == cands[i].Kind {
+			j++
 		}
+		acc = place(acc, cands[i:j])
+		i = j
 	}
 	// A self-identification runs to the end of its clause; it stops
 	// where another finding begins, so that one is named on its own.
-	for _, s := range selves {
-		for _, f := range out {
-			if f.Start >= s.trigger && f.Start < s.End {
-				s.End = f.Start
-			}
+	var selves []Finding
+	for _, s := range selfs(text) {
+		k := sort.Search(len(acc), func(i int) bool { return acc[i].Start >= s.trigger })
+		if k < len(acc) && acc[k].Start < s.End {
+			s.End = acc[k].Start
 		}
 		s.End = trimRight(text, s.Start, s.End)
-		if s.End <= s.Start || overlaps(out, s.Start, s.End) {
+		if s.End <= s.Start {
 			continue
 		}
 		s.Passage = text[s.Start:s.End]
-		out = append(out, s.Finding)
+		selves = append(selves, s.Finding)
 	}
-	sort.Slice(out, func(i, j int) bool { return out[i].Start < out[j].Start })
-	return out
+	return place(acc, selves)
 }
 
-func overlaps(fs []Finding, start, end int) bool {
-	for _, f := range fs {
-		if start < f.End && f.Start < end {
-			return true
+// place adds to acc (sorted by position, no overlaps) those of add
+// (sorted by position) that overlap neither acc nor an earlier one of
+// add, and returns the merged list, sorted by position.
+func place(acc, add []Finding) []Finding {
+	if len(add) == 0 {
+		return acc
+	}
+	var kept []Finding
+	k, last := 0, -1
+	for _, c := range add {
+		if c.Start < last {
+			continue
+		}
+		for k < len(acc) && acc[k].End <= c.Start {
+			k++
+		}
+		if k < len(acc) && acc[k].Start < c.End {
+			continue
+		}
+		kept = append(kept, c)
+		last = c.End
+	}
+	out := make([]Finding, 0, len(acc)+len(kept))
+	i, j := 0, 0
+	for i < len(acc) || j < len(kept) {
+		if j == len(kept) || i < len(acc) && acc[i].Start < kept[j].Start {
+			out = append(out, acc[i])
+			i++
+		} else {
+			out = append(out, kept[j])
+			j++
 		}
 	}
-	return false
+	return out
 }
 
 func found(text, kind string, start, end int) Finding {

@@ -201,11 +201,29 @@ func TestSelf(t *testing.T) {
 		{"uz work", "Men tuman hokimiyatida hisobchi bo‘lib ishlayman.", []want{{Self, "Men tuman hokimiyatida hisobchi bo‘lib ishlayman"}}},
 		{"uz only", "Bo‘limdagi yagona hamshira menman.", []want{{Self, "yagona hamshira menman"}}},
 		{"ru name", "Меня зовут Ирина Петрова.", []want{{Self, "Меня зовут Ирина Петрова"}}},
+		{"ru my name", "Моё имя Ирина.", []want{{Self, "Моё имя Ирина"}}},
+		{"sq name, short", "Quhem Arben.", []want{{Self, "Quhem Arben"}}},
+		{"en i'm", "I’m the only driver at the depot", []want{{Self, "I’m the only driver at the depot"}}},
 		{"ru work", "Я работаю в районной налоговой инспекции.", []want{{Self, "Я работаю в районной налоговой инспекции"}}},
 		{"ru role", "Я главный бухгалтер завода.", []want{{Self, "Я главный бухгалтер завода"}}},
 		{"ru only", "Как единственная медсестра смены, я видела всё.", []want{{Self, "Как единственная медсестра смены"}}},
 	} {
 		t.Run(c.name, func(t *testing.T) { check(t, c.text, c.want) })
+	}
+}
+
+// TestEveryPatternHasStarts: each pattern can be reached from a word.
+func TestEveryPatternHasStarts(t *testing.T) {
+	reached := map[int]bool{}
+	for _, st := range selfStarts {
+		for _, k := range append(st.plains, st.roled...) {
+			reached[k] = true
+		}
+	}
+	for i, p := range selfPatterns {
+		if !reached[i] {
+			t.Errorf("pattern %q starts with no word", p.trigger)
+		}
 	}
 }
 
@@ -224,11 +242,32 @@ func TestSortedWithoutOverlap(t *testing.T) {
 }
 
 func TestLongText(t *testing.T) {
-	text := strings.Repeat("1 2 3 4 5 6 7 8 9 0 ", 20000) + strings.Repeat("я ", 50000)
+	text := strings.Repeat("1 2 3 4 5 6 7 8 9 0 ", 2000) + strings.Repeat("я ", 5000) + strings.Repeat("a@b.cd my name is x, 9911-2233. ", 2000)
 	valid(t, text, Check(text))
 	big := strings.Repeat("a", MaxText+10) + " alice@example.org"
 	if got := Check(big); len(got) != 0 {
 		t.Fatalf("beyond MaxText: %+v", got)
+	}
+}
+
+// BenchmarkCheck: a draft of about 5,000 characters, and drafts of
+// MaxText bytes made to be slow (every word a trigger, every number a
+// run of one-digit groups).
+func BenchmarkCheck(b *testing.B) {
+	draft := strings.Repeat("The director of the regional office took an envelope with 5,000,000 MNT on 2026-03-01 "+
+		"for the tender 2026-17. Я работаю в отделе. Call 9911-2233 or write to a@example.org. ", 30)
+	for _, c := range []struct{ name, text string }{
+		{"draft 5000", draft[:5000]},
+		{"digits 1MiB", strings.Repeat("1 2 3 4 5 6 7 8 9 0 ", MaxText/20)},
+		{"triggers 1MiB", strings.Repeat("i i 저는 ", MaxText/12)},
+		{"addresses 1MiB", strings.Repeat("a@b.cd ", MaxText/7)},
+	} {
+		b.Run(c.name, func(b *testing.B) {
+			b.SetBytes(int64(len(c.text)))
+			for range b.N {
+				Check(c.text)
+			}
+		})
 	}
 }
 

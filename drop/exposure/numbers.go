@@ -15,6 +15,7 @@ type group struct{ s, e int } // byte offsets of a run of ASCII digits
 const (
 	maxWindow = 7
 	maxDigits = 20
+	minDigits = 7 // the shortest kind: a phone number said to be one
 )
 
 func numbers(text string) []Finding {
@@ -85,21 +86,34 @@ func windows(text string, run []group) []Finding {
 type number struct {
 	digits string   // the digits alone
 	groups []string // the digit groups
+	sizes  []int    // their lengths
 	seps   []string // the text between groups
 	plus   bool     // written with a leading "+"
-	ctx    string   // the text just before it, lower-cased
+	text   string   // the whole text, and where the number starts in it:
+	start  int      // near reads the words just before it
 }
 
 func window(text string, gs []group) (Finding, bool) {
 	start, end := gs[0].s, gs[len(gs)-1].e
-	n := number{}
-	var b strings.Builder
-	for k, g := range gs {
-		if b.Len()+g.e-g.s > maxDigits {
+	digits := 0
+	for _, g := range gs {
+		if digits += g.e - g.s; digits > maxDigits {
 			return Finding{}, false
 		}
+	}
+	var groups [maxWindow]string
+	var sizes [maxWindow]int
+	var seps [maxWindow]string
+	if digits < minDigits {
+		return Finding{}, false
+	}
+	n := number{text: text, groups: groups[:0], sizes: sizes[:0], seps: seps[:0]}
+	var b strings.Builder
+	b.Grow(digits)
+	for k, g := range gs {
 		b.WriteString(text[g.s:g.e])
 		n.groups = append(n.groups, text[g.s:g.e])
+		n.sizes = append(n.sizes, g.e-g.s)
 		if k > 0 {
 			n.seps = append(n.seps, text[gs[k-1].e:g.s])
 		}
@@ -123,7 +137,7 @@ func window(text string, gs []group) (Finding, bool) {
 	if end < len(text) && isASCIILetter(text[end]) {
 		return Finding{}, false
 	}
-	n.ctx = strings.ToLower(text[max(0, start-48):start])
+	n.start = start
 	kind := n.kind()
 	if kind == "" {
 		return Finding{}, false
@@ -148,13 +162,7 @@ func (n number) kind() string {
 	return ""
 }
 
-func (n number) lens() []int {
-	l := make([]int, len(n.groups))
-	for i, g := range n.groups {
-		l[i] = len(g)
-	}
-	return l
-}
+func (n number) lens() []int { return n.sizes }
 
 func (n number) shape(want ...int) bool {
 	l := n.lens()
@@ -186,8 +194,9 @@ func (n number) sepsIn(set ...string) bool {
 }
 
 func (n number) near(words ...string) bool {
+	ctx := strings.ToLower(n.text[max(0, n.start-48):n.start])
 	for _, w := range words {
-		if strings.Contains(n.ctx, w) {
+		if strings.Contains(ctx, w) {
 			return true
 		}
 	}
