@@ -184,13 +184,11 @@ func findingViews(fs []exposure.Finding) []findingView {
 	return out
 }
 
-// guideView is the guide's answer as the page shows it: each category
+// guideView is the guide's answer as the page shows it (with or without
+// categories: the outline is offered either way): each category
 // with the pack's laws and plain-language line, and the body to pick,
 // when it is configured here (else the central body, when there is one).
 func (h *handler) guideView(res guide.Result, chosen, msg, lang string) *guideView {
-	if len(res.Categories) == 0 {
-		return nil
-	}
 	g := &guideView{Template: res.Template}
 	g.TemplateIn = res.Template != "" && strings.Contains(msg, res.Template)
 	for _, m := range res.Categories {
@@ -204,6 +202,9 @@ func (h *handler) guideView(res guide.Result, chosen, msg, lang string) *guideVi
 			}
 		}
 		g.Categories = append(g.Categories, c)
+	}
+	if len(g.Categories) == 0 {
+		return g
 	}
 	e := h.dir.byID[res.Agency]
 	if e == nil {

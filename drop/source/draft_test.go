@@ -190,6 +190,12 @@ func TestGuideNothingSuggested(t *testing.T) {
 	if !strings.Contains(body, "안내 기능이 글에서 제안할 내용을 찾지 못했습니다") {
 		t.Error("the sentence is not in Korean")
 	}
+	// The outline is offered even when no category is.
+	f = draftFixture(t, &fakeGuide{res: guide.Result{Lang: "en", Template: draftTemplate}}, nil)
+	body = f.postDraft("/report/guide", url.Values{"agency": {"acc"}, "message": {"hello"}}).Body.String()
+	if !strings.Contains(body, `id="guide-none"`) || !strings.Contains(body, `id="guide-use"`) || strings.Contains(body, `name="pick"`) {
+		t.Errorf("no category: want the sentence and the outline, no body to pick:\n%s", body)
+	}
 }
 
 func TestDraftErrors(t *testing.T) {
