@@ -1,6 +1,9 @@
 package exposure
 
-import "strings"
+import (
+	"slices"
+	"strings"
+)
 
 // Numbers are read as runs of digit groups joined by one separator
 // (space, hyphen, dot, slash, with parentheses around an area code):
@@ -164,18 +167,7 @@ func (n number) kind() string {
 
 func (n number) lens() []int { return n.sizes }
 
-func (n number) shape(want ...int) bool {
-	l := n.lens()
-	if len(l) != len(want) {
-		return false
-	}
-	for i := range l {
-		if l[i] != want[i] {
-			return false
-		}
-	}
-	return true
-}
+func (n number) shape(want ...int) bool { return slices.Equal(n.sizes, want) }
 
 // sepsIn reports whether every separator is one of set.
 func (n number) sepsIn(set ...string) bool {
