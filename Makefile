@@ -119,7 +119,8 @@ FUZZ := \
 	./drop/source:FuzzUpload \
 	./drop/web:FuzzParseProxyLine \
 	./drop/jurisdiction:FuzzLoad \
-	./drop/source:FuzzDirectorySearch
+	./drop/source:FuzzDirectorySearch \
+	./drop/exposure:FuzzCheck
 
 # fuzz-check fails when FUZZ and the repository's fuzz targets differ.
 fuzz-check:

@@ -220,8 +220,21 @@ func TestAccessibility(t *testing.T) {
 		if want := map[bool]string{true: "", false: "en"}[l == "mn" || l == "en"]; optLang != want {
 			t.Errorf("/report [%s]: the option of nao is marked lang=%q, want %q", l, optLang, want)
 		}
-		must(t, b.SetValue("#message", "A report in "+l+"."))
-		must(t, b.Click(`button[type="submit"]`))
+		// The two steps before sending: the guide's answer (with a
+		// suggestion, a warning and the outline put in) and the check.
+		must(t, b.SetValue("#message", "A report in "+l+" about bribery. Call me on 9911-2233."))
+		must(t, b.Click("#guide-ask"))
+		c.check("/report/guide [" + l + "]")
+		if _, err := b.Text("#findings"); err != nil {
+			t.Errorf("/report/guide [%s]: no warning about the phone number: %v", l, err)
+		}
+		if _, err := b.Text("#guide-use"); err == nil {
+			must(t, b.Click("#guide-use"))
+			c.check("/report/guide with the outline [" + l + "]")
+		}
+		must(t, b.Click("#check"))
+		c.check("/report/check [" + l + "]")
+		must(t, b.Click("#send"))
 		c.check("receipt [" + l + "]")
 		fresh, err := b.Text("#receipt")
 		must(t, err)
@@ -355,7 +368,8 @@ func TestKeyboard(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer b.Close()
-	pages := []string{s.url + "/", s.url + "/report", s.url + "/report?agency=" + agency, s.url + "/followup", desk + "/login"}
+	pages := []string{s.url + "/", s.url + "/report", s.url + "/report?agency=" + agency, s.url + "/followup", desk + "/login",
+		"/report/guide", "/report/check"}
 	total := 0
 	for _, p := range pages {
 		for _, l := range []string{"en", "mn"} {
@@ -363,7 +377,16 @@ func TestKeyboard(t *testing.T) {
 			if strings.Contains(p, "?") {
 				sep = "&"
 			}
-			must(t, b.Open(p+sep+"lang="+l))
+			switch p {
+			case "/report/guide", "/report/check":
+				// The answers to the report form's two buttons: reached
+				// by filling the form, as a reporter does.
+				must(t, b.Open(s.url+"/report?agency="+agency+"&lang="+l))
+				must(t, b.SetValue("#message", "A report about bribery. Call me on 9911-2233."))
+				must(t, b.Click(map[string]string{"/report/guide": "#guide-ask", "/report/check": "#check"}[p]))
+			default:
+				must(t, b.Open(p+sep+"lang="+l))
+			}
 			var stops []string
 			must(t, b.Evaluate(tabStops, &stops))
 			if len(stops) < 3 {

@@ -21,6 +21,7 @@ import (
 	"cleandrop/drop/casework"
 	"cleandrop/drop/control"
 	"cleandrop/drop/desk"
+	"cleandrop/drop/guide"
 	"cleandrop/drop/receipt"
 	"cleandrop/drop/source"
 	"cleandrop/drop/web"
@@ -190,6 +191,13 @@ func serve(cfg *Config, o serveOpts) error {
 		operator = "operator.no_tor"
 		logger.Warn("NOT BEHIND TOR: serving on loopback only; this is for testing, never for real reports")
 	}
+	// The report guide reads drafts in memory for the configured pack; the
+	// guide and the identifying-detail check take turns across circuits
+	// on at most one slot per core.
+	gd, err := guide.New(cfg.pack)
+	if err != nil {
+		return fmt.Errorf("guide: %w", err)
+	}
 	src, err := source.New(source.Config{
 		Store:       store,
 		Agencies:    srcAgencies,
@@ -208,6 +216,8 @@ func serve(cfg *Config, o serveOpts) error {
 		Pack:        cfg.pack,
 		Derivations: derivations,
 		Stats:       publicStats(cfg, store),
+		Guide:       gd,
+		Drafts:      web.NewFair(runtime.NumCPU(), source.DraftsPerCircuit),
 	})
 	if err != nil {
 		return err

@@ -294,8 +294,9 @@ func TestTorBrowserReport(t *testing.T) {
 	must(t, b.Open(s.url+"/report"))
 	must(t, b.Select("#agency", "acc"))
 	must(t, b.SetValue("#message", "Sent from Chromium over the private Tor network."))
+	must(t, b.Click("#check"))
 	must(t, b.SetFiles("#file", file))
-	must(t, b.Click(`button[type="submit"]`))
+	must(t, b.Click("#send"))
 	rc, err := b.Text("#receipt")
 	must(t, b.Screenshot(filepath.Join(art, "onion-receipt.png")))
 	if err != nil {

@@ -144,9 +144,12 @@ func walkJurisdiction(t *testing.T, b *browsertest.Browser, cat *web.Catalog, p 
 		t.Fatal(err)
 	}
 	must(t, b.SetValue("#message", w.message))
-	must(t, b.SetFiles("#file", att))
 	shot("4-report")
-	must(t, b.Click(`form[enctype="multipart/form-data"] button[type="submit"]`))
+	must(t, b.Click("#check"))
+	inLang("check")
+	must(t, b.SetFiles("#file", att))
+	shot("4b-check")
+	must(t, b.Click("#send"))
 
 	// 5. The receipt, read off the page.
 	inLang("receipt")

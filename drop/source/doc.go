@@ -18,6 +18,15 @@
 // sector and region, and browsing by sector and region. It carries nothing
 // a reporter typed into a report, and logs no search.
 //
+// A report is written in two steps, both plain form posts: the draft,
+// with "Help me write this" ([Config.Guide]: the categories, laws, body
+// and outline it suggests) and "Next: check before sending", which names
+// the identifying details in the draft (package exposure) and only then
+// offers the files and the button that sends everything to POST /report.
+// Those two answers read the draft in memory, bounded by [MaxDraft], in
+// turns across circuits ([Config.Drafts]); nothing of a draft or of what
+// was found in it is logged, stored or kept after the answer.
+//
 // Pages work without JavaScript and every string comes from the message
 // catalogue.
 package source

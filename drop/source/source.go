@@ -104,6 +104,13 @@ type Config struct {
 	// per agency and month, small counts hidden, computed once a day);
 	// nil: no such page.
 	Stats Cases
+	// Guide, when set, answers "Help me write this" on the report page
+	// (POST /report/guide); nil: no such button.
+	Guide Guide
+	// Drafts runs the guide and the identifying-detail check, in turns
+	// across circuits, at most [DraftsPerCircuit] per circuit. nil: two
+	// slots of its own.
+	Drafts *web.Fair
 }
 
 // Defaults.
@@ -130,6 +137,7 @@ type handler struct {
 	sessions *web.Sessions[*reporter]
 	throttle *web.Buckets // per circuit
 	kdf      *web.Fair
+	drafts   *web.Fair // the guide and the check
 	// statsCache is the statistics page's table of the day.
 	statsCache statsCache
 }
@@ -191,7 +199,7 @@ func New(cfg Config) (http.Handler, error) {
 	if err != nil {
 		return nil, err
 	}
-	rd, err := web.NewRenderer(pages, cfg.Catalog, requiredKeys...)
+	rd, err := web.NewRenderer(pages, cfg.Catalog, append(requiredKeys, draftKeys()...)...)
 	if err != nil {
 		return nil, fmt.Errorf("source: %w", err)
 	}
@@ -206,6 +214,9 @@ func New(cfg Config) (http.Handler, error) {
 	}
 	if h.kdf == nil {
 		h.kdf = web.NewFair(2, DefaultKDFPerCircuit)
+	}
+	if h.drafts = cfg.Drafts; h.drafts == nil {
+		h.drafts = web.NewFair(2, DraftsPerCircuit)
 	}
 	for _, a := range cfg.Agencies {
 		if a.Sector != "" && (!KnownSector(a.Sector) || !cfg.Catalog.HasKey("sector."+a.Sector)) {
@@ -233,6 +244,10 @@ func (h *handler) routes() http.Handler {
 	r.Route("/report", func(r chi.Router) {
 		r.Get("/", h.reportForm)
 		r.With(upload).Post("/", h.submitReport)
+		r.With(upload).Post("/check", h.checkDraft)
+		if h.cfg.Guide != nil {
+			r.With(upload).Post("/guide", h.askGuide)
+		}
 	})
 	r.Route("/followup", func(r chi.Router) {
 		r.Get("/", h.loginForm)

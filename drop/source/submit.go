@@ -25,13 +25,19 @@ type reportData struct {
 	Chosen   *agencyView
 	MaxMiB   int64
 	MaxFiles int
+	// GuideOn shows the "Help me write this" button; Step2 is the check
+	// before sending, with the file input; Draft is what was typed and
+	// what the guide and the check made of it.
+	GuideOn bool
+	Step2   bool
+	Draft   draftView
 }
 
 // reportData is the report form for lang with agency id preselected ("" or
 // unknown: none).
 func (h *handler) reportData(r *http.Request, id string) reportData {
 	lang := web.Lang(r)
-	d := reportData{Dropdown: !h.many(), MaxMiB: h.cfg.MaxUpload >> 20, MaxFiles: h.cfg.MaxFiles}
+	d := reportData{Dropdown: !h.many(), MaxMiB: h.cfg.MaxUpload >> 20, MaxFiles: h.cfg.MaxFiles, GuideOn: h.cfg.Guide != nil}
 	e := h.dir.byID[id]
 	if !d.Dropdown {
 		if e != nil {
@@ -238,7 +244,7 @@ var (
 // once is reached: nothing of it was read or kept.
 func (h *handler) busy(w http.ResponseWriter, r *http.Request) {
 	h.log.Warn("upload refused: busy")
-	if r.URL.Path == "/report" || r.URL.Path == "/report/" {
+	if r.URL.Path == "/report" || strings.HasPrefix(r.URL.Path, "/report/") {
 		h.reportError(w, r, http.StatusServiceUnavailable, "error.busy")
 		return
 	}

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"testing"
 
+	"cleandrop/drop/exposure"
 	"cleandrop/drop/jurisdiction"
 	"cleandrop/drop/source"
 	"cleandrop/drop/stage"
@@ -103,6 +104,10 @@ func dynamicPrefixes(t *testing.T, literals map[string]bool) map[string]func(res
 		// drop/desk/auditpage.go: "desk.action."+the audit entry's action,
 		// which the code records as a string literal ("login.refused").
 		"desk.action.": func(rest string) bool { return literals[rest] },
+		// drop/source/draft.go: "category."+id of the guide's answer and
+		// "exposure.kind."+kind of each identifying detail found.
+		"category.":      func(rest string) bool { return slices.Contains(jurisdiction.Categories, rest) },
+		"exposure.kind.": func(rest string) bool { return slices.Contains(exposure.Kinds, rest) },
 	}
 }
 
