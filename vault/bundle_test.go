@@ -247,7 +247,7 @@ func TestOpenBundleRoundTrip(t *testing.T) {
 					}
 				}
 			}
-			for _, s := range []string{"Who signed the contract?", "The deputy director.", "[007] question, 2025-03-03, batch 2"} {
+			for _, s := range []string{"Who signed the contract?", "The deputy director.", "[007] Question, 2025-03-03, batch 2"} {
 				if !bytes.Contains(threadTxt, []byte(s)) || !bytes.Contains(threadHTML, []byte(s)) {
 					t.Errorf("thread lacks %q", s)
 				}
