@@ -53,6 +53,9 @@ type Batch struct {
 	stageSet bool
 	done     bool
 	err      error // a sealing failure: the batch can only be aborted
+	// aborted is closed by Abort, so that a writer waiting for a pack
+	// slot gives up rather than hold Abort until a slot frees.
+	aborted chan struct{}
 }
 
 // pending is one sealed item waiting for its commit.
@@ -84,7 +87,7 @@ func (s *Store) NewCase(agency string, acc Access) (*Batch, error) {
 	}
 	acc.Lookup = bytes.Clone(acc.Lookup)
 	acc.WrappedReply = bytes.Clone(acc.WrappedReply)
-	return &Batch{s: s, agency: a, acc: acc, reply: reply}, nil
+	return &Batch{s: s, agency: a, acc: acc, reply: reply, aborted: make(chan struct{})}, nil
 }
 
 // Append starts a batch that adds to the existing case ref.
@@ -102,7 +105,7 @@ func (s *Store) Append(ref string) (*Batch, error) {
 	if !ok {
 		return nil, ErrUnknownAgency
 	}
-	b := &Batch{s: s, ref: c.Ref, agency: a}
+	b := &Batch{s: s, ref: c.Ref, agency: a, aborted: make(chan struct{})}
 	if c.Access.ReplyRecipient != "" {
 		if b.reply, err = parseRecipient(c.Access.ReplyRecipient); err != nil {
 			return nil, fmt.Errorf("vault: append: %w", err)
@@ -390,6 +393,7 @@ func (b *Batch) Abort() {
 	b.done = true
 	b.items = nil
 	b.mu.Unlock()
+	close(b.aborted) // a write waiting for a slot gives up (Abort gets here once: done)
 	if sw != nil {
 		sw.discard() // waits for a write in flight
 	}
@@ -420,9 +424,9 @@ func (b *Batch) packSmall() error {
 		return nil
 	}
 	if b.slot == nil {
-		pk := b.s.packs.tryAcquire()
+		pk, err := b.s.packs.acquire(false, nil)
 		if pk == nil {
-			return nil
+			return err
 		}
 		b.slot, b.pos = pk, pk.end
 	}
@@ -466,7 +470,7 @@ func (b *Batch) slotFor() (*pack, error) {
 	case pk != nil:
 		return pk, nil
 	}
-	pk, err := b.s.packs.acquire()
+	pk, err := b.s.packs.acquire(true, b.aborted)
 	if err != nil {
 		return nil, err
 	}

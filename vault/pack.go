@@ -126,13 +126,24 @@ func (p *packs) rotate(day string) error {
 	return nil
 }
 
-// acquire takes a free slot of the current day, waiting while every slot is
-// held.
-func (p *packs) acquire() (*pack, error) {
+// acquire takes a free slot of the current day. When every slot is held
+// it returns nil at once unless wait is set; with wait it waits until a
+// slot is given back, the packs close ([errClosed]) or stop is closed
+// ([errAborted]: the batch waiting for it was aborted).
+func (p *packs) acquire(wait bool, stop <-chan struct{}) (*pack, error) {
 	select {
 	case p.sem <- struct{}{}:
-	case <-p.quit:
-		return nil, errClosed
+	default:
+		if !wait {
+			return nil, nil
+		}
+		select {
+		case p.sem <- struct{}{}:
+		case <-p.quit:
+			return nil, errClosed
+		case <-stop:
+			return nil, errAborted
+		}
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -144,26 +155,6 @@ func (p *packs) acquire() (*pack, error) {
 	}
 	<-p.sem
 	return nil, errors.New("vault: no free pack slot") // cannot happen: held slots of earlier days are not live
-}
-
-// tryAcquire takes a free slot of the current day, or returns nil at once
-// if every slot is held.
-func (p *packs) tryAcquire() *pack {
-	select {
-	case p.sem <- struct{}{}:
-	default:
-		return nil
-	}
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	for _, pk := range p.live {
-		if !pk.busy {
-			pk.busy = true
-			return pk
-		}
-	}
-	<-p.sem
-	return nil
 }
 
 // release gives back a slot whose batch has ended. With keep, the batch's

@@ -116,7 +116,7 @@ func (s *Store) Refer(to string, r Referral) (*Batch, error) {
 		return nil, ErrReferralReason
 	}
 	r.From = from.Ref
-	b := &Batch{s: s, agency: a, refer: &referral{Referral: r, to: to}}
+	b := &Batch{s: s, agency: a, refer: &referral{Referral: r, to: to}, aborted: make(chan struct{})}
 	// The reporter follows the new case through the referring one: it gets
 	// their reply key (public), so its officers can write to them, but no
 	// lookup key of its own.
