@@ -56,6 +56,11 @@ type Batch struct {
 	// aborted is closed by Abort, so that a writer waiting for a pack
 	// slot gives up rather than hold Abort until a slot frees.
 	aborted chan struct{}
+	// small is the pack a batch without a slot wrote its small items to,
+	// and smallEnd the end of them: the pack must be durable up to there
+	// before the commit.
+	small    *pack
+	smallEnd int64
 }
 
 // pending is one sealed item waiting for its commit.
@@ -247,6 +252,13 @@ func (b *Batch) Commit() (string, error) {
 	var ref string
 	var uncertain bool
 	err := b.s.atTick(func() error {
+		if b.small != nil {
+			// One fsync for all the batches of small items of this
+			// step: the first covers what every one of them kept.
+			if err := b.s.packs.sync(b.small, b.smallEnd); err != nil {
+				return fmt.Errorf("vault: commit: %w", err)
+			}
+		}
 		day := b.s.day()
 		for attempt := 1; ; attempt++ {
 			var err error
@@ -413,8 +425,13 @@ func (b *Batch) discardLocked() {
 // packSmall appends the batch's small items, held in memory so far, to its
 // pack slot, so that Badger holds only their records: the less Badger
 // writes, the less its files' birth times depend on reports. A batch
-// without a slot takes one if one is free; if none is, its small items stay
-// inline in Badger rather than wait behind large uploads. b.mu is held.
+// without a slot takes one if one is free, only to write them: it gives
+// the slot back at once, keeping the bytes, and syncs the pack at its
+// commit step, one fsync for all the batches of that step (b.small,
+// [packs.sync]). If
+// no slot is free its small items stay inline in Badger rather than wait
+// behind large uploads. Should the commit then fail, the kept bytes are
+// ciphertext that nothing references. b.mu is held.
 func (b *Batch) packSmall() error {
 	small := false
 	for _, p := range b.items {
@@ -423,7 +440,8 @@ func (b *Batch) packSmall() error {
 	if !small {
 		return nil
 	}
-	if b.slot == nil {
+	own := b.slot == nil
+	if own {
 		pk, err := b.s.packs.acquire(false, nil)
 		if pk == nil {
 			return err
@@ -441,6 +459,10 @@ func (b *Batch) packSmall() error {
 			return err
 		}
 		p.inline = nil
+	}
+	if own {
+		b.small, b.smallEnd = b.slot, b.pos
+		b.releaseSlot(true)
 	}
 	return nil
 }
