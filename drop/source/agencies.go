@@ -495,6 +495,18 @@ type directoryData struct {
 	MaxQuery           int
 }
 
+// searchForm is what the directory's search form shows (_search.html).
+type searchForm struct {
+	Query, Sector, Region string
+	MaxQuery              int
+}
+
+// SearchForm is the search form of the directory page: the search, the
+// group browsed.
+func (d directoryData) SearchForm() searchForm {
+	return searchForm{Query: d.Query, Sector: d.Sector, Region: d.Region, MaxQuery: d.MaxQuery}
+}
+
 // agenciesPage serves GET /agencies: the directory's front (the central
 // body, a search form, the sectors and regions), a search (?q=), a sector
 // or region (?sector=, ?region=), a page of either (&page=N). It carries
