@@ -53,6 +53,14 @@ type Batch struct {
 	stageSet bool
 	done     bool
 	err      error // a sealing failure: the batch can only be aborted
+	// aborted is closed by Abort, so that a writer waiting for a pack
+	// slot gives up rather than hold Abort until a slot frees.
+	aborted chan struct{}
+	// small is the pack a batch without a slot wrote its small items to,
+	// and smallEnd the end of them: the pack must be durable up to there
+	// before the commit.
+	small    *pack
+	smallEnd int64
 }
 
 // pending is one sealed item waiting for its commit.
@@ -84,7 +92,7 @@ func (s *Store) NewCase(agency string, acc Access) (*Batch, error) {
 	}
 	acc.Lookup = bytes.Clone(acc.Lookup)
 	acc.WrappedReply = bytes.Clone(acc.WrappedReply)
-	return &Batch{s: s, agency: a, acc: acc, reply: reply}, nil
+	return &Batch{s: s, agency: a, acc: acc, reply: reply, aborted: make(chan struct{})}, nil
 }
 
 // Append starts a batch that adds to the existing case ref.
@@ -102,7 +110,7 @@ func (s *Store) Append(ref string) (*Batch, error) {
 	if !ok {
 		return nil, ErrUnknownAgency
 	}
-	b := &Batch{s: s, ref: c.Ref, agency: a}
+	b := &Batch{s: s, ref: c.Ref, agency: a, aborted: make(chan struct{})}
 	if c.Access.ReplyRecipient != "" {
 		if b.reply, err = parseRecipient(c.Access.ReplyRecipient); err != nil {
 			return nil, fmt.Errorf("vault: append: %w", err)
@@ -244,6 +252,13 @@ func (b *Batch) Commit() (string, error) {
 	var ref string
 	var uncertain bool
 	err := b.s.atTick(func() error {
+		if b.small != nil {
+			// One fsync for all the batches of small items of this
+			// step: the first covers what every one of them kept.
+			if err := b.s.packs.sync(b.small, b.smallEnd); err != nil {
+				return fmt.Errorf("vault: commit: %w", err)
+			}
+		}
 		day := b.s.day()
 		for attempt := 1; ; attempt++ {
 			var err error
@@ -390,6 +405,7 @@ func (b *Batch) Abort() {
 	b.done = true
 	b.items = nil
 	b.mu.Unlock()
+	close(b.aborted) // a write waiting for a slot gives up (Abort gets here once: done)
 	if sw != nil {
 		sw.discard() // waits for a write in flight
 	}
@@ -409,8 +425,13 @@ func (b *Batch) discardLocked() {
 // packSmall appends the batch's small items, held in memory so far, to its
 // pack slot, so that Badger holds only their records: the less Badger
 // writes, the less its files' birth times depend on reports. A batch
-// without a slot takes one if one is free; if none is, its small items stay
-// inline in Badger rather than wait behind large uploads. b.mu is held.
+// without a slot takes one if one is free, only to write them: it gives
+// the slot back at once, keeping the bytes, and syncs the pack at its
+// commit step, one fsync for all the batches of that step (b.small,
+// [packs.sync]). If
+// no slot is free its small items stay inline in Badger rather than wait
+// behind large uploads. Should the commit then fail, the kept bytes are
+// ciphertext that nothing references. b.mu is held.
 func (b *Batch) packSmall() error {
 	small := false
 	for _, p := range b.items {
@@ -419,10 +440,11 @@ func (b *Batch) packSmall() error {
 	if !small {
 		return nil
 	}
-	if b.slot == nil {
-		pk := b.s.packs.tryAcquire()
+	own := b.slot == nil
+	if own {
+		pk, err := b.s.packs.acquire(false, nil)
 		if pk == nil {
-			return nil
+			return err
 		}
 		b.slot, b.pos = pk, pk.end
 	}
@@ -437,6 +459,10 @@ func (b *Batch) packSmall() error {
 			return err
 		}
 		p.inline = nil
+	}
+	if own {
+		b.small, b.smallEnd = b.slot, b.pos
+		b.releaseSlot(true)
 	}
 	return nil
 }
@@ -466,7 +492,7 @@ func (b *Batch) slotFor() (*pack, error) {
 	case pk != nil:
 		return pk, nil
 	}
-	pk, err := b.s.packs.acquire()
+	pk, err := b.s.packs.acquire(true, b.aborted)
 	if err != nil {
 		return nil, err
 	}

@@ -149,7 +149,7 @@ func TestIdentityExportOpen(t *testing.T) {
 		}
 		noCanary(t, out)
 		txt, _ := os.ReadFile(filepath.Join(out, "thread.txt"))
-		if !strings.Contains(string(txt), "purpose: both") || !strings.Contains(string(txt), "sealed to the agency's custodian") {
+		if !strings.Contains(string(txt), "Purpose: protection and reward") || !strings.Contains(string(txt), "sealed to the agency's custodian") {
 			t.Errorf("thread.txt does not say the identity is sealed to the custodian:\n%s", txt)
 		}
 	})

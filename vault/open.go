@@ -56,11 +56,13 @@ type Entry struct {
 
 // SealedNote says, in the offline tools' English, why a [Entry.Sealed]
 // entry was not opened.
-func (e Entry) SealedNote() string {
+func (e Entry) SealedNote() string { return e.sealedNote(ThreadWords{}) }
+
+func (e Entry) sealedNote(w ThreadWords) string {
 	if e.Kind == KindIdentity {
-		return "sealed to the agency's custodian: this key cannot open it"
+		return w.text("thread.sealed.custodian")
 	}
-	return "sealed to the case officers: this key cannot open it"
+	return w.text("thread.sealed.officers")
 }
 
 // Long reports whether a text entry was too long to keep in Text; its text
@@ -73,6 +75,9 @@ type OpenOptions struct {
 	// over manifest.json, before the manifest is parsed or any item read.
 	// A bundle without a signature is then refused ([ErrUnsigned]).
 	Verify func(manifest, sig []byte) error
+	// Words label thread.txt and thread.html; the zero value labels them
+	// in English.
+	Words ThreadWords
 }
 
 // maxThreadText bounds the text of one entry kept in memory for the thread.
@@ -109,7 +114,7 @@ func OpenBundleWith(r io.Reader, identities []age.Identity, outDir string, opts 
 	if _, err := rs.Seek(start, io.SeekStart); err != nil {
 		return nil, fmt.Errorf("vault: open bundle: %w", err)
 	}
-	th, err := writeBundle(rs, chk, identities, outDir)
+	th, err := writeBundle(rs, chk, identities, outDir, opts.Words)
 	if err != nil {
 		return nil, fmt.Errorf("vault: open bundle: %w", err)
 	}
@@ -468,7 +473,7 @@ func bidiControl(r rune) bool {
 
 // writeBundle is the second pass: it decrypts every item into outDir,
 // checking again that each file is the one checked in the first pass.
-func writeBundle(r io.Reader, chk *checked, ids []age.Identity, outDir string) (th *Thread, err error) {
+func writeBundle(r io.Reader, chk *checked, ids []age.Identity, outDir string, words ThreadWords) (th *Thread, err error) {
 	out, err := newOutput(outDir)
 	if err != nil {
 		return nil, err
@@ -546,14 +551,14 @@ func writeBundle(r io.Reader, chk *checked, ids []age.Identity, outDir string) (
 		}
 		th.Entries = append(th.Entries, *ent)
 	}
-	if err := out.writeFile("thread.txt", renderText(th)); err != nil {
+	if err := out.writeFile("thread.txt", renderText(th, words)); err != nil {
 		return nil, err
 	}
-	var html bytes.Buffer
-	if err := threadHTML.Execute(&html, th); err != nil {
+	html, err := renderHTML(th, words)
+	if err != nil {
 		return nil, err
 	}
-	if err := out.writeFile("thread.html", html.Bytes()); err != nil {
+	if err := out.writeFile("thread.html", html); err != nil {
 		return nil, err
 	}
 	return th, nil
@@ -745,34 +750,35 @@ func readable(s string) string {
 	}, s)
 }
 
-func renderText(th *Thread) []byte {
+func renderText(th *Thread, w ThreadWords) []byte {
 	var b bytes.Buffer
-	fmt.Fprintf(&b, "case %s\nagency: %s\nstage: %s\nopened: %s\nexported: %s\n\nstage history\n",
-		th.Ref, th.Agency, th.Stage, th.Opened, th.Exported)
+	fmt.Fprintf(&b, "%s\n%s: %s\n%s: %s\n%s: %s\n%s: %s\n\n%s\n",
+		w.text("thread.case", th.Ref), w.text("thread.agency"), th.Agency, w.text("thread.stage"), w.stage(th.Stage),
+		w.text("thread.opened"), th.Opened, w.text("thread.exported"), th.Exported, w.text("thread.history"))
 	for _, e := range th.History {
-		fmt.Fprintf(&b, "  %s  %s  (batch %d)\n", e.Day, e.Stage, e.Batch)
+		fmt.Fprintf(&b, "  %s  %s  (%s)\n", e.Day, w.stage(e.Stage), w.text("thread.batch", e.Batch))
 	}
 	if len(th.Custody) > 0 {
-		b.WriteString("\nchain of custody\n")
+		fmt.Fprintf(&b, "\n%s\n", w.text("desk.case.custody.title"))
 	}
 	for _, l := range th.Custody {
-		fmt.Fprintf(&b, "  %s  %s\n", l.Day, l.Summary())
+		fmt.Fprintf(&b, "  %s  %s\n", l.Day, l.summary(w))
 	}
 	for _, e := range th.Entries {
-		fmt.Fprintf(&b, "\n[%03d] %s, %s, batch %d\n", e.ID, e.Kind, e.Day, e.Batch)
+		fmt.Fprintf(&b, "\n[%03d] %s, %s, %s\n", e.ID, w.kind(e.Kind), e.Day, w.text("thread.batch", e.Batch))
 		if e.Purpose != "" {
-			fmt.Fprintf(&b, "purpose: %s\n", e.Purpose)
+			fmt.Fprintf(&b, "%s: %s\n", w.text("thread.purpose"), w.purpose(e.Purpose))
 		}
 		switch {
 		case e.Sealed:
-			fmt.Fprintf(&b, "(%s)\n", e.SealedNote())
+			fmt.Fprintf(&b, "(%s)\n", e.sealedNote(w))
 		case e.Kind == KindAttachment:
-			fmt.Fprintf(&b, "file: %s\n", readable(e.File))
+			fmt.Fprintf(&b, "%s: %s\n", w.text("thread.file"), readable(e.File))
 			if e.Name != "" {
-				fmt.Fprintf(&b, "original name: %s\n", readable(e.Name))
+				fmt.Fprintf(&b, "%s: %s\n", w.text("thread.original_name"), readable(e.Name))
 			}
 		case e.long:
-			fmt.Fprintf(&b, "(see %s)\n", e.File)
+			fmt.Fprintf(&b, "(%s)\n", w.text("thread.see", e.File))
 		default:
 			b.WriteString(readable(e.Text))
 			if !strings.HasSuffix(e.Text, "\n") {
@@ -783,28 +789,62 @@ func renderText(th *Thread) []byte {
 	return b.Bytes()
 }
 
+// renderHTML renders thread.html with w's labels.
+func renderHTML(th *Thread, w ThreadWords) ([]byte, error) {
+	page := struct {
+		*Thread
+		Lang string
+	}{th, w.lang()}
+	t, err := threadHTML.Clone()
+	if err != nil {
+		return nil, err
+	}
+	t.Funcs(template.FuncMap{
+		"t":       w.text,
+		"stage":   w.stage,
+		"kind":    w.kind,
+		"purpose": w.purpose,
+		"sealed":  func(e Entry) string { return e.sealedNote(w) },
+		"custody": func(l Custody) string { return l.summary(w) },
+	})
+	var b bytes.Buffer
+	if err := t.Execute(&b, page); err != nil {
+		return nil, err
+	}
+	return b.Bytes(), nil
+}
+
 // threadHTML is a self-contained page: no script, no external resource,
-// and a policy that forbids both.
-var threadHTML = template.Must(template.New("thread").Funcs(template.FuncMap{"readable": readable}).Parse(`<!DOCTYPE html>
-<html><head><meta charset="utf-8">
+// and a policy that forbids both. Its functions are bound per bundle on a
+// clone (renderHTML).
+var threadHTML = template.Must(template.New("thread").Funcs(template.FuncMap{
+	"readable": readable,
+	"t":        func(string, ...any) string { return "" },
+	"stage":    func(string) string { return "" },
+	"kind":     func(Kind) string { return "" },
+	"purpose":  func(Purpose) string { return "" },
+	"sealed":   func(Entry) string { return "" },
+	"custody":  func(Custody) string { return "" },
+}).Parse(`<!DOCTYPE html>
+<html lang="{{.Lang}}"><head><meta charset="utf-8">
 <meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'">
 <meta name="referrer" content="no-referrer">
-<title>Case {{.Ref}}</title>
+<title>{{t "thread.case" .Ref}}</title>
 <style>body{font-family:sans-serif;max-width:50em;margin:1em auto;padding:0 1em}pre{white-space:pre-wrap;background:#f4f4f4;padding:.5em}</style>
 </head><body>
-<h1>Case {{.Ref}}</h1>
-<p>Agency: {{.Agency}}<br>Stage: {{.Stage}}<br>Opened: {{.Opened}}<br>Exported: {{.Exported}}</p>
-<h2>Stage history</h2>
-<ul>{{range .History}}<li>{{.Day}}: {{.Stage}} (batch {{.Batch}})</li>{{end}}</ul>
-{{if .Custody}}<h2>Chain of custody</h2>
-<ul>{{range .Custody}}<li>{{.Day}}: {{.Summary}}</li>{{end}}</ul>{{end}}
-<h2>Thread</h2>
+<h1>{{t "thread.case" .Ref}}</h1>
+<p>{{t "thread.agency"}}: {{.Agency}}<br>{{t "thread.stage"}}: {{stage .Stage}}<br>{{t "thread.opened"}}: {{.Opened}}<br>{{t "thread.exported"}}: {{.Exported}}</p>
+<h2>{{t "thread.history"}}</h2>
+<ul>{{range .History}}<li>{{.Day}}: {{stage .Stage}} ({{t "thread.batch" .Batch}})</li>{{end}}</ul>
+{{if .Custody}}<h2>{{t "desk.case.custody.title"}}</h2>
+<ul>{{range .Custody}}<li>{{.Day}}: {{custody .}}</li>{{end}}</ul>{{end}}
+<h2>{{t "thread.items"}}</h2>
 {{range .Entries}}<section>
-<h3>[{{printf "%03d" .ID}}] {{.Kind}}, {{.Day}}, batch {{.Batch}}</h3>
-{{if .Purpose}}<p>Purpose: {{.Purpose}}</p>
-{{end}}{{if .Sealed}}<p>({{.SealedNote}})</p>
-{{else if eq .Kind "attachment"}}<p>File: <code>{{readable .File}}</code>{{if .Name}}<br>Original name: <code>{{readable .Name}}</code>{{end}}</p>
-{{else if .Long}}<p>(see <code>{{.File}}</code>)</p>
+<h3>[{{printf "%03d" .ID}}] {{kind .Kind}}, {{.Day}}, {{t "thread.batch" .Batch}}</h3>
+{{if .Purpose}}<p>{{t "thread.purpose"}}: {{purpose .Purpose}}</p>
+{{end}}{{if .Sealed}}<p>({{sealed .}})</p>
+{{else if eq .Kind "attachment"}}<p>{{t "thread.file"}}: <code>{{readable .File}}</code>{{if .Name}}<br>{{t "thread.original_name"}}: <code>{{readable .Name}}</code>{{end}}</p>
+{{else if .Long}}<p>({{t "thread.see" .File}})</p>
 {{else}}<pre>{{readable .Text}}</pre>
 {{end}}</section>
 {{end}}</body></html>

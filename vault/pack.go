@@ -41,6 +41,12 @@ type pack struct {
 	f    *os.File
 	end  int64 // end of the last committed extent; guarded by packs.mu
 	busy bool  // held by a batch; guarded by packs.mu
+
+	// syncMu lets one fsync run at a time; synced is how far the file is
+	// known durable, so that the batches of small items that wait for one
+	// commit step share one fsync ([packs.sync]).
+	syncMu sync.Mutex
+	synced int64 // guarded by syncMu
 }
 
 // packs are the store's pack files: for every day, a fixed number of
@@ -98,7 +104,7 @@ func (p *packs) rotate(day string) error {
 			}
 			return fmt.Errorf("pack %s: %w", name, err)
 		}
-		live = append(live, &pack{name: name, day: day, f: f, end: fi.Size()})
+		live = append(live, &pack{name: name, day: day, f: f, end: fi.Size(), synced: fi.Size()})
 	}
 	if err := durable.SyncDir(p.dir); err != nil {
 		for _, pk := range live {
@@ -112,7 +118,7 @@ func (p *packs) rotate(day string) error {
 			p.held[pk] = true
 			continue
 		}
-		pk.f.Close()
+		pk.close()
 		delete(p.dirty, pk)
 		if pk.end == 0 {
 			os.Remove(filepath.Join(p.dir, pk.name))
@@ -126,13 +132,24 @@ func (p *packs) rotate(day string) error {
 	return nil
 }
 
-// acquire takes a free slot of the current day, waiting while every slot is
-// held.
-func (p *packs) acquire() (*pack, error) {
+// acquire takes a free slot of the current day. When every slot is held
+// it returns nil at once unless wait is set; with wait it waits until a
+// slot is given back, the packs close ([errClosed]) or stop is closed
+// ([errAborted]: the batch waiting for it was aborted).
+func (p *packs) acquire(wait bool, stop <-chan struct{}) (*pack, error) {
 	select {
 	case p.sem <- struct{}{}:
-	case <-p.quit:
-		return nil, errClosed
+	default:
+		if !wait {
+			return nil, nil
+		}
+		select {
+		case p.sem <- struct{}{}:
+		case <-p.quit:
+			return nil, errClosed
+		case <-stop:
+			return nil, errAborted
+		}
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -144,26 +161,6 @@ func (p *packs) acquire() (*pack, error) {
 	}
 	<-p.sem
 	return nil, errors.New("vault: no free pack slot") // cannot happen: held slots of earlier days are not live
-}
-
-// tryAcquire takes a free slot of the current day, or returns nil at once
-// if every slot is held.
-func (p *packs) tryAcquire() *pack {
-	select {
-	case p.sem <- struct{}{}:
-	default:
-		return nil
-	}
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	for _, pk := range p.live {
-		if !pk.busy {
-			pk.busy = true
-			return pk
-		}
-	}
-	<-p.sem
-	return nil
 }
 
 // release gives back a slot whose batch has ended. With keep, the batch's
@@ -180,7 +177,7 @@ func (p *packs) release(pk *pack, end int64, keep bool) error {
 	pk.busy = false
 	if pk.day != p.day {
 		delete(p.held, pk)
-		pk.f.Close()
+		pk.close()
 		p.dirty[pk] = true // touched once more at the next tick
 	}
 	p.mu.Unlock()
@@ -212,11 +209,44 @@ func (p *packs) close() {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	for _, pk := range p.live {
-		pk.f.Close()
+		pk.close()
 	}
 	for pk := range p.held {
-		pk.f.Close()
+		pk.close()
 	}
+}
+
+// sync makes the pack durable at least up to upto, an end that a released
+// batch kept. A batch of small items writes them, gives the slot back and
+// calls sync at its commit step: the first batch of the step syncs what
+// all of them kept, the others find it done.
+func (p *packs) sync(pk *pack, upto int64) error {
+	p.mu.Lock()
+	end := pk.end // kept before this sync starts: covered by it
+	p.mu.Unlock()
+	pk.syncMu.Lock()
+	defer pk.syncMu.Unlock()
+	if pk.synced >= upto {
+		return nil
+	}
+	if err := pk.f.Sync(); err != nil {
+		return err
+	}
+	pk.synced = max(pk.synced, end)
+	return nil
+}
+
+// close syncs what the pack kept and closes it: a pack of an earlier day
+// may hold the small items of a batch that still waits for its commit
+// step, which then finds them durable.
+func (pk *pack) close() {
+	pk.syncMu.Lock()
+	defer pk.syncMu.Unlock()
+	if pk.synced < pk.end {
+		pk.f.Sync()
+		pk.synced = pk.end
+	}
+	pk.f.Close()
 }
 
 // sweepPacks cuts every pack back to the end of its last committed extent

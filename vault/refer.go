@@ -61,25 +61,6 @@ func referredTo(custody []Custody, agency string) bool {
 // Incoming reports whether the case came by this link (rather than left).
 func (l Custody) Incoming() bool { return l.Action == CustodyIn }
 
-// Summary is the link in one line of English, for the offline thread and
-// the logs of the officer's machine.
-func (l Custody) Summary() string {
-	dir := "referred to"
-	if l.Incoming() {
-		dir = "received by referral from"
-	}
-	by := ""
-	if l.Officer != "" {
-		by = " by " + l.Officer
-	}
-	again := ""
-	if l.Reason != "" {
-		again = " (again: " + l.Reason + ")"
-	}
-	return fmt.Sprintf("%s %s case %s%s%s: %d items, referral bundle sha256 %s, made from export manifest sha256 %s",
-		dir, l.Agency, l.Ref, by, again, l.Items, l.Bundle, l.Source)
-}
-
 // Referral describes a referral for [Store.Refer]. Bundle and Source must
 // be set (hex SHA-256) by the time the batch commits.
 type Referral struct {
@@ -135,7 +116,7 @@ func (s *Store) Refer(to string, r Referral) (*Batch, error) {
 		return nil, ErrReferralReason
 	}
 	r.From = from.Ref
-	b := &Batch{s: s, agency: a, refer: &referral{Referral: r, to: to}}
+	b := &Batch{s: s, agency: a, refer: &referral{Referral: r, to: to}, aborted: make(chan struct{})}
 	// The reporter follows the new case through the referring one: it gets
 	// their reply key (public), so its officers can write to them, but no
 	// lookup key of its own.

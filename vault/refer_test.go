@@ -94,7 +94,7 @@ func TestReferral(t *testing.T) {
 		}
 	}
 	txt, _ := os.ReadFile(filepath.Join(out, "thread.txt"))
-	if !strings.Contains(string(txt), "received by referral from a1 case "+ref) || !strings.Contains(string(txt), link.Bundle) {
+	if !strings.Contains(string(txt), "Received by referral from a1, case "+ref) || !strings.Contains(string(txt), link.Bundle) {
 		t.Errorf("thread.txt lacks the chain of custody:\n%s", txt)
 	}
 
@@ -396,7 +396,7 @@ func TestReferralItemsMustMatch(t *testing.T) {
 			t.Errorf("custody = %+v", c.Custody)
 		}
 		to, _ := f.Store.Case(link.Ref)
-		if len(to.Custody) != 1 || to.Custody[0].Reason != "correction" || !strings.Contains(to.Custody[0].Summary(), "again: correction") {
+		if len(to.Custody) != 1 || to.Custody[0].Reason != "correction" || !strings.Contains(to.Custody[0].Summary(), "Referred again: Correction") {
 			t.Errorf("received case custody = %+v", to.Custody)
 		}
 	})

@@ -219,6 +219,75 @@ func TestSlots(t *testing.T) {
 	}
 }
 
+// TestAbortWhileWaitingForSlot: a batch whose writer waits for a pack
+// slot while every slot is held can be aborted: Abort returns, and the
+// waiting write returns an error, without a slot being given back.
+func TestAbortWhileWaitingForSlot(t *testing.T) {
+	fx := storetest.NewFixture(t, openBadger)
+	opts := fx.Opts
+	opts.MaxUploads = 1
+	s := openBadger(t, t.TempDir(), opts)
+	big := make([]byte, 200<<10)
+	rand.Read(big)
+	newBatch := func() (*vault.Batch, io.WriteCloser) {
+		acc, _ := storetest.NewAccess(t)
+		b, err := s.NewCase("a1", acc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		w, err := b.Add(vault.KindAttachment, "f")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b, w
+	}
+	holder, hw := newBatch()
+	if _, err := hw.Write(big); err != nil { // takes the only slot
+		t.Fatal(err)
+	}
+	waiter, ww := newBatch()
+	wrote := make(chan error, 1)
+	go func() {
+		_, err := ww.Write(big) // outgrows memory: waits for the slot
+		wrote <- err
+	}()
+	// Let the write reach the wait; were it not there yet, Abort would
+	// still have to return and the write to fail.
+	time.Sleep(100 * time.Millisecond)
+	aborted := make(chan struct{})
+	go func() {
+		waiter.Abort()
+		close(aborted)
+	}()
+	deadline := time.After(10 * time.Second)
+	for range 2 {
+		select {
+		case <-aborted:
+			aborted = nil
+		case err := <-wrote:
+			if err == nil {
+				t.Error("the write of an aborted batch succeeded")
+			}
+			wrote = nil
+		case <-deadline:
+			hw.Close()
+			holder.Abort() // frees the slot, so that the goroutines end
+			t.Fatalf("while every slot was held: Abort returned: %v; the waiting write returned: %v", aborted == nil, wrote == nil)
+		}
+	}
+	// The slot is still the holder's, and works.
+	if err := hw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	ref, err := holder.Commit()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, err := storetest.Decrypt(t, s, ref, 1, fx.Agency); err != nil || !bytes.Equal(got, big) {
+		t.Errorf("the holder's item: %v", err)
+	}
+}
+
 // newReport commits a case holding one text report.
 func newReport(t *testing.T, s *vault.Store, text string) (string, vault.Access, error) {
 	t.Helper()

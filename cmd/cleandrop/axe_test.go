@@ -74,6 +74,11 @@ func (c *axeChecker) check(name string) {
 	if lang == "" {
 		c.t.Errorf("%s: <html> names no language", name)
 	}
+	var skip string
+	must(c.t, c.b.Evaluate(skipLinkFirst, &skip))
+	if skip != "" {
+		c.t.Errorf("%s: %s", name, skip)
+	}
 	must(c.t, c.b.Evaluate(c.src, nil))
 	var vs []axeViolation
 	must(c.t, c.b.Evaluate(axeRun, &vs))
@@ -342,6 +347,18 @@ const tabStops = `(() => {
 	return stops.map(e => e.localName + (e.id ? "#" + e.id : "") + (e.name ? "[name=" + e.name + "]" : "") + (e.getAttribute("href") ? "[href=" + e.getAttribute("href") + "]" : ""));
 })()`
 
+// skipLinkFirst is evaluated in the page: "" when the first element that
+// can take the focus is the skip link to the main landmark, else what is
+// wrong.
+const skipLinkFirst = `(() => {
+	const first = document.querySelector("a[href], button, input, select, textarea, [tabindex]:not([tabindex='-1'])");
+	const main = document.querySelector("main");
+	if (!main || main.id !== "main") return "no <main id=main>";
+	if (!first || !first.matches("a.skip[href='#main']")) return "the first focusable element is " + (first ? first.outerHTML.slice(0, 80) : "none") + ", not the skip link";
+	if (first.textContent.trim() === "") return "the skip link has no text";
+	return "";
+})()`
+
 // focused is evaluated after each Tab: which stop has the focus (-1 for
 // none of them) and whether its focus is visible: a solid outline at
 // least 2px wide, as style.css draws it.
@@ -351,11 +368,20 @@ const focused = `(() => {
 		Outline: s.outlineStyle + " " + s.outlineWidth + " " + s.outlineColor};
 })()`
 
+// afterSkip is evaluated after Enter on the skip link: the fragment, and
+// whether main has the focus and its top is in the viewport (to the
+// subpixel), with the page's scroll for the message.
+const afterSkip = `(() => {
+	const m = document.querySelector("main"), r = m.getBoundingClientRect();
+	return {Hash: location.hash, InMain: document.activeElement === m, MainInView: r.top > -1 && r.top < innerHeight, Top: r.top, Y: scrollY};
+})()`
+
 // TestKeyboard: with the keyboard alone (Tab presses, JavaScript off as
 // at Tor Browser's Safest level), every link, field and button of the
 // reporter's landing page, report form, follow-up form and the desk's
 // sign-in form takes the focus, in document order, and shows it with a
-// visible outline.
+// visible outline. The first stop is the skip link, and Enter on it puts
+// the focus (and the view) on main.
 func TestKeyboard(t *testing.T) {
 	needBrowser(t)
 	s := startDemo(t, "--jurisdiction", "mn")
@@ -368,25 +394,28 @@ func TestKeyboard(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer b.Close()
-	pages := []string{s.url + "/", s.url + "/report", s.url + "/report?agency=" + agency, s.url + "/followup", desk + "/login",
+	pages := []string{s.url + "/", s.url + "/report", s.url + "/report?agency=" + agency, s.url + "/followup", s.url + "/protection", desk + "/login",
 		"/report/guide", "/report/check"}
-	total := 0
-	for _, p := range pages {
-		for _, l := range []string{"en", "mn"} {
+	total, skips := 0, 0
+	open := func(p, l string) {
+		switch p {
+		case "/report/guide", "/report/check":
+			// The answers to the report form's two buttons: reached by
+			// filling the form, as a reporter does.
+			must(t, b.Open(s.url+"/report?agency="+agency+"&lang="+l))
+			must(t, b.SetValue("#message", "A report about bribery. Call me on 9911-2233."))
+			must(t, b.Click(map[string]string{"/report/guide": "#guide-ask", "/report/check": "#check"}[p]))
+		default:
 			sep := "?"
 			if strings.Contains(p, "?") {
 				sep = "&"
 			}
-			switch p {
-			case "/report/guide", "/report/check":
-				// The answers to the report form's two buttons: reached
-				// by filling the form, as a reporter does.
-				must(t, b.Open(s.url+"/report?agency="+agency+"&lang="+l))
-				must(t, b.SetValue("#message", "A report about bribery. Call me on 9911-2233."))
-				must(t, b.Click(map[string]string{"/report/guide": "#guide-ask", "/report/check": "#check"}[p]))
-			default:
-				must(t, b.Open(p+sep+"lang="+l))
-			}
+			must(t, b.Open(p+sep+"lang="+l))
+		}
+	}
+	for _, p := range pages {
+		for _, l := range []string{"en", "mn"} {
+			open(p, l)
 			var stops []string
 			must(t, b.Evaluate(tabStops, &stops))
 			if len(stops) < 3 {
@@ -416,7 +445,42 @@ func TestKeyboard(t *testing.T) {
 				}
 			}
 			total += len(stops)
+
+			// The first stop is the skip link; Enter on it moves the
+			// focus into main, and the next Tab reaches main's first
+			// stop.
+			open(p, l)
+			must(t, b.Evaluate(tabStops, &stops))
+			if stops[0] != "a[href=#main]" {
+				t.Errorf("%s [%s]: the first tab stop is %s, not the skip link", p, l, stops[0])
+				continue
+			}
+			must(t, b.PressTab(false))
+			var f struct{ Index int }
+			must(t, b.Evaluate(focused, &f))
+			if f.Index != 0 {
+				t.Errorf("%s [%s]: the first Tab focused stop %d, not the skip link", p, l, f.Index)
+				continue
+			}
+			must(t, b.PressEnter())
+			var skipped struct {
+				Hash       string
+				InMain     bool
+				MainInView bool
+				Top, Y     float64
+			}
+			must(t, b.Evaluate(afterSkip, &skipped))
+			if skipped.Hash != "#main" || !skipped.InMain || !skipped.MainInView {
+				t.Errorf("%s [%s]: Enter on the skip link: %+v, want the focus on main and main in view", p, l, skipped)
+			}
+			must(t, b.PressTab(false))
+			var next struct{ InMain bool }
+			must(t, b.Evaluate(`({InMain: document.querySelector("main").contains(document.activeElement) && document.activeElement !== document.querySelector("main")})`, &next))
+			if !next.InMain {
+				t.Errorf("%s [%s]: the Tab after the skip link left main", p, l)
+			}
+			skips++
 		}
 	}
-	measured(t, "keyboard: %d tab stops on %d pages in 2 languages, each reached by Tab in order with a visible outline", total, len(pages))
+	measured(t, "keyboard: %d tab stops on %d pages in 2 languages, each reached by Tab in order with a visible outline; the skip link first and into main on %d", total, len(pages), skips)
 }

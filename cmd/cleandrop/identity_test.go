@@ -49,7 +49,7 @@ func TestIdentityEndToEnd(t *testing.T) {
 	if hits, _ := scanTree(t, out, encodings(canary)); len(hits) > 0 {
 		t.Errorf("the officer's opened case holds the identity: %v", hits)
 	}
-	if txt, _ := os.ReadFile(filepath.Join(out, "thread.txt")); !strings.Contains(string(txt), "the report") || !strings.Contains(string(txt), "purpose: protection") {
+	if txt, _ := os.ReadFile(filepath.Join(out, "thread.txt")); !strings.Contains(string(txt), "the report") || !strings.Contains(string(txt), "Purpose: protection") {
 		t.Errorf("officer's thread.txt:\n%s", txt)
 	}
 

@@ -210,7 +210,7 @@ func TestOfficerDayBinary(t *testing.T) {
 		t.Fatalf("open the referred case: %d\n%s%s", code, out, errOut)
 	}
 	thread, _ := os.ReadFile(filepath.Join(opened2, "thread.txt"))
-	for _, w := range []string{"The mayor's office paid invoice 4471 twice.", "The deputy director, on 3 March.", "received by referral from acc case " + ref,
+	for _, w := range []string{"The mayor's office paid invoice 4471 twice.", "The deputy director, on 3 March.", "Received by referral from acc, case " + ref,
 		"Do you still have the second invoice?", "Yes, a paper copy."} {
 		if !strings.Contains(string(thread), w) {
 			t.Errorf("referred thread lacks %q:\n%s", w, thread)

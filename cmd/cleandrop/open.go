@@ -48,6 +48,7 @@ func cmdOpen(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	defer f.Close()
+	opts.Words = w.thread()
 	th, err := vault.OpenBundleWith(f, ids, *out, opts)
 	if errors.Is(err, vault.ErrTampered) {
 		return refused(pos[0], err, "nothing was decrypted")

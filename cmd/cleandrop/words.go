@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"cleandrop/drop/web"
+	"cleandrop/vault"
 )
 
 // words writes the result lines of the commands officers run on the
@@ -45,4 +46,10 @@ func (w words) stage(id string) string {
 		return w.text(k)
 	}
 	return id
+}
+
+// thread labels an opened bundle's thread.txt and thread.html in the
+// officer's language.
+func (w words) thread() vault.ThreadWords {
+	return vault.ThreadWords{Lang: w.lang, Text: w.text, HasKey: w.cat.HasKey}
 }

@@ -261,7 +261,7 @@ func (d *Desk) SetStage(a Actor, ref, stg, note string) (vault.Case, error) {
 	if note != "" {
 		detail += " +note"
 	}
-	d.recordChange(a, "stage.change", c.Ref, detail)
+	d.record(a, "stage.change", c.Ref, detail)
 	return c, nil
 }
 
@@ -284,7 +284,7 @@ func (d *Desk) Ask(a Actor, ref, question string) (vault.Case, error) {
 	if err := d.st.Post(c.Ref, "", vault.KindQuestion, []byte(q)); err != nil {
 		return c, err
 	}
-	d.recordChange(a, "question", c.Ref, "")
+	d.record(a, "question", c.Ref, "")
 	return c, nil
 }
 
@@ -331,7 +331,7 @@ func (d *Desk) Upload(a Actor, c vault.Case, kind vault.Kind, r io.Reader, after
 	if _, err := b.Commit(); err != nil {
 		return err
 	}
-	d.recordChange(a, "item.upload", c.Ref, string(kind))
+	d.record(a, "item.upload", c.Ref, string(kind))
 	return nil
 }
 
@@ -347,7 +347,9 @@ func detail(p Path, s string) string {
 	return s + " (" + string(p) + ")"
 }
 
-// record appends an entry for a read, before the read happens.
+// record appends an entry: before a read, which the caller refuses when
+// it fails; or after a committed change, which stands (the caller leaves
+// the error: the failure is logged here).
 func (d *Desk) record(a Actor, action, ref, s string) error {
 	_, err := d.au.Append(audit.Entry{Actor: a.Name, Action: action, Case: ref, Detail: detail(a.Path, s)})
 	if err != nil {
@@ -355,12 +357,6 @@ func (d *Desk) record(a Actor, action, ref, s string) error {
 		return fmt.Errorf("%w: %w", ErrUnaudited, err)
 	}
 	return nil
-}
-
-// recordChange appends an entry for a committed change; a failure is
-// logged, as the change stands.
-func (d *Desk) recordChange(a Actor, action, ref, s string) {
-	d.record(a, action, ref, s)
 }
 
 // ErrUnaudited means a read was refused because the audit log could not

@@ -39,7 +39,7 @@ func (d *Desk) Refer(a Actor, c vault.Case, body io.Reader, reason string) (vaul
 	if reason != "" {
 		again = " again: " + reason
 	}
-	d.recordChange(a, "case.refer", c.Ref, "to "+link.Agency+" "+link.Ref+" bundle "+link.Bundle[:16]+again)
-	d.recordChange(a, "case.referred_in", link.Ref, "from "+c.Agency+" "+c.Ref+" bundle "+link.Bundle[:16]+again)
+	d.record(a, "case.refer", c.Ref, "to "+link.Agency+" "+link.Ref+" bundle "+link.Bundle[:16]+again)
+	d.record(a, "case.referred_in", link.Ref, "from "+c.Agency+" "+c.Ref+" bundle "+link.Bundle[:16]+again)
 	return link, nil
 }

@@ -154,26 +154,29 @@ func (a *api) load(w http.ResponseWriter, r *http.Request) (vault.Case, bool) {
 // failed answers an error of the operations layer. The statuses are the
 // desk's for the same errors.
 func (a *api) failed(w http.ResponseWriter, step string, err error) {
-	var tooBig *http.MaxBytesError
-	switch {
-	case errors.Is(err, vault.ErrNotFound):
-		writeErr(w, http.StatusNotFound, "no such case", "list the cases with: cleandrop cases")
-	case errors.Is(err, casework.ErrStage):
-		writeErr(w, http.StatusBadRequest, "unknown stage", "stages: "+strings.Join(a.ops.Stages(), ", "))
-	case errors.Is(err, casework.ErrSameStage):
-		writeErr(w, http.StatusConflict, "the case is already at that stage", "add a note to send one without moving the case")
-	case errors.Is(err, casework.ErrEmpty):
-		writeErr(w, http.StatusBadRequest, "the text is empty", "write it into the file first")
-	case errors.Is(err, casework.ErrTooLong), errors.As(err, &tooBig):
-		writeErr(w, http.StatusRequestEntityTooLarge, "the text is too long", "keep it under 1 MiB")
-	case errors.Is(err, casework.ErrNotText):
-		writeErr(w, http.StatusBadRequest, "the text is not UTF-8", "save the file as UTF-8")
-	case errors.Is(err, vault.ErrNoReporter):
-		writeErr(w, http.StatusConflict, "the case came by referral: nothing can be sealed to its reporter from here",
-			"the reporter follows the case at the referring agency; change its stage without a note")
-	default:
+	r, ok := casework.Refused(err)
+	words, worded := controlRefusals[r.ID]
+	if !ok || !worded {
 		a.internal(w, step, err)
+		return
 	}
+	if r.ID == casework.RefusedStage {
+		words.hint += strings.Join(a.ops.Stages(), ", ")
+	}
+	writeErr(w, r.Status, words.msg, words.hint)
+}
+
+// controlRefusals word for the administrator the refusals a command can
+// meet; any other is an internal error here.
+var controlRefusals = map[string]struct{ msg, hint string }{
+	casework.RefusedNotFound:   {"no such case", "list the cases with: cleandrop cases"},
+	casework.RefusedNoItem:     {"no such case", "list the cases with: cleandrop cases"}, // ErrNoItem wraps vault.ErrNotFound: answered as it was
+	casework.RefusedStage:      {"unknown stage", "stages: "},
+	casework.RefusedSameStage:  {"the case is already at that stage", "add a note to send one without moving the case"},
+	casework.RefusedEmpty:      {"the text is empty", "write it into the file first"},
+	casework.RefusedTooLong:    {"the text is too long", "keep it under 1 MiB"},
+	casework.RefusedNotText:    {"the text is not UTF-8", "save the file as UTF-8"},
+	casework.RefusedNoReporter: {"the case came by referral: nothing can be sealed to its reporter from here", "the reporter follows the case at the referring agency; change its stage without a note"},
 }
 
 func (a *api) export(w http.ResponseWriter, r *http.Request) {

@@ -36,7 +36,7 @@ func (h *handler) bearer(next http.Handler) http.Handler {
 			apiErr(w, http.StatusTooManyRequests, "too many failed attempts; wait a minute")
 			return
 		}
-		o, err := h.acc.byAPIToken(token)
+		o, err := h.acc.byAPIToken(name, token)
 		if err != nil {
 			if !errors.Is(err, errLogin) {
 				try.refund()

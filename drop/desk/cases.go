@@ -233,32 +233,31 @@ func (h *handler) viewOr404(w http.ResponseWriter, r *http.Request) (vault.Case,
 // key and an English text for the API; ok is false for an internal error.
 // The pages and the API answer alike because both use it.
 func (h *handler) opProblem(err error) (status int, key, text string, ok bool) {
-	var tooBig *http.MaxBytesError
-	switch {
-	case errors.Is(err, casework.ErrNoItem):
-		return http.StatusNotFound, "error.not_found", "no such item", true
-	case errors.Is(err, vault.ErrNotFound):
-		return http.StatusNotFound, "error.not_found", "no such case", true
-	case errors.Is(err, casework.ErrForbidden):
-		return http.StatusForbidden, "desk.error.not_allowed", "your role may not do this on a case", true
-	case errors.Is(err, casework.ErrStage):
-		return http.StatusBadRequest, "desk.error.stage", "unknown stage; stages: " + strings.Join(h.cfg.Policy.Stages, ", "), true
-	case errors.Is(err, casework.ErrSameStage):
-		return http.StatusConflict, "desk.error.same_stage", "case is already at that stage", true
-	case errors.Is(err, casework.ErrEmpty):
-		return http.StatusBadRequest, "desk.error.empty", "the text is empty", true
-	case errors.Is(err, casework.ErrTooLong), errors.As(err, &tooBig):
-		return http.StatusRequestEntityTooLarge, "error.too_large", "too long (at most 1 MiB of text)", true
-	case errors.Is(err, casework.ErrNotText):
-		return http.StatusBadRequest, "desk.error.not_text", "the text is not UTF-8", true
-	case errors.Is(err, casework.ErrIdentity):
-		return http.StatusForbidden, "desk.error.identity", "the identity is sealed to the agency's custodian: only the custodian may download it or mark it opened", true
-	case errors.Is(err, casework.ErrNoIdentity):
-		return http.StatusNotFound, "desk.error.no_identity", "no identity on file", true
-	case errors.Is(err, vault.ErrNoReporter):
-		return http.StatusConflict, "desk.error.no_reporter", "the case came by referral: nothing can be sealed to its reporter from here", true
+	r, ok := casework.Refused(err)
+	if !ok {
+		return http.StatusInternalServerError, "error.internal", "", false
 	}
-	return http.StatusInternalServerError, "error.internal", "", false
+	w := deskRefusals[r.ID]
+	if r.ID == casework.RefusedStage {
+		w.text += "; stages: " + strings.Join(h.cfg.Policy.Stages, ", ")
+	}
+	return r.Status, w.key, w.text, true
+}
+
+// deskRefusals word the operations layer's refusals: a message key for
+// the pages, English text for the API.
+var deskRefusals = map[string]struct{ key, text string }{
+	casework.RefusedNoItem:     {"error.not_found", "no such item"},
+	casework.RefusedNotFound:   {"error.not_found", "no such case"},
+	casework.RefusedForbidden:  {"desk.error.not_allowed", "your role may not do this on a case"},
+	casework.RefusedStage:      {"desk.error.stage", "unknown stage"},
+	casework.RefusedSameStage:  {"desk.error.same_stage", "case is already at that stage"},
+	casework.RefusedEmpty:      {"desk.error.empty", "the text is empty"},
+	casework.RefusedTooLong:    {"error.too_large", "too long (at most 1 MiB of text)"},
+	casework.RefusedNotText:    {"desk.error.not_text", "the text is not UTF-8"},
+	casework.RefusedIdentity:   {"desk.error.identity", "the identity is sealed to the agency's custodian: only the custodian may download it or mark it opened"},
+	casework.RefusedNoIdentity: {"desk.error.no_identity", "no identity on file"},
+	casework.RefusedNoReporter: {"desk.error.no_reporter", "the case came by referral: nothing can be sealed to its reporter from here"},
 }
 
 // opFailed answers a refused operation; back is the page to go back to.

@@ -50,6 +50,9 @@ type Audit interface {
 	// Entries returns at most limit entries that filter accepts (nil:
 	// all), newest first.
 	Entries(filter func(AuditEntry) bool, limit int) ([]AuditEntry, error)
+	// CaseEntries is Entries for the entries about one case; it reads
+	// only those, not the whole log.
+	CaseEntries(ref string, filter func(AuditEntry) bool, limit int) ([]AuditEntry, error)
 }
 
 // Config wires the desk.

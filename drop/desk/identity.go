@@ -30,14 +30,15 @@ type APIIdentity struct {
 }
 
 // identities lists the identities on file in c with the custodian's
-// latest "identity.opened" entry for each, read from the audit log.
+// latest "identity.opened" entry for each, read from the case's own
+// entries in the audit log (not the whole log).
 func (h *handler) identities(c vault.Case) ([]identityRow, error) {
 	items := casework.Identities(c)
 	if len(items) == 0 {
 		return nil, nil
 	}
-	es, err := h.cfg.Audit.Entries(func(e AuditEntry) bool {
-		return e.Case == c.Ref && e.Action == "identity.opened"
+	es, err := h.cfg.Audit.CaseEntries(c.Ref, func(e AuditEntry) bool {
+		return e.Action == "identity.opened"
 	}, 0)
 	if err != nil {
 		return nil, err

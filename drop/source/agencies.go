@@ -58,7 +58,12 @@ type directory struct {
 	// region's names in every language, and of its id.
 	sectorWords, regionWords map[string][]string
 	cat                      *web.Catalog
+	// groups are the front page's sector and region links with their
+	// counts, by language.
+	groups map[string]groupLinks
 }
+
+type groupLinks struct{ sectors, regions []groupLink }
 
 // dirEntry is one agency with its search forms precomputed.
 type dirEntry struct {
@@ -67,6 +72,10 @@ type dirEntry struct {
 	words []string // folded words of texts
 	keys  []string // folded words of keywords (and their Latin forms)
 	skel  []string // skeletons of texts and keywords, spaces removed
+	// By catalogue language: the folded name results sort by, and the
+	// agency as a page shows it.
+	sortKeys map[string]string
+	views    map[string]agencyView
 }
 
 func newDirectory(agencies []Agency, cat *web.Catalog) *directory {
@@ -147,6 +156,31 @@ func newDirectory(agencies []Agency, cat *web.Catalog) *directory {
 	for _, r := range d.regions {
 		d.regionWords[r] = words("region."+r, r)
 	}
+	// What pages show in each language is computed here once, not at
+	// every request.
+	counts := map[string]int{}
+	for _, e := range d.entries {
+		counts["s:"+e.Sector]++
+		counts["r:"+e.Region]++
+	}
+	d.groups = map[string]groupLinks{}
+	for _, l := range cat.Languages() {
+		var g groupLinks
+		for _, s := range d.sectors {
+			g.sectors = append(g.sectors, groupLink{ID: s, Href: "/agencies?sector=" + url.QueryEscape(s), Name: cat.T(l, "sector."+s), Count: counts["s:"+s]})
+		}
+		for _, rg := range d.regions {
+			g.regions = append(g.regions, groupLink{ID: rg, Href: "/agencies?region=" + url.QueryEscape(rg), Name: d.regionName(rg, l), Count: counts["r:"+rg]})
+		}
+		d.groups[l] = g
+	}
+	for _, e := range d.entries {
+		e.sortKeys, e.views = map[string]string{}, map[string]agencyView{}
+		for _, l := range cat.Languages() {
+			e.sortKeys[l] = fold(e.display(l))
+			e.views[l] = d.makeView(e, l)
+		}
+	}
 	return d
 }
 
@@ -184,6 +218,15 @@ func cleanQuery(q string) (string, bool) {
 	}, q)
 	return strings.Join(strings.Fields(q), " "), true
 }
+
+// query is a search with what every agency is scored against, computed
+// once per search.
+type query struct {
+	ts     []token
+	fq, lq string // the whole search folded, and its Latin form folded
+}
+
+func newQuery(q string) query { return query{ts: tokens(q), fq: fold(q), lq: fold(latin(q))} }
 
 // token is one word of a search in its forms.
 type token struct {
@@ -223,9 +266,9 @@ const (
 // score ranks e for the search words ts: 0 when a word matches nothing.
 // A whole name equal to the search comes first, then names that start
 // with it, then the sum of each word's best tier.
-func (d *directory) score(e *dirEntry, q string, ts []token) int {
+func (d *directory) score(e *dirEntry, qy query) int {
 	total := 0
-	for _, t := range ts {
+	for _, t := range qy.ts {
 		best := tierNone
 		for _, f := range t.forms {
 			best = max(best, d.tier(e, f, t))
@@ -235,7 +278,7 @@ func (d *directory) score(e *dirEntry, q string, ts []token) int {
 		}
 		total += best
 	}
-	fq, lq := fold(q), fold(latin(q))
+	fq, lq := qy.fq, qy.lq
 	for _, text := range e.texts {
 		switch {
 		case text == fq || text == lq:
@@ -304,7 +347,11 @@ func (d *directory) tier(e *dirEntry, f string, t token) int {
 // within sector and region when given, best first; without a search, the
 // central body first and then by name in lang.
 func (d *directory) search(q, sector, region, lang string) []*dirEntry {
-	ts := tokens(q)
+	return d.find(newQuery(q), sector, region, lang)
+}
+
+// find is [directory.search] for a query already prepared.
+func (d *directory) find(qy query, sector, region, lang string) []*dirEntry {
 	type hit struct {
 		e     *dirEntry
 		score int
@@ -316,12 +363,12 @@ func (d *directory) search(q, sector, region, lang string) []*dirEntry {
 			continue
 		}
 		s := 1
-		if len(ts) > 0 {
-			if s = d.score(e, q, ts); s == 0 {
+		if len(qy.ts) > 0 {
+			if s = d.score(e, qy); s == 0 {
 				continue
 			}
 		}
-		hits = append(hits, hit{e, s, fold(e.display(lang))})
+		hits = append(hits, hit{e, s, e.sortKey(lang)})
 	}
 	slices.SortFunc(hits, func(a, b hit) int {
 		if c := cmp.Compare(b.score, a.score); c != 0 {
@@ -345,6 +392,14 @@ func (d *directory) search(q, sector, region, lang string) []*dirEntry {
 	return out
 }
 
+// sortKey is the folded name in lang that results sort by.
+func (e *dirEntry) sortKey(lang string) string {
+	if k, ok := e.sortKeys[lang]; ok {
+		return k
+	}
+	return fold(e.display(lang))
+}
+
 // display is the agency's name in lang, or its English name.
 func (a Agency) display(lang string) string {
 	if n := a.Names[lang]; n != "" {
@@ -364,7 +419,15 @@ type agencyView struct {
 
 type otherName struct{ Text, Lang string }
 
+// view is e as a page in lang shows it.
 func (d *directory) view(e *dirEntry, lang string) agencyView {
+	if v, ok := e.views[lang]; ok {
+		return v
+	}
+	return d.makeView(e, lang)
+}
+
+func (d *directory) makeView(e *dirEntry, lang string) agencyView {
 	v := agencyView{ID: e.ID, Name: e.display(lang), NameLang: lang, SectorKey: "sector." + e.Sector, Region: d.regionName(e.Region, lang), Central: e.Central}
 	if e.Names[lang] == "" {
 		v.NameLang = "en"
@@ -432,6 +495,18 @@ type directoryData struct {
 	MaxQuery           int
 }
 
+// searchForm is what the directory's search form shows (_search.html).
+type searchForm struct {
+	Query, Sector, Region string
+	MaxQuery              int
+}
+
+// SearchForm is the search form of the directory page: the search, the
+// group browsed.
+func (d directoryData) SearchForm() searchForm {
+	return searchForm{Query: d.Query, Sector: d.Sector, Region: d.Region, MaxQuery: d.MaxQuery}
+}
+
 // agenciesPage serves GET /agencies: the directory's front (the central
 // body, a search form, the sectors and regions), a search (?q=), a sector
 // or region (?sector=, ?region=), a page of either (&page=N). It carries
@@ -464,9 +539,10 @@ func (h *handler) agenciesPage(w http.ResponseWriter, r *http.Request) {
 			data.Region, data.RegionName = rg, d.regionName(rg, lang)
 		}
 	}
-	data.Searched = errKey == "" && (q != "" && len(tokens(q)) > 0 || data.Sector != "" || data.Region != "")
+	qy := newQuery(q)
+	data.Searched = errKey == "" && (q != "" && len(qy.ts) > 0 || data.Sector != "" || data.Region != "")
 	if data.Searched {
-		found := d.search(q, data.Sector, data.Region, lang)
+		found := d.find(qy, data.Sector, data.Region, lang)
 		data.Total = len(found)
 		data.Pages = max(1, (len(found)+pageSize-1)/pageSize)
 		if p, err := strconv.Atoi(qv.Get("page")); err == nil && p > 1 {
@@ -500,17 +576,8 @@ func (h *handler) agenciesPage(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	if !data.Searched {
-		counts := map[string]int{}
-		for _, e := range d.entries {
-			counts["s:"+e.Sector]++
-			counts["r:"+e.Region]++
-		}
-		for _, s := range d.sectors {
-			data.Sectors = append(data.Sectors, groupLink{ID: s, Href: "/agencies?sector=" + url.QueryEscape(s), Name: h.cfg.Catalog.T(lang, "sector."+s), Count: counts["s:"+s]})
-		}
-		for _, rg := range d.regions {
-			data.Regions = append(data.Regions, groupLink{ID: rg, Href: "/agencies?region=" + url.QueryEscape(rg), Name: d.regionName(rg, lang), Count: counts["r:"+rg]})
-		}
+		g := d.groups[lang]
+		data.Sectors, data.Regions = g.sectors, g.regions
 	}
 	h.page(w, r, status, "agencies", web.Page{ErrorKey: errKey, Data: data})
 }

@@ -340,9 +340,9 @@ func FuzzDirectorySearch(f *testing.F) {
 		if !utf8.ValidString(q) || strings.ContainsFunc(q, unicode.IsControl) {
 			t.Fatalf("cleaned query %q has invalid or control characters", q)
 		}
-		ts := tokens(q)
+		qy := newQuery(q)
 		for _, e := range d.search(q, "", "", "en") {
-			if len(ts) > 0 && d.score(e, q, ts) == 0 {
+			if len(qy.ts) > 0 && d.score(e, qy) == 0 {
 				t.Fatalf("%q found %s, which does not match", q, e.ID)
 			}
 		}
@@ -370,6 +370,30 @@ func BenchmarkDirectorySearch(b *testing.B) {
 		b.Run(fmt.Sprintf("%d bytes", len(q)), func(b *testing.B) {
 			for b.Loop() {
 				d.search(q, "", "", "en")
+			}
+		})
+	}
+}
+
+// BenchmarkDirectoryPages measures whole directory pages over 1,042
+// agencies in Mongolian: the front (groups and their counts), a sector
+// browsed (every agency of it in name order), and a search.
+func BenchmarkDirectoryPages(b *testing.B) {
+	as := manyAgencies(1042)
+	for i := range as {
+		if i%2 == 0 {
+			as[i].Names = map[string]string{"mn": fmt.Sprintf("Сүхбаатар дүүргийн цагдаагийн хэлтэс %d", i), "ko": fmt.Sprintf("부산광역시 해운대구 보건소 %d", i)}
+			as[i].Keywords = map[string][]string{"en": {"hospital", "permits", "roads"}, "mn": {"эмнэлэг", "зөвшөөрөл"}}
+		}
+	}
+	f := newFixture(b, func(c *Config) { c.Agencies = as })
+	for _, target := range []string{"/agencies?lang=mn", "/agencies?lang=mn&sector=health", "/agencies?lang=mn&q=%D1%86%D0%B0%D0%B3%D0%B4%D0%B0%D0%B0"} {
+		b.Run(strings.TrimPrefix(target, "/agencies?lang=mn"), func(b *testing.B) {
+			for b.Loop() {
+				w := f.do(httptest.NewRequest(http.MethodGet, target, nil))
+				if w.Code != http.StatusOK {
+					b.Fatalf("%s: %d", target, w.Code)
+				}
 			}
 		})
 	}

@@ -24,6 +24,9 @@ type infoData struct {
 	MaxQuery   int
 }
 
+// SearchForm is the directory's search form offered on the page, empty.
+func (d infoData) SearchForm() searchForm { return searchForm{MaxQuery: d.MaxQuery} }
+
 type infoText struct{ Text, Lang string }
 
 type infoSection struct {

@@ -53,7 +53,7 @@ func (c *clock) SetDay(t *testing.T, day string) {
 	c.mu.Unlock()
 }
 
-func newFixture(t *testing.T, tweak func(*Config)) *fixture {
+func newFixture(t testing.TB, tweak func(*Config)) *fixture {
 	t.Helper()
 	id, _ := age.GenerateX25519Identity()
 	clk := &clock{t: time.Now()}

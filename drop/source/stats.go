@@ -34,8 +34,20 @@ type statsTable struct {
 }
 
 type statsRow struct {
-	Name  string
+	ID    string      // the agency's; the page shows its name in the page's language
 	Cells []statsCell // by month
+}
+
+// statsPage is the table as one page shows it: names in its language.
+type statsPage struct {
+	Months []string
+	Rows   []statsRowView
+	Total  statsRow
+}
+
+type statsRowView struct {
+	Name, NameLang string
+	Cells          []statsCell
 }
 
 // statsCell is one count. Few hides it ("fewer than 5"); Hidden hides a
@@ -46,11 +58,12 @@ type statsCell struct {
 	Hidden bool
 }
 
-// statsCache holds the table of one day.
+// statsCache holds the table of one day. The table is never changed once
+// made: a request takes it under mu and renders it after.
 type statsCache struct {
 	mu    sync.Mutex
 	day   string
-	table statsTable
+	table *statsTable
 }
 
 // stats shows the number of reports each agency received per month, for
@@ -62,20 +75,40 @@ type statsCache struct {
 // in a month whose total shows, the next smallest is hidden too, so that
 // no hidden count is the total minus the others.
 func (h *handler) stats(w http.ResponseWriter, r *http.Request) {
-	today := stage.Today(h.cfg.Now())
-	h.statsCache.mu.Lock()
-	defer h.statsCache.mu.Unlock()
-	if h.statsCache.day != today {
+	table, err := h.statsTable(stage.Today(h.cfg.Now()))
+	if err != nil {
+		h.log.Error("statistics failed")
+		h.fail(w, r, http.StatusInternalServerError, "error.internal", "/")
+		return
+	}
+	lang := web.Lang(r)
+	page := statsPage{Months: table.Months, Total: table.Total, Rows: make([]statsRowView, len(table.Rows))}
+	for i, row := range table.Rows {
+		v := statsRowView{Name: row.ID, NameLang: "en", Cells: row.Cells}
+		if e := h.dir.byID[row.ID]; e != nil {
+			av := h.dir.view(e, lang)
+			v.Name, v.NameLang = av.Name, av.NameLang
+		}
+		page.Rows[i] = v
+	}
+	h.page(w, r, http.StatusOK, "stats", web.Page{Data: page})
+}
+
+// statsTable returns today's table, computing it on the day's first
+// request. Only that is done under the cache's lock; rendering is not.
+func (h *handler) statsTable(today string) (*statsTable, error) {
+	c := &h.statsCache
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.day != today || c.table == nil {
 		cs, err := h.cfg.Stats.Cases()
 		if err != nil {
-			h.log.Error("statistics failed")
-			h.fail(w, r, http.StatusInternalServerError, "error.internal", "/")
-			return
+			return nil, err
 		}
-		h.statsCache.table = statsOf(cs, h.cfg.Agencies, today)
-		h.statsCache.day = today
+		t := statsOf(cs, h.cfg.Agencies, today)
+		c.table, c.day = &t, today
 	}
-	h.page(w, r, http.StatusOK, "stats", web.Page{Data: h.statsCache.table})
+	return c.table, nil
 }
 
 // statsOf counts cases by agency and month of opening, for the complete
@@ -123,7 +156,7 @@ func statsOf(cases []vault.Case, agencies []Agency, today string) statsTable {
 	}
 	st.Rows = make([]statsRow, len(agencies))
 	for i, a := range agencies {
-		st.Rows[i].Name = a.Name
+		st.Rows[i].ID = a.ID
 	}
 	for _, m := range st.Months {
 		by := counts[m]

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"cleandrop/drop/web"
 	"cleandrop/vault"
@@ -143,4 +144,75 @@ func maps(a, b map[string][]string) bool {
 		}
 	}
 	return true
+}
+
+// TestStatsNamesInPageLanguage: each agency is named in the page's
+// language, as the directory names it; a name only in English is marked
+// so.
+func TestStatsNamesInPageLanguage(t *testing.T) {
+	src := &fakeCases{}
+	src.add("acc", "2026-02-03", 6)
+	src.add("b", "2026-02-04", 7)
+	f := newFixture(t, func(c *Config) {
+		c.Stats = src
+		c.Agencies = []Agency{{ID: "acc", Name: "ACC", Names: map[string]string{"mn": "Авлигатай тэмцэх газар"}}, {ID: "b", Name: "Body B"}}
+	})
+	f.clock.SetDay(t, "2026-03-15")
+	mn := f.do(httptest.NewRequest("GET", "/stats?lang=mn", nil)).Body.String()
+	if !strings.Contains(mn, `<th scope="row">Авлигатай тэмцэх газар</th>`) || !strings.Contains(mn, `<th scope="row" lang="en">Body B</th>`) {
+		t.Errorf("Mongolian page's names:\n%s", mn)
+	}
+	if strings.Contains(mn, ">ACC<") {
+		t.Error("the Mongolian page names ACC in English")
+	}
+	if en := f.do(httptest.NewRequest("GET", "/stats?lang=en", nil)).Body.String(); !strings.Contains(en, `<th scope="row">ACC</th>`) {
+		t.Errorf("English page's names:\n%s", en)
+	}
+}
+
+// stalledWriter is a response whose body write waits until released, as
+// a slow client's would.
+type stalledWriter struct {
+	*httptest.ResponseRecorder
+	writing chan struct{}
+	release chan struct{}
+	once    sync.Once
+}
+
+func (w *stalledWriter) Write(p []byte) (int, error) {
+	w.once.Do(func() { close(w.writing) })
+	<-w.release
+	return w.ResponseRecorder.Write(p)
+}
+
+// TestStatsNotRenderedUnderLock: a request whose response is slow to
+// write does not hold up the next one (the table is rendered outside the
+// cache's lock).
+func TestStatsNotRenderedUnderLock(t *testing.T) {
+	src := &fakeCases{}
+	src.add("acc", "2026-02-03", 6)
+	f := newFixture(t, func(c *Config) {
+		c.Stats = src
+		c.Agencies = []Agency{{ID: "acc", Name: "ACC"}}
+	})
+	f.clock.SetDay(t, "2026-03-15")
+	slow := &stalledWriter{ResponseRecorder: httptest.NewRecorder(), writing: make(chan struct{}), release: make(chan struct{})}
+	done := make(chan struct{})
+	go func() {
+		f.h.ServeHTTP(slow, httptest.NewRequest("GET", "/stats", nil))
+		close(done)
+	}()
+	defer func() { <-done }()
+	defer close(slow.release)
+	<-slow.writing
+	second := make(chan int, 1)
+	go func() { second <- f.do(httptest.NewRequest("GET", "/stats", nil)).Code }()
+	select {
+	case code := <-second:
+		if code != 200 {
+			t.Errorf("second request: %d", code)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("a second /stats waited for the first one's slow response")
+	}
 }

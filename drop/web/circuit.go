@@ -177,15 +177,8 @@ type circuitKey struct{}
 // wrapper around the connection is seen through when it has a NetConn
 // method (as crypto/tls.Conn does).
 func CircuitContext(ctx context.Context, c net.Conn) context.Context {
-	for range 8 {
-		switch v := c.(type) {
-		case *circuitConn:
-			return context.WithValue(ctx, circuitKey{}, v)
-		case interface{ NetConn() net.Conn }:
-			c = v.NetConn()
-		default:
-			return ctx
-		}
+	if cc, ok := connOf[*circuitConn](c); ok {
+		return context.WithValue(ctx, circuitKey{}, cc)
 	}
 	return ctx
 }

@@ -50,17 +50,26 @@ func Guard(srv *http.Server, ln net.Listener) net.Listener {
 
 // guardOf finds the guarded connection c is or wraps.
 func guardOf(c net.Conn) *guardConn {
+	g, _ := connOf[*guardConn](c)
+	return g
+}
+
+// connOf finds the connection of type T that c is or wraps, seeing
+// through wrappers that have a NetConn method (as crypto/tls.Conn and the
+// guard's connections do), at most eight deep.
+func connOf[T net.Conn](c net.Conn) (T, bool) {
 	for range 8 {
-		switch v := c.(type) {
-		case *guardConn:
-			return v
-		case interface{ NetConn() net.Conn }:
-			c = v.NetConn()
-		default:
-			return nil
+		if v, ok := c.(T); ok {
+			return v, true
 		}
+		w, ok := c.(interface{ NetConn() net.Conn })
+		if !ok {
+			break
+		}
+		c = w.NetConn()
 	}
-	return nil
+	var none T
+	return none, false
 }
 
 type guardListener struct{ net.Listener }

@@ -116,11 +116,11 @@ var templateKey = regexp.MustCompile(`[{(]-?\s*t\s+"([^"]+)"`)
 var goString = regexp.MustCompile("\"(?:[^\"\\\\\\n]|\\\\.)*\"|`[^`]*`")
 
 // TestLocaleKeysUsed: every key of en.json is used by a Go source or a
-// template under drop/ or cmd/.
+// template under drop/, cmd/ or vault/ (the offline thread's labels).
 func TestLocaleKeysUsed(t *testing.T) {
 	en := readLocales(t)[web.DefaultLanguage]
 	literals := map[string]bool{}
-	for _, root := range []string{"..", "../../cmd"} {
+	for _, root := range []string{"..", "../../cmd", "../../vault"} {
 		err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
 			if err != nil {
 				return err
@@ -175,7 +175,7 @@ func TestLocaleKeysUsed(t *testing.T) {
 	}
 	slices.Sort(unused)
 	if len(unused) > 0 {
-		t.Errorf("%d keys of en.json are used nowhere under drop/ or cmd/: %v", len(unused), unused)
+		t.Errorf("%d keys of en.json are used nowhere under drop/, cmd/ or vault/: %v", len(unused), unused)
 	}
 }
 

@@ -44,7 +44,8 @@ type LangLink struct {
 }
 
 // NewRenderer parses the shared layout with every page in pages (files
-// named *.html; each defines "title" and "content"). It fails if a page
+// named *.html; each defines "title" and "content"), and with the parts
+// that pages share (files named _*.html, which define templates). It fails if a page
 // uses a message key the catalogue lacks, or if the catalogue lacks one of
 // keys: those the handler picks at run time, which no template names.
 func NewRenderer(pages fs.FS, cat *Catalog, keys ...string) (*Renderer, error) {
@@ -57,12 +58,27 @@ func NewRenderer(pages fs.FS, cat *Catalog, keys ...string) (*Renderer, error) {
 	if err != nil {
 		return nil, fmt.Errorf("parse layout: %w", err)
 	}
-	files, err := fs.Glob(pages, "*.html")
+	all, err := fs.Glob(pages, "*.html")
 	if err != nil {
 		return nil, err
 	}
+	// A file whose name starts with "_" is a part that pages share: it
+	// is parsed with every page and is not a page itself.
+	var files, parts []string
+	for _, f := range all {
+		if strings.HasPrefix(f, "_") {
+			parts = append(parts, f)
+		} else {
+			files = append(files, f)
+		}
+	}
 	if len(files) == 0 {
 		return nil, fmt.Errorf("no page templates")
+	}
+	if len(parts) > 0 {
+		if _, err := layout.ParseFS(pages, parts...); err != nil {
+			return nil, fmt.Errorf("parse %s: %w", strings.Join(parts, ", "), err)
+		}
 	}
 	r := &Renderer{cat: cat, pages: map[string]*template.Template{}}
 	for _, f := range files {

@@ -55,8 +55,8 @@ func TestCatalogRefusesGaps(t *testing.T) {
 
 func testCatalog(t *testing.T) *Catalog {
 	c, err := loadCatalog(fstest.MapFS{
-		"l/en.json": {Data: []byte(`{"language.name":"English","site.name":"Drop","site.footer":"f","nav.languages":"L","hello":"Hello %s","title":"T"}`)},
-		"l/ko.json": {Data: []byte(`{"language.name":"한국어","site.name":"드롭","site.footer":"f","nav.languages":"L","hello":"안녕 %s","title":"T"}`)},
+		"l/en.json": {Data: []byte(`{"language.name":"English","site.name":"Drop","site.footer":"f","nav.languages":"L","nav.skip":"S","hello":"Hello %s","title":"T"}`)},
+		"l/ko.json": {Data: []byte(`{"language.name":"한국어","site.name":"드롭","site.footer":"f","nav.languages":"L","nav.skip":"S","hello":"안녕 %s","title":"T"}`)},
 	}, "l")
 	if err != nil {
 		t.Fatal(err)

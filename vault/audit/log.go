@@ -1,6 +1,7 @@
 package audit
 
 import (
+	"bytes"
 	"cleandrop/vault/durable"
 	"crypto/rand"
 	"crypto/sha256"
@@ -11,6 +12,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"sync"
 	"time"
 	"unicode"
@@ -61,7 +63,14 @@ type Log struct {
 
 	scheduled bool       // entries wait for the next Tick
 	queue     []*waiting // entries waiting for it
+
+	// cases indexes the entries that name a case, by case reference, in
+	// log order, for [Log.CaseEntries]: 16 bytes per such entry.
+	cases map[string][]lineAt
 }
+
+// lineAt is where entry seq's line starts in the log file.
+type lineAt struct{ seq, off int64 }
 
 // waiting is an entry that waits for the next tick, and its result.
 type waiting struct {
@@ -90,7 +99,7 @@ func Open(dir string, now func() time.Time) (*Log, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open audit log: %w", err)
 	}
-	l := &Log{dir: dir, now: now, f: f}
+	l := &Log{dir: dir, now: now, f: f, cases: map[string][]lineAt{}}
 	if err := l.load(); err != nil {
 		f.Close()
 		return nil, fmt.Errorf("open audit log: %w", err)
@@ -126,7 +135,11 @@ func (l *Log) load() error {
 		return err
 	}
 	defer rf.Close()
-	t, err := scan(rf, key, &h, nil)
+	t, err := scan(rf, key, &h, func(e Entry, off int64) {
+		if e.Case != "" {
+			l.cases[e.Case] = append(l.cases[e.Case], lineAt{e.Seq, off})
+		}
+	})
 	if err != nil {
 		return err
 	}
@@ -226,6 +239,9 @@ func (l *Log) write(e Entry) (Entry, error) {
 		}
 		return Entry{}, fmt.Errorf("append audit entry: %w", err)
 	}
+	if e.Case != "" {
+		l.cases[e.Case] = append(l.cases[e.Case], lineAt{e.Seq, l.size})
+	}
 	l.seq, l.last, l.size = e.Seq, hash, l.size+int64(len(line))
 	if err := writeHead(l.dir, l.key, l.seq, l.last); err != nil {
 		// The entry is on disk; the next Open brings the head up to date.
@@ -297,7 +313,7 @@ func (l *Log) Entries(filter func(Entry) bool, limit int) ([]Entry, error) {
 	}
 	defer rf.Close()
 	var got []Entry
-	_, err = scan(io.NewSectionReader(rf, 0, size), l.key, &want, func(e Entry) {
+	_, err = scan(io.NewSectionReader(rf, 0, size), l.key, &want, func(e Entry, _ int64) {
 		if filter != nil && !filter(e) {
 			return
 		}
@@ -314,6 +330,57 @@ func (l *Log) Entries(filter func(Entry) bool, limit int) ([]Entry, error) {
 	}
 	for i, j := 0, len(got)-1; i < j; i, j = i+1, j-1 {
 		got[i], got[j] = got[j], got[i]
+	}
+	return got, nil
+}
+
+// CaseEntries returns the entries about case ref for which filter returns
+// true (all, if filter is nil), newest first, at most limit of them (all,
+// if limit <= 0). Unlike [Log.Entries] it reads only the lines of that
+// case, found by an index the log keeps in memory, newest first, and stops
+// at limit: a case page costs what its own entries cost, not the log's
+// length. Each line read is checked (form, MAC, seq); the hash chain
+// through the whole log is checked by [Open], [Log.Entries] and [Verify].
+func (l *Log) CaseEntries(ref string, filter func(Entry) bool, limit int) ([]Entry, error) {
+	l.mu.Lock()
+	if l.f == nil {
+		l.mu.Unlock()
+		return nil, errors.New("read audit log: log closed")
+	}
+	at := slices.Clone(l.cases[ref])
+	l.mu.Unlock()
+	if len(at) == 0 {
+		return nil, nil
+	}
+	rf, err := os.Open(filepath.Join(l.dir, logName))
+	if err != nil {
+		return nil, fmt.Errorf("read audit log: %w", err)
+	}
+	defer rf.Close()
+	var got []Entry
+	buf := make([]byte, MaxLine)
+	for i := len(at) - 1; i >= 0; i-- {
+		n, err := rf.ReadAt(buf, at[i].off)
+		if err != nil && !errors.Is(err, io.EOF) {
+			return nil, fmt.Errorf("read audit log: %w", err)
+		}
+		end := bytes.IndexByte(buf[:n], '\n')
+		if end < 0 {
+			return nil, fmt.Errorf("read audit log: %w", broken(at[i].seq, 0, "line not where the index says"))
+		}
+		_, e, p := decodeEntry(l.key, buf[:end], at[i].seq)
+		switch {
+		case p != nil:
+			return nil, fmt.Errorf("read audit log: %w", p)
+		case e.Case != ref:
+			return nil, fmt.Errorf("read audit log: %w", broken(at[i].seq, e.Seq, "entry of another case where the index says"))
+		case filter != nil && !filter(e):
+			continue
+		}
+		got = append(got, e)
+		if limit > 0 && len(got) == limit {
+			break
+		}
 	}
 	return got, nil
 }

@@ -397,3 +397,92 @@ func TestVerifyWhileAppending(t *testing.T) {
 		t.Errorf("Verify = %d, %v", n, err)
 	}
 }
+
+// TestCaseEntries: on a log of many entries, CaseEntries gives what
+// Entries gives for one case (newest first, filtered, limited), before and
+// after the log is opened again; and it reads only that case's lines: a
+// damaged line of another case, which Entries refuses, does not stop it.
+func TestCaseEntries(t *testing.T) {
+	dir := t.TempDir()
+	l, err := Open(dir, testNow)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const n, cases = 1000, 20 // each append syncs: more takes long on a busy disk
+	ref := func(i int) string { return fmt.Sprintf("CD-%04d-TEST", i%cases) }
+	count := map[string]int{}
+	for i := range n {
+		e := Entry{Actor: "o", Action: "case.view", Detail: fmt.Sprintf("n %d", i)}
+		if i%7 == 0 {
+			e.Action = "identity.opened"
+		}
+		if i%3 != 0 { // every third entry names no case
+			e.Case = ref(i)
+			count[e.Case]++
+		}
+		if _, err := l.Append(e); err != nil {
+			t.Fatal(err)
+		}
+	}
+	check := func(l *Log) {
+		t.Helper()
+		for _, c := range []string{ref(1), ref(7), ref(19)} {
+			for _, limit := range []int{0, 1, 3} {
+				opened := func(e Entry) bool { return e.Action == "identity.opened" }
+				want, err := l.Entries(func(e Entry) bool { return e.Case == c && opened(e) }, limit)
+				if err != nil {
+					t.Fatal(err)
+				}
+				got, err := l.CaseEntries(c, opened, limit)
+				if err != nil || fmt.Sprint(got) != fmt.Sprint(want) || len(got) == 0 {
+					t.Fatalf("CaseEntries(%s, limit %d) = %d entries, %v; Entries gives %d", c, limit, len(got), err, len(want))
+				}
+			}
+			all, err := l.CaseEntries(c, nil, 0)
+			if err != nil || len(all) != count[c] || count[c] == 0 {
+				t.Fatalf("CaseEntries(%s) = %d entries, %v; want %d", c, len(all), err, count[c])
+			}
+		}
+		if es, err := l.CaseEntries("CD-NONE-XXXX", nil, 0); err != nil || len(es) != 0 {
+			t.Fatalf("a case without entries: %v, %v", es, err)
+		}
+	}
+	check(l)
+	l.Close()
+	if l, err = Open(dir, testNow); err != nil {
+		t.Fatal(err)
+	}
+	check(l) // the index is rebuilt from the file
+	l.Close()
+
+	// Damage one line of case 2 (same length, so no offset moves), with
+	// the log open: Entries refuses the log, CaseEntries of case 1 still
+	// answers, CaseEntries of case 2 refuses.
+	if l, err = Open(dir, testNow); err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	path := filepath.Join(dir, logName)
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	target := []byte(`"detail":"n 2"`)
+	i := strings.Index(string(b), string(target))
+	if i < 0 {
+		t.Fatal("entry n 2 not found")
+	}
+	b[i+len(target)-1] = '9'
+	if err := os.WriteFile(path, b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := l.Entries(nil, 0); !errors.Is(err, ErrBroken) {
+		t.Fatalf("Entries of the damaged log: %v", err)
+	}
+	if es, err := l.CaseEntries(ref(1), nil, 0); err != nil || len(es) == 0 {
+		t.Fatalf("CaseEntries of an undamaged case: %d entries, %v", len(es), err)
+	}
+	if _, err := l.CaseEntries(ref(2), nil, 0); !errors.Is(err, ErrBroken) {
+		t.Fatalf("CaseEntries of the damaged case: %v", err)
+	}
+}

@@ -184,7 +184,7 @@ type tail struct {
 // is not nil, the line with seq want.Seq must hash to want.Hash, and the log
 // must reach it. visit, if not nil, sees each good entry in order. The error
 // is a *Problem for a bad log, anything else for failed reads.
-func scan(r io.Reader, key []byte, want *head, visit func(Entry)) (tail, error) {
+func scan(r io.Reader, key []byte, want *head, visit func(e Entry, off int64)) (tail, error) {
 	var t tail
 	br := bufio.NewReaderSize(r, MaxLine)
 	for {
@@ -207,42 +207,54 @@ func scan(r io.Reader, key []byte, want *head, visit func(Entry)) (tail, error) 
 		}
 		line := raw[:len(raw)-1]
 
-		var rec record
-		if bad := canonical(line, &rec); bad != "" {
-			return t, broken(lineNo, 0, bad)
-		}
-		sum := rec.Mac
-		rec.Mac = ""
-		body, err := json.Marshal(rec)
-		if err != nil {
-			return t, broken(lineNo, 0, "not valid JSON")
-		}
-		if !hmac.Equal([]byte(sum), []byte(mac(key, entryDomain, body))) {
-			return t, broken(lineNo, rec.Seq, "bad mac (entry forged or edited)")
-		}
-		if rec.Seq != lineNo {
-			return t, broken(lineNo, rec.Seq, fmt.Sprintf("seq %d where %d expected", rec.Seq, lineNo))
+		rec, e, p := decodeEntry(key, line, lineNo)
+		if p != nil {
+			return t, p
 		}
 		if rec.Prev != hex.EncodeToString(t.last[:]) {
 			return t, broken(lineNo, rec.Seq, "hash chain broken (entry edited, removed or moved)")
-		}
-		e := Entry{Seq: rec.Seq, Day: rec.Day, Actor: rec.Actor, Action: rec.Action, Case: rec.Case, Detail: rec.Detail}
-		if err := check(e); err != nil {
-			return t, broken(lineNo, rec.Seq, fmt.Sprintf("invalid entry: %v", err))
-		}
-		if _, err := time.Parse(time.DateOnly, e.Day); err != nil {
-			return t, broken(lineNo, rec.Seq, "invalid entry: bad day")
 		}
 		hash := sha256.Sum256(line)
 		if want != nil && rec.Seq == want.Seq && hex.EncodeToString(hash[:]) != want.Hash {
 			return t, broken(lineNo, rec.Seq, "does not match audit.head (entry replaced)")
 		}
+		off := t.size
 		t.n, t.last = rec.Seq, hash
 		t.size += int64(len(raw))
 		if visit != nil {
-			visit(e)
+			visit(e, off)
 		}
 	}
+}
+
+// decodeEntry checks one line (without its newline) that should hold entry
+// seq: its form, its MAC, its seq and its fields. Its place in the hash
+// chain is the caller's to check.
+func decodeEntry(key, line []byte, seq int64) (record, Entry, *Problem) {
+	var rec record
+	if bad := canonical(line, &rec); bad != "" {
+		return rec, Entry{}, broken(seq, 0, bad)
+	}
+	sum := rec.Mac
+	rec.Mac = ""
+	body, err := json.Marshal(rec)
+	if err != nil {
+		return rec, Entry{}, broken(seq, 0, "not valid JSON")
+	}
+	if !hmac.Equal([]byte(sum), []byte(mac(key, entryDomain, body))) {
+		return rec, Entry{}, broken(seq, rec.Seq, "bad mac (entry forged or edited)")
+	}
+	if rec.Seq != seq {
+		return rec, Entry{}, broken(seq, rec.Seq, fmt.Sprintf("seq %d where %d expected", rec.Seq, seq))
+	}
+	e := Entry{Seq: rec.Seq, Day: rec.Day, Actor: rec.Actor, Action: rec.Action, Case: rec.Case, Detail: rec.Detail}
+	if err := check(e); err != nil {
+		return rec, Entry{}, broken(seq, rec.Seq, fmt.Sprintf("invalid entry: %v", err))
+	}
+	if _, err := time.Parse(time.DateOnly, e.Day); err != nil {
+		return rec, Entry{}, broken(seq, rec.Seq, "invalid entry: bad day")
+	}
+	return rec, e, nil
 }
 
 func (t tail) end(want *head) error {

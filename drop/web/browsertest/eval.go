@@ -75,3 +75,21 @@ func (b *Browser) PressTab(back bool) error {
 	}
 	return nil
 }
+
+// PressEnter presses the Enter key as the keyboard does, activating the
+// focused link or button; it waits for no navigation (a link to a
+// fragment of the page loads nothing).
+func (b *Browser) PressEnter() error {
+	ctx, cancel := b.callCtx()
+	defer cancel()
+	for _, ev := range []map[string]any{
+		{"type": "rawKeyDown", "key": "Enter", "code": "Enter", "windowsVirtualKeyCode": 13, "nativeVirtualKeyCode": 13},
+		{"type": "char", "key": "Enter", "code": "Enter", "text": "\r", "unmodifiedText": "\r", "windowsVirtualKeyCode": 13, "nativeVirtualKeyCode": 13},
+		{"type": "keyUp", "key": "Enter", "code": "Enter", "windowsVirtualKeyCode": 13, "nativeVirtualKeyCode": 13},
+	} {
+		if err := b.call(ctx, "Input.dispatchKeyEvent", ev, nil); err != nil {
+			return fmt.Errorf("press enter: %w", err)
+		}
+	}
+	return nil
+}
