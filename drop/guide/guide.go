@@ -86,6 +86,16 @@ func (g *Guide) Suggest(text, lang string) Result {
 // rank scores every category and returns the best, at most
 // MaxSuggestions, only those with evidence.
 func (g *Guide) rank(text, lang string) []Match {
+	out := g.rankAll(text, lang)
+	if len(out) > MaxSuggestions {
+		out = out[:MaxSuggestions]
+	}
+	return out
+}
+
+// rankAll scores every category by the lexicon and returns those with
+// evidence, best first.
+func (g *Guide) rankAll(text, lang string) []Match {
 	lx := g.lex[lang]
 	if lx == nil {
 		return []Match{}
@@ -157,9 +167,6 @@ func (g *Guide) rank(text, lang string) []Match {
 	}
 	// Stable: equal scores keep the order of jurisdiction.Categories.
 	sort.SliceStable(out, func(i, j int) bool { return out[i].Score > out[j].Score })
-	if len(out) > MaxSuggestions {
-		out = out[:MaxSuggestions]
-	}
 	if out == nil {
 		out = []Match{}
 	}
