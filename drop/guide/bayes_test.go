@@ -1,135 +1,144 @@
 package guide
 
 import (
-	"math"
-	"unicode/utf8"
-
-	"cleandrop/drop/jurisdiction"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
 )
 
-// stemRunes is how many letters of a word the learned part keeps: a
-// crude stem that survives most endings.
-const stemRunes = 5
-
-// features are the learned part's units of a draft, each once: word
-// stems of up to stemRunes letters (words shorter than three letters
-// and numbers are left out); for Korean, the two-syllable pieces of each
-// word, since particles and compounds glue words together. at gives, per
-// feature, the index of the token it came from.
-func features(toks []token, lang string) (feats []string, at []int) {
-	seen := map[string]bool{}
-	add := func(f string, i int) {
-		if !seen[f] {
-			seen[f] = true
-			feats = append(feats, f)
-			at = append(at, i)
-		}
-	}
-	for i, tk := range toks {
-		w := tk.norm
-		n := utf8.RuneCountInString(w)
-		if n < 2 || isNumber(w) {
+// devCounts counts the development split's drafts of lang in the given
+// rounds ("A", "B" or both) for the learned part.
+func devCounts(t *testing.T, exs []example, lang string, rounds string) *bayesCounts {
+	t.Helper()
+	var docs [][]string
+	var cats []int
+	for _, ex := range exs {
+		if ex.Lang != lang || !containsRune(rounds, foldOf(ex.ID)) {
 			continue
 		}
-		if lang == "ko" {
-			rs := []rune(w)
-			for j := 0; j+2 <= len(rs); j++ {
-				add(string(rs[j:j+2]), i)
+		fs, _ := features(tokens(ex.Text, lang), lang)
+		docs = append(docs, fs)
+		cats = append(cats, catIndex(t, ex.Category))
+	}
+	return countBayes(docs, cats)
+}
+
+func containsRune(s, r string) bool {
+	for _, c := range s {
+		if string(c) == r {
+			return true
+		}
+	}
+	return false
+}
+
+// TestWriteBayes is the generator of data/bayes (go generate): with
+// CLEANDROP_GUIDE_WRITE_BAYES set it counts the whole development split
+// (never testdata/guide/test) and writes one file per language.
+func TestWriteBayes(t *testing.T) {
+	if os.Getenv("CLEANDROP_GUIDE_WRITE_BAYES") == "" {
+		t.Skip("run by go generate")
+	}
+	exs := readExamples(t, "../../testdata/guide/dev")
+	if err := os.MkdirAll("data/bayes", 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for _, l := range Languages {
+		if err := os.WriteFile(filepath.Join("data", "bayes", l+".txt"), []byte(devCounts(t, exs, l, "AB").format()), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// The embedded learned part is what the development split gives today:
+// a change to the drafts or to the features without go generate fails.
+func TestBayesFresh(t *testing.T) {
+	const devDir = "../../testdata/guide/dev"
+	if _, err := os.Stat(devDir); err != nil {
+		t.Skipf("%s: %v", devDir, err)
+	}
+	exs := readExamples(t, devDir)
+	for _, l := range Languages {
+		b, err := data.ReadFile("data/bayes/" + l + ".txt")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := devCounts(t, exs, l, "AB").format(); string(b) != want {
+			t.Errorf("data/bayes/%s.txt is stale: run go generate ./drop/guide", l)
+		}
+	}
+}
+
+// A round trip through the file format keeps every count.
+func TestBayesFormat(t *testing.T) {
+	bc := countBayes([][]string{{"brib", "cash"}, {"brib", "tende"}, {"tende", "cash"}}, []int{1, 1, 15})
+	got, err := parseBayesCounts(bc.format())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.format() != bc.format() || len(got.feats) != 3 || got.feats["brib"][1] != 2 || got.docs[15] != 1 {
+		t.Errorf("round trip: %+v", got)
+	}
+	for _, bad := range []string{"", "docs 1 2\n", "x 1:1\n", "docs" + " 0"[0:0] + "\n"} {
+		if _, err := parseBayesCounts(bad); err == nil {
+			t.Errorf("%q parsed", bad)
+		}
+	}
+}
+
+// lexiconOnly is g without its learned part.
+func lexiconOnly(g *Guide) *Guide {
+	c := *g
+	c.bayes = nil
+	return &c
+}
+
+// On the development drafts the learned part speaks (their words are
+// known), changes scores, and every category it shows is explained by
+// words of the draft as written; on a short draft it keeps quiet, and a
+// long draft without any lexicon word still gets nothing.
+func TestBayesInRank(t *testing.T) {
+	exs := readExamples(t, "../../testdata/guide/dev")
+	guides := map[string]*Guide{}
+	changed := 0
+	for _, ex := range exs {
+		g := guides[ex.Jurisdiction]
+		if g == nil {
+			g = newGuide(t, ex.Jurisdiction)
+			guides[ex.Jurisdiction] = g
+		}
+		r := g.Suggest(ex.Text, ex.Lang)
+		lo := lexiconOnly(g).Suggest(ex.Text, ex.Lang)
+		if !reflect.DeepEqual(r.Categories, lo.Categories) {
+			changed++
+		}
+		for _, m := range r.Categories {
+			if len(m.Matched) == 0 {
+				t.Errorf("%s: %s shown without a word", ex.ID, m.ID)
 			}
-			continue
-		}
-		if n < 3 {
-			continue
-		}
-		if n > stemRunes {
-			w = string([]rune(w)[:stemRunes])
-		}
-		add(w, i)
-	}
-	return feats, at
-}
-
-func isNumber(w string) bool {
-	for _, r := range w {
-		if r < '0' || r > '9' {
-			return false
-		}
-	}
-	return true
-}
-
-// bayes is a naive Bayes model of one language: per feature, the log
-// probability that a draft of each category holds it.
-type bayes struct {
-	prob map[string][]float64 // feature → log P(f|c) for each category
-	miss []float64            // log P(f|c) of a feature never seen with c
-}
-
-// trainBayes learns a model from labelled drafts (category index,
-// features), with add-alpha smoothing over documents.
-func trainBayes(docs [][]string, cats []int, alpha float64) *bayes {
-	n := len(jurisdiction.Categories)
-	ndoc := make([]float64, n)
-	count := map[string][]float64{}
-	for d, fs := range docs {
-		c := cats[d]
-		ndoc[c]++
-		for _, f := range fs {
-			if count[f] == nil {
-				count[f] = make([]float64, n)
+			for _, w := range m.Matched {
+				if !strings.Contains(ex.Text, w) {
+					t.Errorf("%s: %s: matched %q is not in the draft", ex.ID, m.ID, w)
+				}
 			}
-			count[f][c]++
 		}
 	}
-	b := &bayes{prob: map[string][]float64{}, miss: make([]float64, n)}
-	for c := range n {
-		b.miss[c] = math.Log(alpha / (ndoc[c] + 2*alpha))
+	if changed < len(exs)/2 {
+		t.Errorf("the learned part changed %d of %d results", changed, len(exs))
 	}
-	for f, cs := range count {
-		total := 0.0
-		for _, x := range cs {
-			total += x
-		}
-		if total < 2 {
-			continue // a feature of one draft says nothing general
-		}
-		p := make([]float64, n)
-		for c := range n {
-			p[c] = math.Log((cs[c] + alpha) / (ndoc[c] + 2*alpha))
-		}
-		b.prob[f] = p
-	}
-	return b
-}
 
-// posterior gives, per category, the probability the model gives the
-// draft's features (a flat prior), with its log-likelihoods tempered by
-// temp, and per category the token indexes of the features that
-// weighed most for it.
-func (b *bayes) posterior(feats []string, temp float64) []float64 {
-	n := len(jurisdiction.Categories)
-	ll := make([]float64, n)
-	for _, f := range feats {
-		p := b.prob[f]
-		if p == nil {
-			continue
-		}
-		for c := range n {
-			ll[c] += p[c] - b.miss[c]
-		}
+	g := newGuide(t, "eu")
+	short := "The inspector asked for a kickback and took the envelope so he would look the other way."
+	if a, b := g.Suggest(short, "en"), lexiconOnly(g).Suggest(short, "en"); !reflect.DeepEqual(a, b) {
+		t.Errorf("short draft: the learned part spoke:\n%+v\n%+v", a.Categories, b.Categories)
 	}
-	max := math.Inf(-1)
-	for _, x := range ll {
-		max = math.Max(max, x)
+	var long strings.Builder
+	for range 40 {
+		long.WriteString("Hello, I would like to say something about the weather today, the sky and the sea. ")
 	}
-	var sum float64
-	post := make([]float64, n)
-	for c := range n {
-		post[c] = math.Exp((ll[c] - max) / temp)
-		sum += post[c]
+	if r := g.Suggest(long.String(), "en"); len(r.Categories) != 0 {
+		t.Errorf("no lexicon word, yet %v", ids(r))
 	}
-	for c := range n {
-		post[c] /= sum
-	}
-	return post
 }
