@@ -38,6 +38,10 @@ const (
 	// bayesMinPost is the posterior under which the learned part adds
 	// no category of its own and names no words.
 	bayesMinPost = 0.1
+	// bayesMaxCats drops a stem found in the drafts of more categories
+	// than this: it tells them apart no better than chance, and would
+	// only make the model look surer than it is, and explain with "said".
+	bayesMaxCats = 6
 	// bayesAlpha is the add-alpha smoothing of the counts.
 	bayesAlpha = 0.5
 	// bayesExplain is how many words the learned part names per category.
@@ -224,6 +228,15 @@ func newBayes(bc *bayesCounts, alpha float64) *bayes {
 	}
 	b := &bayes{lift: make(map[string][]float64, len(bc.feats))}
 	for f, cs := range bc.feats {
+		spread := 0
+		for _, x := range cs {
+			if x > 0 {
+				spread++
+			}
+		}
+		if spread > bayesMaxCats {
+			continue // a word of every kind of report ("the", "said", "director")
+		}
 		l := make([]float64, n)
 		for c := range n {
 			l[c] = math.Log((float64(cs[c])+alpha)/(float64(bc.docs[c])+2*alpha)) - miss[c]
