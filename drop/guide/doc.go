@@ -19,3 +19,7 @@
 // nothing of a draft after Suggest returns (the [Result] holds only the
 // matched words and what was recognised, for the reporter's own page).
 package guide
+
+// The learned part's counts (data/bayes) are made from the development
+// split of the labelled drafts, never from the held-out one.
+//go:generate env CLEANDROP_GUIDE_WRITE_BAYES=1 go test -count=1 -run ^TestWriteBayes$ .

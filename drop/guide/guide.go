@@ -48,6 +48,7 @@ type Result struct {
 type Guide struct {
 	pack  *jurisdiction.Pack
 	lex   map[string]*lexicon
+	bayes map[string]*bayes // the learned part; nil for a language: lexicon only
 	orgs  []orgName
 	label map[string]map[string]string // lang → field id → label
 }
@@ -61,7 +62,7 @@ func New(pack *jurisdiction.Pack) (*Guide, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Guide{pack: pack, lex: m.lex, label: m.labels, orgs: bodyNames(pack)}, nil
+	return &Guide{pack: pack, lex: m.lex, bayes: m.bayes, label: m.labels, orgs: bodyNames(pack)}, nil
 }
 
 // Suggest reads text in lang ("" or a language the guide does not read:
@@ -86,6 +87,64 @@ func (g *Guide) Suggest(text, lang string) Result {
 // rank scores every category and returns the best, at most
 // MaxSuggestions, only those with evidence.
 func (g *Guide) rank(text, lang string) []Match {
+	out := g.rankAll(text, lang)
+	if len(out) > MaxSuggestions {
+		out = out[:MaxSuggestions]
+	}
+	return out
+}
+
+// rankAll scores every category and returns those with evidence, best
+// first: the lexicon's score, plus, for a draft the learned part knows
+// enough words of, bayesWeight times its probability for the category.
+// Without a lexicon word in the draft there is no suggestion at all.
+func (g *Guide) rankAll(text, lang string) []Match {
+	out := g.lexRank(text, lang)
+	b := g.bayes[lang]
+	if len(out) == 0 || b == nil {
+		return out
+	}
+	toks := tokens(text, lang)
+	feats, at := features(toks, lang)
+	if b.known(feats) < bayesMinKnown {
+		return out
+	}
+	post := b.posterior(feats, 1)
+	for c, id := range jurisdiction.Categories {
+		i := slices.IndexFunc(out, func(m Match) bool { return m.ID == id })
+		if i < 0 {
+			if post[c] < bayesMinPost {
+				continue
+			}
+			out = append(out, Match{ID: id})
+			i = len(out) - 1
+		}
+		m := &out[i]
+		m.Score = math.Round((m.Score+bayesWeight*post[c])*100) / 100
+		if post[c] < bayesMinPost {
+			continue
+		}
+		// the words that spoke most for it
+		for _, f := range b.explain(feats, c, bayesExplain) {
+			tk := toks[at[f]]
+			w := text[tk.start:tk.end]
+			if len(m.Matched) < maxMatched && !slices.ContainsFunc(m.Matched, func(x string) bool { return strings.EqualFold(x, w) }) {
+				m.Matched = append(m.Matched, w)
+			}
+		}
+	}
+	out = slices.DeleteFunc(out, func(m Match) bool { return len(m.Matched) == 0 })
+	// Stable over the categories' order: equal scores keep it.
+	sort.SliceStable(out, func(i, j int) bool {
+		return slices.Index(jurisdiction.Categories, out[i].ID) < slices.Index(jurisdiction.Categories, out[j].ID)
+	})
+	sort.SliceStable(out, func(i, j int) bool { return out[i].Score > out[j].Score })
+	return out
+}
+
+// lexRank scores every category by the lexicon alone and returns those
+// with evidence, best first.
+func (g *Guide) lexRank(text, lang string) []Match {
 	lx := g.lex[lang]
 	if lx == nil {
 		return []Match{}
@@ -157,9 +216,6 @@ func (g *Guide) rank(text, lang string) []Match {
 	}
 	// Stable: equal scores keep the order of jurisdiction.Categories.
 	sort.SliceStable(out, func(i, j int) bool { return out[i].Score > out[j].Score })
-	if len(out) > MaxSuggestions {
-		out = out[:MaxSuggestions]
-	}
 	if out == nil {
 		out = []Match{}
 	}

@@ -22,6 +22,7 @@ type Field struct {
 // model is the embedded data, read once.
 type model struct {
 	lex    map[string]*lexicon
+	bayes  map[string]*bayes
 	labels map[string]map[string]string
 }
 
@@ -39,7 +40,7 @@ func loadModel() (*model, error) {
 }
 
 func parseModel(fsys fs.FS) (*model, error) {
-	m := &model{lex: map[string]*lexicon{}}
+	m := &model{lex: map[string]*lexicon{}, bayes: map[string]*bayes{}}
 	b, err := fs.ReadFile(fsys, "data/labels.json")
 	if err != nil {
 		return nil, fmt.Errorf("guide labels: %w", err)
@@ -62,6 +63,15 @@ func parseModel(fsys fs.FS) (*model, error) {
 			return nil, err
 		}
 		m.lex[l] = lx
+		src, err = fs.ReadFile(fsys, path.Join("data", "bayes", l+".txt"))
+		if err != nil {
+			return nil, fmt.Errorf("guide model: %w", err)
+		}
+		bc, err := parseBayesCounts(string(src))
+		if err != nil {
+			return nil, fmt.Errorf("guide model %s: %w", l, err)
+		}
+		m.bayes[l] = newBayes(bc, bayesAlpha)
 	}
 	return m, nil
 }
