@@ -118,7 +118,11 @@ FUZZ := \
 	./drop/source:FuzzUpload \
 	./drop/web:FuzzParseProxyLine \
 	./drop/jurisdiction:FuzzLoad \
-	./drop/source:FuzzDirectorySearch
+	./drop/source:FuzzDirectorySearch \
+	./drop/strip:FuzzJPEG \
+	./drop/strip:FuzzPNG \
+	./drop/strip:FuzzOOXML \
+	./drop/strip:FuzzPDF
 
 # fuzz-check fails when FUZZ and the repository's fuzz targets differ.
 fuzz-check:
