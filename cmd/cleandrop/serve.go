@@ -23,6 +23,7 @@ import (
 	"cleandrop/drop/desk"
 	"cleandrop/drop/receipt"
 	"cleandrop/drop/source"
+	"cleandrop/drop/strip"
 	"cleandrop/drop/web"
 	"cleandrop/onion"
 	"cleandrop/vault"
@@ -208,6 +209,10 @@ func serve(cfg *Config, o serveOpts) error {
 		Pack:        cfg.pack,
 		Derivations: derivations,
 		Stats:       publicStats(cfg, store),
+		// PDF and OOXML files are spooled, sealed to a key held only in
+		// memory, to unnamed files in the data directory; they may
+		// inflate to twice the upload bound.
+		Strip: &strip.Cleaner{SpoolDir: cfg.DataDir, MaxInflate: 2 * (cfg.MaxUploadMiB << 20)},
 	})
 	if err != nil {
 		return err

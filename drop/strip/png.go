@@ -73,6 +73,8 @@ func (c *Cleaner) cleanPNG(w *bufio.Writer, r *bufio.Reader, res *Result) error 
 			if keep {
 				kept = append(kept, hdr[:]...)
 				kept = append(kept, body...)
+			} else if typ == "eXIf" {
+				exifRemovals(body[:size], res) // names what it held: GPS, camera…
 			}
 			continue
 		}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"slices"
 	"strings"
 )
 
@@ -15,7 +16,8 @@ type Result struct {
 	// "pptx", or, for a type Clean does not know, its media type as
 	// sniffed from its first bytes (e.g. "image/gif").
 	Type string
-	// Removed lists what was taken out, as [Removals] keys, in order.
+	// Removed lists what was taken out, as [Removals] keys, in their
+	// order.
 	Removed []string
 	// Reason is empty when the file was cleaned; otherwise it is one of
 	// the [Reasons] keys and the file passed unchanged (for "damaged",
@@ -134,6 +136,9 @@ func (c *Cleaner) Clean(dst io.Writer, src io.Reader) (Result, error) {
 	br := bufio.NewReaderSize(sr, 64<<10)
 	bw := bufio.NewWriterSize(dw, 64<<10)
 	res, err := c.clean(bw, br)
+	slices.SortFunc(res.Removed, func(a, b string) int {
+		return slices.Index(Removals, a) - slices.Index(Removals, b)
+	})
 	if sr.err != nil {
 		return res, sr.err
 	}

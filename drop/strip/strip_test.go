@@ -68,7 +68,7 @@ func TestCleanRemovesSecrets(t *testing.T) {
 		removed   []string
 	}{
 		{"jpeg", "jpeg", striptest.JPEG(), []string{"gps", "camera", "owner", "author", "software", "xmp", "iptc", "comment"}},
-		{"png", "png", striptest.PNG(), []string{"text", "exif", "dates"}},
+		{"png", "png", striptest.PNG(), []string{"text", "exif", "dates", "gps", "camera", "owner"}},
 		{"pdf", "pdf", striptest.PDF(), []string{"author", "software", "title", "dates", "xmp"}},
 		{"pdf object streams", "pdf", striptest.PDFObjectStreams(), []string{"author", "software", "title", "dates", "xmp"}},
 		{"docx", "docx", striptest.DOCX(), []string{"author", "title", "dates", "software", "custom", "comment_authors", "revisions", "gps"}},

@@ -15,6 +15,7 @@ import (
 	"cleandrop/drop/jurisdiction"
 	"cleandrop/drop/source"
 	"cleandrop/drop/stage"
+	"cleandrop/drop/strip"
 	"cleandrop/drop/web"
 )
 
@@ -103,6 +104,9 @@ func dynamicPrefixes(t *testing.T, literals map[string]bool) map[string]func(res
 		// drop/desk/auditpage.go: "desk.action."+the audit entry's action,
 		// which the code records as a string literal ("login.refused").
 		"desk.action.": func(rest string) bool { return literals[rest] },
+		// drop/source/cleaning.go: what drop/strip removed, or why it did not.
+		"strip.removed.": func(rest string) bool { return slices.Contains(strip.Removals, rest) },
+		"strip.reason.":  func(rest string) bool { return slices.Contains(strip.Reasons, rest) },
 	}
 }
 
