@@ -96,7 +96,8 @@ func freeBytes(dir string) uint64 {
 // file of random bytes (a type the cleaner does not know: it passes
 // through the detector), a JPEG stream of a quarter of that size (filtered
 // as it streams), and a 200 MiB docx of stored entries (spooled sealed to
-// disk and read back twice). CLEANDROP_BIG_MIB changes the first size.
+// disk and read back twice) and a 200 MiB PDF (spooled, read back).
+// CLEANDROP_BIG_MIB changes the first size.
 func TestLargeUploadMemory(t *testing.T) {
 	if testing.Short() {
 		t.Skip("-short: skipping the 1 GiB upload")
@@ -127,6 +128,7 @@ func TestLargeUploadMemory(t *testing.T) {
 		{"big.bin", size, func() io.Reader { return io.LimitReader(fastRandom{rand.NewChaCha8([32]byte{1})}, size) }, false},
 		{"big.jpg", size / 4, func() io.Reader { return jpegStream(size / 4) }, true},
 		{"big.docx", 200 << 20, func() io.Reader { return docxStream(t, 200<<20) }, true},
+		{"big.pdf", 200 << 20, func() io.Reader { return pdfStream(200 << 20) }, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			growth := uploadGrowth(t, s, r, warmAnon, tc.name, tc.size, tc.file(), tc.cleaned)
@@ -201,6 +203,36 @@ func (n noMarkers) Read(p []byte) (int, error) {
 		}
 	}
 	return k, err
+}
+
+// pdfStream is a one-page PDF whose content stream holds size random
+// bytes, with an information dictionary to remove.
+func pdfStream(size int64) io.Reader {
+	var head bytes.Buffer
+	head.WriteString("%PDF-1.4\n")
+	var offs []int64
+	for i, o := range []string{
+		"<< /Type /Catalog /Pages 2 0 R >>",
+		"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+		"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 200 200] /Contents 4 0 R >>",
+	} {
+		offs = append(offs, int64(head.Len()))
+		fmt.Fprintf(&head, "%d 0 obj\n%s\nendobj\n", i+1, o)
+	}
+	offs = append(offs, int64(head.Len()))
+	fmt.Fprintf(&head, "4 0 obj\n<< /Length %d >>\nstream\n", size)
+	var tail bytes.Buffer
+	tail.WriteString("\nendstream\nendobj\n")
+	at := int64(head.Len()) + size
+	offs = append(offs, at+int64(tail.Len()))
+	tail.WriteString("5 0 obj\n<< /Author (Jane Reporter) /Producer (Secret Writer 9) >>\nendobj\n")
+	xref := at + int64(tail.Len())
+	tail.WriteString("xref\n0 6\n0000000000 65535 f \n")
+	for _, o := range offs {
+		fmt.Fprintf(&tail, "%010d 00000 n \n", o)
+	}
+	fmt.Fprintf(&tail, "trailer\n<< /Size 6 /Root 1 0 R /Info 5 0 R >>\nstartxref\n%d\n%%%%EOF\n", xref)
+	return io.MultiReader(&head, io.LimitReader(fastRandom{rand.NewChaCha8([32]byte{9})}, size), &tail)
 }
 
 // docxStream writes, as it is read, a docx with the test document's parts
