@@ -150,6 +150,7 @@ func TestMetadataRemoved(t *testing.T) {
 		{"drawing.png", striptest.PNG()},
 		{"memo.pdf", striptest.PDF()},
 		{"memo-1.5.pdf", striptest.PDFObjectStreams()},
+		{"memo-edit.pdf", striptest.PDFIncremental()},
 		{"memo.docx", striptest.DOCX()},
 	}
 	s := startDemo(t)
@@ -184,7 +185,7 @@ func TestMetadataRemoved(t *testing.T) {
 	}
 	thread, _ := os.ReadFile(filepath.Join(out, "thread.txt"))
 	if !bytes.Contains(thread, []byte("file 1: photo.jpg: hidden details removed: location (GPS)")) ||
-		!bytes.Contains(thread, []byte("file 5: memo.docx: hidden details removed:")) {
+		!bytes.Contains(thread, []byte("file 6: memo.docx: hidden details removed:")) {
 		t.Errorf("thread.txt does not tell the officer what was removed:\n%s", thread)
 	}
 

@@ -72,6 +72,7 @@ func FuzzOOXML(f *testing.F) {
 func FuzzPDF(f *testing.F) {
 	f.Add(striptest.PDF())
 	f.Add(striptest.PDFObjectStreams())
+	f.Add(striptest.PDFIncremental())
 	c := &Cleaner{MaxInflate: 64 << 20}
 	f.Fuzz(func(t *testing.T, in []byte) { fuzzAt(t, in, c.cleanPDF) })
 }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"sort"
 	"strconv"
 )
@@ -27,6 +28,40 @@ const (
 	maxSections = 1024     // cross-reference sections followed
 )
 
+type objAt struct {
+	num int
+	off int64
+}
+
+// record notes an object of some revision: the newest revision's is read
+// first, so it is the one that counts for resolving references, but every
+// revision's is cleaned.
+func (d *pdfDoc) record(num int, typ, a, b int64) {
+	switch typ {
+	case 1:
+		if !d.seen[a] {
+			d.seen[a] = true
+			d.all = append(d.all, objAt{num, a})
+		}
+	case 2:
+		if !slices.Contains(d.allStm[num], [2]int64{a, b}) {
+			d.allStm[num] = append(d.allStm[num], [2]int64{a, b})
+		}
+	}
+	if _, ok := d.off[num]; ok {
+		return
+	}
+	if _, ok := d.inStm[num]; ok {
+		return
+	}
+	switch typ {
+	case 1:
+		d.off[num] = a
+	case 2:
+		d.inStm[num] = [2]int64{a, b}
+	}
+}
+
 type patch struct {
 	off  int64
 	data []byte
@@ -35,15 +70,19 @@ type patch struct {
 type pdfDoc struct {
 	ra      io.ReaderAt
 	size    int64
-	inflate int64 // what may still be decompressed
-	off     map[int]int64
-	inStm   map[int][2]int64 // object number: object stream number, index
+	inflate int64            // what may still be decompressed
+	off     map[int]int64    // object number: offset, of the newest revision
+	inStm   map[int][2]int64 // object number: object stream number, index (newest)
+	all     []objAt          // every object of every revision, by offset
+	allStm  map[int][][2]int64
+	seen    map[int64]bool
 	infos   map[int]bool
 	patches []patch
 }
 
 func (c *Cleaner) cleanPDF(w io.Writer, ra io.ReaderAt, size int64, res *Result) error {
-	d := &pdfDoc{ra: ra, size: size, inflate: c.maxInflate(), off: map[int]int64{}, inStm: map[int][2]int64{}, infos: map[int]bool{}}
+	d := &pdfDoc{ra: ra, size: size, inflate: c.maxInflate(), off: map[int]int64{}, inStm: map[int][2]int64{},
+		allStm: map[int][][2]int64{}, seen: map[int64]bool{}, infos: map[int]bool{}}
 	tail := d.read(size-2048, 2048)
 	i := bytes.LastIndex(tail, []byte("startxref"))
 	if i < 0 {
@@ -179,11 +218,7 @@ func (d *pdfDoc) table(b []byte, i int, base int64, next *[]int64) error {
 			}
 			num := int(first + n)
 			if string(tok[2]) == "n" {
-				if _, ok := d.off[num]; !ok {
-					if _, ok := d.inStm[num]; !ok {
-						d.off[num] = atoi(string(tok[0]))
-					}
-				}
+				d.record(num, 1, atoi(string(tok[0])), 0)
 			} else if string(tok[2]) != "f" {
 				return errDamaged
 			}
@@ -486,19 +521,7 @@ func (d *pdfDoc) xrefStream(o *pdfObject, next *[]int64) error {
 			t := field(e[:wv[0]], 0)
 			a := field(e[wv[0]:wv[0]+wv[1]], 1)
 			b := field(e[wv[0]+wv[1]:], 2)
-			num := int(index[k] + n)
-			if _, ok := d.off[num]; ok {
-				continue
-			}
-			if _, ok := d.inStm[num]; ok {
-				continue
-			}
-			switch t {
-			case 1:
-				d.off[num] = a
-			case 2:
-				d.inStm[num] = [2]int64{a, b}
-			}
+			d.record(int(index[k]+n), t, a, b)
 		}
 	}
 	return nil
@@ -509,21 +532,21 @@ var emptyXMP = []byte(`<?xpacket begin="" id="W5M0MpCehiHzreSzNTczkc9d"?><x:xmpm
 // targets finds the information dictionaries and metadata streams and
 // plans their blanking.
 func (d *pdfDoc) targets(res *Result) error {
-	nums := make([]int, 0, len(d.off))
-	for n := range d.off {
-		nums = append(nums, n)
-	}
-	sort.Slice(nums, func(i, j int) bool { return d.off[nums[i]] < d.off[nums[j]] })
-	stms := map[int64][]int{} // object streams holding information dictionaries
+	all := slices.Clone(d.all)
+	sort.Slice(all, func(i, j int) bool { return all[i].off < all[j].off })
+	stms := map[int64][][2]int64{} // object streams holding information dictionaries: number, index
 	for n := range d.infos {
-		if s, ok := d.inStm[n]; ok {
-			stms[s[0]] = append(stms[s[0]], n)
-		} else if _, ok := d.off[n]; !ok {
+		_, direct := d.off[n]
+		_, packed := d.inStm[n]
+		if !direct && !packed {
 			return errDamaged
 		}
+		for _, s := range d.allStm[n] {
+			stms[s[0]] = append(stms[s[0]], [2]int64{int64(n), s[1]})
+		}
 	}
-	for _, n := range nums {
-		off := d.off[n]
+	for _, at := range all {
+		n, off := at.num, at.off
 		if off <= 0 || off >= d.size {
 			return errDamaged
 		}
@@ -594,7 +617,7 @@ func (d *pdfDoc) metadata(o *pdfObject, res *Result) error {
 // it is compressed again into no more room than it had (its /Length
 // rewritten in as many characters, the rest of the room spaces before
 // "endstream").
-func (d *pdfDoc) objStm(o *pdfObject, infos []int, res *Result) error {
+func (d *pdfDoc) objStm(o *pdfObject, infos [][2]int64, res *Result) error {
 	if o.dataStart < 0 || value(o.b, o.dict, "Type") != "/ObjStm" || value(o.b, o.dict, "DecodeParms") != "" {
 		return errDamaged
 	}
@@ -620,9 +643,9 @@ func (d *pdfDoc) objStm(o *pdfObject, infos []int, res *Result) error {
 		return errDamaged
 	}
 	data = bytes.Clone(data)
-	for _, n := range infos {
-		idx := d.inStm[n][1]
-		if idx < 0 || idx >= count || atoi(string(hdr[2*idx])) != int64(n) {
+	for _, in := range infos {
+		n, idx := in[0], in[1]
+		if idx < 0 || idx >= count || atoi(string(hdr[2*idx])) != n {
 			return errDamaged
 		}
 		at := first + atoi(string(hdr[2*idx+1]))

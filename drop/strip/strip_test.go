@@ -71,6 +71,7 @@ func TestCleanRemovesSecrets(t *testing.T) {
 		{"png", "png", striptest.PNG(), []string{"text", "exif", "dates", "gps", "camera", "owner"}},
 		{"pdf", "pdf", striptest.PDF(), []string{"author", "software", "title", "dates", "xmp"}},
 		{"pdf object streams", "pdf", striptest.PDFObjectStreams(), []string{"author", "software", "title", "dates", "xmp"}},
+		{"pdf updated", "pdf", striptest.PDFIncremental(), []string{"author", "software", "title", "dates", "xmp"}},
 		{"docx", "docx", striptest.DOCX(), []string{"author", "title", "dates", "software", "custom", "comment_authors", "revisions", "gps"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -350,3 +350,17 @@ func sortedKeys[V any](m map[string]V) []string {
 	}
 	return k
 }
+
+// PDFIncremental is [PDF] with an incremental update, as an editor saves
+// it: a new information dictionary (the same object number) and a
+// cross-reference section that points back to the first. The first
+// revision's dictionary is still in the file.
+func PDFIncremental() []byte {
+	b := bytes.NewBuffer(PDF())
+	prev := bytes.LastIndex(b.Bytes(), []byte("\nxref\n")) + 1
+	off := b.Len()
+	b.WriteString("5 0 obj\n<< /Author (Rev. Author Smith) /ModDate (D:20261202090000Z) >>\nendobj\n")
+	xref := b.Len()
+	fmt.Fprintf(b, "xref\n0 1\n0000000000 65535 f \n5 1\n%010d 00000 n \ntrailer\n<< /Size 8 /Root 1 0 R /Info 5 0 R /Prev %d >>\nstartxref\n%d\n%%%%EOF\n", off, prev, xref)
+	return b.Bytes()
+}
