@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"compress/zlib"
 	"errors"
-	"fmt"
 	"io"
 	"slices"
 	"sort"
@@ -62,9 +61,12 @@ func (d *pdfDoc) record(num int, typ, a, b int64) {
 	}
 }
 
+// patch replaces n bytes at off with data, then fill up to n: the
+// filler is never held in memory, whatever the size of what it blanks.
 type patch struct {
-	off  int64
-	data []byte
+	off, n int64
+	data   []byte
+	fill   byte
 }
 
 type pdfDoc struct {
@@ -253,7 +255,7 @@ func (d *pdfDoc) trailer(b []byte, dict map[string]entry, base int64, next *[]in
 }
 
 func (d *pdfDoc) blank(off int64, n int) {
-	d.patches = append(d.patches, patch{off: off, data: bytes.Repeat([]byte{' '}, n)})
+	d.patches = append(d.patches, patch{off: off, n: int64(n), fill: ' '})
 }
 
 // pdfObject is one indirect object parsed from a window: its dictionary
@@ -604,11 +606,11 @@ func (d *pdfDoc) metadata(o *pdfObject, res *Result) error {
 			d.blank(o.base+int64(e.start), e.end-e.start)
 		}
 	}
-	data := bytes.Repeat([]byte{' '}, int(n))
-	if int(n) >= len(emptyXMP) {
-		copy(data, emptyXMP)
+	p := patch{off: o.base + int64(o.dataStart), n: n, fill: ' '}
+	if n >= int64(len(emptyXMP)) {
+		p.data = emptyXMP
 	}
-	d.patches = append(d.patches, patch{off: o.base + int64(o.dataStart), data: data})
+	d.patches = append(d.patches, p)
 	return nil
 }
 
@@ -669,9 +671,8 @@ func (d *pdfDoc) objStm(o *pdfObject, infos [][2]int64, res *Result) error {
 		return errTooLarge
 	}
 	e := o.dict["Length"]
-	d.patches = append(d.patches, patch{off: o.base + int64(e.vstart), data: []byte(fmt.Sprintf("%-*s", len(lv), newLen))})
-	body := append(z.Bytes(), bytes.Repeat([]byte{'\n'}, int(old)-z.Len())...)
-	d.patches = append(d.patches, patch{off: o.base + int64(o.dataStart), data: body})
+	d.patches = append(d.patches, patch{off: o.base + int64(e.vstart), n: int64(len(lv)), data: []byte(newLen), fill: ' '})
+	d.patches = append(d.patches, patch{off: o.base + int64(o.dataStart), n: old, data: z.Bytes(), fill: '\n'})
 	return nil
 }
 
@@ -680,12 +681,13 @@ func (d *pdfDoc) write(w io.Writer) error {
 	sort.Slice(d.patches, func(i, j int) bool { return d.patches[i].off < d.patches[j].off })
 	var pos int64
 	for _, p := range d.patches {
-		if p.off < pos || p.off+int64(len(p.data)) > d.size {
+		if p.off < pos || p.off+p.n > d.size || int64(len(p.data)) > p.n {
 			return errDamaged // overlapping: a file made to confuse
 		}
-		pos = p.off + int64(len(p.data))
+		pos = p.off + p.n
 	}
 	pos = 0
+	fill := make([]byte, 32<<10)
 	for _, p := range d.patches {
 		if _, err := io.Copy(w, io.NewSectionReader(d.ra, pos, p.off-pos)); err != nil {
 			return err
@@ -693,7 +695,17 @@ func (d *pdfDoc) write(w io.Writer) error {
 		if _, err := w.Write(p.data); err != nil {
 			return err
 		}
-		pos = p.off + int64(len(p.data))
+		for i := range fill {
+			fill[i] = p.fill
+		}
+		for left := p.n - int64(len(p.data)); left > 0; {
+			k := min(left, int64(len(fill)))
+			if _, err := w.Write(fill[:k]); err != nil {
+				return err
+			}
+			left -= k
+		}
+		pos = p.off + p.n
 	}
 	_, err := io.Copy(w, io.NewSectionReader(d.ra, pos, d.size-pos))
 	return err

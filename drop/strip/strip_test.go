@@ -6,6 +6,7 @@ import (
 	"compress/zlib"
 	"encoding/xml"
 	"errors"
+	"fmt"
 	"image"
 	_ "image/jpeg"
 	_ "image/png"
@@ -14,7 +15,9 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"runtime"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -366,4 +369,49 @@ func TestXMLRewriteKeepsBytes(t *testing.T) {
 			t.Errorf("%q accepted", bad)
 		}
 	}
+}
+
+// A huge metadata stream is blanked without holding its size in memory.
+func TestPDFBlankingIsStreamed(t *testing.T) {
+	const big = 64 << 20
+	var b bytes.Buffer
+	b.WriteString("%PDF-1.4\n")
+	off1 := b.Len()
+	b.WriteString("1 0 obj\n<< /Type /Catalog /Pages 2 0 R /Metadata 3 0 R >>\nendobj\n")
+	off2 := b.Len()
+	b.WriteString("2 0 obj\n<< /Type /Pages /Kids [] /Count 0 >>\nendobj\n")
+	off3 := b.Len()
+	b.WriteString("3 0 obj\n<< /Type /Metadata /Subtype /XML /Length " + strconv.Itoa(big) + " >>\nstream\n")
+	b.Write(bytes.Repeat([]byte("Jane Reporter "), big/14))
+	b.Write(make([]byte, big%14))
+	b.WriteString("\nendstream\nendobj\n")
+	xref := b.Len()
+	fmt.Fprintf(&b, "xref\n0 4\n0000000000 65535 f \n%010d 00000 n \n%010d 00000 n \n%010d 00000 n \ntrailer\n<< /Size 4 /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n", off1, off2, off3, xref)
+	in := b.Bytes()
+
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	var out countWriter
+	var res Result
+	if err := cleanAt(&out, bytes.NewReader(in), int64(len(in)), &res, (&Cleaner{}).cleanPDF); err != nil || !res.Cleaned() {
+		t.Fatalf("%v %+v", err, res)
+	}
+	runtime.ReadMemStats(&after)
+	if out.n != int64(len(in)) {
+		t.Fatalf("wrote %d bytes of %d", out.n, len(in))
+	}
+	if alloc := after.TotalAlloc - before.TotalAlloc; alloc > big/4 {
+		t.Errorf("cleaning allocated %d MiB for a %d MiB metadata stream", alloc>>20, big>>20)
+	}
+}
+
+type countWriter struct{ n int64 }
+
+func (c *countWriter) Write(p []byte) (int, error) {
+	if bytes.Contains(p, []byte("Jane")) {
+		return 0, errors.New("the metadata was written")
+	}
+	c.n += int64(len(p))
+	return len(p), nil
 }
