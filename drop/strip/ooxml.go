@@ -3,6 +3,8 @@ package strip
 import (
 	"archive/zip"
 	"bufio"
+	"bytes"
+	"encoding/binary"
 	"errors"
 	"io"
 	"path"
@@ -22,6 +24,9 @@ const dosDay1980 = 1<<5 | 1
 // first reads and rewrites every part into nothing, so that a damaged or
 // oversized file is found before a byte is written; the second writes.
 func (c *Cleaner) cleanOOXML(w io.Writer, ra io.ReaderAt, size int64, res *Result) error {
+	if err := zipEntries(ra, size); err != nil {
+		return err
+	}
 	zr, err := zip.NewReader(ra, size)
 	if err != nil {
 		return errDamaged
@@ -128,6 +133,37 @@ func (c *Cleaner) writeOOXML(w io.Writer, zr *zip.Reader, dropped map[string]str
 		}
 	}
 	return zw.Close()
+}
+
+// zipEntries checks, before the zip reader holds a header per entry in
+// memory, that the end of the central directory announces at most
+// maxEntries entries.
+func zipEntries(ra io.ReaderAt, size int64) error {
+	tail := make([]byte, min(size, 22+65535))
+	if _, err := ra.ReadAt(tail, size-int64(len(tail))); err != nil && err != io.EOF {
+		return errDamaged
+	}
+	i := bytes.LastIndex(tail, []byte("PK\x05\x06"))
+	if i < 0 || len(tail)-i < 22 {
+		return errDamaged
+	}
+	entries := uint64(binary.LittleEndian.Uint16(tail[i+10:]))
+	if entries == 0xffff && i >= 20 && bytes.HasPrefix(tail[i-20:], []byte("PK\x06\x07")) {
+		// zip64: the real count is in the zip64 end record
+		at := int64(binary.LittleEndian.Uint64(tail[i-20+8:]))
+		rec := make([]byte, 56)
+		if at < 0 || at > size-56 {
+			return errDamaged
+		}
+		if _, err := ra.ReadAt(rec, at); err != nil || !bytes.HasPrefix(rec, []byte("PK\x06\x06")) {
+			return errDamaged
+		}
+		entries = binary.LittleEndian.Uint64(rec[32:])
+	}
+	if entries > maxEntries {
+		return errTooLarge
+	}
+	return nil
 }
 
 func checkEntry(f *zip.File) error {

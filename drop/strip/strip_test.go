@@ -4,6 +4,7 @@ import (
 	"archive/zip"
 	"bytes"
 	"compress/zlib"
+	"crypto/sha256"
 	"encoding/xml"
 	"errors"
 	"fmt"
@@ -294,6 +295,31 @@ func TestZipBombIsBounded(t *testing.T) {
 	c.MaxInflate = 16 << 20
 	if _, res := clean(t, c, in); !res.Cleaned() {
 		t.Fatalf("within the bound: %+v", res)
+	}
+}
+
+// A zip of many entries is refused from its end record, before the zip
+// reader holds a header per entry.
+func TestZipEntriesBounded(t *testing.T) {
+	parts := striptest.DOCXParts()
+	for i := range 5 * maxEntries {
+		parts[fmt.Sprintf("word/e%d.bin", i)] = ""
+	}
+	in := striptest.Zip(parts, nil)
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	out := sha256.New()
+	var res Result
+	if err := cleanAt(out, bytes.NewReader(in), int64(len(in)), &res, (&Cleaner{}).cleanOOXML); err != nil {
+		t.Fatal(err)
+	}
+	runtime.ReadMemStats(&after)
+	if sum := sha256.Sum256(in); res.Reason != "too_large" || !bytes.Equal(out.Sum(nil), sum[:]) {
+		t.Fatalf("result %+v", res)
+	}
+	if alloc := after.TotalAlloc - before.TotalAlloc; alloc > uint64(len(in))/2 {
+		t.Errorf("refusing %d entries allocated %d KiB (the file is %d KiB)", 5*maxEntries, alloc>>10, len(in)>>10)
 	}
 }
 

@@ -14,6 +14,8 @@ import (
 	"image/color"
 	"image/jpeg"
 	"image/png"
+	"maps"
+	"slices"
 	"strings"
 )
 
@@ -338,18 +340,7 @@ func Zip(parts map[string]string, media map[string][]byte) []byte {
 	return b.Bytes()
 }
 
-func sortedKeys[V any](m map[string]V) []string {
-	var k []string
-	for n := range m {
-		k = append(k, n)
-	}
-	for i := 1; i < len(k); i++ {
-		for j := i; j > 0 && k[j] < k[j-1]; j-- {
-			k[j], k[j-1] = k[j-1], k[j]
-		}
-	}
-	return k
-}
+func sortedKeys[V any](m map[string]V) []string { return slices.Sorted(maps.Keys(m)) }
 
 // PDFIncremental is [PDF] with an incremental update, as an editor saves
 // it: a new information dictionary (the same object number) and a
