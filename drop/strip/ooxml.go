@@ -7,6 +7,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"io"
+	"math"
 	"path"
 	"strings"
 )
@@ -35,13 +36,20 @@ func (c *Cleaner) cleanOOXML(w io.Writer, ra io.ReaderAt, size int64, res *Resul
 		return errTooLarge
 	}
 	names := map[string]bool{}
-	var total uint64
+	var total int64
 	for _, f := range zr.File {
 		if names[f.Name] {
 			return errDamaged
 		}
 		names[f.Name] = true
-		total += f.UncompressedSize64
+		if f.UncompressedSize64 > math.MaxInt64 {
+			return errTooLarge
+		}
+		n := int64(f.UncompressedSize64)
+		if n > c.maxInflate()-total {
+			return errTooLarge
+		}
+		total += n
 		if f.Method != zip.Store && f.Method != zip.Deflate {
 			return errDamaged
 		}
@@ -60,9 +68,6 @@ func (c *Cleaner) cleanOOXML(w io.Writer, ra io.ReaderAt, size int64, res *Resul
 		res.Type = "pptx"
 	default:
 		return errNotOOXML
-	}
-	if total > uint64(c.maxInflate()) {
-		return errTooLarge
 	}
 	dropped := map[string]string{}
 	for n := range names {
@@ -87,6 +92,7 @@ func (c *Cleaner) writeOOXML(w io.Writer, zr *zip.Reader, dropped map[string]str
 			res.remove(k)
 			continue
 		}
+		//lint:ignore SA1019 Modified would add an extended timestamp field; the MS-DOS date alone says only 1980-01-01
 		h := &zip.FileHeader{Name: f.Name, Method: f.Method, ModifiedDate: dosDay1980}
 		rules := partRules(f.Name, dropped)
 		media := mediaKind(f.Name)
@@ -150,11 +156,15 @@ func zipEntries(ra io.ReaderAt, size int64) error {
 	entries := uint64(binary.LittleEndian.Uint16(tail[i+10:]))
 	if entries == 0xffff && i >= 20 && bytes.HasPrefix(tail[i-20:], []byte("PK\x06\x07")) {
 		// zip64: the real count is in the zip64 end record
-		at := int64(binary.LittleEndian.Uint64(tail[i-20+8:]))
-		rec := make([]byte, 56)
-		if at < 0 || at > size-56 {
+		at64 := binary.LittleEndian.Uint64(tail[i-20+8:])
+		if at64 > math.MaxInt64 {
 			return errDamaged
 		}
+		at := int64(at64)
+		if at > size-56 {
+			return errDamaged
+		}
+		rec := make([]byte, 56)
 		if _, err := ra.ReadAt(rec, at); err != nil || !bytes.HasPrefix(rec, []byte("PK\x06\x06")) {
 			return errDamaged
 		}
@@ -172,7 +182,12 @@ func checkEntry(f *zip.File) error {
 		return errDamaged
 	}
 	defer rc.Close()
-	if _, err := io.Copy(io.Discard, rc); err != nil {
+	// The zip reader refuses more than the declared size and checks the
+	// CRC when it reaches the end: read to there, and no further.
+	if f.UncompressedSize64 > math.MaxInt64-1 {
+		return errTooLarge
+	}
+	if _, err := io.CopyN(io.Discard, rc, int64(f.UncompressedSize64)+1); err != io.EOF {
 		return errDamaged
 	}
 	return nil

@@ -261,14 +261,13 @@ func (d *pdfDoc) blank(off int64, n int) {
 // pdfObject is one indirect object parsed from a window: its dictionary
 // (nil when it is not one) and, for a stream, where its data starts.
 type pdfObject struct {
-	b          []byte
-	base       int64 // file offset of b[0]
-	dictStart  int
-	dict       map[string]entry
-	dictEnd    int
-	dataStart  int // -1: not a stream
-	num        int
-	lengthText string
+	b         []byte
+	base      int64 // file offset of b[0]
+	dictStart int
+	dict      map[string]entry
+	dictEnd   int
+	dataStart int // -1: not a stream
+	num       int
 }
 
 // object parses "N G obj << ... >> [stream]" at the start of b.
@@ -436,7 +435,7 @@ func unpredict(data, parms []byte) ([]byte, error) {
 			case 2:
 				x += up
 			case 3:
-				x += byte((int(a) + int(up)) / 2)
+				x += a>>1 + up>>1 + a&up&1 // (a+up)/2 without overflow
 			case 4:
 				x += paeth(a, up, c)
 			default:
