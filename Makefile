@@ -77,8 +77,9 @@ GOSEC       := $(LINTBIN)/gosec-$(GOSEC_VERSION)/gosec
 #         search bit; files are 0600.
 GOSEC_EXCLUDE := G104,G304,G204,G302
 # Test-support packages, not linked into the binary: they drive tor, gpg
-# and chromium for the tests and write their screenshots.
-GOSEC_EXCLUDE_DIRS := -exclude-dir=testnet -exclude-dir=browsertest -exclude-dir=notifytest
+# and chromium for the tests and write their screenshots, or build test
+# files (striptest).
+GOSEC_EXCLUDE_DIRS := -exclude-dir=testnet -exclude-dir=browsertest -exclude-dir=notifytest -exclude-dir=striptest
 # Rules left out in one file each, and why:
 #   totp.go      G505 SHA-1 is RFC 6238's TOTP hash, what authenticator
 #                apps use; G115 the time step of a time after 1970 is >= 0.
@@ -120,7 +121,11 @@ FUZZ := \
 	./drop/web:FuzzParseProxyLine \
 	./drop/jurisdiction:FuzzLoad \
 	./drop/source:FuzzDirectorySearch \
-	./drop/exposure:FuzzCheck
+	./drop/exposure:FuzzCheck \
+	./drop/strip:FuzzJPEG \
+	./drop/strip:FuzzPNG \
+	./drop/strip:FuzzOOXML \
+	./drop/strip:FuzzPDF
 
 # fuzz-check fails when FUZZ and the repository's fuzz targets differ.
 fuzz-check:

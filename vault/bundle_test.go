@@ -674,3 +674,33 @@ func BenchmarkSmallReports(b *testing.B) {
 		}
 	})
 }
+
+// A cleaning item (what was removed from the batch's files) is sealed to
+// the agency like a report and opens as text in the thread.
+func TestCleaningItem(t *testing.T) {
+	f := storetest.NewFixture(t, openBadger)
+	acc, _ := storetest.NewAccess(t)
+	b, err := f.Store.NewCase("a1", acc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const note = "file 1 (photo.jpg): cleaned; removed: location (GPS), camera make and serial\n"
+	storetest.Put(t, b, vault.KindReport, "", []byte("the report"))
+	storetest.Put(t, b, vault.KindAttachment, "photo.jpg", []byte("\xff\xd8\xff"))
+	storetest.Put(t, b, vault.KindCleaning, "", []byte(note))
+	ref := storetest.Commit(t, b)
+	out := filepath.Join(t.TempDir(), "case")
+	th, err := vault.OpenBundle(bytes.NewReader(export(t, f.Store, ref)), []age.Identity{f.Agency}, out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(th.Entries) != 3 || th.Entries[2].Kind != vault.KindCleaning || th.Entries[2].Text != note {
+		t.Fatalf("entries %+v", th.Entries)
+	}
+	for _, name := range []string{"thread.txt", "thread.html", "003-cleaning.txt"} {
+		b, _ := os.ReadFile(filepath.Join(out, name))
+		if !bytes.Contains(b, []byte("removed: location (GPS), camera make and serial")) {
+			t.Errorf("%s lacks the cleaning note", name)
+		}
+	}
+}

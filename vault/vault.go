@@ -34,11 +34,15 @@ const (
 	// agency's [Agency.Custodian] recipients: not to its case officers,
 	// not to the reporter's reply key. Its record carries the [Purpose].
 	KindIdentity Kind = "identity"
+	// KindCleaning says, for the files of its batch, which were cleaned
+	// of hidden details before sealing and what was removed, or why not.
+	// It is sealed like the report text.
+	KindCleaning Kind = "cleaning"
 )
 
 func (k Kind) valid() bool {
 	switch k {
-	case KindReport, KindAttachment, KindAnswer, KindQuestion, KindNote, KindIdentity:
+	case KindReport, KindAttachment, KindAnswer, KindQuestion, KindNote, KindIdentity, KindCleaning:
 		return true
 	}
 	return false

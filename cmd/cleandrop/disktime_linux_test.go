@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"cleandrop/drop/strip/striptest"
 )
 
 // TestDiskTimesFollowSchedule runs the real server with a 2-second write
@@ -58,11 +60,13 @@ func TestDiskTimesFollowSchedule(t *testing.T) {
 	r := newReporter(t, s.url)
 	var rc string
 	act("text report", func() { rc, _ = r.report("acc", "a report without files", nil) })
-	act("report with a 1 MiB file", func() {
+	act("report with a 1 MiB file and a docx", func() {
 		file := make([]byte, 1<<20)
 		rand.Read(file)
 		r2 := newReporter(t, s.url)
-		r2.report("acc", "a report with a file", []upload{{"ledger.pdf", bytes.NewReader(file)}})
+		// The docx is cleaned through a spool in the data directory: an
+		// unnamed file, which changes no directory's times.
+		r2.report("acc", "a report with a file", []upload{{"ledger.pdf", bytes.NewReader(file)}, {"memo.docx", bytes.NewReader(striptest.DOCX())}})
 	})
 	act("follow-up login and answer", func() {
 		resp, body := r.postForm("/followup", map[string]string{"receipt": rc})

@@ -68,10 +68,17 @@ func TestReportToOfflineOpen(t *testing.T) {
 		"items/002-name.age":       []byte("invoice 4471.pdf"),
 		"items/003-attachment.age": fileB,
 		"items/003-name.age":       []byte("photo.jpg"),
-		"items/004-question.age":   []byte(question),
-		"items/005-answer.age":     []byte(answer),
-		"items/006-attachment.age": fileC,
-		"items/006-name.age":       []byte("scan.png"),
+		// What the server did with the files' hidden details: nothing it
+		// could do with these (a broken PDF, random bytes, plain text).
+		"items/004-cleaning.age": []byte(cleaningTitle +
+			"file 1: invoice 4471.pdf: sent as it is, not cleaned: the file seems damaged.\n" +
+			"file 2: photo.jpg: sent as it is, not cleaned: its type (application/octet-stream) is not one we can clean.\n"),
+		"items/005-question.age":   []byte(question),
+		"items/006-answer.age":     []byte(answer),
+		"items/007-attachment.age": fileC,
+		"items/007-name.age":       []byte("scan.png"),
+		"items/008-cleaning.age": []byte(cleaningTitle +
+			"file 1: scan.png: sent as it is, not cleaned: its type (text/plain) is not one we can clean.\n"),
 	}
 	items := untar(t, bundle)
 	if _, ok := items["manifest.json"]; !ok {
@@ -118,9 +125,9 @@ func TestReportToOfflineOpen(t *testing.T) {
 		"001-report.txt":             []byte(message),
 		"files/002-invoice 4471.pdf": fileA,
 		"files/003-photo.jpg":        fileB,
-		"004-question.txt":           []byte(question),
-		"005-answer.txt":             []byte(answer),
-		"files/006-scan.png":         fileC,
+		"005-question.txt":           []byte(question),
+		"006-answer.txt":             []byte(answer),
+		"files/007-scan.png":         fileC,
 	} {
 		got, err := os.ReadFile(filepath.Join(out, path))
 		if err != nil {
@@ -173,6 +180,8 @@ func TestReportToOfflineOpen(t *testing.T) {
 		t.Errorf("cleandrop cases does not list %s", ref)
 	}
 }
+
+const cleaningTitle = "Hidden details in the files of this batch (removed on the server before sealing):\n"
 
 func untar(t *testing.T, path string) map[string][]byte {
 	t.Helper()

@@ -24,6 +24,7 @@ import (
 	"cleandrop/drop/guide"
 	"cleandrop/drop/receipt"
 	"cleandrop/drop/source"
+	"cleandrop/drop/strip"
 	"cleandrop/drop/web"
 	"cleandrop/onion"
 	"cleandrop/vault"
@@ -218,6 +219,10 @@ func serve(cfg *Config, o serveOpts) error {
 		Stats:       publicStats(cfg, store),
 		Guide:       gd,
 		Drafts:      web.NewFair(runtime.NumCPU(), source.DraftsPerCircuit),
+		// PDF and OOXML files are spooled, sealed to a key held only in
+		// memory, to unnamed files in the data directory; they may
+		// inflate to twice the upload bound.
+		Strip: &strip.Cleaner{SpoolDir: cfg.DataDir, MaxInflate: 2 * (cfg.MaxUploadMiB << 20)},
 	})
 	if err != nil {
 		return err

@@ -345,7 +345,7 @@ var requiredKeys = []string{
 	"desk.error.referral_items", "desk.error.referral_again", "desk.error.referral_reason", "desk.error.not_text",
 	"desk.case.refer.reason.correction", "desk.case.refer.reason.new-information",
 	"desk.case.refer.reason.not-received", "desk.case.refer.reason.requested",
-	"desk.kind.report", "desk.kind.attachment", "desk.kind.answer", "desk.kind.question", "desk.kind.note",
+	"desk.kind.report", "desk.kind.attachment", "desk.kind.answer", "desk.kind.question", "desk.kind.note", "desk.kind.cleaning",
 	"desk.deadline.acknowledge", "desk.deadline.feedback", "desk.deadline.process",
 	"desk.action.oversight.view", "desk.action.oversight.csv", "desk.error.not_overseer",
 	"desk.kind.identity", "desk.error.identity", "desk.error.no_identity", "desk.done.identity_opened",

@@ -8,6 +8,11 @@
 // logs no address, header, field, file name, size or time; a reporter's
 // reply key lives only in their in-memory session.
 //
+// Files are cleaned of hidden details ([strip.Cleaner]) on their way into
+// the sealing writer unless the form's strip field says not to; the
+// receipt or case page lists what became of each file, by the name sent
+// in that request, and a sealed cleaning item tells the officer the same.
+//
 // The follow-up page tells the reporter what happens next: the earliest
 // legal deadline of their case under [Config.Policy], its day and the days
 // left, or plainly that it has passed. Dates on it are days, never times.

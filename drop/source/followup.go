@@ -121,6 +121,8 @@ type caseData struct {
 	Entries      []entry
 	MaxMiB       int64
 	MaxFiles     int
+	// Files says what became of the files of the answer just sent.
+	Files []fileView
 	// Linked are the cases this one was referred to: the reporter follows
 	// them here, and may answer their officers.
 	Linked []linked
@@ -165,10 +167,10 @@ func (h *handler) casePage(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.mu.Lock()
-	flash := s.flash
-	s.flash = ""
+	flash, files := s.flash, s.files
+	s.flash, s.files = "", nil
 	s.mu.Unlock()
-	h.showCase(w, r, s, http.StatusOK, web.Page{Flash: flash})
+	h.showCase(w, r, s, http.StatusOK, web.Page{Flash: flash, Data: files})
 }
 
 func (h *handler) caseError(w http.ResponseWriter, r *http.Request, s *reporter, status int, key string) {
@@ -194,6 +196,9 @@ func (h *handler) showCase(w http.ResponseWriter, r *http.Request, s *reporter, 
 	}
 	d.Next = h.next(c, s.reply)
 	d.Entries = h.entries(c, s.reply, 1)
+	if files, ok := p.Data.([]fileNote); ok {
+		d.Files = h.fileViews(web.Lang(r), files) // what the answer just sent became
+	}
 	if back, ok := p.Data.(identityData); ok {
 		d.Identity = back // the form as the reporter sent it, with an error
 	}

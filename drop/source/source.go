@@ -17,6 +17,7 @@ import (
 	"cleandrop/drop/jurisdiction"
 	"cleandrop/drop/receipt"
 	"cleandrop/drop/stage"
+	"cleandrop/drop/strip"
 	"cleandrop/drop/web"
 	"cleandrop/vault"
 )
@@ -100,6 +101,10 @@ type Config struct {
 	// OnDerive, when set, is called after every receipt derivation (a
 	// login's or a new report's): for tests and metrics.
 	OnDerive func()
+	// Strip cleans files of hidden details before they are sealed, unless
+	// the reporter says not to (see [strip.Cleaner]); nil cleans JPEG and
+	// PNG only, having no place to spool PDF and OOXML files.
+	Strip *strip.Cleaner
 	// Stats, when set, serves the public statistics page /stats (reports
 	// per agency and month, small counts hidden, computed once a day);
 	// nil: no such page.
@@ -148,6 +153,7 @@ type reporter struct {
 	ref   string
 	reply age.Identity
 	flash string
+	files []fileNote // what the last answer's files became, shown once
 }
 
 // New returns the reporter interface. It fails if a page or a message key
@@ -195,11 +201,14 @@ func New(cfg Config) (http.Handler, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
+	if cfg.Strip == nil {
+		cfg.Strip = &strip.Cleaner{}
+	}
 	pages, err := fs.Sub(templates, "templates")
 	if err != nil {
 		return nil, err
 	}
-	rd, err := web.NewRenderer(pages, cfg.Catalog, append(requiredKeys, draftKeys()...)...)
+	rd, err := web.NewRenderer(pages, cfg.Catalog, append(append(requiredKeys, draftKeys()...), stripKeys()...)...)
 	if err != nil {
 		return nil, fmt.Errorf("source: %w", err)
 	}

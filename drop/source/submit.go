@@ -1,6 +1,7 @@
 package source
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"io"
@@ -10,6 +11,7 @@ import (
 	"sync"
 
 	"cleandrop/drop/receipt"
+	"cleandrop/drop/strip"
 	"cleandrop/drop/web"
 	"cleandrop/vault"
 )
@@ -72,7 +74,10 @@ func (h *handler) reportForm(w http.ResponseWriter, r *http.Request) {
 	h.page(w, r, http.StatusOK, "report", web.Page{Data: h.reportData(r, id)})
 }
 
-type receiptData struct{ Receipt, Ref string }
+type receiptData struct {
+	Receipt, Ref string
+	Files        []fileView
+}
 
 // submitReport streams a new report into the vault. The agency field must
 // come first (browsers send fields in form order), because it decides
@@ -138,7 +143,7 @@ func (h *handler) submitReport(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	defer b.Abort()
-	n, err := h.stream(mr, nil, b, vault.KindReport)
+	n, notes, err := h.stream(mr, nil, b, vault.KindReport)
 	if err != nil {
 		h.uploadFailed(w, r, err, true)
 		return
@@ -152,7 +157,7 @@ func (h *handler) submitReport(w http.ResponseWriter, r *http.Request) {
 		h.internal(w, r, "commit")
 		return
 	}
-	h.page(w, r, http.StatusOK, "receipt", web.Page{Data: receiptData{Receipt: rc, Ref: ref}})
+	h.page(w, r, http.StatusOK, "receipt", web.Page{Data: receiptData{Receipt: rc, Ref: ref, Files: h.fileViews(web.Lang(r), notes)}})
 }
 
 func (h *handler) reportError(w http.ResponseWriter, r *http.Request, status int, key string) {
@@ -215,7 +220,7 @@ func (h *handler) answer(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	defer b.Abort()
-	n, err := h.stream(mr, first, b, vault.KindAnswer)
+	n, notes, err := h.stream(mr, first, b, vault.KindAnswer)
 	if err != nil {
 		h.uploadFailed(w, r, err, false)
 		return
@@ -230,6 +235,7 @@ func (h *handler) answer(w http.ResponseWriter, r *http.Request) {
 	}
 	s.mu.Lock()
 	s.flash = "answer.sent"
+	s.files = notes
 	s.mu.Unlock()
 	http.Redirect(w, r, "/case", http.StatusSeeOther)
 }
@@ -256,72 +262,132 @@ var copyBufs = sync.Pool{New: func() any { b := make([]byte, 64<<10); return &b 
 // stream seals first (when not nil) and every remaining part into b: the message as a text item of
 // kind text, each file as an attachment with its name sealed beside it.
 // Empty parts (no text typed, no file chosen) are skipped. It returns how
-// many items it added.
+// many items it added, and what became of each file.
+//
+// Files are cleaned of hidden details as they stream ([strip.Cleaner])
+// unless a strip field before them says "0" (the form sends a hidden
+// strip=0, then the checkbox's strip=1; the last one counts; a client
+// that sends none gets its files cleaned). When the form had files, an
+// item of kind cleaning tells the officer what was done with each.
 //
 // Parts are counted as they arrive, before anything is sealed: a form
-// with more than one message or more than MaxFiles files is refused
-// ([errParts]) at the first part over the bound, which is never read.
-func (h *handler) stream(mr *multipart.Reader, first *multipart.Part, b *vault.Batch, text vault.Kind) (int, error) {
+// with more than one message, more than two strip fields or more than
+// MaxFiles files is refused ([errParts]) at the first part over the
+// bound, which is never read.
+func (h *handler) stream(mr *multipart.Reader, first *multipart.Part, b *vault.Batch, text vault.Kind) (int, []fileNote, error) {
 	bp := copyBufs.Get().(*[]byte)
 	defer copyBufs.Put(bp)
 	buf := *bp
-	added, messages, files := 0, 0, 0
+	added, messages, files, strips := 0, 0, 0, 0
+	clean := true
+	var notes []fileNote
 	for {
 		p, err := first, error(nil)
 		if first != nil {
 			first = nil
 		} else if p, err = mr.NextPart(); err == io.EOF {
-			return added, nil
+			break
 		}
 		if err != nil {
-			return added, err
+			return added, notes, err
 		}
 		var kind vault.Kind
 		name := ""
 		switch p.FormName() {
 		case "message":
 			if messages++; messages > 1 {
-				return added, errParts
+				return added, notes, errParts
 			}
 			kind = text
+		case "strip":
+			if files > 0 {
+				return added, notes, errOrder
+			}
+			if strips++; strips > 2 {
+				return added, notes, errParts
+			}
+			v, err := readSmall(p, 8)
+			if err != nil {
+				return added, notes, err
+			}
+			switch strings.TrimSpace(v) {
+			case "0":
+				clean = false
+			case "1":
+				clean = true
+			default:
+				return added, notes, errField
+			}
+			continue
 		case "file":
 			if files++; files > h.cfg.MaxFiles {
-				return added, errParts
+				return added, notes, errParts
 			}
 			kind = vault.KindAttachment
 			name = p.FileName()
 		case "agency":
-			return added, errOrder
+			return added, notes, errOrder
 		default:
-			return added, errField
+			return added, notes, errField
 		}
 		n, err := io.ReadAtLeast(p, buf, 1)
 		if err == io.EOF {
 			continue // empty part
 		}
 		if err != nil && !errors.Is(err, io.ErrUnexpectedEOF) {
-			return added, err
+			return added, notes, err
 		}
 		if kind == vault.KindAttachment && name == "" {
 			name = "file"
 		}
 		wc, err := b.Add(kind, name)
 		if err != nil {
-			return added, err
+			return added, notes, err
 		}
-		if _, err := wc.Write(buf[:n]); err != nil {
+		if kind == vault.KindAttachment {
+			res := strip.Result{Reason: "declined"}
+			if clean {
+				res, err = h.cfg.Strip.Clean(wc, io.MultiReader(bytes.NewReader(buf[:n]), p))
+			} else {
+				err = copyAll(wc, buf, n, p)
+			}
+			if err != nil {
+				wc.Close()
+				return added, notes, err
+			}
+			notes = append(notes, fileNote{N: len(notes) + 1, Name: name, Result: res})
+		} else if err := copyAll(wc, buf, n, p); err != nil {
 			wc.Close()
-			return added, err
-		}
-		if _, err := io.CopyBuffer(wc, onlyReader{p}, buf); err != nil {
-			wc.Close()
-			return added, err
+			return added, notes, err
 		}
 		if err := wc.Close(); err != nil {
-			return added, err
+			return added, notes, err
 		}
 		added++
 	}
+	if len(notes) > 0 {
+		wc, err := b.Add(vault.KindCleaning, "")
+		if err != nil {
+			return added, notes, err
+		}
+		if _, err := wc.Write(h.cleaningText(notes)); err != nil {
+			wc.Close()
+			return added, notes, err
+		}
+		if err := wc.Close(); err != nil {
+			return added, notes, err
+		}
+	}
+	return added, notes, nil
+}
+
+// copyAll writes buf[:n], already read from p, and the rest of p to w.
+func copyAll(w io.Writer, buf []byte, n int, p io.Reader) error {
+	if _, err := w.Write(buf[:n]); err != nil {
+		return err
+	}
+	_, err := io.CopyBuffer(w, onlyReader{p}, buf)
+	return err
 }
 
 // onlyReader hides WriterTo so CopyBuffer uses our buffer.

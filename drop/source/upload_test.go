@@ -346,6 +346,8 @@ func FuzzUpload(f *testing.F) {
 	seed([][2]string{{"agency", "acc"}}, 3, 0)
 	seed([][2]string{{"message", "x"}, {"agency", "acc"}}, 0, 0)
 	seed([][2]string{{"agency", "nope"}}, 1, 0)
+	seed([][2]string{{"agency", "acc"}, {"strip", "0"}, {"strip", "1"}}, 1, 2)
+	seed([][2]string{{"agency", "acc"}, {"strip", "0"}}, 0, 1)
 	seed(nil, 0, 0)
 	f.Add([]byte("--" + boundary + "\r\nContent-Disposition: form-data; name=\"agency\"\r\n\r\nacc\r\n--" + boundary))
 	f.Fuzz(func(t *testing.T, body []byte) {

@@ -16,6 +16,7 @@ import (
 	"cleandrop/drop/jurisdiction"
 	"cleandrop/drop/source"
 	"cleandrop/drop/stage"
+	"cleandrop/drop/strip"
 	"cleandrop/drop/web"
 )
 
@@ -108,6 +109,9 @@ func dynamicPrefixes(t *testing.T, literals map[string]bool) map[string]func(res
 		// "exposure.kind."+kind of each identifying detail found.
 		"category.":      func(rest string) bool { return slices.Contains(jurisdiction.Categories, rest) },
 		"exposure.kind.": func(rest string) bool { return slices.Contains(exposure.Kinds, rest) },
+		// drop/source/cleaning.go: what drop/strip removed, or why it did not.
+		"strip.removed.": func(rest string) bool { return slices.Contains(strip.Removals, rest) },
+		"strip.reason.":  func(rest string) bool { return slices.Contains(strip.Reasons, rest) },
 	}
 }
 
