@@ -1,0 +1,139 @@
+package servers
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"os/user"
+	"path/filepath"
+	"strconv"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// Postgres is a PostgreSQL server started for a test.
+type Postgres struct {
+	// Port is its TCP port on 127.0.0.1.
+	Port int
+	// Dir holds its data directory (data/) and socket.
+	Dir  string
+	proc *process
+	dbs  atomic.Int32
+}
+
+// pgBinDir finds Debian's PostgreSQL programs: $CLEANDROP_PGBIN, then
+// /usr/lib/postgresql/15/bin, then the PATH.
+func pgBinDir() string {
+	for _, d := range []string{os.Getenv("CLEANDROP_PGBIN"), "/usr/lib/postgresql/15/bin"} {
+		if d == "" {
+			continue
+		}
+		if _, err := os.Stat(filepath.Join(d, "initdb")); err == nil {
+			return d
+		}
+	}
+	if p, err := exec.LookPath("initdb"); err == nil {
+		return filepath.Dir(p)
+	}
+	return ""
+}
+
+// credential is who the servers run as: the test's own user, or nobody
+// when the test runs as root (postgres refuses root).
+func credential(t testing.TB, dir string) *syscall.SysProcAttr {
+	t.Helper()
+	if os.Getuid() != 0 {
+		return &syscall.SysProcAttr{}
+	}
+	uid, gid := 65534, 65534
+	if u, err := user.Lookup("nobody"); err == nil {
+		uid, _ = strconv.Atoi(u.Uid)
+		gid, _ = strconv.Atoi(u.Gid)
+	}
+	if err := os.Chown(dir, uid, gid); err != nil {
+		t.Fatalf("chown %s: %v", dir, err)
+	}
+	return &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: uint32(uid), Gid: uint32(gid)}}
+}
+
+// StartPostgres initialises a cluster in a new temporary directory and
+// starts PostgreSQL on a free port of 127.0.0.1, trusting local
+// connections (user cleandrop). It stops when the test ends.
+func StartPostgres(t testing.TB) *Postgres {
+	t.Helper()
+	bin := pgBinDir()
+	if bin == "" {
+		missing(t, "PostgreSQL (initdb) not found in $CLEANDROP_PGBIN, /usr/lib/postgresql/15/bin or the PATH")
+	}
+	// Not t.TempDir: its parents are private to root, and the server
+	// may run as nobody.
+	dir, err := os.MkdirTemp("", "cleandrop-pg-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	as := credential(t, dir)
+	data := filepath.Join(dir, "data")
+
+	initdb := exec.Command(filepath.Join(bin, "initdb"), "-D", data, "-U", "cleandrop", "-A", "trust",
+		"-E", "UTF8", "--locale=C", "--no-sync", "--no-instructions")
+	initdb.SysProcAttr = as
+	initdb.Env = append(os.Environ(), "LC_ALL=C")
+	if out, err := initdb.CombinedOutput(); err != nil {
+		t.Fatalf("initdb: %v\n%s", err, out)
+	}
+	pg := &Postgres{Port: freePort(t), Dir: dir}
+	cmd := exec.Command(filepath.Join(bin, "postgres"), "-D", data,
+		"-c", "listen_addresses=127.0.0.1", "-c", "port="+strconv.Itoa(pg.Port),
+		"-c", "unix_socket_directories="+dir, "-c", "logging_collector=off",
+		"-c", "shared_buffers=32MB", "-c", "max_connections=200")
+	cmd.SysProcAttr = as
+	cmd.Env = append(os.Environ(), "LC_ALL=C")
+	pg.proc = start(t, "postgres", cmd)
+	t.Cleanup(func() {
+		pg.proc.stop(syscall.SIGINT, 20*time.Second) // fast shutdown
+		if t.Failed() {
+			t.Logf("postgres output:\n%s", pg.proc.out)
+		}
+	})
+	pg.proc.waitFor(t, 60*time.Second, func() error {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		c, err := pgx.Connect(ctx, pg.URL("postgres"))
+		if err != nil {
+			return err
+		}
+		return c.Close(ctx)
+	})
+	return pg
+}
+
+// URL is a connection string for database db.
+func (pg *Postgres) URL(db string) string {
+	return fmt.Sprintf("postgres://cleandrop@127.0.0.1:%d/%s?sslmode=disable", pg.Port, db)
+}
+
+// NewDatabase creates an empty database and returns its connection
+// string.
+func (pg *Postgres) NewDatabase(t testing.TB) string {
+	t.Helper()
+	name := fmt.Sprintf("t%d", pg.dbs.Add(1))
+	ctx := context.Background()
+	c, err := pgx.Connect(ctx, pg.URL("postgres"))
+	if err != nil {
+		t.Fatalf("connect to postgres: %v", err)
+	}
+	defer c.Close(ctx)
+	if _, err := c.Exec(ctx, "CREATE DATABASE "+name); err != nil {
+		t.Fatalf("create database: %v", err)
+	}
+	return pg.URL(name)
+}
+
+// Kill stops the server as a crash would (SIGKILL).
+func (pg *Postgres) Kill() { pg.proc.kill() }
