@@ -5,7 +5,6 @@ import (
 	"context"
 	"crypto/sha256"
 	"errors"
-	"fmt"
 	"io"
 	mrand "math/rand/v2"
 	"runtime"
@@ -445,6 +444,18 @@ func heapBase() uint64 {
 }
 
 func testLarge(t *testing.T, s BlobStore) {
+	growW, growR := measureLarge(t, s.Blobs)
+	t.Logf("%d MiB blob: heap in use grew by %.1f MiB while writing, %.1f MiB while reading",
+		LargeBlob>>20, float64(growW)/(1<<20), float64(growR)/(1<<20))
+	if growW > MaxHeapGrowth || growR > MaxHeapGrowth {
+		t.Errorf("heap grew by %d (write) and %d (read) bytes, bound %d: the blob is buffered", growW, growR, MaxHeapGrowth)
+	}
+}
+
+// measureLarge writes a [LargeBlob] blob, reads it back, deletes it, and
+// returns how much the heap in use grew beyond its level before each.
+func measureLarge(t *testing.T, b backend.Blobs) (growW, growR int64) {
+	s := BlobStore{Blobs: b}
 	rng := mrand.NewChaCha8([32]byte{7})
 	buf := make([]byte, 1<<20)
 	sum := sha256.New()
@@ -486,15 +497,9 @@ func testLarge(t *testing.T, s BlobStore) {
 	if err != nil || got != LargeBlob || !bytes.Equal(sum.Sum(nil), want) {
 		t.Fatalf("read back %d bytes (%v), same hash %v", got, err, bytes.Equal(sum.Sum(nil), want))
 	}
-	growW, growR := int64(writePeak)-int64(base), int64(readPeak)-int64(base2)
-	t.Logf("%d MiB blob: heap in use grew by %.1f MiB while writing, %.1f MiB while reading",
-		LargeBlob>>20, float64(growW)/(1<<20), float64(growR)/(1<<20))
-	if growW > MaxHeapGrowth || growR > MaxHeapGrowth {
-		t.Errorf("heap grew by %d (write) and %d (read) bytes, bound %d: the blob is buffered", growW, growR, MaxHeapGrowth)
-	}
 	if err := s.Blobs.Delete(t.Context(), u.Name()); err != nil {
 		t.Error(err)
 	}
+	return int64(writePeak) - int64(base), int64(readPeak) - int64(base2)
 }
 
-var _ = fmt.Sprint
