@@ -502,4 +502,3 @@ func measureLarge(t *testing.T, b backend.Blobs) (growW, growR int64) {
 	}
 	return int64(writePeak) - int64(base), int64(readPeak) - int64(base2)
 }
-
