@@ -63,13 +63,13 @@ func (t *sealedTx) ad(key []byte) []byte {
 }
 
 func (t *sealedTx) seal(key, value []byte) []byte {
-	n := t.aead.NonceSize()
-	out := make([]byte, 1+n, 1+n+len(value)+t.aead.Overhead())
-	out[0] = sealedVersion
-	if _, err := rand.Read(out[1:]); err != nil {
+	nonce := make([]byte, t.aead.NonceSize())
+	if _, err := rand.Read(nonce); err != nil {
 		panic("backend: crypto/rand failed: " + err.Error())
 	}
-	return t.aead.Seal(out, out[1:], value, t.ad(key))
+	out := make([]byte, 0, 1+len(nonce)+len(value)+t.aead.Overhead())
+	out = append(append(out, sealedVersion), nonce...)
+	return t.aead.Seal(out, nonce, value, t.ad(key))
 }
 
 func (t *sealedTx) open(key, sealed []byte) ([]byte, error) {

@@ -356,6 +356,13 @@ func testSweepRace(t *testing.T, s BlobStore) {
 			t.Fatal(err)
 		}
 		have := listed(t, s.Blobs)
+		won := 0
+		for _, r := range results {
+			if r.err == nil {
+				won++
+			}
+		}
+		t.Logf("sweeping uploads idle for %v while %d commit: %d won, %d swept", age, writers, won, writers-won)
 		for _, r := range results {
 			switch {
 			case r.err == nil:

@@ -179,7 +179,7 @@ func testConflictRetried(t *testing.T, m backend.Meta) {
 		if run == 1 {
 			close(read)
 			if err := <-bDone; err != nil {
-				return fmt.Errorf("B: %w", err)
+				return fmt.Errorf("transaction b: %w", err)
 			}
 		}
 		return tx.Put([]byte("counter"), fmt.Appendf(nil, "%s+A", v))
