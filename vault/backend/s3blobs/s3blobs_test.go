@@ -71,3 +71,46 @@ func TestBlobsS3Badger(t *testing.T) {
 		return backendtest.BlobStore{Blobs: s, Stored: stored(c, bucket)}
 	})
 }
+
+// TestS3ObjectsRevealOnlySize checks what the object store keeps of a
+// blob: a random name under blobs/, the bytes, the size, and no user
+// metadata or tags; it logs the headers the store answers with.
+func TestS3ObjectsRevealOnlySize(t *testing.T) {
+	w := servers.StartSeaweedFS(t)
+	meta, err := badgerstore.OpenMeta(t.TempDir(), make([]byte, 32), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer meta.Close()
+	c, bucket := w.Client(t), w.NewBucket(t)
+	s, err := s3blobs.New(c, bucket, meta, s3blobs.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	u, err := s.Create(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	u.Write(make([]byte, 1000))
+	if _, err := u.Commit(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	var keys []string
+	for o := range c.ListObjects(t.Context(), bucket, minio.ListObjectsOptions{Recursive: true}) {
+		keys = append(keys, o.Key)
+	}
+	if len(keys) != 1 || keys[0] != "blobs/"+u.Name() {
+		t.Fatalf("bucket holds %q, want only blobs/%s", keys, u.Name())
+	}
+	info, err := c.StatObject(t.Context(), bucket, keys[0], minio.StatObjectOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if info.Size != 1000 {
+		t.Errorf("size %d", info.Size)
+	}
+	if len(info.UserMetadata) != 0 || len(info.UserTags) != 0 {
+		t.Errorf("object has user metadata %v, tags %v", info.UserMetadata, info.UserTags)
+	}
+	t.Logf("object headers: %v", info.Metadata)
+}
