@@ -7,6 +7,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"cleandrop/vault/backend"
 	"cleandrop/vault/backend/backendtest"
@@ -140,5 +141,50 @@ func TestPostgresNoPlaintextInRows(t *testing.T) {
 	query(t, url, `SELECT count(*) FROM cleandrop_kv`, &total)
 	if total != 1 || found != 0 {
 		t.Errorf("%d rows, %d hold the canary in plaintext", total, found)
+	}
+}
+
+// TestPostgresFailoverPromotedStandby: a primary with a synchronous
+// standby; every Update acknowledged before the primary is killed
+// (SIGKILL) is there after the standby is promoted, and the same store,
+// through its multi-host connection string, writes again within 30 s of
+// the promotion. (Update does not retry a lost connection itself: the
+// caller sees the error and tries again, as this test does.)
+func TestPostgresFailoverPromotedStandby(t *testing.T) {
+	primary := servers.StartPostgres(t)
+	url := primary.NewDatabase(t)
+	db := url[strings.LastIndex(url, "/")+1 : strings.Index(url, "?")]
+	standby := servers.StartStandby(t, primary, "standby1")
+	multi := fmt.Sprintf("host=127.0.0.1,127.0.0.1 port=%d,%d user=cleandrop dbname=%s sslmode=disable target_session_attrs=read-write connect_timeout=2",
+		primary.Port, standby.Port, db)
+	s := open(t, multi)
+	defer s.Close()
+	const acked = 50
+	for i := range acked {
+		if err := s.Update(t.Context(), func(tx backend.Tx) error { return tx.Put(fmt.Appendf(nil, "report/%02d", i), []byte("sealed")) }); err != nil {
+			t.Fatalf("Update %d: %v", i, err)
+		}
+	}
+	primary.Kill()
+	standby.Promote(t)
+	promoted := time.Now()
+	var lastErr error
+	for {
+		lastErr = s.Update(t.Context(), func(tx backend.Tx) error { return tx.Put([]byte("after"), []byte("failover")) })
+		if lastErr == nil {
+			break
+		}
+		if time.Since(promoted) > 30*time.Second {
+			t.Fatalf("no write within 30 s of the promotion: %v", lastErr)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	t.Logf("writing again %.2f s after the promotion", time.Since(promoted).Seconds())
+	n := 0
+	err := s.View(t.Context(), func(tx backend.Tx) error {
+		return tx.Scan([]byte("report/"), func(k, v []byte) error { n++; return nil })
+	})
+	if err != nil || n != acked {
+		t.Errorf("after the failover %d of %d acknowledged reports are there (%v)", n, acked, err)
 	}
 }

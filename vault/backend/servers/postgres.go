@@ -88,9 +88,17 @@ func StartPostgres(t testing.TB) *Postgres {
 		t.Fatalf("initdb: %v\n%s", err, out)
 	}
 	pg := &Postgres{Port: freePort(t), Dir: dir}
-	cmd := exec.Command(filepath.Join(bin, "postgres"), "-D", data,
+	pg.run(t, bin, as)
+	return pg
+}
+
+// run starts postgres on pg.Dir/data and waits until it takes
+// connections.
+func (pg *Postgres) run(t testing.TB, bin string, as *syscall.SysProcAttr) {
+	t.Helper()
+	cmd := exec.Command(filepath.Join(bin, "postgres"), "-D", filepath.Join(pg.Dir, "data"),
 		"-c", "listen_addresses=127.0.0.1", "-c", "port="+strconv.Itoa(pg.Port),
-		"-c", "unix_socket_directories="+dir, "-c", "logging_collector=off",
+		"-c", "unix_socket_directories="+pg.Dir, "-c", "logging_collector=off",
 		"-c", "shared_buffers=32MB", "-c", "max_connections=200")
 	cmd.SysProcAttr = as
 	cmd.Env = append(os.Environ(), "LC_ALL=C")
@@ -110,7 +118,87 @@ func StartPostgres(t testing.TB) *Postgres {
 		}
 		return c.Close(ctx)
 	})
-	return pg
+}
+
+// StartStandby makes a streaming replica of primary with pg_basebackup,
+// starts it, and makes it the primary's synchronous standby (named name),
+// so that every commit the primary acknowledges is on the standby too.
+func StartStandby(t testing.TB, primary *Postgres, name string) *Postgres {
+	t.Helper()
+	bin := pgBinDir()
+	dir, err := os.MkdirTemp("", "cleandrop-pg-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	as := credential(t, dir)
+	conn := fmt.Sprintf("host=127.0.0.1 port=%d user=cleandrop application_name=%s", primary.Port, name)
+	backup := exec.Command(filepath.Join(bin, "pg_basebackup"), "-d", conn, "-D", filepath.Join(dir, "data"),
+		"-R", "-X", "stream", "-c", "fast", "--no-sync")
+	backup.SysProcAttr = as
+	if out, err := backup.CombinedOutput(); err != nil {
+		t.Fatalf("pg_basebackup: %v\n%s", err, out)
+	}
+	// -R wrote primary_conninfo; say it once more with the name the
+	// primary waits for.
+	auto, err := os.OpenFile(filepath.Join(dir, "data", "postgresql.auto.conf"), os.O_APPEND|os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fmt.Fprintf(auto, "primary_conninfo = '%s'\n", conn)
+	auto.Close()
+	sb := &Postgres{Port: freePort(t), Dir: dir}
+	sb.run(t, bin, as)
+	primary.exec(t, fmt.Sprintf("ALTER SYSTEM SET synchronous_standby_names = '%s'", name))
+	primary.exec(t, "SELECT pg_reload_conf()")
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		var state string
+		primary.queryRow(t, fmt.Sprintf("SELECT coalesce((SELECT sync_state FROM pg_stat_replication WHERE application_name = '%s'), '')", name), &state)
+		if state == "sync" {
+			return sb
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("standby %s is not synchronous after 60 s (state %q)", name, state)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// Promote makes a standby the primary and waits until it is.
+func (pg *Postgres) Promote(t testing.TB) {
+	t.Helper()
+	var ok bool
+	pg.queryRow(t, "SELECT pg_promote(true, 60)", &ok)
+	if !ok {
+		t.Fatal("pg_promote did not finish within 60 s")
+	}
+}
+
+func (pg *Postgres) exec(t testing.TB, q string) {
+	t.Helper()
+	ctx := context.Background()
+	c, err := pgx.Connect(ctx, pg.URL("postgres"))
+	if err != nil {
+		t.Fatalf("connect to postgres: %v", err)
+	}
+	defer c.Close(ctx)
+	if _, err := c.Exec(ctx, q); err != nil {
+		t.Fatalf("%s: %v", q, err)
+	}
+}
+
+func (pg *Postgres) queryRow(t testing.TB, q string, dst ...any) {
+	t.Helper()
+	ctx := context.Background()
+	c, err := pgx.Connect(ctx, pg.URL("postgres"))
+	if err != nil {
+		t.Fatalf("connect to postgres: %v", err)
+	}
+	defer c.Close(ctx)
+	if err := c.QueryRow(ctx, q).Scan(dst...); err != nil {
+		t.Fatalf("%s: %v", q, err)
+	}
 }
 
 // URL is a connection string for database db.
