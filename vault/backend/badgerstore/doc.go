@@ -9,7 +9,11 @@
 // crash what is left in uploads/ is swept. A committed blob's
 // modification and access times are set to midnight (UTC) of the day it
 // was committed, so that the file does not say when in the day it was
-// written.
+// written. Its birth and change times are the upload's and the commit's,
+// though, which the file-time promise forbids: this is the layout the
+// vault used before pack files (vault/pack.go), which exist to avoid
+// per-item files. Until packs sit behind [backend.Blobs] too, the
+// embedded vault must keep its packs; see docs/threat-model.md.
 //
 // Badger's transactions are serializable for the keys a transaction
 // reads (including every key a scan visited), not for ranges: a key
