@@ -32,8 +32,16 @@ AXE_VERSION := 4.14.1
 AXE_SHA256  := e6b0ce02b84d892e2e33e403485e7f3d6c29e2be6df65daf44d89ba564139745
 AXE_DIR     ?= $(shell $(GO) env GOPATH)/axe-core-$(AXE_VERSION)
 
+# SeaweedFS, the S3 store the distributed backend's tests start (Apache-2.0),
+# built by make deps from the Go module proxy at this exact version into
+# SEAWEEDFS_DIR, outside the checkout, once (several minutes); make test
+# tells the tests where it is (CLEANDROP_WEED).
+SEAWEEDFS_VERSION := v0.0.0-20261109003541-7506e5f91cd6
+SEAWEEDFS_DIR     ?= $(shell $(GO) env GOPATH)/seaweedfs-$(SEAWEEDFS_VERSION)
+
 deps:
-	@AXE_VERSION=$(AXE_VERSION) AXE_SHA256=$(AXE_SHA256) AXE_DIR=$(AXE_DIR) ./.ci/deps
+	@AXE_VERSION=$(AXE_VERSION) AXE_SHA256=$(AXE_SHA256) AXE_DIR=$(AXE_DIR) \
+	SEAWEEDFS_VERSION=$(SEAWEEDFS_VERSION) SEAWEEDFS_DIR=$(SEAWEEDFS_DIR) GO=$(GO) ./.ci/deps
 
 fmt-check:
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
@@ -48,8 +56,8 @@ vet:
 # shows a passing test's log only with -v.
 test: deps fmt-check vet
 	@art="$${CLEANDROP_ARTIFACTS:-$(CURDIR)/.ci/artifacts}"; mkdir -p "$$art"; rm -f "$$art/measurements.txt"; \
-	echo "CLEANDROP_ARTIFACTS=$$art CLEANDROP_AXE=$(AXE_DIR)/axe.min.js $(GO) test -race -count=1 -timeout 20m $(PKGS)"; \
-	CLEANDROP_ARTIFACTS="$$art" CLEANDROP_AXE="$(AXE_DIR)/axe.min.js" $(GO) test -race -count=1 -timeout 20m $(PKGS); rc=$$?; \
+	echo "CLEANDROP_ARTIFACTS=$$art CLEANDROP_AXE=$(AXE_DIR)/axe.min.js CLEANDROP_WEED=$(SEAWEEDFS_DIR)/weed $(GO) test -race -count=1 -timeout 20m $(PKGS)"; \
+	CLEANDROP_ARTIFACTS="$$art" CLEANDROP_AXE="$(AXE_DIR)/axe.min.js" CLEANDROP_WEED="$(SEAWEEDFS_DIR)/weed" $(GO) test -race -count=1 -timeout 20m $(PKGS); rc=$$?; \
 	if [ -s "$$art/measurements.txt" ]; then echo "measurements:"; sort "$$art/measurements.txt" | sed 's/^/  /'; fi; \
 	exit $$rc
 
@@ -76,18 +84,20 @@ GOSEC       := $(LINTBIN)/gosec-$(GOSEC_VERSION)/gosec
 #   G302  chmod above 0600: it flags 0700 on directories, which need the
 #         search bit; files are 0600.
 GOSEC_EXCLUDE := G104,G304,G204,G302
-# Test-support packages, not linked into the binary: they drive tor, gpg
-# and chromium for the tests and write their screenshots, or build test
-# files (striptest).
-GOSEC_EXCLUDE_DIRS := -exclude-dir=testnet -exclude-dir=browsertest -exclude-dir=notifytest -exclude-dir=striptest
+# Test-support packages, not linked into the binary: they drive tor, gpg,
+# chromium, PostgreSQL and SeaweedFS for the tests and write their
+# screenshots, build test files (striptest), or are the storage backends'
+# conformance suite.
+GOSEC_EXCLUDE_DIRS := -exclude-dir=testnet -exclude-dir=browsertest -exclude-dir=notifytest -exclude-dir=striptest -exclude-dir=servers -exclude-dir=backendtest
 # Rules left out in one file each, and why:
 #   totp.go      G505 SHA-1 is RFC 6238's TOTP hash, what authenticator
 #                apps use; G115 the time step of a time after 1970 is >= 0.
 #   accounts.go  G115 the hash length is that of our own stored verifier;
 #                G117 client_key is the onion client-authorization public key.
 #   batch.go     G404 math/rand only spreads retries of a conflicting commit.
+#   txretry.go   G404 the same, for the storage backends' transactions.
 #   officers.go  G703 the key file is the administrator's --key argument.
-GOSEC_EXCLUDE_RULES := drop/desk/totp\.go:G505,G115;drop/desk/accounts\.go:G115,G117;vault/batch\.go:G404;cmd/cleandrop/officers\.go:G703
+GOSEC_EXCLUDE_RULES := drop/desk/totp\.go:G505,G115;drop/desk/accounts\.go:G115,G117;vault/batch\.go:G404;vault/backend/internal/txretry/txretry\.go:G404;cmd/cleandrop/officers\.go:G703
 
 $(STATICCHECK):
 	GOBIN=$(@D) $(GO) install honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION)
@@ -105,6 +115,7 @@ lint: fmt-check vet fuzz-check lint-tools
 
 bench: build
 	$(GO) test -run '^$$' -bench . -benchtime 3x -timeout 30m ./vault/ ./drop/receipt/ ./cmd/cleandrop/
+	CLEANDROP_WEED="$(SEAWEEDFS_DIR)/weed" $(GO) test -run '^$$' -bench . -benchtime 2s -timeout 30m ./vault/backend/
 
 # Every fuzz target of the repository (grep -rn 'func Fuzz' --include='*_test.go'),
 # each anchored so that its name matches exactly one target in its package.

@@ -1,0 +1,284 @@
+package pgstore
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"cleandrop/vault/backend"
+	"cleandrop/vault/backend/internal/txretry"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
+)
+
+// Store is a [backend.Meta] in PostgreSQL.
+type Store struct {
+	pool *pgxpool.Pool
+}
+
+// migrations are the schema's versions: migrations[i] takes the schema
+// from version i to i+1. Append only.
+var migrations = []string{
+	`CREATE TABLE cleandrop_kv (key bytea PRIMARY KEY, value bytea NOT NULL)`,
+}
+
+// SchemaVersion is the version [Open] migrates to.
+var SchemaVersion = len(migrations)
+
+// ErrSchemaNewer is returned by [Open] when the database was migrated by a
+// newer cleandrop.
+var ErrSchemaNewer = errors.New("database schema is newer than this cleandrop")
+
+// migrationLock is the advisory lock key held while migrating.
+const migrationLock = 0x636c65616e64 // "cleand"
+
+// Open connects to PostgreSQL and migrates the schema. Unless the
+// connection string sets pool_max_conns, at most 16 connections are open
+// at once.
+func Open(ctx context.Context, connString string) (*Store, error) {
+	cfg, err := pgxpool.ParseConfig(connString)
+	if err != nil {
+		return nil, fmt.Errorf("postgres connection string: %w", err)
+	}
+	if !strings.Contains(connString, "pool_max_conns") {
+		cfg.MaxConns = 16
+	}
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: %w", err)
+	}
+	if err := migrate(ctx, pool); err != nil {
+		pool.Close()
+		return nil, err
+	}
+	return &Store{pool: pool}, nil
+}
+
+func migrate(ctx context.Context, pool *pgxpool.Pool) error {
+	return pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1)`, int64(migrationLock)); err != nil {
+			return fmt.Errorf("postgres migration lock: %w", err)
+		}
+		if _, err := tx.Exec(ctx, `CREATE TABLE IF NOT EXISTS cleandrop_schema (version integer NOT NULL)`); err != nil {
+			return fmt.Errorf("postgres schema table: %w", err)
+		}
+		var v int
+		if err := tx.QueryRow(ctx, `SELECT coalesce(max(version), 0) FROM cleandrop_schema`).Scan(&v); err != nil {
+			return fmt.Errorf("postgres schema version: %w", err)
+		}
+		if v > len(migrations) {
+			return fmt.Errorf("%w: version %d, this cleandrop knows %d", ErrSchemaNewer, v, len(migrations))
+		}
+		if v == len(migrations) {
+			return nil
+		}
+		for i := v; i < len(migrations); i++ {
+			if _, err := tx.Exec(ctx, migrations[i]); err != nil {
+				return fmt.Errorf("postgres migration %d: %w", i+1, err)
+			}
+		}
+		if _, err := tx.Exec(ctx, `DELETE FROM cleandrop_schema`); err != nil {
+			return fmt.Errorf("postgres schema version: %w", err)
+		}
+		if _, err := tx.Exec(ctx, `INSERT INTO cleandrop_schema (version) VALUES ($1)`, len(migrations)); err != nil {
+			return fmt.Errorf("postgres schema version: %w", err)
+		}
+		return nil
+	})
+}
+
+// Close closes the connections.
+func (s *Store) Close() error {
+	s.pool.Close()
+	return nil
+}
+
+// classify wraps PostgreSQL's serialization failures and deadlocks in
+// [backend.ErrConflict], so that Update runs the transaction again.
+func classify(op string, err error) error {
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) && (pe.Code == "40001" || pe.Code == "40P01") {
+		return fmt.Errorf("postgres %s: %w (%s)", op, backend.ErrConflict, pe.Code)
+	}
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return fmt.Errorf("postgres %s: %w", op, err)
+	}
+	return fmt.Errorf("postgres %s: %w", op, err)
+}
+
+// Update implements [backend.Meta] with a SERIALIZABLE transaction.
+func (s *Store) Update(ctx context.Context, fn func(backend.Tx) error) error {
+	return txretry.Do(ctx, func() error {
+		return s.run(ctx, pgx.TxOptions{IsoLevel: pgx.Serializable}, fn)
+	})
+}
+
+// View implements [backend.Meta] with a read-only REPEATABLE READ
+// transaction: one snapshot, and no serialization failures to retry.
+func (s *Store) View(ctx context.Context, fn func(backend.Tx) error) error {
+	return s.run(ctx, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}, fn)
+}
+
+func (s *Store) run(ctx context.Context, opts pgx.TxOptions, fn func(backend.Tx) error) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	ptx, err := s.pool.BeginTx(ctx, opts)
+	if err != nil {
+		return classify("begin", err)
+	}
+	defer ptx.Rollback(context.WithoutCancel(ctx))
+	t := &tx{ctx: ctx, tx: ptx}
+	if err := fn(t); err != nil {
+		if t.conflict != nil && !errors.Is(err, backend.ErrConflict) {
+			// fn kept going after a statement failed: the
+			// transaction was lost all the same.
+			return t.conflict
+		}
+		return err
+	}
+	if t.conflict != nil {
+		return t.conflict
+	}
+	if err := ptx.Commit(ctx); err != nil {
+		return classify("commit", err)
+	}
+	return nil
+}
+
+type tx struct {
+	ctx      context.Context
+	tx       pgx.Tx
+	conflict error // the first serialization failure of a statement
+}
+
+func (t *tx) fail(op string, err error) error {
+	err = classify(op, err)
+	if errors.Is(err, backend.ErrConflict) && t.conflict == nil {
+		t.conflict = err
+	}
+	return err
+}
+
+func (t *tx) Get(key []byte) ([]byte, error) {
+	var v []byte
+	err := t.tx.QueryRow(t.ctx, `SELECT value FROM cleandrop_kv WHERE key = $1`, key).Scan(&v)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, backend.ErrNotFound
+	}
+	if err != nil {
+		return nil, t.fail("get", err)
+	}
+	if v == nil {
+		v = []byte{}
+	}
+	return v, nil
+}
+
+func nonNil(b []byte) []byte {
+	if b == nil {
+		return []byte{} // pgx sends a nil slice as NULL
+	}
+	return b
+}
+
+func (t *tx) Put(key, value []byte) error {
+	_, err := t.tx.Exec(t.ctx, `INSERT INTO cleandrop_kv (key, value) VALUES ($1, $2)
+		ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value`, nonNil(key), nonNil(value))
+	if err != nil {
+		return t.fail("put", err)
+	}
+	return nil
+}
+
+func (t *tx) PutIfAbsent(key, value []byte) (bool, error) {
+	tag, err := t.tx.Exec(t.ctx, `INSERT INTO cleandrop_kv (key, value) VALUES ($1, $2)
+		ON CONFLICT (key) DO NOTHING`, nonNil(key), nonNil(value))
+	if err != nil {
+		return false, t.fail("put if absent", err)
+	}
+	return tag.RowsAffected() == 1, nil
+}
+
+func (t *tx) CompareAndSwap(key, old, value []byte) (bool, error) {
+	if old == nil {
+		return t.PutIfAbsent(key, value)
+	}
+	tag, err := t.tx.Exec(t.ctx, `UPDATE cleandrop_kv SET value = $3 WHERE key = $1 AND value = $2`,
+		nonNil(key), old, nonNil(value))
+	if err != nil {
+		return false, t.fail("compare and swap", err)
+	}
+	return tag.RowsAffected() == 1, nil
+}
+
+func (t *tx) Delete(key []byte) error {
+	if _, err := t.tx.Exec(t.ctx, `DELETE FROM cleandrop_kv WHERE key = $1`, nonNil(key)); err != nil {
+		return t.fail("delete", err)
+	}
+	return nil
+}
+
+// scanPage is how many rows Scan fetches at a time. A page is read
+// completely before fn sees it, so fn may use the transaction.
+const scanPage = 256
+
+func (t *tx) Scan(prefix []byte, fn func(k, v []byte) error) error {
+	end := prefixEnd(prefix)
+	var after []byte
+	for {
+		q := `SELECT key, value FROM cleandrop_kv WHERE key >= $1`
+		args := []any{nonNil(prefix)}
+		if end != nil {
+			args = append(args, end)
+			q += fmt.Sprintf(` AND key < $%d`, len(args))
+		}
+		if after != nil {
+			args = append(args, after)
+			q += fmt.Sprintf(` AND key > $%d`, len(args))
+		}
+		q += fmt.Sprintf(` ORDER BY key LIMIT %d`, scanPage)
+		rows, err := t.tx.Query(t.ctx, q, args...)
+		if err != nil {
+			return t.fail("scan", err)
+		}
+		var page [][2][]byte
+		for rows.Next() {
+			var k, v []byte
+			if err := rows.Scan(&k, &v); err != nil {
+				rows.Close()
+				return t.fail("scan", err)
+			}
+			page = append(page, [2][]byte{k, v})
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return t.fail("scan", err)
+		}
+		for _, kv := range page {
+			if err := fn(kv[0], nonNil(kv[1])); err != nil {
+				return err
+			}
+		}
+		if len(page) < scanPage {
+			return nil
+		}
+		after = page[len(page)-1][0]
+	}
+}
+
+// prefixEnd is the least key greater than every key with prefix, or nil
+// if there is none (the prefix is empty or all 0xff).
+func prefixEnd(prefix []byte) []byte {
+	end := append([]byte(nil), prefix...)
+	for i := len(end) - 1; i >= 0; i-- {
+		if end[i] < 0xff {
+			end[i]++
+			return end[:i+1]
+		}
+	}
+	return nil
+}

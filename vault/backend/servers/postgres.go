@@ -1,0 +1,227 @@
+package servers
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"os/user"
+	"path/filepath"
+	"strconv"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// Postgres is a PostgreSQL server started for a test.
+type Postgres struct {
+	// Port is its TCP port on 127.0.0.1.
+	Port int
+	// Dir holds its data directory (data/) and socket.
+	Dir  string
+	proc *process
+	dbs  atomic.Int32
+}
+
+// pgBinDir finds Debian's PostgreSQL programs: $CLEANDROP_PGBIN, then
+// /usr/lib/postgresql/15/bin, then the PATH.
+func pgBinDir() string {
+	for _, d := range []string{os.Getenv("CLEANDROP_PGBIN"), "/usr/lib/postgresql/15/bin"} {
+		if d == "" {
+			continue
+		}
+		if _, err := os.Stat(filepath.Join(d, "initdb")); err == nil {
+			return d
+		}
+	}
+	if p, err := exec.LookPath("initdb"); err == nil {
+		return filepath.Dir(p)
+	}
+	return ""
+}
+
+// credential is who the servers run as: the test's own user, or nobody
+// when the test runs as root (postgres refuses root).
+func credential(t testing.TB, dir string) *syscall.SysProcAttr {
+	t.Helper()
+	if os.Getuid() != 0 {
+		return &syscall.SysProcAttr{}
+	}
+	uid, gid := 65534, 65534
+	if u, err := user.Lookup("nobody"); err == nil {
+		uid, _ = strconv.Atoi(u.Uid)
+		gid, _ = strconv.Atoi(u.Gid)
+	}
+	if err := os.Chown(dir, uid, gid); err != nil {
+		t.Fatalf("chown %s: %v", dir, err)
+	}
+	return &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: uint32(uid), Gid: uint32(gid)}}
+}
+
+// StartPostgres initialises a cluster in a new temporary directory and
+// starts PostgreSQL on a free port of 127.0.0.1, trusting local
+// connections (user cleandrop). It stops when the test ends.
+func StartPostgres(t testing.TB) *Postgres {
+	t.Helper()
+	bin := pgBinDir()
+	if bin == "" {
+		missing(t, "PostgreSQL (initdb) not found in $CLEANDROP_PGBIN, /usr/lib/postgresql/15/bin or the PATH")
+	}
+	// Not t.TempDir: its parents are private to root, and the server
+	// may run as nobody.
+	dir, err := os.MkdirTemp("", "cleandrop-pg-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	as := credential(t, dir)
+	data := filepath.Join(dir, "data")
+
+	initdb := exec.Command(filepath.Join(bin, "initdb"), "-D", data, "-U", "cleandrop", "-A", "trust",
+		"-E", "UTF8", "--locale=C", "--no-sync", "--no-instructions")
+	initdb.SysProcAttr = as
+	initdb.Env = append(os.Environ(), "LC_ALL=C")
+	if out, err := initdb.CombinedOutput(); err != nil {
+		t.Fatalf("initdb: %v\n%s", err, out)
+	}
+	pg := &Postgres{Port: freePort(t), Dir: dir}
+	pg.run(t, bin, as)
+	return pg
+}
+
+// run starts postgres on pg.Dir/data and waits until it takes
+// connections.
+func (pg *Postgres) run(t testing.TB, bin string, as *syscall.SysProcAttr) {
+	t.Helper()
+	cmd := exec.Command(filepath.Join(bin, "postgres"), "-D", filepath.Join(pg.Dir, "data"),
+		"-c", "listen_addresses=127.0.0.1", "-c", "port="+strconv.Itoa(pg.Port),
+		"-c", "unix_socket_directories="+pg.Dir, "-c", "logging_collector=off",
+		"-c", "shared_buffers=32MB", "-c", "max_connections=200")
+	cmd.SysProcAttr = as
+	cmd.Env = append(os.Environ(), "LC_ALL=C")
+	pg.proc = start(t, "postgres", cmd)
+	t.Cleanup(func() {
+		pg.proc.stop(syscall.SIGINT, 20*time.Second) // fast shutdown
+		if t.Failed() {
+			t.Logf("postgres output:\n%s", pg.proc.out)
+		}
+	})
+	pg.proc.waitFor(t, 60*time.Second, func() error {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		c, err := pgx.Connect(ctx, pg.URL("postgres"))
+		if err != nil {
+			return err
+		}
+		return c.Close(ctx)
+	})
+}
+
+// StartStandby makes a streaming replica of primary with pg_basebackup,
+// starts it, and makes it the primary's synchronous standby (named name),
+// so that every commit the primary acknowledges is on the standby too.
+func StartStandby(t testing.TB, primary *Postgres, name string) *Postgres {
+	t.Helper()
+	bin := pgBinDir()
+	dir, err := os.MkdirTemp("", "cleandrop-pg-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	as := credential(t, dir)
+	conn := fmt.Sprintf("host=127.0.0.1 port=%d user=cleandrop application_name=%s", primary.Port, name)
+	backup := exec.Command(filepath.Join(bin, "pg_basebackup"), "-d", conn, "-D", filepath.Join(dir, "data"),
+		"-R", "-X", "stream", "-c", "fast", "--no-sync")
+	backup.SysProcAttr = as
+	if out, err := backup.CombinedOutput(); err != nil {
+		t.Fatalf("pg_basebackup: %v\n%s", err, out)
+	}
+	// -R wrote primary_conninfo; say it once more with the name the
+	// primary waits for.
+	auto, err := os.OpenFile(filepath.Join(dir, "data", "postgresql.auto.conf"), os.O_APPEND|os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fmt.Fprintf(auto, "primary_conninfo = '%s'\n", conn)
+	auto.Close()
+	sb := &Postgres{Port: freePort(t), Dir: dir}
+	sb.run(t, bin, as)
+	primary.exec(t, fmt.Sprintf("ALTER SYSTEM SET synchronous_standby_names = '%s'", name))
+	primary.exec(t, "SELECT pg_reload_conf()")
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		var state string
+		primary.queryRow(t, fmt.Sprintf("SELECT coalesce((SELECT sync_state FROM pg_stat_replication WHERE application_name = '%s'), '')", name), &state)
+		if state == "sync" {
+			return sb
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("standby %s is not synchronous after 60 s (state %q)", name, state)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// Promote makes a standby the primary and waits until it is.
+func (pg *Postgres) Promote(t testing.TB) {
+	t.Helper()
+	var ok bool
+	pg.queryRow(t, "SELECT pg_promote(true, 60)", &ok)
+	if !ok {
+		t.Fatal("pg_promote did not finish within 60 s")
+	}
+}
+
+func (pg *Postgres) exec(t testing.TB, q string) {
+	t.Helper()
+	ctx := context.Background()
+	c, err := pgx.Connect(ctx, pg.URL("postgres"))
+	if err != nil {
+		t.Fatalf("connect to postgres: %v", err)
+	}
+	defer c.Close(ctx)
+	if _, err := c.Exec(ctx, q); err != nil {
+		t.Fatalf("%s: %v", q, err)
+	}
+}
+
+func (pg *Postgres) queryRow(t testing.TB, q string, dst ...any) {
+	t.Helper()
+	ctx := context.Background()
+	c, err := pgx.Connect(ctx, pg.URL("postgres"))
+	if err != nil {
+		t.Fatalf("connect to postgres: %v", err)
+	}
+	defer c.Close(ctx)
+	if err := c.QueryRow(ctx, q).Scan(dst...); err != nil {
+		t.Fatalf("%s: %v", q, err)
+	}
+}
+
+// URL is a connection string for database db.
+func (pg *Postgres) URL(db string) string {
+	return fmt.Sprintf("postgres://cleandrop@127.0.0.1:%d/%s?sslmode=disable", pg.Port, db)
+}
+
+// NewDatabase creates an empty database and returns its connection
+// string.
+func (pg *Postgres) NewDatabase(t testing.TB) string {
+	t.Helper()
+	name := fmt.Sprintf("t%d", pg.dbs.Add(1))
+	ctx := context.Background()
+	c, err := pgx.Connect(ctx, pg.URL("postgres"))
+	if err != nil {
+		t.Fatalf("connect to postgres: %v", err)
+	}
+	defer c.Close(ctx)
+	if _, err := c.Exec(ctx, "CREATE DATABASE "+name); err != nil {
+		t.Fatalf("create database: %v", err)
+	}
+	return pg.URL(name)
+}
+
+// Kill stops the server as a crash would (SIGKILL).
+func (pg *Postgres) Kill() { pg.proc.kill() }

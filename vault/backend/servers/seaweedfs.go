@@ -1,0 +1,120 @@
+package servers
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"strconv"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/minio/minio-go/v7"
+	"github.com/minio/minio-go/v7/pkg/credentials"
+)
+
+// SeaweedFS is a SeaweedFS server (master, volume, filer and S3 gateway
+// in one process) started for a test.
+type SeaweedFS struct {
+	// Endpoint is the S3 gateway's host:port on 127.0.0.1.
+	Endpoint string
+	proc     *process
+	buckets  atomic.Int32
+}
+
+// weedBinary is $CLEANDROP_WEED (make test sets it to the binary make
+// deps built), else weed on the PATH.
+func weedBinary() string {
+	if p := os.Getenv("CLEANDROP_WEED"); p != "" {
+		if _, err := os.Stat(p); err == nil {
+			return p
+		}
+		return ""
+	}
+	p, _ := exec.LookPath("weed")
+	return p
+}
+
+// StartSeaweedFS starts `weed server -s3` on free ports of 127.0.0.1 with
+// its data in a new temporary directory, and waits until the S3 gateway
+// answers. It is stopped (SIGTERM, then SIGKILL after 5 s: it ignores
+// SIGTERM for a while) when the test ends.
+func StartSeaweedFS(t testing.TB) *SeaweedFS {
+	t.Helper()
+	bin := weedBinary()
+	if bin == "" {
+		missing(t, "SeaweedFS (weed) not found at $CLEANDROP_WEED=%q or on the PATH", os.Getenv("CLEANDROP_WEED"))
+	}
+	dir := t.TempDir()
+	port := func() string { return strconv.Itoa(freePort(t)) }
+	s3 := port()
+	cmd := exec.Command(bin, "server", "-dir="+dir, "-ip=127.0.0.1", "-ip.bind=127.0.0.1",
+		"-master.port="+port(), "-volume.port="+port(), "-filer.port="+port(),
+		"-s3", "-s3.port="+s3, "-s3.port.iceberg=0", "-s3.port.lance=0",
+		// Each bucket is a collection with volumes of its own: allow
+		// many small ones (the default, 8, runs out after a few
+		// buckets and uploads fail with an internal error).
+		"-volume.max=100", "-master.volumeSizeLimitMB=256",
+		"-volume.preStopSeconds=0")
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), "TMPDIR="+dir)
+	w := &SeaweedFS{Endpoint: net.JoinHostPort("127.0.0.1", s3)}
+	w.proc = start(t, "weed", cmd)
+	t.Cleanup(func() {
+		w.proc.stop(syscall.SIGTERM, 5*time.Second)
+		if t.Failed() {
+			t.Logf("weed output (last 4 KiB):\n%s", tail(w.proc.out.String(), 4096))
+		}
+	})
+	client := w.Client(t)
+	w.proc.waitFor(t, 120*time.Second, func() error {
+		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+		defer cancel()
+		_, err := client.ListBuckets(ctx)
+		return err
+	})
+	return w
+}
+
+func tail(s string, n int) string {
+	if len(s) > n {
+		return s[len(s)-n:]
+	}
+	return s
+}
+
+// Client is an S3 client of the gateway, without credentials.
+func (w *SeaweedFS) Client(t testing.TB) *minio.Client {
+	t.Helper()
+	c, err := minio.New(w.Endpoint, &minio.Options{Creds: credentials.NewStaticV4("", "", ""), Secure: false})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+// NewBucket creates an empty bucket and returns its name. Making the
+// first buckets can take SeaweedFS a while (it grows volumes), so it
+// retries for up to a minute.
+func (w *SeaweedFS) NewBucket(t testing.TB) string {
+	t.Helper()
+	name := fmt.Sprintf("cleandrop-t%d", w.buckets.Add(1))
+	c := w.Client(t)
+	deadline := time.Now().Add(time.Minute)
+	for {
+		err := c.MakeBucket(context.Background(), name, minio.MakeBucketOptions{})
+		if err == nil {
+			return name
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("make bucket %s: %v", name, err)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
+
+// Kill stops the server as a crash would (SIGKILL).
+func (w *SeaweedFS) Kill() { w.proc.kill() }

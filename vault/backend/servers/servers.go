@@ -1,0 +1,148 @@
+package servers
+
+import (
+	"bytes"
+	"fmt"
+	"math/rand/v2"
+	"net"
+	"os"
+	"os/exec"
+	"strconv"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// missing skips t, or fails it in CI, because a program is not there.
+func missing(t testing.TB, format string, args ...any) {
+	t.Helper()
+	msg := fmt.Sprintf(format, args...)
+	if os.Getenv("CI") != "" {
+		t.Fatalf("%s; in CI make deps must install it", msg)
+	}
+	t.Skipf("%s; skipping (make deps installs it)", msg)
+}
+
+// freePort returns a port on 127.0.0.1 that nobody listens on now, and
+// for which port+10000 is free too (SeaweedFS puts its gRPC there).
+func freePort(t testing.TB) int {
+	t.Helper()
+	for range 200 {
+		p := 20000 + rand.IntN(30000)
+		if listenable(p) && listenable(p+10000) {
+			return p
+		}
+	}
+	t.Fatal("no free port pair on 127.0.0.1")
+	return 0
+}
+
+var taken sync.Map // ports handed out in this process
+
+func listenable(p int) bool {
+	if _, dup := taken.LoadOrStore(p, true); dup {
+		return false
+	}
+	l, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(p)))
+	if err != nil {
+		return false
+	}
+	l.Close()
+	return true
+}
+
+// process is a server started for a test, with its output kept for the
+// test's log.
+type process struct {
+	name string
+	cmd  *exec.Cmd
+	out  *lockedBuffer
+	done chan struct{}
+	err  error
+}
+
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+// start starts cmd in its own process group.
+func start(t testing.TB, name string, cmd *exec.Cmd) *process {
+	t.Helper()
+	p := &process{name: name, cmd: cmd, out: &lockedBuffer{}, done: make(chan struct{})}
+	cmd.Stdout, cmd.Stderr = p.out, p.out
+	if cmd.SysProcAttr == nil {
+		cmd.SysProcAttr = &syscall.SysProcAttr{}
+	}
+	cmd.SysProcAttr.Setpgid = true
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("start %s: %v", name, err)
+	}
+	go func() {
+		p.err = cmd.Wait()
+		close(p.done)
+	}()
+	return p
+}
+
+func (p *process) exited() bool {
+	select {
+	case <-p.done:
+		return true
+	default:
+		return false
+	}
+}
+
+// stop sends sig to the process group, waits up to grace, then kills it.
+func (p *process) stop(sig syscall.Signal, grace time.Duration) {
+	if p.exited() {
+		return
+	}
+	syscall.Kill(-p.cmd.Process.Pid, sig)
+	select {
+	case <-p.done:
+	case <-time.After(grace):
+		syscall.Kill(-p.cmd.Process.Pid, syscall.SIGKILL)
+		<-p.done
+	}
+}
+
+// Kill stops the process at once, as a crash would.
+func (p *process) kill() {
+	if !p.exited() {
+		syscall.Kill(-p.cmd.Process.Pid, syscall.SIGKILL)
+		<-p.done
+	}
+}
+
+// waitFor calls ready until it returns nil, the process exits, or the
+// timeout passes.
+func (p *process) waitFor(t testing.TB, timeout time.Duration, ready func() error) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	var err error
+	for time.Now().Before(deadline) {
+		if err = ready(); err == nil {
+			return
+		}
+		if p.exited() {
+			t.Fatalf("%s exited (%v) before it was ready; its output:\n%s", p.name, p.err, p.out)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	t.Fatalf("%s not ready after %v (%v); its output:\n%s", p.name, timeout, err, p.out)
+}
