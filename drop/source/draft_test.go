@@ -237,7 +237,7 @@ func TestDraftErrors(t *testing.T) {
 		t.Errorf("multipart check: %d, want a translated 400", w.Code)
 	}
 	w := f.postDraft("/report/guide?lang=mn", url.Values{"message": {""}})
-	if w.Code != 400 || !strings.Contains(w.Body.String(), "Эхлээд юу болсныг бичээрэй") {
+	if w.Code != 400 || !strings.Contains(w.Body.String(), "Эхлээд юу болсныг бичнэ үү") {
 		t.Errorf("the empty-text error is not in Mongolian: %d", w.Code)
 	}
 }
