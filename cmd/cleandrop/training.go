@@ -63,12 +63,12 @@ var trainingText = map[string]struct {
 		"RAST TRAJNIMI. Zyra komunale punësoi nipin e drejtorit pa asnjë konkurs.",
 	}, "SHËNIM TRAJNIMI. E kemi marrë raportin tuaj dhe po e vlerësojmë."},
 	"uz": {[5]string{
-		"O‘QUV ISHI. Litsenziya bo‘limi boshlig‘i qurilish ruxsatnomasini tezlashtirish uchun arizachilardan naqd pul so‘raydi.",
-		"O‘QUV ISHI. Yo‘l ta’mirlash tenderi ochiq tanlov o‘tkazmaslik uchun kichik shartnomalarga bo‘lindi.",
-		"O‘QUV ISHI. Shifoxona xodimlariga hech qachon bo‘lmagan qabullarni qayd etish buyuriladi.",
-		"O‘QUV ISHI. Yo‘qolgan mablag‘ haqida xabar berganimdan keyin rahbarim meni uzoq filialga o‘tkazdi.",
-		"O‘QUV ISHI. Tuman idorasi direktorning jiyanini hech qanday tanlovsiz ishga oldi.",
-	}, "O‘QUV ESLATMASI. Xabaringiz qabul qilindi va ko‘rib chiqilmoqda."},
+		"OʻQUV ISHI. Litsenziya boʻlimi boshligʻi qurilish ruxsatnomasini tezlashtirish uchun arizachilardan naqd pul soʻraydi.",
+		"OʻQUV ISHI. Yoʻl taʼmirlash tenderi ochiq tanlov oʻtkazmaslik uchun kichik shartnomalarga boʻlindi.",
+		"OʻQUV ISHI. Shifoxona xodimlariga hech qachon boʻlmagan qabullarni qayd etish buyuriladi.",
+		"OʻQUV ISHI. Yoʻqolgan mablagʻ haqida xabar berganimdan keyin rahbarim meni uzoq filialga oʻtkazdi.",
+		"OʻQUV ISHI. Tuman idorasi direktorning jiyanini hech qanday tanlovsiz ishga oldi.",
+	}, "OʻQUV ESLATMASI. Xabaringiz qabul qilindi va koʻrib chiqilmoqda."},
 }
 
 // trainingCases span the stages: a new case, one acknowledged, one under
