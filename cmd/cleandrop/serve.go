@@ -274,7 +274,8 @@ func serve(cfg *Config, o serveOpts) error {
 	if err != nil {
 		return err
 	}
-	srvs = append(srvs, start("control", control.Handler(store, ops, auditLog, off, logger), ctlLn, errc, logger))
+	bk := &backuper{cfg: cfg, store: store, audit: auditLog, log: logger}
+	srvs = append(srvs, start("control", control.Handler(store, ops, auditLog, off, bk.write, logger), ctlLn, errc, logger))
 
 	var ready []string
 	if useTor && !o.demo {
