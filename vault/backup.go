@@ -63,6 +63,8 @@ func (s *Store) Backup(put Put) error {
 	// One goroutine reads the whole key space in one transaction: one
 	// read timestamp for every record, as the packs' extents need.
 	st.NumGo = 1
+	// Lists of about a chunk: memory stays flat however big the vault.
+	st.MaxSize = backupChunk
 	if _, err := st.Backup(&kvScan{w: cw, visit: func(kv *pb.KV) error {
 		if !bytes.HasPrefix(kv.Key, []byte("i/")) || len(kv.Value) == 0 {
 			return nil
@@ -167,27 +169,36 @@ func (k *kvScan) Write(p []byte) (int, error) {
 	if _, err := k.w.Write(p); err != nil {
 		return 0, err
 	}
+	// The usual case, a whole list after its length: read it in place.
+	if len(k.pend) == 8 && binary.LittleEndian.Uint64(k.pend) == uint64(len(p)) {
+		k.pend = k.pend[:0]
+		return len(p), k.scan(p)
+	}
 	k.pend = append(k.pend, p...)
 	for len(k.pend) >= 8 {
 		n := binary.LittleEndian.Uint64(k.pend)
 		if uint64(len(k.pend)-8) < n {
 			break
 		}
-		var list pb.KVList
-		if err := proto.Unmarshal(k.pend[8:8+n], &list); err != nil {
-			return 0, fmt.Errorf("badger stream: %w", err)
-		}
-		for _, kv := range list.Kv {
-			if err := k.visit(kv); err != nil {
-				return 0, err
-			}
+		if err := k.scan(k.pend[8 : 8+n]); err != nil {
+			return 0, err
 		}
 		k.pend = k.pend[8+n:]
 	}
-	if len(k.pend) == 0 {
-		k.pend = nil
-	}
 	return len(p), nil
+}
+
+func (k *kvScan) scan(b []byte) error {
+	var list pb.KVList
+	if err := proto.Unmarshal(b, &list); err != nil {
+		return fmt.Errorf("badger stream: %w", err)
+	}
+	for _, kv := range list.Kv {
+		if err := k.visit(kv); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 var restoreName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$`)
