@@ -47,7 +47,7 @@ func cmdDemo(args []string, stdout, stderr io.Writer) error {
 	for _, k := range keys {
 		fmt.Fprintf(stdout, "cleandrop demo: %s key of %q: %s\n", k.role(), k.agency, k.path)
 	}
-	if bk := demoBackupKey(*data); fileExists(bk) {
+	if bk := demoBackupKey(*data); len(cfg.backup) > 0 {
 		fmt.Fprintf(stdout, "cleandrop demo: backup key: %s (try: cleandrop backup --data %s -o FILE)\n", bk, *data)
 	}
 	fmt.Fprintln(stdout, "cleandrop demo: DEMO ONLY: these officer and backup keys sit beside the server; a real agency keeps them offline")
@@ -181,8 +181,3 @@ func demoSetup(data, juris string) (string, []demoKey, error) {
 
 // demoBackupKey is the demo's backup identity file.
 func demoBackupKey(data string) string { return filepath.Join(data, "demo", "backup.key") }
-
-func fileExists(path string) bool {
-	_, err := os.Stat(path)
-	return err == nil
-}
