@@ -27,11 +27,14 @@ import (
 
 // A backup is an age file sealed to the configuration's backup_recipients.
 // Inside is a tar: the parts, then manifest.json, which lists every part
-// by name, size and SHA-256. The plaintext exists only in the server's
-// memory (backup) and the restoring machine's (restore).
+// by name, size and SHA-256, then manifest.json.sig, the drop's signature
+// over it (age seals but does not sign: anyone with a backup recipient's
+// public key could make a backup). The plaintext exists only in the
+// server's memory (backup) and the restoring machine's (restore).
 const (
 	backupFormat   = "cleandrop-backup-v1"
 	backupManifest = "manifest.json"
+	backupSig      = "manifest.json.sig"
 	// Parts outside the vault and the audit log.
 	backupConfig = "config.json"
 	backupPepper = "pepper"
@@ -57,6 +60,7 @@ type backupList struct {
 
 // backuper takes backups of a running server.
 type backuper struct {
+	sign  func([]byte) ([]byte, error)
 	cfg   *Config
 	store *vault.Store
 	audit *audit.Log
@@ -140,7 +144,18 @@ func (b *backuper) write(w io.Writer) error {
 	if err != nil {
 		return err
 	}
-	if err := putBytes(backupManifest, append(m, '\n')); err != nil {
+	m = append(m, '\n')
+	sig, err := b.sign(m)
+	if err != nil {
+		return err
+	}
+	if err := putBytes(backupManifest, m); err != nil {
+		return err
+	}
+	if err := tw.WriteHeader(&tar.Header{Name: backupSig, Size: int64(len(sig)), Mode: 0o600, Typeflag: tar.TypeReg, ModTime: time.Unix(0, 0)}); err != nil {
+		return err
+	}
+	if _, err := tw.Write(sig); err != nil {
 		return err
 	}
 	if err := tw.Close(); err != nil {
@@ -217,77 +232,101 @@ func openBackup(path string, ids []age.Identity) (*tar.Reader, func(), error) {
 }
 
 // checkBackup is restore's first pass: it reads the whole backup, checks
-// every part against the manifest at its end and returns the manifest.
-// Nothing is written.
-func checkBackup(path string, ids []age.Identity) ([]manifestPart, error) {
+// every part against the manifest at its end, and the manifest's
+// signature with signer (nil: the signing key in the backup, whose
+// fingerprint it returns for the operator to compare), and returns the
+// manifest. Nothing is written.
+func checkBackup(path string, ids []age.Identity, signer *signing.Verifier) (_ []manifestPart, _ string, err error) {
 	tr, done, err := openBackup(path, ids)
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	defer done()
 	var seen []manifestPart
 	var list backupList
+	var manifest, sig, public []byte
 	for {
 		hdr, err := tr.Next()
 		if err == io.EOF {
 			break
 		}
 		if err != nil {
-			return nil, fmt.Errorf("%w: %v", errRestore, err)
+			return nil, "", fmt.Errorf("%w: %v", errRestore, err)
 		}
 		if hdr.Typeflag != tar.TypeReg || hdr.Size < 0 {
-			return nil, fmt.Errorf("%w: %s is not a file", errRestore, hdr.Name)
+			return nil, "", fmt.Errorf("%w: %s is not a file", errRestore, hdr.Name)
 		}
-		if hdr.Name == backupManifest {
-			if list.Format != "" {
-				return nil, fmt.Errorf("%w: two manifests", errRestore)
+		switch {
+		case hdr.Name == backupManifest && manifest == nil:
+			if manifest, err = io.ReadAll(io.LimitReader(tr, 64<<20)); err != nil {
+				return nil, "", fmt.Errorf("%w: %v", errRestore, err)
 			}
-			b, err := io.ReadAll(io.LimitReader(tr, 64<<20))
-			if err != nil {
-				return nil, fmt.Errorf("%w: %v", errRestore, err)
-			}
-			dec := json.NewDecoder(bytes.NewReader(b))
+			dec := json.NewDecoder(bytes.NewReader(manifest))
 			dec.DisallowUnknownFields()
 			if err := dec.Decode(&list); err != nil || list.Format != backupFormat {
-				return nil, fmt.Errorf("%w: manifest is not a %s manifest", errRestore, backupFormat)
+				return nil, "", fmt.Errorf("%w: manifest is not a %s manifest", errRestore, backupFormat)
 			}
 			continue
-		}
-		if list.Format != "" {
-			return nil, fmt.Errorf("%w: %s follows the manifest", errRestore, hdr.Name)
+		case hdr.Name == backupSig && manifest != nil && sig == nil:
+			if sig, err = io.ReadAll(io.LimitReader(tr, 64<<10)); err != nil {
+				return nil, "", fmt.Errorf("%w: %v", errRestore, err)
+			}
+			continue
+		case manifest != nil:
+			return nil, "", fmt.Errorf("%w: %s follows the manifest", errRestore, hdr.Name)
 		}
 		h := sha256.New()
-		n, err := io.Copy(h, tr)
+		var keep bytes.Buffer
+		w := io.Writer(h)
+		if hdr.Name == backupSign+signing.PublicFile {
+			w = io.MultiWriter(h, &keep)
+		}
+		n, err := io.Copy(w, tr)
 		if err != nil {
-			return nil, fmt.Errorf("%w: %s: %v", errRestore, hdr.Name, err)
+			return nil, "", fmt.Errorf("%w: %s: %v", errRestore, hdr.Name, err)
+		}
+		if keep.Len() > 0 {
+			public = keep.Bytes()
 		}
 		seen = append(seen, manifestPart{Name: hdr.Name, Size: n, SHA256: hex.EncodeToString(h.Sum(nil))})
 	}
-	if list.Format == "" {
-		return nil, fmt.Errorf("%w: no manifest (cut short?)", errRestore)
+	if list.Format == "" || sig == nil {
+		return nil, "", fmt.Errorf("%w: no signed manifest (cut short?)", errRestore)
+	}
+	if signer == nil {
+		if signer, err = signing.ParseVerifier(public); err != nil {
+			return nil, "", fmt.Errorf("%w: its signing key: %v", errRestore, err)
+		}
+	}
+	if err := signer.Verify(manifest, sig); err != nil {
+		if errors.Is(err, signing.ErrOtherKey) {
+			return nil, "", hint(fmt.Errorf("the backup was not signed by the key given with --signer: %w", err),
+				"check that --signer is your drop's public signing key; if it is, this backup did not come from your drop: do not restore it")
+		}
+		return nil, "", fmt.Errorf("%w: manifest signature: %v", errRestore, err)
 	}
 	if len(seen) != len(list.Parts) {
-		return nil, fmt.Errorf("%w: %d parts where the manifest lists %d", errRestore, len(seen), len(list.Parts))
+		return nil, "", fmt.Errorf("%w: %d parts where the manifest lists %d", errRestore, len(seen), len(list.Parts))
 	}
 	names := map[string]bool{}
 	for i, p := range list.Parts {
 		if seen[i] != p {
-			return nil, fmt.Errorf("%w: part %s does not match the manifest", errRestore, p.Name)
+			return nil, "", fmt.Errorf("%w: part %s does not match the manifest", errRestore, p.Name)
 		}
 		if names[p.Name] {
-			return nil, fmt.Errorf("%w: %s listed twice", errRestore, p.Name)
+			return nil, "", fmt.Errorf("%w: %s listed twice", errRestore, p.Name)
 		}
 		names[p.Name] = true
 		if _, ok := restoreTarget("/", p.Name); !ok {
-			return nil, fmt.Errorf("%w: unknown part %s", errRestore, p.Name)
+			return nil, "", fmt.Errorf("%w: unknown part %s", errRestore, p.Name)
 		}
 	}
 	for _, need := range []string{backupConfig, backupPepper, backupSign + signing.SecretFile, audit.BackupLog, audit.BackupKey, audit.BackupHead, vault.BackupKV + "0000"} {
 		if !names[need] {
-			return nil, fmt.Errorf("%w: it lacks %s", errRestore, need)
+			return nil, "", fmt.Errorf("%w: it lacks %s", errRestore, need)
 		}
 	}
-	return list.Parts, nil
+	return list.Parts, signer.Fingerprint(), nil
 }
 
 var kvPart = regexp.MustCompile(`^` + regexp.QuoteMeta(vault.BackupKV) + `[0-9]{4,}$`)
@@ -352,6 +391,7 @@ func cmdRestore(args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("restore", flag.ContinueOnError)
 	idPath := fs.String("i", "", "the backup key's identity `FILE`")
 	data := fs.String("data", "", "the new data `DIR` (missing or empty)")
+	signer := fs.String("signer", "", "the drop's public signing key `FILE` (public.asc): the backup must be signed by it")
 	pos, err := parse(fs, args, stderr)
 	if err != nil {
 		return err
@@ -371,8 +411,14 @@ func cmdRestore(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return hint(fmt.Errorf("identity %s: %w", *idPath, err), "pass the backup key's identity file (AGE-SECRET-KEY-...)")
 	}
+	var v *signing.Verifier
+	if *signer != "" {
+		if v, err = signing.FromFile(*signer); err != nil {
+			return hint(fmt.Errorf("signing key %s: %w", *signer, err), "pass the drop's public.asc")
+		}
+	}
 	start := time.Now()
-	parts, err := checkBackup(pos[0], ids)
+	parts, fpr, err := checkBackup(pos[0], ids, v)
 	if err != nil {
 		return err
 	}
@@ -400,6 +446,11 @@ func cmdRestore(args []string, stdout, stderr io.Writer) error {
 		size += p.Size
 	}
 	fmt.Fprintf(stdout, "Restored %d parts (%d bytes; audit log of %d entries verified) into %s in %.1fs.\n", len(parts), size, n, dir, time.Since(start).Seconds())
+	if v != nil {
+		fmt.Fprintf(stdout, "Signed by the drop's key %s, as --signer says.\n", fpr)
+	} else {
+		fmt.Fprintf(stdout, "Signed by the signing key it holds, %s: compare it with your drop's fingerprint (cleandrop signing-key), or pass --signer.\n", fpr)
+	}
 	fmt.Fprintf(stdout, "Start it with: cleandrop serve --config %s\n", filepath.Join(dir, "config.json"))
 	return nil
 }

@@ -18,6 +18,8 @@ import (
 	"time"
 
 	"filippo.io/age"
+
+	"cleandrop/vault/signing"
 )
 
 // shown is a receipt a reporter saw, and when.
@@ -196,6 +198,16 @@ func TestBackupRestoreUnderLoad(t *testing.T) {
 		if _, errOut, code := runCLI(t, "restore", file, "-i", backupKey, "--data", full); code != 1 || !strings.Contains(errOut, "not empty") {
 			t.Errorf("non-empty directory: exit %d\n%s", code, errOut)
 		}
+		// Signed by another drop's key than the one named.
+		other, _, err := signing.LoadOrCreate(t.TempDir(), "another drop")
+		if err != nil {
+			t.Fatal(err)
+		}
+		otherKey := filepath.Join(t.TempDir(), "other.asc")
+		os.WriteFile(otherKey, other.PublicKey(), 0o600)
+		if _, errOut, code := runCLI(t, "restore", file, "-i", backupKey, "--signer", otherKey, "--data", out); code != 1 || !strings.Contains(errOut, "not signed by the key given with --signer") {
+			t.Errorf("another drop's signing key: exit %d\n%s", code, errOut)
+		}
 		// A backup cut short.
 		short := filepath.Join(t.TempDir(), "short.backup")
 		os.WriteFile(short, b[:len(b)-100], 0o600)
@@ -206,7 +218,7 @@ func TestBackupRestoreUnderLoad(t *testing.T) {
 
 	dir := filepath.Join(t.TempDir(), "restored")
 	start := time.Now()
-	if out, errOut, code := runCLI(t, "restore", file, "-i", backupKey, "--data", dir); code != 0 {
+	if out, errOut, code := runCLI(t, "restore", file, "-i", backupKey, "--signer", s.signingKey(), "--data", dir); code != 0 || !strings.Contains(out, "as --signer says") {
 		t.Fatalf("restore: exit %d\n%s%s", code, out, errOut)
 	} else {
 		measured(t, "restore: %v: %s", time.Since(start).Round(time.Millisecond), strings.TrimSpace(strings.SplitN(out, "\n", 2)[0]))

@@ -274,7 +274,7 @@ func serve(cfg *Config, o serveOpts) error {
 	if err != nil {
 		return err
 	}
-	bk := &backuper{cfg: cfg, store: store, audit: auditLog, log: logger}
+	bk := &backuper{sign: signer.Sign, cfg: cfg, store: store, audit: auditLog, log: logger}
 	srvs = append(srvs, start("control", control.Handler(store, ops, auditLog, off, bk.write, logger), ctlLn, errc, logger))
 
 	var ready []string
