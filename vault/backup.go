@@ -176,14 +176,14 @@ func (k *kvScan) Write(p []byte) (int, error) {
 	}
 	k.pend = append(k.pend, p...)
 	for len(k.pend) >= 8 {
-		n := binary.LittleEndian.Uint64(k.pend)
-		if uint64(len(k.pend)-8) < n {
+		n, rest := binary.LittleEndian.Uint64(k.pend), k.pend[8:]
+		if uint64(len(rest)) < n {
 			break
 		}
-		if err := k.scan(k.pend[8 : 8+n]); err != nil {
+		if err := k.scan(rest[:n]); err != nil {
 			return 0, err
 		}
-		k.pend = k.pend[8+n:]
+		k.pend = rest[n:]
 	}
 	return len(p), nil
 }
