@@ -173,6 +173,20 @@ func TestBackupRestoreUnderLoad(t *testing.T) {
 			during++
 		}
 	}
+	// Only ciphertext reached the disk: no part of the data shows.
+	sealed := readFile(t, file)
+	for what, plain := range map[string]string{
+		"the configuration": "Anti-Corruption Commission (demo)",
+		"the pepper":        readFile(t, filepath.Join(s.data, "pepper")),
+		"the signing key":   "PGP PRIVATE KEY",
+		"the audit log":     "officer.add",
+		"a case reference":  receipts[0].ref,
+		"the manifest":      backupFormat,
+	} {
+		if strings.Contains(sealed, plain) {
+			t.Errorf("the backup file shows %s in the clear", what)
+		}
+	}
 	measured(t, "backup: %d bytes in %v, %d reports in total, %d finished while it ran", fi.Size(), took.Round(time.Millisecond), len(receipts), during)
 
 	backupKey := filepath.Join(s.data, "demo", "backup.key")
