@@ -199,6 +199,10 @@ func cmdBackup(args []string, stdout, stderr io.Writer) error {
 	}
 	if err != nil {
 		os.Remove(*out)
+		var ce *control.Error
+		if !errors.Is(err, control.ErrNotRunning) && !errors.As(err, &ce) {
+			return hint(err, "the backup stopped midway and "+*out+" was removed; the server's log says why")
+		}
 		return explain(err)
 	}
 	fi, err := os.Stat(*out)
