@@ -367,3 +367,25 @@ func TestBackupNeedsRecipients(t *testing.T) {
 		t.Error("a refused backup left its file")
 	}
 }
+
+// A backup that fails after its first byte is cut: the command says so and
+// keeps no file.
+func TestBackupCutMidway(t *testing.T) {
+	s := startDemo(t)
+	// The pepper, read again for each backup, is refused once others can
+	// read it: after the age header has gone out.
+	pepper := filepath.Join(s.data, "pepper")
+	if err := os.Chmod(pepper, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(t.TempDir(), "drop.backup")
+	_, errOut, code := runCLI(t, "backup", "-o", out, "--data", s.data)
+	if code != 1 || !strings.Contains(errOut, "stopped midway") {
+		t.Errorf("backup cut midway: exit %d\n%s", code, errOut)
+	}
+	if _, err := os.Stat(out); err == nil {
+		t.Error("a cut backup left its file")
+	}
+	os.Chmod(pepper, 0o600)
+	s.cli(t, "backup", "-o", out)
+}
