@@ -240,12 +240,20 @@ func openBackup(path string, ids []age.Identity) (*tar.Reader, func(), error) {
 // signature with signer (nil: the signing key in the backup, whose
 // fingerprint it returns for the operator to compare), and returns the
 // manifest. Nothing is written.
-func checkBackup(path string, ids []age.Identity, signer *signing.Verifier) (_ []manifestPart, _ string, err error) {
+func checkBackup(path string, ids []age.Identity, signer *signing.Verifier) ([]manifestPart, string, error) {
 	tr, done, err := openBackup(path, ids)
 	if err != nil {
 		return nil, "", err
 	}
 	defer done()
+	return checkParts(tr, signer)
+}
+
+// maxPublicKey bounds the signing key's public part that checkParts keeps.
+const maxPublicKey = 1 << 20
+
+// checkParts checks a decrypted backup's tar, as checkBackup says.
+func checkParts(tr *tar.Reader, signer *signing.Verifier) (_ []manifestPart, _ string, err error) {
 	var seen []manifestPart
 	var list backupList
 	var manifest, sig, public []byte
@@ -283,6 +291,9 @@ func checkBackup(path string, ids []age.Identity, signer *signing.Verifier) (_ [
 		var keep bytes.Buffer
 		w := io.Writer(h)
 		if hdr.Name == backupSign+signing.PublicFile {
+			if hdr.Size > maxPublicKey {
+				return nil, "", fmt.Errorf("%w: %s is too big", errRestore, hdr.Name)
+			}
 			w = io.MultiWriter(h, &keep)
 		}
 		n, err := io.Copy(w, tr)
