@@ -59,4 +59,10 @@
 // of sizes and SHA-256 sums; [OpenBundle] checks such a bundle completely
 // before it decrypts it on the officer's offline machine. Every sealed item
 // is a plain binary age file that the stock age command can decrypt.
+//
+// [Store.Backup] hands out, while the store serves, a consistent copy:
+// Badger's backup stream read in one transaction, then each pack up to the
+// last item that stream records in it. It writes nothing to disk; the
+// stream's metadata is plaintext, so the caller seals the parts as they
+// come. [Restore] loads such a stream into a new vault with a new key.
 package vault

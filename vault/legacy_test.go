@@ -98,4 +98,44 @@ func TestBlobsFromBeforePacks(t *testing.T) {
 			t.Errorf("%s holds %d bytes nothing references", p, fi.Size())
 		}
 	}
+
+	// A backup carries the blob file, and the restored vault reads it.
+	restored := filepath.Join(t.TempDir(), "vault")
+	var kv bytes.Buffer
+	var names []string
+	err = s.Backup(func(part string, size int64, r io.Reader) error {
+		names = append(names, part)
+		if part == BackupKV+"0000" {
+			_, err := io.Copy(&kv, r)
+			return err
+		}
+		b, _ := io.ReadAll(r)
+		os.MkdirAll(filepath.Dir(RestorePath(restored, part)), 0o700)
+		return os.WriteFile(RestorePath(restored, part), b, 0o600)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(names) != 2 || names[1] != BackupBlobs+name {
+		t.Fatalf("backup parts %q, want the stream and %s", names, name)
+	}
+	if err := Restore(restored, &kv); err != nil {
+		t.Fatal(err)
+	}
+	r2, err := Open(restored, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r2.Close()
+	rc, err = r2.OpenItem(ref, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rc.Close()
+	if r, err = age.Decrypt(rc, id); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := io.ReadAll(r); !bytes.Equal(got, plain) {
+		t.Error("restored blob item does not read back")
+	}
 }

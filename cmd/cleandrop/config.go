@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -84,6 +85,10 @@ type Config struct {
 	// agency and complete month, counts below 5 hidden, computed at most
 	// once a day. Off by default (docs/threat-model.md says what it shows).
 	PublicStats bool `json:"public_stats,omitempty"`
+	// BackupRecipients are the age recipients 'cleandrop backup' seals the
+	// whole data directory to (pepper and signing key included): keys held
+	// offline by whoever may restore the drop, never an officer's.
+	BackupRecipients []string `json:"backup_recipients,omitempty"`
 
 	// Filled in by load.
 	path     string
@@ -92,6 +97,7 @@ type Config struct {
 	policy   stage.Policy
 	pack     *jurisdiction.Pack
 	agencies []agency
+	backup   []age.Recipient
 	warnings []string // printed by the commands that load a configuration
 }
 
@@ -336,6 +342,9 @@ func (c *Config) check() error {
 			return err
 		}
 		c.agencies = append(c.agencies, ag)
+	}
+	if err := c.checkBackup(); err != nil {
+		return err
 	}
 	if c.Notify != nil {
 		return c.Notify.check(base)
@@ -657,6 +666,34 @@ func checkCustodian(a AgencyConfig) ([]age.Recipient, error) {
 		}
 	}
 	return rs, nil
+}
+
+// checkBackup parses the backup recipients: valid age keys of one kind,
+// none of them an officer's or a custodian's (a backup holds the pepper,
+// which opens every case's follow-up to whoever also has a receipt).
+func (c *Config) checkBackup() error {
+	if len(c.BackupRecipients) == 0 {
+		return nil
+	}
+	rs, _, err := parseRecipients(c.BackupRecipients)
+	var bad *badRecipient
+	switch {
+	case errors.As(err, &bad):
+		return hint(fmt.Errorf("config: backup recipient %d is not a valid age public key: %w", bad.i+1, bad.err),
+			"make the backup key offline with 'cleandrop keygen' and put its public half (age1...) here")
+	case err != nil:
+		return hint(fmt.Errorf("config: backup_recipients: %w", err), "age refuses to mix them in one file: use one kind")
+	}
+	for _, k := range c.BackupRecipients {
+		for _, a := range c.Agencies {
+			if slices.ContainsFunc(append(slices.Clone(a.Recipients), a.Custodian...), func(o string) bool { return strings.TrimSpace(o) == strings.TrimSpace(k) }) {
+				return hint(fmt.Errorf("config: backup key %s is also a key of agency %q", strings.TrimSpace(k), a.ID),
+					"the backup holds the pepper and the signing key: give it a key of its own, kept offline")
+			}
+		}
+	}
+	c.backup = rs
+	return nil
 }
 
 // errMixedKinds: age refuses to seal to post-quantum and classic keys at once.

@@ -47,7 +47,10 @@ func cmdDemo(args []string, stdout, stderr io.Writer) error {
 	for _, k := range keys {
 		fmt.Fprintf(stdout, "cleandrop demo: %s key of %q: %s\n", k.role(), k.agency, k.path)
 	}
-	fmt.Fprintln(stdout, "cleandrop demo: DEMO ONLY: these officer keys sit beside the server; a real agency keeps them offline")
+	if bk := demoBackupKey(*data); len(cfg.backup) > 0 {
+		fmt.Fprintf(stdout, "cleandrop demo: backup key: %s (try: cleandrop backup --data %s -o FILE)\n", bk, *data)
+	}
+	fmt.Fprintln(stdout, "cleandrop demo: DEMO ONLY: these officer and backup keys sit beside the server; a real agency keeps them offline")
 	if *juris != "" {
 		n, file, err := seedTraining(cfg)
 		if err != nil {
@@ -156,6 +159,16 @@ func demoSetup(data, juris string) (string, []demoKey, error) {
 		i := slices.IndexFunc(cfg.Agencies, func(a AgencyConfig) bool { return a.ID == k.agency })
 		cfg.Agencies[i].Custodian = []string{pub}
 	}
+	// The backup key, to which 'cleandrop backup' seals: an officer's
+	// key must never open a backup (it holds the pepper).
+	text, pub, err := newIdentity(false)
+	if err != nil {
+		return "", nil, err
+	}
+	if err := writeNew(demoBackupKey(data), []byte(text)); err != nil {
+		return "", nil, err
+	}
+	cfg.BackupRecipients = []string{pub}
 	b, err := json.MarshalIndent(cfg, "", "  ")
 	if err != nil {
 		return "", nil, err
@@ -165,3 +178,6 @@ func demoSetup(data, juris string) (string, []demoKey, error) {
 	}
 	return cfgPath, keys, nil
 }
+
+// demoBackupKey is the demo's backup identity file.
+func demoBackupKey(data string) string { return filepath.Join(data, "demo", "backup.key") }

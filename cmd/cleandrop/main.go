@@ -8,6 +8,8 @@
 //	cleandrop stage    --case REF [--note-file FILE] STAGE [--data DIR | --config FILE]
 //	cleandrop open     BUNDLE -i IDENTITY --signer KEY.asc -o DIR
 //	cleandrop refer    BUNDLE -i IDENTITY --signer KEY.asc --agency ID --to RECIPIENTS -o OUT
+//	cleandrop backup   -o FILE [--data DIR | --config FILE]
+//	cleandrop restore  BACKUP -i KEY [--signer KEY.asc] --data DIR
 //	cleandrop signing-key [--data DIR | --config FILE]
 //	cleandrop keygen   [--pq] [-o FILE]
 //	cleandrop check    --config FILE
@@ -41,6 +43,9 @@ const usage = `Usage:
                                                               check and decrypt a bundle (offline machine)
   cleandrop refer   BUNDLE -i IDENTITY --signer KEY.asc --agency ID --to KEYS -o OUT
                                                               re-seal a case for another agency (offline machine)
+  cleandrop backup  -o FILE                                   write a sealed backup of the running drop
+  cleandrop restore BACKUP -i KEY [--signer KEY.asc] --data DIR
+                                                              check a backup and rebuild a data directory from it
   cleandrop signing-key                                       print the public key that signs exports
   cleandrop keygen  [--pq] [-o FILE]                          make an officer age key (offline machine)
   cleandrop check   --config FILE                             check a configuration
@@ -96,6 +101,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		"guide":       cmdGuide,
 		"officer":     cmdOfficer,
 		"audit":       cmdAudit,
+		"backup":      cmdBackup,
+		"restore":     cmdRestore,
 	}
 	name := args[0]
 	if name == "help" || name == "-h" || name == "--help" {

@@ -70,7 +70,11 @@ func cmdCheck(args []string, stdout, stderr io.Writer) error {
 	for _, w := range cfg.warnings {
 		fmt.Fprintf(stderr, "cleandrop: warning: %s\n", w)
 	}
-	fmt.Fprintf(stdout, "%s: ok: %d agencies, jurisdiction %s, language %s, data in %s\n", *cfgPath, len(cfg.agencies), cfg.pack.Code, cfg.Language, cfg.DataDir)
+	backups := "no backup key (cleandrop backup is off)"
+	if n := len(cfg.backup); n > 0 {
+		backups = fmt.Sprintf("backups sealed to %d key(s)", n)
+	}
+	fmt.Fprintf(stdout, "%s: ok: %d agencies, jurisdiction %s, language %s, data in %s, %s\n", *cfgPath, len(cfg.agencies), cfg.pack.Code, cfg.Language, cfg.DataDir, backups)
 	return nil
 }
 
@@ -274,7 +278,8 @@ func serve(cfg *Config, o serveOpts) error {
 	if err != nil {
 		return err
 	}
-	srvs = append(srvs, start("control", control.Handler(store, ops, auditLog, off, logger), ctlLn, errc, logger))
+	bk := &backuper{sign: signer.Sign, cfg: cfg, store: store, audit: auditLog, log: logger}
+	srvs = append(srvs, start("control", control.Handler(store, ops, auditLog, off, bk.write, logger), ctlLn, errc, logger))
 
 	var ready []string
 	if useTor && !o.demo {

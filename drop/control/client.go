@@ -154,3 +154,17 @@ func (c *Client) NewToken(name, label string) (NewToken, error) {
 	err := c.json(http.MethodPost, officerPath(name)+"/tokens", TokenRequest{Label: label}, &out)
 	return out, err
 }
+
+// Backup writes the server's sealed backup to w. An error means the
+// backup is incomplete.
+func (c *Client) Backup(w io.Writer) error {
+	resp, err := c.do(http.MethodPost, "/v1/backup", "", nil)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if _, err := io.Copy(w, resp.Body); err != nil {
+		return fmt.Errorf("backup cut short: %w", err)
+	}
+	return nil
+}

@@ -80,15 +80,23 @@ const MaxMessage = casework.MaxMessage
 // the longest text the operations layer takes, and its encoding.
 const maxTextBody = 2*MaxMessage + 64<<10
 
+// Backup writes a backup of the running server, sealed, to w: nothing but
+// ciphertext leaves it. It is audited by whoever provides it.
+type Backup func(w io.Writer) error
+
+// ErrNoBackupKey is what a [Backup] returns when the configuration names
+// no key to seal backups to.
+var ErrNoBackupKey = errors.New("the configuration names no backup_recipients")
+
 // Handler serves the control API. ops carries out every action on a case,
 // recorded in the audit log as the administrator's; au, when not nil, is
 // the audit log served at /v1/audit; off, when not nil, manages officer
-// accounts.
-func Handler(st Store, ops *casework.Desk, au AuditLog, off Officers, log *slog.Logger) http.Handler {
+// accounts; bk, when not nil, serves a sealed backup at POST /v1/backup.
+func Handler(st Store, ops *casework.Desk, au AuditLog, off Officers, bk Backup, log *slog.Logger) http.Handler {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	a := &api{st: st, ops: ops, au: au, log: log.With("component", "control")}
+	a := &api{st: st, ops: ops, au: au, bk: bk, log: log.With("component", "control")}
 	r := chi.NewRouter()
 	r.Route("/v1/cases", func(r chi.Router) {
 		r.Get("/", a.list)
@@ -105,6 +113,9 @@ func Handler(st Store, ops *casework.Desk, au AuditLog, off Officers, log *slog.
 	if off != nil {
 		a.officerRoutes(r, off)
 	}
+	if bk != nil {
+		r.Post("/v1/backup", a.backup)
+	}
 	r.NotFound(func(w http.ResponseWriter, r *http.Request) {
 		writeErr(w, http.StatusNotFound, "no such endpoint", "")
 	})
@@ -115,6 +126,7 @@ type api struct {
 	st  Store
 	ops *casework.Desk
 	au  AuditLog
+	bk  Backup
 	log *slog.Logger
 }
 
@@ -194,6 +206,38 @@ func (a *api) export(w http.ResponseWriter, r *http.Request) {
 		a.log.Error("export failed")
 		panic(http.ErrAbortHandler)
 	}
+}
+
+// backup streams the sealed backup. An error before the first byte is an
+// error answer; after it, the stream is cut, and age's final chunk is
+// missing.
+func (a *api) backup(w http.ResponseWriter, r *http.Request) {
+	cw := &countWriter{w: w}
+	w.Header().Set("Content-Type", "application/octet-stream")
+	if err := a.bk(cw); err != nil {
+		switch {
+		case cw.n == 0 && errors.Is(err, ErrNoBackupKey):
+			writeErr(w, http.StatusConflict, err.Error(),
+				`add "backup_recipients": ["age1..."] to the configuration (a key made offline with 'cleandrop keygen'), and restart the server`)
+			return
+		case cw.n == 0:
+			a.internal(w, "backup", err)
+			return
+		}
+		a.log.Error("backup failed midway", "err", err)
+		panic(http.ErrAbortHandler)
+	}
+}
+
+type countWriter struct {
+	w io.Writer
+	n int64
+}
+
+func (c *countWriter) Write(p []byte) (int, error) {
+	n, err := c.w.Write(p)
+	c.n += int64(n)
+	return n, err
 }
 
 func (a *api) question(w http.ResponseWriter, r *http.Request) {

@@ -112,7 +112,7 @@ func serveAudited(t *testing.T) (*Client, string, *vault.Store, *fakeOfficers, *
 	}
 	off := &fakeOfficers{tokens: map[string]string{}}
 	ops, au := newOps(t, st)
-	srv := &http.Server{Handler: Handler(st, ops, au, off, nil), ReadHeaderTimeout: time.Minute}
+	srv := &http.Server{Handler: Handler(st, ops, au, off, nil, nil), ReadHeaderTimeout: time.Minute}
 	go srv.Serve(ln)
 	t.Cleanup(func() { srv.Close() })
 	if _, err := Listen(sock); err == nil {
@@ -225,7 +225,7 @@ func (referred) Post(ref, stage string, kind vault.Kind, text []byte) error {
 func TestReferredCase(t *testing.T) {
 	_, ref, st, _ := serve(t)
 	ops, au := newOps(t, referred{st})
-	h := Handler(st, ops, au, nil, nil)
+	h := Handler(st, ops, au, nil, nil, nil)
 	for _, tc := range []struct {
 		path, body string
 		status     int

@@ -30,7 +30,7 @@ func newPaths(t *testing.T, f *fixture) *paths {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctl := httptest.NewServer(control.Handler(f.store, ops, f.audit, nil, nil))
+	ctl := httptest.NewServer(control.Handler(f.store, ops, f.audit, nil, nil, nil))
 	t.Cleanup(ctl.Close)
 	page := f.login("alice", f.enrol("alice", RoleOfficer, "acc"))
 	token, err := f.acc.NewToken("alice", "laptop")

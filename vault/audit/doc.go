@@ -54,5 +54,7 @@
 // can put back an older copy of all of audit.log and audit.head together
 // rolls the log back undetectably. Deleting all three files looks like a
 // fresh drop. Keep the count that [Verify] reports somewhere else (a
-// supervisor's notes, a printed page) to catch both.
+// supervisor's notes, a printed page) to catch both. A backup
+// ([Log.Backup]) holds the key too: whoever holds a backup and its key can
+// forge a log as well as restore one.
 package audit
