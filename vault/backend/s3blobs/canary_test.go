@@ -32,7 +32,7 @@ var canaries = []string{
 // checks no signature; s3cmd insists on a key pair (without one it asks
 // the EC2 metadata service for a role), so it gets a placeholder that
 // grants nothing.
-func s3cmd(t *testing.T, endpoint string, args ...string) string {
+func s3cmd(t testing.TB, endpoint string, args ...string) string {
 	t.Helper()
 	bin, err := exec.LookPath("s3cmd")
 	if err != nil {
