@@ -78,23 +78,22 @@ func datFiles(t *testing.T, dir string) (n int, size int64) {
 	return n, size
 }
 
-// TestFailoverS3VolumeKilled: SeaweedFS with two volume servers and
-// replication 001 (a second copy on the other server of the rack). Blobs,
-// some of them multipart (40 MiB in 16 MiB parts), are committed through
-// s3blobs with their records in PostgreSQL; both volume servers hold a
-// copy of every volume; one volume server is killed (SIGKILL); every
+// killOneVolume starts SeaweedFS with volumes volume servers and
+// replication 001 (a second copy on another server of the rack), commits
+// blobs through s3blobs with their records in PostgreSQL, some of them
+// multipart (40 MiB in 16 MiB parts), checks that every byte is stored
+// twice, kills one volume server (SIGKILL), and checks that every
 // committed blob still opens and reads back byte for byte, whole and by
-// range. What SeaweedFS does with new uploads while a replica is missing
-// is asserted at the end.
-func TestFailoverS3VolumeKilled(t *testing.T) {
+// range. It returns the store and how many blobs it committed.
+func killOneVolume(t *testing.T, volumes int) (*s3blobs.Store, int) {
 	begin := time.Now()
-	c := servers.StartSeaweedCluster(t, "001", 2)
+	c := servers.StartSeaweedCluster(t, "001", volumes)
 	pg := servers.StartPostgres(t)
 	meta, err := pgstore.Open(t.Context(), pg.NewDatabase(t))
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer meta.Close()
+	t.Cleanup(func() { meta.Close() })
 	bucket := c.NewBucket(t)
 	c.WaitWritable(t, bucket)
 	t.Logf("cluster writable after %v", time.Since(begin).Round(time.Millisecond))
@@ -122,12 +121,14 @@ func TestFailoverS3VolumeKilled(t *testing.T) {
 	for _, b := range blobs {
 		total += b.size
 	}
+	var stored int64
 	for i, v := range c.Volumes {
 		n, size := datFiles(t, v.Dir)
 		t.Logf("volume server %d: %d volume files, %d bytes", i+1, n, size)
-		if size < total {
-			t.Fatalf("volume server %d holds %d bytes of volumes, less than the %d committed: not replicated", i+1, size, total)
-		}
+		stored += size
+	}
+	if stored < 2*total {
+		t.Fatalf("the volume servers hold %d bytes of volumes, less than twice the %d committed: not replicated", stored, total)
 	}
 
 	c.Volumes[1].Kill()
@@ -157,15 +158,22 @@ func TestFailoverS3VolumeKilled(t *testing.T) {
 	if !bytes.Equal(got, want[30<<20:]) {
 		t.Fatal("range read after the kill differs from what was written")
 	}
-	t.Logf("all %d committed blobs (%d bytes) read back identical %v after one of two volume servers was killed",
-		len(blobs), total, time.Since(killed).Round(time.Millisecond))
+	t.Logf("all %d committed blobs (%d bytes) read back identical %v after one of %d volume servers was killed",
+		len(blobs), total, time.Since(killed).Round(time.Millisecond), volumes)
 
-	// New uploads: with replication 001 a volume takes writes only while
-	// both its copies do, and the one server left cannot hold a second
-	// copy of a new volume, so SeaweedFS refuses every write (its filer
-	// and minio-go retry for about five minutes before they give up).
-	// The drop's part is that a refused upload leaves nothing visible:
-	// the reporter is told to try again, and no receipt is shown.
+	return s, len(blobs)
+}
+
+// TestFailoverS3VolumeKilled: two volume servers, replication 001; one
+// is killed and every committed blob reads back identical
+// (killOneVolume). New uploads are then refused: a volume takes writes
+// only while all its copies do, and the one server left cannot hold a
+// second copy of a new volume (SeaweedFS and minio-go retry for about
+// five minutes before the error; the test waits 20 s). The drop's part
+// is that a refused upload leaves nothing visible: the reporter is told
+// to try again, and no receipt is shown.
+func TestFailoverS3VolumeKilled(t *testing.T) {
+	s, committed := killOneVolume(t, 2)
 	ctx, cancel := context.WithTimeout(t.Context(), 20*time.Second)
 	defer cancel()
 	if name, _, err := put(ctx, t, s, 2<<20, 99); err == nil {
@@ -180,7 +188,35 @@ func TestFailoverS3VolumeKilled(t *testing.T) {
 	}); err != nil {
 		t.Fatal(err)
 	}
-	if len(listed) != len(blobs) {
-		t.Fatalf("after the refused upload %d blobs are listed, want the %d committed", len(listed), len(blobs))
+	if len(listed) != committed {
+		t.Fatalf("after the refused upload %d blobs are listed, want the %d committed", len(listed), committed)
+	}
+}
+
+// TestFailoverS3VolumeKilledThreeServers: three volume servers,
+// replication 001; one is killed, every committed blob reads back
+// identical, and new uploads (multipart too) succeed again once the
+// master has grown volumes on the two left, within a minute.
+func TestFailoverS3VolumeKilledThreeServers(t *testing.T) {
+	s, _ := killOneVolume(t, 3)
+	killed := time.Now()
+	for i, size := range []int{2 << 20, 40 << 20} {
+		for {
+			ctx, cancel := context.WithTimeout(t.Context(), 20*time.Second)
+			name, want, err := put(ctx, t, s, size, uint64(100+i))
+			cancel()
+			if err == nil {
+				got, _, err := digest(t, s, name)
+				if err != nil || got != want {
+					t.Fatalf("the new %d-byte blob reads back %x, %v", size, got, err)
+				}
+				t.Logf("new %d-byte upload committed %v after the blobs were read back", size, time.Since(killed).Round(time.Millisecond))
+				break
+			}
+			if time.Since(killed) > time.Minute {
+				t.Fatalf("no new upload of %d bytes succeeded within a minute of the kill: %v", size, err)
+			}
+			t.Logf("new upload: %v; trying again", err)
+		}
 	}
 }
