@@ -116,6 +116,7 @@ lint: fmt-check vet fuzz-check lint-tools
 bench: build
 	$(GO) test -run '^$$' -bench . -benchtime 3x -timeout 30m ./vault/ ./drop/receipt/ ./cmd/cleandrop/
 	CLEANDROP_WEED="$(SEAWEEDFS_DIR)/weed" $(GO) test -run '^$$' -bench . -benchtime 2s -timeout 30m ./vault/backend/
+	CLEANDROP_WEED="$(SEAWEEDFS_DIR)/weed" $(GO) test -run '^$$' -bench S3Upload -benchtime 3x -timeout 30m ./vault/backend/s3blobs/
 
 # Every fuzz target of the repository (grep -rn 'func Fuzz' --include='*_test.go'),
 # each anchored so that its name matches exactly one target in its package.

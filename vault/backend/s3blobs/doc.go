@@ -27,8 +27,9 @@
 // The object store sees names that are random, ciphertext, and sizes; no
 // user metadata is set. It does see times: an object's Last-Modified is
 // the moment its upload completed (at the commit), and a multipart
-// upload's Initiated time is when it began, to the second. S3 does not
-// let a client set either, so that promise rests on when the vault
-// commits (on its schedule), and on what the store's operators keep;
-// docs/threat-model.md has the details.
+// upload's Initiated time is when it began. S3 does not let a client set
+// either, so [Options.Tick] holds the last part and the completion of
+// every upload until the next tick of the vault's write schedule:
+// Last-Modified is then a tick. What the store keeps by itself (chunk
+// append times, its event log, access logs) is in docs/threat-model.md.
 package s3blobs

@@ -38,6 +38,14 @@ type Options struct {
 	// PartSize is the part size of uploads, at least 5 MiB (S3's
 	// minimum). Default [DefaultPartSize].
 	PartSize uint64
+	// Tick, if not zero, holds back the completion of every upload to the
+	// next wall-clock multiple of Tick (the grid of the vault's write
+	// schedule, write_interval): Commit sends the last part and completes
+	// the multipart upload only then, so the object's Last-Modified, which
+	// the object store sets at completion, is on the grid (later by the
+	// time the last part takes to send, at most PartSize) and not the
+	// moment the reporter's upload ended. Commit waits up to Tick.
+	Tick time.Duration
 }
 
 // Store is a [backend.Blobs] in one bucket, with its records in meta.
@@ -47,16 +55,20 @@ type Store struct {
 	meta     backend.Meta
 	records  []byte
 	partSize uint64
+	tick     time.Duration
 }
 
 // New returns a store of blobs in bucket, which must exist.
 func New(client *minio.Client, bucket string, meta backend.Meta, opts Options) (*Store, error) {
-	s := &Store{client: client, bucket: bucket, meta: meta, records: opts.Records, partSize: opts.PartSize}
+	s := &Store{client: client, bucket: bucket, meta: meta, records: opts.Records, partSize: opts.PartSize, tick: opts.Tick}
 	if s.records == nil {
 		s.records = []byte("blobs/")
 	}
 	if s.partSize == 0 {
 		s.partSize = DefaultPartSize
+	}
+	if s.tick < 0 {
+		return nil, fmt.Errorf("s3 completion tick %v is negative", s.tick)
 	}
 	if s.partSize < 5<<20 {
 		return nil, fmt.Errorf("s3 part size %d is below S3's minimum of 5 MiB", s.partSize)
@@ -104,6 +116,13 @@ func (s *Store) Create(ctx context.Context) (backend.Upload, error) {
 	return u, nil
 }
 
+// nextTick is the first multiple of d (since the Unix epoch) strictly
+// after t.
+func nextTick(t time.Time, d time.Duration) time.Time {
+	p := int64(d)
+	return time.Unix(0, (t.UnixNano()/p+1)*p)
+}
+
 var errAborted = errors.New("upload aborted")
 
 type upload struct {
@@ -130,6 +149,22 @@ func (u *upload) Commit(ctx context.Context) (int64, error) {
 		return 0, errors.New("commit of a finished upload")
 	}
 	u.finished = true
+	if u.s.tick > 0 {
+		// The last part (all of a blob smaller than a part) is still
+		// in the pipe: the upload completes when it is closed.
+		wait := time.NewTimer(time.Until(nextTick(time.Now(), u.s.tick)))
+		select {
+		case <-wait.C:
+		case <-ctx.Done():
+			wait.Stop()
+			u.pw.CloseWithError(ctx.Err())
+			<-u.done
+			return 0, ctx.Err()
+		case <-u.done:
+			// The upload failed already; it is handled below.
+			wait.Stop()
+		}
+	}
 	u.pw.Close()
 	select {
 	case <-u.done:

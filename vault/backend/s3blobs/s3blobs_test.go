@@ -3,6 +3,7 @@ package s3blobs_test
 import (
 	"context"
 	"testing"
+	"time"
 
 	"cleandrop/vault/backend/backendtest"
 	"cleandrop/vault/backend/badgerstore"
@@ -65,6 +66,25 @@ func TestBlobsS3Badger(t *testing.T) {
 		t.Cleanup(func() { meta.Close() })
 		c, bucket := w.Client(t), w.NewBucket(t)
 		s, err := s3blobs.New(c, bucket, meta, s3blobs.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return backendtest.BlobStore{Blobs: s, Stored: stored(c, bucket)}
+	})
+}
+
+// TestBlobsS3TickBadger runs it with Options.Tick (50 ms), where every
+// Commit waits for the next tick before it completes the upload.
+func TestBlobsS3TickBadger(t *testing.T) {
+	w := servers.StartSeaweedFS(t)
+	backendtest.RunBlobs(t, func(t *testing.T) backendtest.BlobStore {
+		meta, err := badgerstore.OpenMeta(t.TempDir(), make([]byte, 32), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { meta.Close() })
+		c, bucket := w.Client(t), w.NewBucket(t)
+		s, err := s3blobs.New(c, bucket, meta, s3blobs.Options{Tick: 50 * time.Millisecond})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -8,6 +8,7 @@ import (
 	"os/user"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync/atomic"
 	"syscall"
 	"testing"
@@ -225,3 +226,19 @@ func (pg *Postgres) NewDatabase(t testing.TB) string {
 
 // Kill stops the server as a crash would (SIGKILL).
 func (pg *Postgres) Kill() { pg.proc.kill() }
+
+// Dump runs Debian's pg_dump (plain SQL) on the database at url, as the
+// user the server runs as, and returns its output.
+func (pg *Postgres) Dump(t testing.TB, url string) []byte {
+	t.Helper()
+	cmd := exec.Command(filepath.Join(pgBinDir(), "pg_dump"), "--format=plain", "--no-owner", "-d", url)
+	cmd.SysProcAttr = credential(t, pg.Dir)
+	cmd.Dir = pg.Dir
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("pg_dump: %v\n%s", err, stderr.String())
+	}
+	return out
+}

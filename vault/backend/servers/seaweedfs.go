@@ -58,7 +58,9 @@ func StartSeaweedFS(t testing.TB) *SeaweedFS {
 		// many small ones (the default, 8, runs out after a few
 		// buckets and uploads fail with an internal error).
 		"-volume.max=100", "-master.volumeSizeLimitMB=256",
-		"-volume.preStopSeconds=0")
+		"-volume.preStopSeconds=0",
+		// No usage reports: tests reach nothing beyond 127.0.0.1.
+		"-master.telemetry=false")
 	cmd.Dir = dir
 	cmd.Env = append(os.Environ(), "TMPDIR="+dir)
 	w := &SeaweedFS{Endpoint: net.JoinHostPort("127.0.0.1", s3)}
