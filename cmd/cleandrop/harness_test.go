@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"mime/multipart"
@@ -25,6 +26,13 @@ import (
 var bin string
 
 func TestMain(m *testing.M) {
+	// A fuzzing worker runs only a fuzz target, never a test that starts
+	// the binary: it skips the build, which would cost every worker process
+	// its first seconds (all of a short run in make fuzz-short).
+	flag.Parse()
+	if w := flag.Lookup("test.fuzzworker"); w != nil && w.Value.String() == "true" {
+		os.Exit(m.Run())
+	}
 	dir, err := os.MkdirTemp("", "cleandrop-bin-")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
