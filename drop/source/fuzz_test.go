@@ -17,7 +17,9 @@ import (
 // answer: none is a 500; the "to" field never reaches a case other than
 // the reporter's own (another reporter's case is never touched, whatever
 // ref the body names); an answer that is accepted adds items to the own
-// case and one that is refused adds none. The seeds follow the form's
+// case and one that is refused adds none; what it adds keeps the form's
+// bounds (one message, MaxFiles files, the cleaning record last exactly
+// when there were files). The seeds follow the form's
 // rules: an optional "to" first, one message, files, strip fields before
 // the files.
 func FuzzAnswer(f *testing.F) {
@@ -92,10 +94,19 @@ func FuzzAnswer(f *testing.F) {
 		case w.Code != http.StatusSeeOther && len(ownAfter.Items) != len(ownBefore.Items):
 			t.Fatalf("refused with %d, but the case went from %d to %d items", w.Code, len(ownBefore.Items), len(ownAfter.Items))
 		}
-		for _, it := range ownAfter.Items[len(ownBefore.Items):] {
-			if it.Kind != vault.KindAnswer && it.Kind != vault.KindAttachment && it.Kind != vault.KindCleaning {
-				t.Fatalf("an answer added a %s item", it.Kind)
-			}
+		// The form's bounds and order, as items: at most one message and
+		// MaxFiles files, and a cleaning record last exactly when there were
+		// files.
+		added := ownAfter.Items[len(ownBefore.Items):]
+		count := map[vault.Kind]int{}
+		for _, it := range added {
+			count[it.Kind]++
+		}
+		if count[vault.KindAnswer]+count[vault.KindAttachment]+count[vault.KindCleaning] != len(added) ||
+			count[vault.KindAnswer] > 1 || count[vault.KindAttachment] > 3 || count[vault.KindCleaning] > 1 ||
+			(count[vault.KindAttachment] > 0) != (count[vault.KindCleaning] == 1) ||
+			count[vault.KindCleaning] == 1 && added[len(added)-1].Kind != vault.KindCleaning {
+			t.Fatalf("an answer added %v", count)
 		}
 	})
 }
