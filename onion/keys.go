@@ -186,13 +186,21 @@ func (k ClientKey) check() error {
 	return nil
 }
 
+// decodeX25519 decodes a base32 key (upper or lower case, surrounding
+// space trimmed). It takes only the key's one canonical form: Go's base32
+// decoder skips line breaks inside its input, so a key split over lines
+// would otherwise pass and be written to tor as two lines.
 func decodeX25519(s string) ([]byte, error) {
-	b, err := b32.DecodeString(strings.ToUpper(strings.TrimSpace(s)))
+	s = strings.ToUpper(strings.TrimSpace(s))
+	b, err := b32.DecodeString(s)
 	if err != nil {
 		return nil, errors.New("not base32")
 	}
 	if len(b) != 32 {
 		return nil, fmt.Errorf("want 32 bytes, have %d", len(b))
+	}
+	if b32.EncodeToString(b) != s {
+		return nil, errors.New("not one line of base32")
 	}
 	return b, nil
 }

@@ -78,6 +78,10 @@ func TestClientKeyCheck(t *testing.T) {
 		{"short key", ClientKey{"a", pub[:50]}, false},
 		{"not base32", ClientKey{"a", strings.Repeat("1", 52)}, false},
 		{"newline", ClientKey{"a", pub + "\ndescriptor:x25519:" + pub}, false},
+		// Go's base32 decoder skips line breaks: a key split over two lines
+		// decodes to 32 bytes, but would be written as two lines.
+		{"split over lines", ClientKey{"a", pub[:32] + "\n" + pub[32:]}, false},
+		{"split over lines, CRLF", ClientKey{"a", pub[:10] + "\r\n" + pub[10:]}, false},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			if err := c.key.check(); (err == nil) != c.ok {

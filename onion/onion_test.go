@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -42,7 +43,14 @@ func TestMain(m *testing.M) {
 		helperMain(dir)
 		return
 	}
-	if !onion.Available("") {
+	flag.Parse()
+	switch {
+	case onlyFuzzing():
+		// No test runs: a fuzz worker, or go test -run '^$' -fuzz (make
+		// fuzz, make fuzz-short). The private network would only cost
+		// every process its start and its end.
+		noTor = "only fuzzing"
+	case !onion.Available(""):
 		noTor = "tor is not installed (apt install tor)"
 		fmt.Println("onion tests: skipping the tests that run tor:", noTor)
 	}
@@ -66,6 +74,16 @@ func TestMain(m *testing.M) {
 		os.RemoveAll(netDir)
 	}
 	os.Exit(code)
+}
+
+// onlyFuzzing reports whether this test process runs no test, only a fuzz
+// target: it is a fuzzing worker, or it was started with -run '^$' -fuzz.
+func onlyFuzzing() bool {
+	if w := flag.Lookup("test.fuzzworker"); w != nil && w.Value.String() == "true" {
+		return true
+	}
+	run, fuzz := flag.Lookup("test.run"), flag.Lookup("test.fuzz")
+	return run != nil && fuzz != nil && run.Value.String() == "^$" && fuzz.Value.String() != ""
 }
 
 func startNetwork(dir string) {

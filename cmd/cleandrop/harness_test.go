@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"mime/multipart"
@@ -25,6 +26,14 @@ import (
 var bin string
 
 func TestMain(m *testing.M) {
+	// A process that runs only a fuzz target (a fuzzing worker, or go test
+	// -run '^$' -fuzz) never starts the binary: it skips the build, which
+	// would cost every worker its first seconds (all of a short run in
+	// make fuzz-short).
+	flag.Parse()
+	if onlyFuzzing() {
+		os.Exit(m.Run())
+	}
 	dir, err := os.MkdirTemp("", "cleandrop-bin-")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
@@ -41,6 +50,16 @@ func TestMain(m *testing.M) {
 	stopTorNet()
 	os.RemoveAll(dir)
 	os.Exit(code)
+}
+
+// onlyFuzzing reports whether this test process runs no test, only a fuzz
+// target: it is a fuzzing worker, or it was started with -run '^$' -fuzz.
+func onlyFuzzing() bool {
+	if w := flag.Lookup("test.fuzzworker"); w != nil && w.Value.String() == "true" {
+		return true
+	}
+	run, fuzz := flag.Lookup("test.run"), flag.Lookup("test.fuzz")
+	return run != nil && fuzz != nil && run.Value.String() == "^$" && fuzz.Value.String() != ""
 }
 
 // syncBuf is an output buffer safe to read while a process writes it.

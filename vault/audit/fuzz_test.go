@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"reflect"
+	"slices"
 	"strconv"
 	"testing"
 	"time"
@@ -133,4 +135,75 @@ func TestFuzzSeeds(t *testing.T) {
 			}
 		})
 	}
+}
+
+// FuzzCaseEntries opens a log of seven entries about two cases, then
+// replaces audit.log under the open log with fuzzed bytes, as an attacker
+// with the disk but not the key would. A case page reads its entries
+// through the log's in-memory index: CaseEntries must not panic, must
+// report every failure as ErrBroken, and may return only entries the log
+// really holds for that case (no key, no forgery: each is one written, at
+// its own seq); the untouched log gives back exactly what was written.
+func FuzzCaseEntries(f *testing.F) {
+	dir := f.TempDir()
+	if err := writeHead(dir, fuzzKey, 0, zeroHash); err != nil {
+		f.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, keyName), fuzzKey, 0o600); err != nil {
+		f.Fatal(err)
+	}
+	l, err := Open(dir, testNow)
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Cleanup(func() { l.Close() })
+	for i := range 7 {
+		if _, err := l.Append(sample(i)); err != nil {
+			f.Fatal(err)
+		}
+	}
+	refs := []string{"CD-7QK2-M4XD", "CD-9ZZ1-AB3C", "CD-0000-0000"}
+	want := map[string][]Entry{}
+	for _, ref := range refs {
+		if want[ref], err = l.CaseEntries(ref, nil, 0); err != nil {
+			f.Fatal(err)
+		}
+	}
+	if len(want[refs[0]]) != 3 || len(want[refs[1]]) != 1 || len(want[refs[2]]) != 0 {
+		f.Fatalf("the fixture's case entries: %v", want)
+	}
+	logFile, err := os.ReadFile(filepath.Join(dir, logName))
+	if err != nil {
+		f.Fatal(err)
+	}
+	lines := bytes.SplitAfter(logFile, []byte("\n"))
+	f.Add(logFile)
+	f.Add(logFile[:len(logFile)/2])
+	f.Add(bytes.Join([][]byte{lines[0], lines[1], lines[3], lines[2], lines[4], lines[5], lines[6]}, nil))
+	f.Add(bytes.Replace(logFile, []byte("CD-9ZZ1-AB3C"), []byte("CD-7QK2-M4XD"), 1))
+	f.Add(bytes.Replace(logFile, []byte("\n"), []byte(" \n"), 1))
+	f.Add([]byte{})
+	f.Fuzz(func(t *testing.T, data []byte) {
+		if err := os.WriteFile(filepath.Join(dir, logName), data, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		for _, ref := range refs {
+			got, err := l.CaseEntries(ref, nil, 0)
+			if err != nil {
+				if !errors.Is(err, ErrBroken) {
+					t.Fatalf("%s: error %v is not ErrBroken", ref, err)
+				}
+				continue
+			}
+			if bytes.Equal(data, logFile) && len(got) != len(want[ref]) {
+				t.Fatalf("%s: the untouched log gave %d entries of %d", ref, len(got), len(want[ref]))
+			}
+			for _, e := range got {
+				i := slices.IndexFunc(want[ref], func(w Entry) bool { return w.Seq == e.Seq })
+				if i < 0 || !reflect.DeepEqual(e, want[ref][i]) {
+					t.Fatalf("%s: returned %+v, never written for it", ref, e)
+				}
+			}
+		}
+	})
 }
