@@ -3,7 +3,6 @@ package vault
 import (
 	"cleandrop/vault/durable"
 	"crypto/rand"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -401,29 +400,12 @@ type itemRecord struct {
 // sweep cuts packs back to their committed items and removes temporary
 // files and unreferenced blobs.
 func (s *Store) sweep() error {
-	used := make(map[string]bool)
-	ends := make(map[string]int64)
-	err := s.db.View(func(txn *badger.Txn) error {
-		it := txn.NewIterator(badger.IteratorOptions{Prefix: []byte("i/"), PrefetchValues: true, PrefetchSize: 64})
-		defer it.Close()
-		for it.Rewind(); it.Valid(); it.Next() {
-			var rec itemRecord
-			if err := it.Item().Value(func(v []byte) error { return json.Unmarshal(v, &rec) }); err != nil {
-				return err
-			}
-			if rec.Blob != "" {
-				used[rec.Blob] = true
-			}
-			if rec.Pack != "" {
-				ends[rec.Pack] = max(ends[rec.Pack], rec.Off+rec.Size)
-			}
-		}
-		return nil
-	})
+	r, err := loadRefs(s.db)
 	if err != nil {
 		return fmt.Errorf("vault: sweep: %w", err)
 	}
-	n, err := sweepPacks(filepath.Join(s.dir, packDir), s.day(), ends)
+	used := r.blobs
+	n, err := sweepPacks(filepath.Join(s.dir, packDir), s.day(), r.spans)
 	if err != nil {
 		return fmt.Errorf("vault: sweep: %w", err)
 	}
