@@ -130,6 +130,7 @@ func serve(cfg *Config, o serveOpts) error {
 		// Each interface streams at most max_uploads uploads at once, and
 		// each holds one pack slot: enough slots for both never to wait.
 		MaxUploads: 2 * cfg.MaxUploads,
+		MinFree:    cfg.minFree(),
 	})
 	if err != nil {
 		return hint(err, "is another cleandrop server running on "+cfg.DataDir+"?")
