@@ -186,6 +186,12 @@ func TestDiskFull(t *testing.T) {
 		t.Fatalf("the server died on a full disk:\n%s", s.stderr)
 	default:
 	}
+	// The vault reopens on the full disk, and serves what it holds.
+	s.stop()
+	s = startServer(t, data, readyURL, args...)
+	if _, body, err := newCrashClient(s.url).login(rcEarly); err != nil || !strings.Contains(body, refEarly) {
+		t.Errorf("the earlier receipt does not log in after a restart on the full disk: %v", err)
+	}
 	for _, p := range []string{full, ball} {
 		if err := os.Remove(p); err != nil {
 			t.Fatal(err)
