@@ -278,8 +278,8 @@ func TestCrashRandomKill(t *testing.T) {
 	if acks == 0 {
 		t.Fatal("nothing was acknowledged before any kill: the test saw nothing")
 	}
-	measured(t, "%d trials, %d kills, %d acknowledgements, %d receipts logged in, %d cases exported and opened, %s",
-		trials, kills, acks, receipts, cases, time.Since(start).Round(time.Second))
+	measured(t, "seed %d: %d trials, %d kills, %d acknowledgements, %d receipts logged in, %d cases exported and opened, %s",
+		seed, trials, kills, acks, receipts, cases, time.Since(start).Round(time.Second))
 }
 
 // crashCheckCase exports case ref, opens it offline with the officer's
