@@ -107,4 +107,23 @@ func TestSpace(t *testing.T) {
 		}
 		f.Store = openBadger(t, f.Dir, f.Opts)
 	})
+
+	t.Run("no open below Badger's reserve", func(t *testing.T) {
+		defer free.Store(1 << 40)
+		if err := f.Store.Close(); err != nil {
+			t.Fatal(err)
+		}
+		free.Store(mib)
+		if s, err := vault.Open(f.Dir, f.Opts); !errors.Is(err, vault.ErrNoSpace) {
+			if err == nil {
+				s.Close()
+			}
+			t.Fatalf("Open below Badger's reserve: %v, want ErrNoSpace", err)
+		}
+		free.Store(1 << 40)
+		f.Store = openBadger(t, f.Dir, f.Opts)
+		if n := len(mustCases(t, f.Store)); n != 2 {
+			t.Errorf("%d cases after reopening, want 2", n)
+		}
+	})
 }

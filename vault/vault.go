@@ -239,6 +239,11 @@ func Open(dir string, opts Options) (*Store, error) {
 			return nil, fmt.Errorf("vault: %w", err)
 		}
 	}
+	// Badger's Open maps a new write-ahead file and reads it: on a full
+	// tmpfs that read is a SIGBUS (measured), so refuse first.
+	if err := s.badgerRoom(); err != nil {
+		return nil, err
+	}
 	key, err := loadKey(dir)
 	if err != nil {
 		return nil, err

@@ -132,6 +132,9 @@ func serve(cfg *Config, o serveOpts) error {
 		MaxUploads: 2 * cfg.MaxUploads,
 		MinFree:    cfg.minFree(),
 	})
+	if errors.Is(err, vault.ErrNoSpace) {
+		return hint(err, "free space on the file system of "+cfg.DataDir+": the vault needs 32 MiB free to open")
+	}
 	if err != nil {
 		return hint(err, "is another cleandrop server running on "+cfg.DataDir+"?")
 	}
