@@ -90,6 +90,9 @@ func (s *Store) NewCase(agency string, acc Access) (*Batch, error) {
 	if err != nil {
 		return nil, fmt.Errorf("vault: new case: %w", err)
 	}
+	if err := s.room(); err != nil {
+		return nil, fmt.Errorf("vault: new case: %w", err)
+	}
 	acc.Lookup = bytes.Clone(acc.Lookup)
 	acc.WrappedReply = bytes.Clone(acc.WrappedReply)
 	return &Batch{s: s, agency: a, acc: acc, reply: reply, aborted: make(chan struct{})}, nil
@@ -109,6 +112,9 @@ func (s *Store) Append(ref string) (*Batch, error) {
 	a, ok := s.agencies[c.Agency]
 	if !ok {
 		return nil, ErrUnknownAgency
+	}
+	if err := s.room(); err != nil {
+		return nil, fmt.Errorf("vault: append: %w", err)
 	}
 	b := &Batch{s: s, ref: c.Ref, agency: a, aborted: make(chan struct{})}
 	if c.Access.ReplyRecipient != "" {
@@ -240,13 +246,13 @@ func (b *Batch) Commit() (string, error) {
 	}
 	if err := b.packSmall(); err != nil {
 		b.discardLocked()
-		return "", fmt.Errorf("vault: commit: %w", err)
+		return "", fmt.Errorf("vault: commit: %w", spaceErr(err))
 	}
 	if b.slot != nil {
 		// The items are on disk before the commit that makes them visible.
 		if err := b.slot.f.Sync(); err != nil {
 			b.discardLocked()
-			return "", fmt.Errorf("vault: commit: %w", err)
+			return "", fmt.Errorf("vault: commit: %w", spaceErr(err))
 		}
 	}
 	var ref string
@@ -256,7 +262,7 @@ func (b *Batch) Commit() (string, error) {
 			// One fsync for all the batches of small items of this
 			// step: the first covers what every one of them kept.
 			if err := b.s.packs.sync(b.small, b.smallEnd); err != nil {
-				return fmt.Errorf("vault: commit: %w", err)
+				return fmt.Errorf("vault: commit: %w", spaceErr(err))
 			}
 		}
 		day := b.s.day()
@@ -641,11 +647,16 @@ func (s *spill) append(p []byte) error {
 	if s.wb < s.start {
 		s.wb = s.start
 	}
+	if err != nil {
+		return spaceErr(err)
+	}
 	if s.b.pos-s.wb >= writebackEvery {
 		startWriteback(s.pk.f, s.wb, s.b.pos-s.wb)
 		s.wb = s.b.pos
+		// A long upload that crosses the free-space floor is cut.
+		return s.b.s.room()
 	}
-	return err
+	return nil
 }
 
 // discard drops what the spill holds in memory; the batch cuts what it

@@ -8,6 +8,7 @@ import (
 	"io"
 	"path/filepath"
 	"sort"
+	"syscall"
 
 	"github.com/dgraph-io/badger/v4"
 )
@@ -236,6 +237,10 @@ func dbErr(op string, err error) error {
 		return err
 	}
 	e := &dbError{op: op}
+	if errors.Is(err, syscall.ENOSPC) || errors.Is(err, ErrNoSpace) {
+		e.cause = ErrNoSpace
+		return e
+	}
 	for _, s := range badgerSentinels {
 		if errors.Is(err, s) {
 			e.cause = s

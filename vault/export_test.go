@@ -8,3 +8,11 @@ func SetMemTableSize(n int64) (restore func()) {
 	memTableSize = n
 	return func() { memTableSize = old }
 }
+
+// SetFreeSpace makes the store see free bytes free on its file system
+// until the returned function restores the real measure.
+func SetFreeSpace(free func() int64) (restore func()) {
+	old := freeSpaceOf
+	freeSpaceOf = func(string) (int64, error) { return free(), nil }
+	return func() { freeSpaceOf = old }
+}

@@ -15,3 +15,13 @@ func openBlob(path string) (*os.File, error) {
 	}
 	return f, err
 }
+
+// openRW opens a pack for reading and writing, without updating its access
+// time where it can.
+func openRW(path string) (*os.File, error) {
+	f, err := os.OpenFile(path, os.O_RDWR|syscall.O_NOATIME, 0)
+	if err != nil && os.IsPermission(err) {
+		return os.OpenFile(path, os.O_RDWR, 0)
+	}
+	return f, err
+}

@@ -2,10 +2,12 @@ package vault
 
 import (
 	"cleandrop/vault/durable"
+	"cmp"
 	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 )
@@ -250,9 +252,12 @@ func (pk *pack) close() {
 }
 
 // sweepPacks cuts every pack back to the end of its last committed extent
-// (ends, by pack name), dropping what a crash left of uncommitted batches,
-// removes empty packs of days before today and any stray file.
-func sweepPacks(dir, today string, ends map[string]int64) (int, error) {
+// (spans, by pack name, sorted), dropping what a crash left of uncommitted
+// batches at its end, punches out what such batches left between committed
+// extents (a batch of small items gives its slot back before its commit,
+// and a later batch may append and commit first), removes empty packs of
+// days before today and any stray file.
+func sweepPacks(dir, today string, spans map[string][]span) (int, error) {
 	ents, err := os.ReadDir(dir)
 	if err != nil {
 		return 0, err
@@ -278,28 +283,22 @@ func sweepPacks(dir, today string, ends map[string]int64) (int, error) {
 		if err != nil {
 			return changed, err
 		}
-		end := ends[name]
-		switch {
-		case end == 0 && fi.Size() == 0 && day < today:
+		var end int64
+		if ss := spans[name]; len(ss) > 0 {
+			end = slices.MaxFunc(ss, func(a, b span) int { return cmp.Compare(a.end, b.end) }).end
+		}
+		if end == 0 && fi.Size() == 0 && day < today {
 			if err := os.Remove(path); err != nil {
 				return changed, err
 			}
 			changed++
-		case fi.Size() > end:
-			f, err := os.OpenFile(path, os.O_WRONLY, 0)
-			if err != nil {
-				return changed, err
-			}
-			err = f.Truncate(end)
-			if err == nil {
-				err = f.Sync()
-			}
-			if cerr := f.Close(); err == nil {
-				err = cerr
-			}
-			if err != nil {
-				return changed, err
-			}
+			continue
+		}
+		cut, err := sweepPack(path, fi.Size(), end, spans[name])
+		if err != nil {
+			return changed, err
+		}
+		if cut {
 			changed++
 		}
 	}
@@ -307,4 +306,42 @@ func sweepPacks(dir, today string, ends map[string]int64) (int, error) {
 		return changed, durable.SyncDir(dir)
 	}
 	return 0, nil
+}
+
+// sweepPack cuts the pack at path (size bytes) back to end and clears the
+// ciphertext between its committed extents ss; it reports whether it
+// changed the file.
+func sweepPack(path string, size, end int64, ss []span) (changed bool, err error) {
+	f, err := openRW(path)
+	if err != nil {
+		return false, err
+	}
+	defer func() {
+		if changed && err == nil {
+			err = f.Sync()
+		}
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+	}()
+	if size > end {
+		if err := f.Truncate(end); err != nil {
+			return false, err
+		}
+		changed = true
+	}
+	for _, g := range gaps(ss, end) {
+		n, err := nonZero(f, g)
+		if err != nil {
+			return changed, err
+		}
+		if n == 0 {
+			continue // cleared at an earlier start
+		}
+		if err := punch(f, g.off, g.end-g.off); err != nil {
+			return changed, err
+		}
+		changed = true
+	}
+	return changed, nil
 }

@@ -3,7 +3,6 @@ package vault
 import (
 	"cleandrop/vault/durable"
 	"crypto/rand"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -82,6 +81,13 @@ var (
 	// ErrNoCustodian: the case's agency has no custodian, so no identity
 	// can be sealed for it.
 	ErrNoCustodian = errors.New("vault: the agency has no custodian")
+	// ErrNoSpace: the file system ran out of space while the batch
+	// wrote; the batch is finished and left nothing.
+	ErrNoSpace = errors.New("vault: no space left on the device")
+	// ErrLowSpace: free space is below [Options.MinFree]; a new batch
+	// is refused, and a batch that crosses the floor while it writes is
+	// cut and leaves nothing.
+	ErrLowSpace = errors.New("vault: free space below the configured floor")
 )
 
 // An Agency receives reports. Items of its cases are sealed to Recipients,
@@ -109,6 +115,11 @@ type Options struct {
 	// at once. A batch that needs a slot while all are held waits for one.
 	// Wire the same number as the server's bound on concurrent uploads.
 	MaxUploads int
+	// MinFree is the free space, in bytes, that the file system holding
+	// the vault keeps: new batches are refused with [ErrLowSpace] below
+	// it, and a large item checks it every few MiB it writes. Zero
+	// disables the check.
+	MinFree int64
 }
 
 // Access holds the credentials the receipt package makes for a case. The
@@ -165,6 +176,7 @@ type Store struct {
 	log      *slog.Logger
 	now      func() time.Time
 	agencies map[string]Agency
+	minFree  int64
 
 	mu     sync.Mutex
 	closed bool
@@ -184,8 +196,8 @@ const (
 // from before packs) blob files that no committed item references, left by
 // aborted batches or a crash. Then it starts the store's schedule.
 func Open(dir string, opts Options) (*Store, error) {
-	if opts.Tick < 0 || opts.MaxUploads < 0 {
-		return nil, errors.New("vault: negative tick or upload slots")
+	if opts.Tick < 0 || opts.MaxUploads < 0 || opts.MinFree < 0 {
+		return nil, errors.New("vault: negative tick, upload slots or free space")
 	}
 	if opts.Tick == 0 {
 		opts.Tick = DefaultTick
@@ -201,6 +213,7 @@ func Open(dir string, opts Options) (*Store, error) {
 		agencies: make(map[string]Agency, len(opts.Agencies)),
 		clock:    newClock(opts.Tick),
 		mem:      memtable{size: memTableSize},
+		minFree:  opts.MinFree,
 	}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
@@ -225,6 +238,11 @@ func Open(dir string, opts Options) (*Store, error) {
 		if err := os.MkdirAll(d, 0o700); err != nil {
 			return nil, fmt.Errorf("vault: %w", err)
 		}
+	}
+	// Badger's Open maps a new write-ahead file and reads it: on a full
+	// tmpfs that read is a SIGBUS (measured), so refuse first.
+	if err := s.badgerRoom(); err != nil {
+		return nil, err
 	}
 	key, err := loadKey(dir)
 	if err != nil {
@@ -401,29 +419,12 @@ type itemRecord struct {
 // sweep cuts packs back to their committed items and removes temporary
 // files and unreferenced blobs.
 func (s *Store) sweep() error {
-	used := make(map[string]bool)
-	ends := make(map[string]int64)
-	err := s.db.View(func(txn *badger.Txn) error {
-		it := txn.NewIterator(badger.IteratorOptions{Prefix: []byte("i/"), PrefetchValues: true, PrefetchSize: 64})
-		defer it.Close()
-		for it.Rewind(); it.Valid(); it.Next() {
-			var rec itemRecord
-			if err := it.Item().Value(func(v []byte) error { return json.Unmarshal(v, &rec) }); err != nil {
-				return err
-			}
-			if rec.Blob != "" {
-				used[rec.Blob] = true
-			}
-			if rec.Pack != "" {
-				ends[rec.Pack] = max(ends[rec.Pack], rec.Off+rec.Size)
-			}
-		}
-		return nil
-	})
+	r, err := loadRefs(s.db)
 	if err != nil {
 		return fmt.Errorf("vault: sweep: %w", err)
 	}
-	n, err := sweepPacks(filepath.Join(s.dir, packDir), s.day(), ends)
+	used := r.blobs
+	n, err := sweepPacks(filepath.Join(s.dir, packDir), s.day(), r.spans)
 	if err != nil {
 		return fmt.Errorf("vault: sweep: %w", err)
 	}

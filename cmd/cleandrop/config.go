@@ -36,6 +36,10 @@ type Config struct {
 	Language     string `json:"language,omitempty"` // default language of the reporter pages
 	Receipts     string `json:"receipts,omitempty"` // "words" (default) or "digits"
 	MaxUploadMiB int64  `json:"max_upload_mib,omitempty"`
+	// MinFreeMiB is the free space the data directory's file system
+	// keeps: below it new uploads are refused, and an upload that
+	// crosses it is cut. Absent: [defaultMinFreeMiB]; 0 disables.
+	MinFreeMiB *int64 `json:"min_free_mib,omitempty"`
 	// MaxUploads bounds the uploads each interface streams in at once;
 	// UploadIdleSeconds cuts a request body that sends nothing for that
 	// long; MaxFiles bounds the files of one report or answer.
@@ -253,6 +257,9 @@ func (c *Config) check() error {
 	}
 	if c.MaxUploadMiB == 0 {
 		c.MaxUploadMiB = 2048
+	}
+	if c.MinFreeMiB != nil && (*c.MinFreeMiB < 0 || *c.MinFreeMiB > 1<<30) {
+		return fmt.Errorf("config: min_free_mib %d is out of range (0 to 1073741824)", *c.MinFreeMiB)
 	}
 	if c.MaxUploadMiB < 1 || c.MaxUploadMiB > 64<<10 {
 		return fmt.Errorf("config: max_upload_mib %d is out of range (1 to 65536)", c.MaxUploadMiB)
@@ -768,4 +775,17 @@ func readPrivate(path string) ([]byte, error) {
 		return nil, hint(fmt.Errorf("%s is readable by other users", path), "run: chmod 600 "+path)
 	}
 	return io.ReadAll(f)
+}
+
+// defaultMinFreeMiB is the free space kept when min_free_mib is absent:
+// room for Badger to finish its writes and compactions, and for the
+// administrator to act, before the disk is full.
+const defaultMinFreeMiB = 512
+
+// minFree is the free-space floor in bytes (0: none).
+func (c *Config) minFree() int64 {
+	if c.MinFreeMiB == nil {
+		return defaultMinFreeMiB << 20
+	}
+	return *c.MinFreeMiB << 20
 }

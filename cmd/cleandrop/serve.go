@@ -134,7 +134,11 @@ func serve(cfg *Config, o serveOpts) error {
 		// Each interface streams at most max_uploads uploads at once, and
 		// each holds one pack slot: enough slots for both never to wait.
 		MaxUploads: 2 * cfg.MaxUploads,
+		MinFree:    cfg.minFree(),
 	})
+	if errors.Is(err, vault.ErrNoSpace) {
+		return hint(err, "free space on the file system of "+cfg.DataDir+": the vault needs 32 MiB free to open")
+	}
 	if err != nil {
 		return hint(err, "is another cleandrop server running on "+cfg.DataDir+"?")
 	}

@@ -139,7 +139,9 @@ func (h *handler) submitReport(w http.ResponseWriter, r *http.Request) {
 		ReplyRecipient: rk.Recipient, WrappedReply: wrapped,
 	})
 	if err != nil {
-		h.internal(w, r, "new case")
+		if !h.noSpace(w, r, err, true) {
+			h.internal(w, r, "new case")
+		}
 		return
 	}
 	defer b.Abort()
@@ -154,7 +156,9 @@ func (h *handler) submitReport(w http.ResponseWriter, r *http.Request) {
 	}
 	ref, err := b.Commit()
 	if err != nil {
-		h.internal(w, r, "commit")
+		if !h.noSpace(w, r, err, true) {
+			h.internal(w, r, "commit")
+		}
 		return
 	}
 	h.page(w, r, http.StatusOK, "receipt", web.Page{Data: receiptData{Receipt: rc, Ref: ref, Files: h.fileViews(web.Lang(r), notes)}})
@@ -216,7 +220,9 @@ func (h *handler) answer(w http.ResponseWriter, r *http.Request) {
 	}
 	b, err := h.cfg.Store.Append(to)
 	if err != nil {
-		h.internal(w, r, "append")
+		if !h.noSpace(w, r, err, false) {
+			h.internal(w, r, "append")
+		}
 		return
 	}
 	defer b.Abort()
@@ -230,7 +236,9 @@ func (h *handler) answer(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if _, err := b.Commit(); err != nil {
-		h.internal(w, r, "commit")
+		if !h.noSpace(w, r, err, false) {
+			h.internal(w, r, "commit")
+		}
 		return
 	}
 	s.mu.Lock()
@@ -396,6 +404,9 @@ type onlyReader struct{ io.Reader }
 // uploadFailed answers an upload that could not be read to the end. The
 // log gets only the kind of failure, never a size or a name.
 func (h *handler) uploadFailed(w http.ResponseWriter, r *http.Request, err error, report bool) {
+	if h.noSpace(w, r, err, report) {
+		return
+	}
 	var tooBig *http.MaxBytesError
 	status, key := http.StatusBadRequest, "error.bad_form"
 	switch {
@@ -421,6 +432,29 @@ func (h *handler) uploadFailed(w http.ResponseWriter, r *http.Request, err error
 		return
 	}
 	h.fail(w, r, status, key, "/case")
+}
+
+// noSpace answers an upload the vault refused for want of space, with 507
+// and its translated message, and reports whether err was that: the disk
+// filled ([vault.ErrNoSpace]) or free space is below the configured floor
+// ([vault.ErrLowSpace]). Either way the batch left nothing.
+func (h *handler) noSpace(w http.ResponseWriter, r *http.Request, err error, report bool) bool {
+	var key string
+	switch {
+	case errors.Is(err, vault.ErrLowSpace):
+		key = "error.low_space"
+	case errors.Is(err, vault.ErrNoSpace):
+		key = "error.no_room"
+	default:
+		return false
+	}
+	h.log.Warn("upload refused; nothing kept", "reason", key)
+	if report {
+		h.reportError(w, r, http.StatusInsufficientStorage, key)
+	} else {
+		h.fail(w, r, http.StatusInsufficientStorage, key, "/case")
+	}
+	return true
 }
 
 func (h *handler) internal(w http.ResponseWriter, r *http.Request, step string) {

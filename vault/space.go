@@ -1,0 +1,57 @@
+package vault
+
+import (
+	"errors"
+	"fmt"
+	"syscall"
+)
+
+// spaceErr marks a write that failed for want of space with [ErrNoSpace].
+func spaceErr(err error) error {
+	if err != nil && errors.Is(err, syscall.ENOSPC) && !errors.Is(err, ErrNoSpace) {
+		return fmt.Errorf("%w: %w", ErrNoSpace, err)
+	}
+	return err
+}
+
+// Badger writes its write-ahead file, value log and tables through
+// memory maps of files it makes at their full size without allocating
+// them. On a full file system a write to such a page is not an error but
+// SIGBUS, which kills the process (measured: a few stage changes on a
+// full tmpfs). So the store never lets Badger meet a full disk: it writes
+// to Badger only while badgerReserve bytes are free, enough for a new
+// write-ahead file and the table its memtable flushes to. Every write of
+// the store passes one place, the commit step's gate ([Store.atTick]) or
+// the tick itself, where this is checked. Another process filling the disk
+// between the check and the write can still bring the SIGBUS: keep the
+// vault on a file system of its own, or keep min_free_mib well above this.
+func (s *Store) badgerReserve() int64 { return 2 * s.mem.size }
+
+// room refuses new writes for want of space: [ErrNoSpace] when less than
+// Badger's reserve is free, [ErrLowSpace] when less than
+// [Options.MinFree]. One statfs: cheap enough for every request and every
+// few MiB of an upload. A failing statfs refuses nothing: the writes
+// themselves then say whether there is room.
+func (s *Store) room() error {
+	free, err := freeSpaceOf(s.dir)
+	switch {
+	case err != nil:
+		return nil
+	case free < s.badgerReserve():
+		return ErrNoSpace
+	case free < s.minFree:
+		return ErrLowSpace
+	}
+	return nil
+}
+
+// badgerRoom returns [ErrNoSpace] when less than Badger's reserve is free.
+func (s *Store) badgerRoom() error {
+	if free, err := freeSpaceOf(s.dir); err == nil && free < s.badgerReserve() {
+		return ErrNoSpace
+	}
+	return nil
+}
+
+// freeSpaceOf is freeSpace; a variable for tests.
+var freeSpaceOf = freeSpace
