@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"cleandrop/vault/backend"
 	"cleandrop/vault/backend/backendtest"
 	"cleandrop/vault/backend/badgerstore"
 	"cleandrop/vault/backend/pgstore"
@@ -39,57 +40,25 @@ func stored(c *minio.Client, bucket string) func(context.Context) ([]string, err
 func TestBlobsS3Postgres(t *testing.T) {
 	w := servers.StartSeaweedFS(t)
 	pg := servers.StartPostgres(t)
-	backendtest.RunBlobs(t, func(t *testing.T) backendtest.BlobStore {
-		meta, err := pgstore.Open(t.Context(), pg.NewDatabase(t))
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { meta.Close() })
-		c, bucket := w.Client(t), w.NewBucket(t)
-		s, err := s3blobs.New(c, bucket, meta, s3blobs.Options{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		return backendtest.BlobStore{Blobs: s, Stored: stored(c, bucket)}
-	})
+	runBlobs(t, w, func(t *testing.T) (backend.Meta, error) { return pgstore.Open(t.Context(), pg.NewDatabase(t)) }, s3blobs.Options{})
 }
 
 // TestBlobsS3Badger runs it with the records in Badger, as a single
 // front-end with an object store would.
 func TestBlobsS3Badger(t *testing.T) {
 	w := servers.StartSeaweedFS(t)
-	backendtest.RunBlobs(t, func(t *testing.T) backendtest.BlobStore {
-		meta, err := badgerstore.OpenMeta(t.TempDir(), make([]byte, 32), nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { meta.Close() })
-		c, bucket := w.Client(t), w.NewBucket(t)
-		s, err := s3blobs.New(c, bucket, meta, s3blobs.Options{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		return backendtest.BlobStore{Blobs: s, Stored: stored(c, bucket)}
-	})
+	runBlobs(t, w, func(t *testing.T) (backend.Meta, error) {
+		return badgerstore.OpenMeta(t.TempDir(), make([]byte, 32), nil)
+	}, s3blobs.Options{})
 }
 
 // TestBlobsS3TickBadger runs it with Options.Tick (50 ms), where every
 // Commit waits for the next tick before it completes the upload.
 func TestBlobsS3TickBadger(t *testing.T) {
 	w := servers.StartSeaweedFS(t)
-	backendtest.RunBlobs(t, func(t *testing.T) backendtest.BlobStore {
-		meta, err := badgerstore.OpenMeta(t.TempDir(), make([]byte, 32), nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { meta.Close() })
-		c, bucket := w.Client(t), w.NewBucket(t)
-		s, err := s3blobs.New(c, bucket, meta, s3blobs.Options{Tick: 50 * time.Millisecond})
-		if err != nil {
-			t.Fatal(err)
-		}
-		return backendtest.BlobStore{Blobs: s, Stored: stored(c, bucket)}
-	})
+	runBlobs(t, w, func(t *testing.T) (backend.Meta, error) {
+		return badgerstore.OpenMeta(t.TempDir(), make([]byte, 32), nil)
+	}, s3blobs.Options{Tick: 50 * time.Millisecond})
 }
 
 // TestS3ObjectsRevealOnlySize checks what the object store keeps of a
@@ -133,4 +102,22 @@ func TestS3ObjectsRevealOnlySize(t *testing.T) {
 		t.Errorf("object has user metadata %v, tags %v", info.UserMetadata, info.UserTags)
 	}
 	t.Logf("object headers: %v", info.Metadata)
+}
+
+// runBlobs runs the conformance suite on s3blobs over w, each test with a
+// new bucket and the commit records in the store open makes.
+func runBlobs(t *testing.T, w *servers.SeaweedFS, open func(t *testing.T) (backend.Meta, error), opts s3blobs.Options) {
+	backendtest.RunBlobs(t, func(t *testing.T) backendtest.BlobStore {
+		meta, err := open(t)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { meta.Close() })
+		c, bucket := w.Client(t), w.NewBucket(t)
+		s, err := s3blobs.New(c, bucket, meta, opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return backendtest.BlobStore{Blobs: s, Stored: stored(c, bucket)}
+	})
 }
