@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"slices"
 	"strings"
+	"sync"
 )
 
 // Result says what Clean did with one file.
@@ -126,6 +127,13 @@ func (w *writer) Write(p []byte) (int, error) {
 	return n, err
 }
 
+// readers and writers are Clean's 64 KiB buffers, kept between files:
+// every attachment passes through them, cleaned or not.
+var (
+	readers = sync.Pool{New: func() any { return bufio.NewReaderSize(nil, 64<<10) }}
+	writers = sync.Pool{New: func() any { return bufio.NewWriterSize(nil, 64<<10) }}
+)
+
 // Clean copies src to dst, leaving out the hidden details of the types it
 // knows. It returns an error only when reading src, writing dst or the
 // spool fails; a file it cannot clean is copied unchanged and the Result
@@ -133,8 +141,16 @@ func (w *writer) Write(p []byte) (int, error) {
 func (c *Cleaner) Clean(dst io.Writer, src io.Reader) (Result, error) {
 	sr := &reader{r: src}
 	dw := &writer{w: dst}
-	br := bufio.NewReaderSize(sr, 64<<10)
-	bw := bufio.NewWriterSize(dw, 64<<10)
+	br := readers.Get().(*bufio.Reader)
+	bw := writers.Get().(*bufio.Writer)
+	br.Reset(sr)
+	bw.Reset(dw)
+	defer func() {
+		br.Reset(nil) // keep neither the upload nor the vault's writer alive
+		bw.Reset(nil)
+		readers.Put(br)
+		writers.Put(bw)
+	}()
 	res, err := c.clean(bw, br)
 	slices.SortFunc(res.Removed, func(a, b string) int {
 		return slices.Index(Removals, a) - slices.Index(Removals, b)
