@@ -107,24 +107,40 @@ func cmdExport(args []string, stdout, stderr io.Writer) error {
 	if _, err := c.Case(trimRef(*ref)); err != nil {
 		return explain(err)
 	}
-	f, err := os.OpenFile(*out, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
-	if errors.Is(err, os.ErrExist) {
-		return hint(fmt.Errorf("%s already exists", *out), "choose a new file name")
-	}
-	if err != nil {
-		return err
-	}
-	if err := c.Export(trimRef(*ref), f); err != nil {
-		f.Close()
-		os.Remove(*out)
+	if opened, err := createNew(*out, "", func(w io.Writer) error { return c.Export(trimRef(*ref), w) }); err != nil {
+		if !opened {
+			return err
+		}
 		return explain(err)
-	}
-	if err := f.Close(); err != nil {
-		os.Remove(*out)
-		return err
 	}
 	fmt.Fprintf(stderr, "Wrote %s. Take it to the offline machine and run: cleandrop open %s -i KEY --signer cleandrop-signing-key.asc -o DIR\n", *out, filepath.Base(*out))
 	return nil
+}
+
+// createNew creates path (mode 0600, never over an existing file), lets
+// write fill it, then syncs and closes it; if anything fails the file is
+// removed. opened says whether the file was created, so that the caller
+// words a failure of write its own way; an existing path is refused with
+// a hint, followed by why (e.g. ": refer never overwrites").
+func createNew(path, why string, write func(io.Writer) error) (opened bool, err error) {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if errors.Is(err, os.ErrExist) {
+		return false, hint(fmt.Errorf("%s already exists", path), "choose a new file name"+why)
+	}
+	if err != nil {
+		return false, err
+	}
+	err = write(f)
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		os.Remove(path)
+	}
+	return true, err
 }
 
 func readText(path string, stdin io.Reader) ([]byte, error) {

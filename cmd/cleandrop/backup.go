@@ -182,23 +182,12 @@ func cmdBackup(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	f, err := os.OpenFile(*out, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
-	if errors.Is(err, os.ErrExist) {
-		return hint(fmt.Errorf("%s already exists", *out), "choose a new file name")
-	}
-	if err != nil {
-		return err
-	}
 	start := time.Now()
-	err = c.Backup(f)
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
+	opened, err := createNew(*out, "", c.Backup)
 	if err != nil {
-		os.Remove(*out)
+		if !opened {
+			return err
+		}
 		var ce *control.Error
 		if !errors.Is(err, control.ErrNotRunning) && !errors.As(err, &ce) {
 			return hint(err, "the backup stopped midway and "+*out+" was removed; the server's log says why")
@@ -548,21 +537,14 @@ func extractBackup(path string, ids []age.Identity, parts []manifestPart, dir st
 	return endKV()
 }
 
-// writePart writes a new file 0600 at path, durably.
+// writePart writes a new file 0600 at path, durably (removed if that fails).
 func writePart(path string, r io.Reader) error {
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return err
 	}
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
-	if err != nil {
+	_, err := createNew(path, "", func(w io.Writer) error {
+		_, err := io.Copy(w, r)
 		return err
-	}
-	_, err = io.Copy(f, r)
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
+	})
 	return err
 }

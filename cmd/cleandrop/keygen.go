@@ -1,11 +1,9 @@
 package main
 
 import (
-	"errors"
 	"flag"
 	"fmt"
 	"io"
-	"os"
 	"time"
 
 	"filippo.io/age"
@@ -57,20 +55,9 @@ func newIdentity(pq bool) (text, public string, err error) {
 
 // writeNew writes a new file with mode 0600, refusing to overwrite.
 func writeNew(path string, data []byte) error {
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
-	if errors.Is(err, os.ErrExist) {
-		return hint(fmt.Errorf("%s already exists", path), "choose another file name; existing keys are never overwritten")
-	}
-	if err != nil {
+	_, err := createNew(path, "; existing keys are never overwritten", func(w io.Writer) error {
+		_, err := w.Write(data)
 		return err
-	}
-	if _, err := f.Write(data); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return err
-	}
-	return f.Close()
+	})
+	return err
 }

@@ -60,23 +60,16 @@ func cmdRefer(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	defer in.Close()
-	f, err := os.OpenFile(*out, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
-	if errors.Is(err, os.ErrExist) {
-		return hint(fmt.Errorf("%s already exists", *out), "choose a new file name: refer never overwrites")
-	}
-	if err != nil {
-		return err
-	}
 	h := sha256.New()
-	info, err := vault.MakeReferral(in, ids, *agency, recips, io.MultiWriter(f, h), opts)
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
+	var info *vault.ReferralInfo
+	opened, err := createNew(*out, ": refer never overwrites", func(w io.Writer) (err error) {
+		info, err = vault.MakeReferral(in, ids, *agency, recips, io.MultiWriter(w, h), opts)
+		return err
+	})
 	if err != nil {
-		os.Remove(*out)
+		if !opened {
+			return err
+		}
 		switch {
 		case errors.Is(err, vault.ErrTampered):
 			return refused(pos[0], err, "nothing was written")
