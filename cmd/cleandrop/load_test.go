@@ -209,6 +209,9 @@ func newLoadClient(base string, circuit uint32) *loadClient {
 // of the page shown, and its body.
 func (c *loadClient) do(req *http.Request) (int, string, string, error) {
 	req.Header.Set("Sec-Fetch-Site", "same-origin")
+	if req.Method == http.MethodPost {
+		req.Header.Set("Origin", c.base)
+	}
 	req.Header.Set("Accept-Language", "en-US,en;q=0.5")
 	req.Header.Set("User-Agent", "Mozilla/5.0 (Windows NT 10.0; rv:128.0) Gecko/20100101 Firefox/128.0")
 	resp, err := c.hc.Do(req)
