@@ -34,3 +34,11 @@ func (s *Store) Looks() int {
 	defer s.reaper.mu.Unlock()
 	return s.reaper.looks
 }
+
+// Settled reports how many settlings have finished and how many cases
+// they settled.
+func (s *Store) Settled() (rounds, cases int) {
+	s.settler.mu.Lock()
+	defer s.settler.mu.Unlock()
+	return s.settler.rounds, s.settler.cases
+}

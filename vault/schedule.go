@@ -182,6 +182,9 @@ func (s *Store) tick(at time.Time, full bool) {
 	if s.objects != nil && s.reaper.due(at) {
 		s.reaper.start(s)
 	}
+	if today := s.day(); s.settler.due(today) {
+		s.settler.start(s, today)
+	}
 	for _, h := range hooks {
 		h(at)
 	}

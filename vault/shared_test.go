@@ -3,17 +3,21 @@ package vault_test
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"filippo.io/age"
+	"github.com/jackc/pgx/v5"
 	"github.com/minio/minio-go/v7"
 
 	"cleandrop/vault"
@@ -309,7 +313,7 @@ func TestSharedPostgresS3HoldsNoPlaintext(t *testing.T) {
 // transaction never happened (a front-end that crashed between the two)
 // is deleted after two looks; the blobs of committed items stay.
 func TestSharedPostgresS3ReapsUnreferenced(t *testing.T) {
-	defer vault.SetReap(100*time.Millisecond, time.Hour)()
+	defer vault.SetReap(time.Second, time.Hour)()
 	d := startDistributed(t)
 	agency := must(age.GenerateX25519Identity())
 	opts := vault.Options{Agencies: []vault.Agency{{ID: "a1", Recipients: []age.Recipient{agency.Recipient()}}}, Tick: 10 * time.Millisecond}
@@ -355,4 +359,209 @@ func must[T any](v T, err error) T {
 		panic(err)
 	}
 	return v
+}
+
+// TestSharedPostgresS3SettlesDay: once the day is over, the cases of that
+// day carry the moment of their settling, not of their reports: every one
+// of their rows was written again (its xmin is a settling transaction's,
+// none of the reports'), and every object is a copy made after the day
+// (its Last-Modified is then, and the objects the reports uploaded are
+// gone). The cases still read back whole.
+func TestSharedPostgresS3SettlesDay(t *testing.T) {
+	d := startDistributed(t)
+	agency := must(age.GenerateX25519Identity())
+	var now atomic.Pointer[time.Time]
+	day1 := time.Date(2026, 3, 3, 14, 0, 0, 0, time.UTC)
+	now.Store(&day1)
+	opts := vault.Options{
+		Agencies: []vault.Agency{{ID: "a1", Recipients: []age.Recipient{agency.Recipient()}}},
+		Now:      func() time.Time { return *now.Load() },
+		Tick:     20 * time.Millisecond,
+	}
+	dir := t.TempDir()
+	s := d.opener(t, dir, opts)
+	_, url, bucket := d.stores(t, dir)
+	type sent struct {
+		ref  string
+		file []byte
+	}
+	var cases []sent
+	for i := range 4 {
+		acc, _ := storetest.NewAccess(t)
+		b, err := s.NewCase("a1", acc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		file := bytes.Repeat([]byte{byte(i + 1)}, 100_000+i)
+		storetest.Put(t, b, vault.KindReport, "", []byte("report"))
+		storetest.Put(t, b, vault.KindAttachment, "f.bin", file)
+		cases = append(cases, sent{storetest.Commit(t, b), file})
+	}
+	xmins := func() map[string]string {
+		conn, err := pgx.Connect(context.Background(), url)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer conn.Close(context.Background())
+		rows, err := conn.Query(context.Background(), "SELECT encode(key, 'escape'), xmin::text FROM cleandrop_kv WHERE key NOT LIKE 'z/%' AND key NOT LIKE 'blobs/%'")
+		if err != nil {
+			t.Fatal(err)
+		}
+		out := map[string]string{}
+		for rows.Next() {
+			var k, x string
+			if err := rows.Scan(&k, &x); err != nil {
+				t.Fatal(err)
+			}
+			out[k] = x
+		}
+		return out
+	}
+	objects := func() map[string]time.Time {
+		out := map[string]time.Time{}
+		for o := range d.client.ListObjects(context.Background(), bucket, minio.ListObjectsOptions{Recursive: true}) {
+			if o.Err != nil {
+				t.Fatal(o.Err)
+			}
+			out[o.Key] = o.LastModified
+		}
+		return out
+	}
+	before, objBefore := xmins(), objects()
+	if len(objBefore) != 4 {
+		t.Fatalf("%d objects, want 4", len(objBefore))
+	}
+	rounds0, _ := s.Settled()
+
+	day2 := time.Date(2026, 3, 4, 0, 0, 1, 0, time.UTC)
+	now.Store(&day2)
+	settleStart := time.Now().Truncate(time.Second)
+	deadline := time.Now().Add(time.Minute)
+	for {
+		if r, n := s.Settled(); r > rounds0 && n == 4 {
+			break
+		}
+		if time.Now().After(deadline) {
+			r, n := s.Settled()
+			t.Fatalf("after a minute of day 2: %d settlings, %d cases settled", r, n)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	after, objAfter := xmins(), objects()
+	reportXmins := map[string]bool{}
+	for _, x := range before {
+		reportXmins[x] = true
+	}
+	for k, x := range after {
+		if reportXmins[x] {
+			t.Errorf("row %s still carries the xmin %s of a report's transaction", k, x)
+		}
+	}
+	if len(after) != len(before) {
+		t.Errorf("%d rows after settling, %d before", len(after), len(before))
+	}
+	for k, lm := range objAfter {
+		if _, old := objBefore[k]; old {
+			t.Errorf("object %s of a report survived the settling", k)
+		}
+		if lm.Before(settleStart) {
+			t.Errorf("object %s: Last-Modified %v is before the settling began (%v)", k, lm, settleStart)
+		}
+	}
+	if len(objAfter) != 4 {
+		t.Errorf("%d objects after settling, want 4", len(objAfter))
+	}
+	for _, c := range cases {
+		got, err := storetest.Decrypt(t, s, c.ref, 2, agency)
+		if err != nil || !bytes.Equal(got, c.file) {
+			t.Fatalf("case %s after settling: %d bytes, %v", c.ref, len(got), err)
+		}
+	}
+	t.Logf("settled 4 cases: %d rows rewritten, 4 objects copied", len(after))
+}
+
+// BenchmarkSmallReportsPostgresVsBadger commits small reports (a 2 KiB
+// text each) from 32 writers on the embedded store and on the shared one
+// (PostgreSQL and SeaweedFS on this machine), alternating rounds of 400,
+// and reports each one's reports per second (the median round) and their
+// ratio. Both commit on the same write schedule (a 1 s tick, 64 steps).
+func BenchmarkSmallReportsPostgresVsBadger(b *testing.B) {
+	d := &distributed{pg: servers.StartPostgres(b), weed: servers.StartSeaweedFS(b), made: map[string][2]string{}}
+	d.client = d.weed.Client(b)
+	id, _ := age.GenerateX25519Identity()
+	opts := vault.Options{Agencies: []vault.Agency{{ID: "a1", Recipients: []age.Recipient{id.Recipient()}}}}
+	embedded, err := vault.Open(b.TempDir(), opts)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer embedded.Close()
+	meta, err := pgstore.Open(context.Background(), d.pg.NewDatabase(b))
+	if err != nil {
+		b.Fatal(err)
+	}
+	blobs, err := s3blobs.New(d.client, d.weed.NewBucket(b), meta, s3blobs.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	shared, err := vault.OpenShared(b.TempDir(), vault.Shared{Meta: meta, Blobs: blobs}, opts)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer shared.Close()
+	text := make([]byte, 2<<10)
+	rand.Read(text)
+	round := func(s *vault.Store, n, writers int) time.Duration {
+		var next atomic.Int64
+		var wg sync.WaitGroup
+		start := time.Now()
+		for range writers {
+			wg.Go(func() {
+				for next.Add(1) <= int64(n) {
+					acc := vault.Access{Lookup: []byte(rand.Text()), ReplyRecipient: id.Recipient().String()}
+					batch, err := s.NewCase("a1", acc)
+					if err != nil {
+						b.Error(err)
+						return
+					}
+					w, err := batch.Add(vault.KindReport, "")
+					if err == nil {
+						_, err = w.Write(text)
+					}
+					if err == nil {
+						err = w.Close()
+					}
+					if err == nil {
+						_, err = batch.Commit()
+					}
+					if err != nil {
+						batch.Abort()
+						b.Error(err)
+						return
+					}
+				}
+			})
+		}
+		wg.Wait()
+		return time.Since(start)
+	}
+	const n, writers = 400, 32
+	var tb, tp []float64
+	b.ResetTimer()
+	for range b.N {
+		for range 3 {
+			tb = append(tb, float64(n)/round(embedded, n, writers).Seconds())
+			tp = append(tp, float64(n)/round(shared, n, writers).Seconds())
+		}
+	}
+	b.StopTimer()
+	mb, mp := median(tb), median(tp)
+	b.ReportMetric(mb, "badger-reports/s")
+	b.ReportMetric(mp, "postgres-reports/s")
+	b.ReportMetric(mp/mb, "postgres/badger")
+}
+
+func median(xs []float64) float64 {
+	s := slices.Clone(xs)
+	slices.Sort(s)
+	return s[len(s)/2]
 }

@@ -189,6 +189,7 @@ type Store struct {
 	ctx      context.Context // cancelled when the store has closed
 	cancel   context.CancelFunc
 	reaper   reaper
+	settler  settler
 	log      *slog.Logger
 	now      func() time.Time
 	agencies map[string]Agency
@@ -395,6 +396,7 @@ func (s *Store) Close() error {
 	}
 	s.cancel()
 	s.reaper.wait()
+	s.settler.wait()
 	if s.db == nil {
 		if err := s.meta.Close(); err != nil {
 			return fmt.Errorf("vault: close: %w", err)

@@ -22,7 +22,7 @@ import (
 // with the vault in PostgreSQL and S3: the reporter's flow in a browser
 // and by HTTP, the desk, identities, export and offline open, referral
 // (the officer's day), the digest, the audit of administrator actions,
-// oversight and signed bundles.
+// oversight, signed bundles, and the short load run.
 var endToEndOnDistributed = []string{
 	"TestReportToOfflineOpen",
 	"TestBrowserReportWithoutJavaScript",
@@ -33,6 +33,7 @@ var endToEndOnDistributed = []string{
 	"TestAdminActionsAudited",
 	"TestOverseerAccount",
 	"TestSignedBundleTamper",
+	"TestLoadShortZeroErrorsZeroLost",
 }
 
 // TestEndToEndPostgresS3 runs endToEndOnDistributed again, in a child

@@ -561,6 +561,9 @@ func runLoad(t *testing.T, p loadParams) {
 	// second start reads the configuration set for the load.
 	data := filepath.Join(t.TempDir(), "data")
 	args := []string{"demo", "--data", data, "--listen", "127.0.0.1:0", "--desk-listen", "127.0.0.1:0", "--no-tor", "--loopback-proxy-protocol"}
+	if f := testStoreFile(t); f != "" { // CLEANDROP_TEST_STORE: the load on PostgreSQL and S3
+		args = append(args, "--store", f)
+	}
 	s := startServer(t, data, readyURL, args...)
 	s.stop()
 	maxUploads := p.maxUploads

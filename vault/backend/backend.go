@@ -128,3 +128,13 @@ func ValidName(name string) bool {
 	}
 	return true
 }
+
+// Copier is a [Blobs] that copies a committed blob inside the store, to a
+// fresh name, without the bytes passing through the caller. The copy is
+// committed when Copy returns; the original stays until deleted. The vault
+// uses it to settle a day's blobs: a copy made after the day is over
+// carries that later moment as its time (an object's Last-Modified), not
+// the moment its reporter's upload ended.
+type Copier interface {
+	Copy(ctx context.Context, name string) (newName string, size int64, err error)
+}

@@ -54,7 +54,28 @@ func Open(ctx context.Context, connString string) (*Store, error) {
 		pool.Close()
 		return nil, err
 	}
+	if err := checkSettings(ctx, pool); err != nil {
+		pool.Close()
+		return nil, err
+	}
 	return &Store{pool: pool}, nil
+}
+
+// ErrCommitTimestamps: the server keeps every transaction's commit time
+// (track_commit_timestamp), which would date every report to the moment
+// of its commit. The drop refuses to run on it.
+var ErrCommitTimestamps = errors.New("postgres: track_commit_timestamp is on: the database would keep the time of every report's commit")
+
+// checkSettings refuses a server that keeps commit times.
+func checkSettings(ctx context.Context, pool *pgxpool.Pool) error {
+	var v string
+	if err := pool.QueryRow(ctx, "SHOW track_commit_timestamp").Scan(&v); err != nil {
+		return classify("settings", err)
+	}
+	if v != "off" {
+		return ErrCommitTimestamps
+	}
+	return nil
 }
 
 func migrate(ctx context.Context, pool *pgxpool.Pool) error {

@@ -188,3 +188,17 @@ func TestPostgresFailoverPromotedStandby(t *testing.T) {
 		t.Errorf("after the failover %d of %d acknowledged reports are there (%v)", n, acked, err)
 	}
 }
+
+// TestPostgresRefusesCommitTimestamps: a server that keeps each
+// transaction's commit time (track_commit_timestamp) would date every
+// report; Open refuses it.
+func TestPostgresRefusesCommitTimestamps(t *testing.T) {
+	pg := servers.StartPostgres(t, "track_commit_timestamp=on")
+	s, err := pgstore.Open(t.Context(), pg.NewDatabase(t))
+	if !errors.Is(err, pgstore.ErrCommitTimestamps) {
+		if s != nil {
+			s.Close()
+		}
+		t.Fatalf("Open on a server with track_commit_timestamp=on: %v, want ErrCommitTimestamps", err)
+	}
+}

@@ -312,6 +312,52 @@ func (s *Store) Delete(ctx context.Context, name string) error {
 	return nil
 }
 
+// Copy implements [backend.Copier] with a server-side copy (in parts for
+// a large object), committed by its own record like an upload.
+func (s *Store) Copy(ctx context.Context, name string) (string, int64, error) {
+	if !backend.ValidName(name) {
+		return "", 0, backend.ErrNotFound
+	}
+	var size int64
+	err := s.meta.View(ctx, func(tx backend.Tx) error {
+		v, err := tx.Get(s.record(name))
+		if err != nil {
+			return err
+		}
+		var ok bool
+		if size, ok = committedSize(v); !ok {
+			return backend.ErrNotFound
+		}
+		return nil
+	})
+	if err != nil {
+		return "", 0, err
+	}
+	to := backend.NewName()
+	info, err := s.client.ComposeObject(ctx,
+		minio.CopyDestOptions{Bucket: s.bucket, Object: object(to), ReplaceMetadata: true, ContentType: "application/octet-stream"},
+		minio.CopySrcOptions{Bucket: s.bucket, Object: object(name)})
+	if err != nil {
+		return "", 0, fmt.Errorf("s3 copy: %w", err)
+	}
+	if info.Size != size {
+		s.client.RemoveObject(context.WithoutCancel(ctx), s.bucket, object(to), minio.RemoveObjectOptions{})
+		return "", 0, fmt.Errorf("s3 copy: %d bytes, not %d", info.Size, size)
+	}
+	rec := strconv.AppendInt([]byte{stateCommitted}, size, 10)
+	if err := s.meta.Update(ctx, func(tx backend.Tx) error {
+		ok, err := tx.PutIfAbsent(s.record(to), rec)
+		if err == nil && !ok {
+			err = backend.ErrSwept
+		}
+		return err
+	}); err != nil {
+		s.client.RemoveObject(context.WithoutCancel(ctx), s.bucket, object(to), minio.RemoveObjectOptions{})
+		return "", 0, fmt.Errorf("s3 copy record: %w", err)
+	}
+	return to, size, nil
+}
+
 // List implements [backend.Blobs] from the records; fn runs inside a
 // read transaction of the metadata store.
 func (s *Store) List(ctx context.Context, fn func(name string, size int64) error) error {

@@ -64,8 +64,9 @@ func credential(t testing.TB, dir string) *syscall.SysProcAttr {
 
 // StartPostgres initialises a cluster in a new temporary directory and
 // starts PostgreSQL on a free port of 127.0.0.1, trusting local
-// connections (user cleandrop). It stops when the test ends.
-func StartPostgres(t testing.TB) *Postgres {
+// connections (user cleandrop). It stops when the test ends. settings are
+// more "name=value" server settings.
+func StartPostgres(t testing.TB, settings ...string) *Postgres {
 	t.Helper()
 	bin := pgBinDir()
 	if bin == "" {
@@ -89,18 +90,22 @@ func StartPostgres(t testing.TB) *Postgres {
 		t.Fatalf("initdb: %v\n%s", err, out)
 	}
 	pg := &Postgres{Port: freePort(t), Dir: dir}
-	pg.run(t, bin, as)
+	pg.run(t, bin, as, settings...)
 	return pg
 }
 
 // run starts postgres on pg.Dir/data and waits until it takes
 // connections.
-func (pg *Postgres) run(t testing.TB, bin string, as *syscall.SysProcAttr) {
+func (pg *Postgres) run(t testing.TB, bin string, as *syscall.SysProcAttr, settings ...string) {
 	t.Helper()
-	cmd := exec.Command(filepath.Join(bin, "postgres"), "-D", filepath.Join(pg.Dir, "data"),
-		"-c", "listen_addresses=127.0.0.1", "-c", "port="+strconv.Itoa(pg.Port),
-		"-c", "unix_socket_directories="+pg.Dir, "-c", "logging_collector=off",
-		"-c", "shared_buffers=32MB", "-c", "max_connections=200")
+	args := []string{"-D", filepath.Join(pg.Dir, "data"),
+		"-c", "listen_addresses=127.0.0.1", "-c", "port=" + strconv.Itoa(pg.Port),
+		"-c", "unix_socket_directories=" + pg.Dir, "-c", "logging_collector=off",
+		"-c", "shared_buffers=32MB", "-c", "max_connections=200"}
+	for _, s := range settings {
+		args = append(args, "-c", s)
+	}
+	cmd := exec.Command(filepath.Join(bin, "postgres"), args...)
 	cmd.SysProcAttr = as
 	cmd.Env = append(os.Environ(), "LC_ALL=C")
 	pg.proc = start(t, "postgres", cmd)
