@@ -43,6 +43,9 @@ func TestEndToEndPostgresS3(t *testing.T) {
 	if os.Getenv("CLEANDROP_TEST_STORE") != "" {
 		t.Skip("this process already runs on a chosen store")
 	}
+	// With the failover test, after every other test of the package: the
+	// two mostly wait on their servers.
+	t.Parallel()
 	// The stores start here once, so that a missing program skips (or,
 	// in CI, fails) this test with its reason rather than every child.
 	servers.StartPostgres(t)
@@ -91,6 +94,7 @@ func tailString(s string, n int) string {
 // case exports and opens offline complete; the drop takes reports again
 // within 30 s of the promotion; every case the drop lists is complete.
 func TestFailoverPostgresThroughServer(t *testing.T) {
+	t.Parallel()
 	primary := servers.StartPostgres(t)
 	weed := servers.StartSeaweedFS(t)
 	url := primary.NewDatabase(t) // before the standby copies the cluster
