@@ -179,7 +179,7 @@ func (s *Store) tick(at time.Time, full bool) {
 	} else if s.db != nil && s.mem.rotateDue(at) {
 		s.rotate(at)
 	}
-	if s.objects != nil && s.reaper.due(at) {
+	if s.objects != nil && s.reaper.due(at, s.reapInterval()) {
 		s.reaper.start(s)
 	}
 	if today := s.day(); s.settler.due(today) {

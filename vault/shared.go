@@ -38,15 +38,18 @@ const (
 	keysLabel = "cleandrop vault: metadata keys v1"
 )
 
-// Shared-store timing: a blob upload idle for uploadIdle is abandoned (a
-// crashed front-end's); reapEvery is how often a front-end looks for
-// committed blobs that no item references (the last step of a batch that
-// failed or crashed between its objects' commit and its records'), and
-// such a blob is deleted when two looks, reapEvery apart, found it so.
+// Shared-store timing: uploadIdle is the default of [Options.SweepAfter];
+// reapEvery bounds how often a front-end looks for committed blobs that
+// no item references (the last step of a batch that failed or crashed
+// between its objects' commit and its records'): such a blob is deleted
+// when two looks, that far apart, found it so.
 var (
-	uploadIdle = 6 * time.Hour
+	uploadIdle = DefaultSweepAfter
 	reapEvery  = time.Hour
 )
+
+// reapInterval is the time between two looks of the reaper.
+func (s *Store) reapInterval() time.Duration { return min(reapEvery, s.idle) }
 
 // objectTimeout bounds the completion of one object.
 const objectTimeout = 10 * time.Minute
@@ -103,7 +106,7 @@ func OpenShared(dir string, sh Shared, opts Options) (*Store, error) {
 		return nil, err
 	}
 	ctx, cancel := context.WithTimeout(s.ctx, metaTimeout)
-	n, err := s.objects.Sweep(ctx, uploadIdle)
+	n, err := s.objects.Sweep(ctx, s.idle)
 	cancel()
 	if err != nil {
 		s.log.Warn("vault: sweep abandoned uploads", "err", dbErr("sweep", err))
@@ -239,10 +242,10 @@ type reaper struct {
 }
 
 // due reports whether a look should begin at the tick at.
-func (r *reaper) due(at time.Time) bool {
+func (r *reaper) due(at time.Time, every time.Duration) bool {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	return !r.running && (r.last.IsZero() || at.Sub(r.last) >= reapEvery)
+	return !r.running && (r.last.IsZero() || at.Sub(r.last) >= every)
 }
 
 // start begins a look in its own goroutine: it crosses the network, which
@@ -281,7 +284,7 @@ func (r *reaper) wait() { r.wg.Wait() }
 // a blob whose batch commits in between is seen referenced.
 func (s *Store) reap(suspects map[string]bool) (map[string]bool, int, error) {
 	ctx := s.ctx
-	if _, err := s.objects.Sweep(ctx, uploadIdle); err != nil {
+	if _, err := s.objects.Sweep(ctx, s.idle); err != nil {
 		return nil, 0, err
 	}
 	var names []string
@@ -368,4 +371,54 @@ func CheckShared(ctx context.Context, dir string, sh Shared) (fresh bool, err er
 		err = dbErr("check key", err)
 	}
 	return fresh, err
+}
+
+// AccountShared accounts for the blobs of the shared store whose key is in
+// dir, as [Account] does for files: committed blobs that no item references
+// (Orphan bytes, OrphanFiles blobs) and items whose blob is not committed
+// (Missing). Uploads not yet committed are the object store's own to list.
+// It writes nothing. While front-ends commit, a blob committed between
+// the listing and the reading of the records counts as Missing.
+func AccountShared(ctx context.Context, dir string, sh Shared) (Accounting, error) {
+	var a Accounting
+	key, err := os.ReadFile(filepath.Join(dir, keyFile))
+	if err != nil {
+		return a, fmt.Errorf("vault: account: %w", err)
+	}
+	metaKey, err := hkdf.Key(sha256.New, key, nil, metaLabel, 32)
+	clear(key)
+	if err != nil {
+		return a, fmt.Errorf("vault: account: %w", err)
+	}
+	sealed, err := backend.Sealed(sh.Meta, metaKey)
+	clear(metaKey)
+	if err != nil {
+		return a, fmt.Errorf("vault: account: %w", err)
+	}
+	// Blobs first, records second: a batch committing in between is
+	// seen with its records.
+	blobs := map[string]int64{}
+	if err := sh.Blobs.List(ctx, func(name string, size int64) error {
+		blobs[name] = size
+		return nil
+	}); err != nil {
+		return a, fmt.Errorf("vault: account: %w", dbErr("list objects", err))
+	}
+	r, err := loadRefs(ctx, sealed)
+	if err != nil {
+		return a, fmt.Errorf("vault: account: %w", dbErr("read items", err))
+	}
+	a.Items, a.Referenced = r.items, r.bytes
+	for name, size := range blobs {
+		if !r.objects[name] {
+			a.Orphan += size
+			a.OrphanFiles++
+		}
+	}
+	for name := range r.objects {
+		if _, ok := blobs[name]; !ok {
+			a.Missing++
+		}
+	}
+	return a, nil
 }

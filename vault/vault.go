@@ -127,7 +127,17 @@ type Options struct {
 	// it, and a large item checks it every few MiB it writes. Zero
 	// disables the check.
 	MinFree int64
+	// SweepAfter, for a shared store ([OpenShared]), is how old an
+	// upload that was neither committed nor aborted must be before it is
+	// swept as abandoned (a crashed front-end's); it must be far above
+	// the longest upload. Committed blobs that no item references are
+	// looked for every SweepAfter, or every hour if that is sooner.
+	// Zero: [DefaultSweepAfter].
+	SweepAfter time.Duration
 }
+
+// DefaultSweepAfter is [Options.SweepAfter] when zero.
+const DefaultSweepAfter = 6 * time.Hour
 
 // Access holds the credentials the receipt package makes for a case. The
 // vault stores them (encrypted at rest) and never interprets them, except
@@ -195,6 +205,7 @@ type Store struct {
 	agencies map[string]Agency
 	minFree  int64
 	maxUp    int
+	idle     time.Duration // shared store: uploads older than this are abandoned
 
 	mu     sync.Mutex
 	closed bool
@@ -253,8 +264,11 @@ func Open(dir string, opts Options) (*Store, error) {
 
 // newStore checks opts and makes the Store both kinds of vault share.
 func newStore(dir string, opts Options) (*Store, error) {
-	if opts.Tick < 0 || opts.MaxUploads < 0 || opts.MinFree < 0 {
-		return nil, errors.New("vault: negative tick, upload slots or free space")
+	if opts.Tick < 0 || opts.MaxUploads < 0 || opts.MinFree < 0 || opts.SweepAfter < 0 {
+		return nil, errors.New("vault: negative tick, upload slots, free space or sweep age")
+	}
+	if opts.SweepAfter == 0 {
+		opts.SweepAfter = uploadIdle
 	}
 	if opts.Tick == 0 {
 		opts.Tick = DefaultTick
@@ -272,6 +286,7 @@ func newStore(dir string, opts Options) (*Store, error) {
 		mem:      memtable{size: memTableSize},
 		minFree:  opts.MinFree,
 		maxUp:    opts.MaxUploads,
+		idle:     opts.SweepAfter,
 	}
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	if s.log == nil {

@@ -36,6 +36,14 @@ type StoreConfig struct {
 	PasswordFile string `json:"password_file,omitempty"`
 	// S3 is the object store.
 	S3 *S3Config `json:"s3"`
+	// SweepAfter is how old an upload neither committed nor aborted (a
+	// crashed front-end's) must be before any front-end removes it, a Go
+	// duration (default "6h"): far above the longest upload. Committed
+	// objects that no item references are looked for as often, or
+	// hourly if that is sooner, and removed at the second look.
+	SweepAfter string `json:"sweep_after,omitempty"`
+
+	sweepAfter time.Duration
 }
 
 // S3Config is an S3-compatible object store and bucket.
@@ -95,6 +103,13 @@ func (s *StoreConfig) check(base string) error {
 	}
 	if o.PartSizeMiB != 0 && (o.PartSizeMiB < 5 || o.PartSizeMiB > 512) {
 		return hint(fmt.Errorf("config: store: s3 part_size_mib %d is out of range", o.PartSizeMiB), "between 5 (S3's minimum) and 512")
+	}
+	if s.SweepAfter != "" {
+		d, err := time.ParseDuration(s.SweepAfter)
+		if err != nil || d < time.Second {
+			return hint(fmt.Errorf("config: store: sweep_after %q is not a duration of a second or more", s.SweepAfter), `e.g. "6h"; keep it far above the longest upload`)
+		}
+		s.sweepAfter = d
 	}
 	return nil
 }
@@ -223,6 +238,7 @@ func openVault(ctx context.Context, cfg *Config, dir string, opts vault.Options)
 	if err != nil {
 		return nil, err
 	}
+	opts.SweepAfter = cfg.Store.sweepAfter
 	st, err := vault.OpenShared(dir, sh, opts)
 	if errors.Is(err, vault.ErrOtherKey) {
 		sh.Meta.Close()
