@@ -1,6 +1,7 @@
 package servers
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"os"
@@ -246,4 +247,18 @@ func (pg *Postgres) Dump(t testing.TB, url string) []byte {
 		t.Fatalf("pg_dump: %v\n%s", err, stderr.String())
 	}
 	return out
+}
+
+// Restore loads a plain SQL dump (from [Postgres.Dump]) into the database
+// at url with Debian's psql, as the user the server runs as, stopping at
+// the first error.
+func (pg *Postgres) Restore(t testing.TB, url string, dump []byte) {
+	t.Helper()
+	cmd := exec.Command(filepath.Join(pgBinDir(), "psql"), "-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", url, "-f", "-")
+	cmd.SysProcAttr = credential(t, pg.Dir)
+	cmd.Dir = pg.Dir
+	cmd.Stdin = bytes.NewReader(dump)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("psql restore: %v\n%s", err, out)
+	}
 }
