@@ -313,3 +313,77 @@ func TestBackupRestorePostgresS3(t *testing.T) {
 	measured(t, "distributed backup under load: a %d-byte pg_dump and %d objects copied while %d reports arrived; %d cases restored, receipts log in, export manifests equal",
 		len(dump), copied, during.Load(), len(before))
 }
+
+// TestCheckStorePostgresS3 runs 'cleandrop check' on a configuration
+// with a store section, as an operator does before starting a front-end:
+// it connects, and tells a matching vault.key, a missing one, another
+// one, and a store that holds no vault yet; and it refuses bad sections
+// without connecting.
+func TestCheckStorePostgresS3(t *testing.T) {
+	t.Parallel()
+	pg := servers.StartPostgres(t)
+	weed := servers.StartSeaweedFS(t)
+	url, bucket := pg.NewDatabase(t), weed.NewBucket(t)
+	data := filepath.Join(t.TempDir(), "data")
+	args := []string{"demo", "--data", data, "--listen", "127.0.0.1:0", "--desk-listen", "127.0.0.1:0", "--no-tor"}
+	s := startServer(t, data, readyURL, append(args, "--store", writeStoreFile(t, url, weed.Endpoint, bucket))...)
+	s.stop()
+	cfgPath := filepath.Join(data, "demo", "config.json")
+	setStore := func(store map[string]any) {
+		demoConfig(t, data, func(m map[string]any) { m["store"] = store })
+	}
+	good := map[string]any{"postgres": url, "s3": map[string]any{"endpoint": weed.Endpoint, "bucket": bucket}}
+	check := func(wantCode int, want ...string) {
+		t.Helper()
+		out, errOut, code := runCLI(t, "check", "--config", cfgPath)
+		if code != wantCode {
+			t.Fatalf("check: exit %d, want %d\n%s%s", code, wantCode, out, errOut)
+		}
+		for _, w := range want {
+			if !strings.Contains(out+errOut, w) {
+				t.Fatalf("check does not say %q:\n%s%s", w, out, errOut)
+			}
+		}
+	}
+	setStore(good)
+	check(0, "PostgreSQL answers", "the vault key matches")
+
+	key := filepath.Join(data, "vault", "vault.key")
+	saved, err := os.ReadFile(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	other := make([]byte, 32)
+	rand.Read(other)
+	os.WriteFile(key, other, 0o600)
+	check(1, "another vault.key", "copy")
+	os.Remove(key)
+	check(1, "vault.key is missing", "copy vault.key")
+	// A new database and bucket: no vault yet, with or without a key.
+	setStore(map[string]any{"postgres": pg.NewDatabase(t), "s3": map[string]any{"endpoint": weed.Endpoint, "bucket": weed.NewBucket(t)}})
+	check(0, "no vault yet")
+	os.WriteFile(key, saved, 0o600)
+	check(0, "no vault yet")
+
+	for _, bad := range []struct {
+		store map[string]any
+		want  string
+	}{
+		{map[string]any{"postgres": "", "s3": good["s3"]}, "postgres is empty"},
+		{map[string]any{"postgres": "host=db password=hunter2 dbname=x", "s3": good["s3"]}, "holds a password"},
+		{map[string]any{"postgres": "postgres://u:hunter2@db/x", "s3": good["s3"]}, "holds a password"},
+		{map[string]any{"postgres": url}, "s3 is missing"},
+		{map[string]any{"postgres": url, "s3": map[string]any{"endpoint": "nohost", "bucket": bucket}}, "is not host:port"},
+		{map[string]any{"postgres": url, "s3": map[string]any{"endpoint": weed.Endpoint, "bucket": "Bad_Bucket"}}, "not a valid bucket name"},
+		{map[string]any{"postgres": url, "s3": map[string]any{"endpoint": weed.Endpoint, "bucket": bucket, "access_key_file": "k"}}, "one of access_key_file and secret_key_file"},
+		{map[string]any{"postgres": url, "s3": map[string]any{"endpoint": weed.Endpoint, "bucket": bucket, "part_size_mib": 2}}, "part_size_mib 2 is out of range"},
+		{map[string]any{"postgres": url, "sweep_after": "5m0", "s3": good["s3"]}, "sweep_after"},
+		{map[string]any{"postgres": url, "s3": map[string]any{"endpoint": weed.Endpoint, "bucket": "nosuchbucket"}}, `bucket "nosuchbucket" does not exist`},
+	} {
+		setStore(bad.store)
+		check(1, bad.want)
+		if out, errOut, _ := runCLI(t, "check", "--config", cfgPath); strings.Contains(out+errOut, "hunter2") {
+			t.Fatalf("check repeats the password:\n%s%s", out, errOut)
+		}
+	}
+}
