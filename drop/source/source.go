@@ -297,7 +297,11 @@ type indexData struct {
 }
 
 func (h *handler) index(w http.ResponseWriter, r *http.Request) {
-	h.page(w, r, http.StatusOK, "index", web.Page{Data: indexData{Info: h.cfg.Pack != nil, Stats: h.cfg.Stats != nil, ReportHref: h.reportHref()}})
+	h.page(w, r, http.StatusOK, "index", web.Page{Data: h.indexData()})
+}
+
+func (h *handler) indexData() indexData {
+	return indexData{Info: h.cfg.Pack != nil, Stats: h.cfg.Stats != nil, ReportHref: h.reportHref()}
 }
 
 // requiredKeys are keys the handler chooses at run time; New checks them.

@@ -314,3 +314,22 @@ func TestAnswerNeedsSession(t *testing.T) {
 		t.Fatalf("answer without a session: %d", w.Code)
 	}
 }
+
+// TestLogout: signing out ends the session and shows the landing page
+// with its notice. It answered 500: the page was rendered without the
+// landing page's data.
+func TestLogout(t *testing.T) {
+	f := newFixture(t, nil)
+	w := f.report(t, [][2]string{{"agency", "acc"}, {"message", "hello"}}, nil)
+	cookie := f.login(receiptRe.FindStringSubmatch(w.Body.String())[1]).Result().Cookies()[0]
+	req := httptest.NewRequest(http.MethodPost, "/logout", nil)
+	req.AddCookie(cookie)
+	if w := f.do(req); w.Code != 200 || !strings.Contains(w.Body.String(), "You are logged out.") || !strings.Contains(w.Body.String(), `id="make-report"`) {
+		t.Fatalf("logout: %d", w.Code)
+	}
+	req = httptest.NewRequest(http.MethodGet, "/case", nil)
+	req.AddCookie(cookie)
+	if w := f.do(req); w.Code != http.StatusUnauthorized {
+		t.Fatalf("the case page after logout: %d", w.Code)
+	}
+}
