@@ -188,3 +188,23 @@ func TestUpdateRecordCompareAndSwap(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// BenchmarkUpdateRecordOnSchedule is one compare-and-swap of a record on
+// the store's default schedule (commits wait for the next commit step):
+// what a failed sign-in would cost if its budget were a record.
+func BenchmarkUpdateRecordOnSchedule(b *testing.B) {
+	id, _ := age.GenerateX25519Identity()
+	s, err := vault.Open(b.TempDir(), vault.Options{Agencies: []vault.Agency{{ID: "acc", Name: "A", Recipients: []age.Recipient{id.Recipient()}}}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	b.ResetTimer()
+	for range b.N {
+		if err := s.UpdateRecord("throttle.login", "alice", func(old []byte) ([]byte, error) {
+			return append(old[:0:0], 'x'), nil
+		}); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
