@@ -53,7 +53,7 @@ func (s *Store) UpdateRecord(kind, id string, fn func(old []byte) (new []byte, e
 				return s.set(txn, k, v)
 			})
 			if errors.Is(err, badger.ErrConflict) && attempt < commitAttempts {
-				time.Sleep(time.Duration(mrand.IntN(2000)+100) * time.Microsecond)
+				time.Sleep(time.Duration(mrand.IntN(2000)+100) * time.Microsecond) // #nosec G404 -- only spreads retries of a conflicting commit
 				continue
 			}
 			return err
