@@ -116,7 +116,7 @@ func TestTOTPOnceAcrossFrontEnds(t *testing.T) {
 // pairedReads is a store where reads of officer records wait for each
 // other in pairs, as two front-ends reading an account at the same moment.
 type pairedReads struct {
-	*testStore
+	Store
 	mu      sync.Mutex
 	waiting chan struct{}
 }
@@ -124,7 +124,7 @@ type pairedReads struct {
 func (s *pairedReads) Record(kind, id string) ([]byte, error) {
 	// Read first, then wait for the other: neither returns before both
 	// have read.
-	v, err := s.testStore.Record(kind, id)
+	v, err := s.Store.Record(kind, id)
 	if kind == kindOfficer {
 		s.mu.Lock()
 		if s.waiting == nil {
@@ -151,7 +151,34 @@ func TestTOTPOnceAcrossFrontEndsInterleaved(t *testing.T) {
 	f := newFixture(t)
 	f.acc.kdf = kdfParams{Time: 1, Memory: 8, Threads: 1}
 	secret := f.enrol("alice", RoleOfficer, "acc")
-	st := &pairedReads{testStore: f.store}
+	loginTogether(t, f, &pairedReads{Store: f.store}, secret)
+}
+
+// TestTOTPOnceAcrossFrontEndsOnVault is the same over the vault's own
+// records (Badger): its UpdateRecord is the compare-and-swap.
+func TestTOTPOnceAcrossFrontEndsOnVault(t *testing.T) {
+	f := newFixture(t)
+	vs := f.store.Store
+	acc := NewAccounts(vs, f.clock.Now, nil)
+	acc.kdf = kdfParams{Time: 1, Memory: 8, Threads: 1}
+	token, err := acc.Add("alice", RoleOfficer, []string{"acc"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	o, err := acc.choosePassword(t.Context(), token, testPassword)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := acc.confirmEnrol(token, totpCode(o.TOTPSecret, f.clock.Now())); err != nil {
+		t.Fatal(err)
+	}
+	loginTogether(t, f, &pairedReads{Store: vs}, o.TOTPSecret)
+}
+
+// loginTogether signs alice in with one code through two accounts over st
+// at once, in three rounds: one alone must get in each time.
+func loginTogether(t *testing.T, f *fixture, st Store, secret []byte) {
+	t.Helper()
 	one, two := NewAccounts(st, f.clock.Now, nil), NewAccounts(st, f.clock.Now, nil)
 	for round := range 3 {
 		f.clock.Add(10 * time.Minute)
