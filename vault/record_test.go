@@ -141,3 +141,70 @@ func TestPost(t *testing.T) {
 		t.Fatalf("post to unknown case: %v", err)
 	}
 }
+
+func TestUpdateRecordCompareAndSwap(t *testing.T) {
+	id, _ := age.GenerateX25519Identity()
+	s := openBadger(t, t.TempDir(), vault.Options{Agencies: []vault.Agency{{ID: "acc", Name: "A", Recipients: []age.Recipient{id.Recipient()}}}})
+	// Concurrent increments all land: each reads the value the one before
+	// it stored.
+	const n = 16
+	errs := make(chan error, n)
+	for range n {
+		go func() {
+			errs <- s.UpdateRecord("count", "c", func(old []byte) ([]byte, error) {
+				return append(old, 'x'), nil
+			})
+		}()
+	}
+	for range n {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	if v, err := s.Record("count", "c"); err != nil || len(v) != n {
+		t.Fatalf("after %d increments: %q, %v", n, v, err)
+	}
+	// An error from fn comes back unchanged and stores nothing.
+	stop := errors.New("stop")
+	if err := s.UpdateRecord("count", "c", func([]byte) ([]byte, error) { return []byte("y"), stop }); err != stop {
+		t.Fatalf("fn's error: %v", err)
+	}
+	if v, _ := s.Record("count", "c"); len(v) != n {
+		t.Fatalf("stored after an error: %q", v)
+	}
+	// nil deletes; an absent record is nil to fn.
+	if err := s.UpdateRecord("count", "c", func([]byte) ([]byte, error) { return nil, nil }); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Record("count", "c"); !errors.Is(err, vault.ErrNotFound) {
+		t.Fatalf("after delete: %v", err)
+	}
+	if err := s.UpdateRecord("count", "c", func(old []byte) ([]byte, error) {
+		if old != nil {
+			return nil, errors.New("old not nil")
+		}
+		return nil, nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// BenchmarkUpdateRecordOnSchedule is one compare-and-swap of a record on
+// the store's default schedule (commits wait for the next commit step):
+// what a failed sign-in would cost if its budget were a record.
+func BenchmarkUpdateRecordOnSchedule(b *testing.B) {
+	id, _ := age.GenerateX25519Identity()
+	s, err := vault.Open(b.TempDir(), vault.Options{Agencies: []vault.Agency{{ID: "acc", Name: "A", Recipients: []age.Recipient{id.Recipient()}}}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	b.ResetTimer()
+	for range b.N {
+		if err := s.UpdateRecord("throttle.login", "alice", func(old []byte) ([]byte, error) {
+			return append(old[:0:0], 'x'), nil
+		}); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

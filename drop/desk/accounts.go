@@ -14,7 +14,6 @@ import (
 	"regexp"
 	"slices"
 	"strings"
-	"sync"
 	"time"
 
 	"golang.org/x/crypto/argon2"
@@ -147,14 +146,15 @@ var defaultKDF = kdfParams{Time: 1, Memory: 64 * 1024, Threads: 2}
 
 // Accounts manages officer accounts: creation and enrolment, sign-in with
 // password and TOTP, API tokens and revocation. It is safe for concurrent
-// use.
+// use, and so are several Accounts over one store (front-ends sharing a
+// vault): every change to an account is one [Store.UpdateRecord], so a
+// TOTP code accepted by one is refused by every other.
 type Accounts struct {
 	st  Store
 	now func() time.Time
 	kdf kdfParams
 
-	mu          sync.Mutex // serialises read-modify-write of officer records
-	derivations *web.Fair  // runs the argon2 derivations (64 MiB each), in turns per circuit
+	derivations *web.Fair // runs the argon2 derivations (64 MiB each), in turns per circuit
 
 	// evaluated, when set, is called for every password or token checked
 	// against an account: tests count the guesses that were evaluated.
@@ -199,21 +199,26 @@ func (a *Accounts) Add(name, role string, agencies []string) (string, error) {
 	if len(ags) == 0 && role != RoleOverseer {
 		return "", ErrNoAgencies
 	}
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	switch _, err := a.st.Record(kindOfficer, name); {
-	case err == nil:
-		return "", ErrExists
-	case !errors.Is(err, vault.ErrNotFound):
-		return "", fmt.Errorf("desk: add officer: %w", err)
-	}
 	token := randomToken()
 	sum := sha256.Sum256([]byte(token))
 	o := Officer{
 		Name: name, Role: role, Agencies: ags, EnrolHash: sum[:],
 		EnrolExpires: stage.Today(a.now().AddDate(0, 0, EnrolDays)),
 	}
-	if err := a.put(o); err != nil {
+	b, err := json.Marshal(o)
+	if err != nil {
+		return "", fmt.Errorf("desk: add officer: %w", err)
+	}
+	err = a.st.UpdateRecord(kindOfficer, name, func(old []byte) ([]byte, error) {
+		if old != nil {
+			return nil, ErrExists
+		}
+		return b, nil
+	})
+	switch {
+	case errors.Is(err, ErrExists):
+		return "", ErrExists
+	case err != nil:
 		return "", fmt.Errorf("desk: add officer: %w", err)
 	}
 	return token, nil
@@ -348,29 +353,38 @@ func (a *Accounts) get(name string) (Officer, error) {
 	return o, nil
 }
 
-func (a *Accounts) put(o Officer) error {
-	b, err := json.Marshal(o)
-	if err != nil {
-		return err
-	}
-	return a.st.PutRecord(kindOfficer, o.Name, b)
-}
-
-// update changes one officer record under the lock.
+// update changes one officer record in one compare-and-swap of the store:
+// fn sees the record as it is when the change is stored, whichever
+// front-end changed it last. fn may run more than once, so it must change
+// nothing but the officer it is given (and the caller's copy of it); its
+// error comes back unchanged and nothing is stored.
 func (a *Accounts) update(name string, fn func(*Officer) error) error {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	o, err := a.get(name)
-	if err != nil {
-		return err
+	if !nameRe.MatchString(name) {
+		return ErrNoOfficer
 	}
-	if err := fn(&o); err != nil {
-		return err
+	var fnErr error
+	err := a.st.UpdateRecord(kindOfficer, name, func(old []byte) ([]byte, error) {
+		fnErr = nil
+		if old == nil {
+			fnErr = ErrNoOfficer
+			return nil, fnErr
+		}
+		var o Officer
+		if err := json.Unmarshal(old, &o); err != nil {
+			return nil, fmt.Errorf("desk: read officer: %w", err)
+		}
+		if fnErr = fn(&o); fnErr != nil {
+			return nil, fnErr
+		}
+		return json.Marshal(o)
+	})
+	switch {
+	case err == nil:
+		return nil
+	case fnErr != nil && errors.Is(err, fnErr):
+		return fnErr
 	}
-	if err := a.put(o); err != nil {
-		return fmt.Errorf("desk: write officer: %w", err)
-	}
-	return nil
+	return fmt.Errorf("desk: write officer: %w", err)
 }
 
 // byEnrolToken finds the officer a live enrolment token belongs to.
@@ -467,25 +481,31 @@ func (a *Accounts) login(ctx context.Context, name, password, code string) (o Of
 		return Officer{}, known, err
 	}
 
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	if known {
-		if o, err = a.get(name); err != nil {
-			return Officer{}, known, err
+	// The code is checked against the record as it is stored, and its step
+	// kept, in one compare-and-swap: of two sign-ins with the same code,
+	// at one front-end or at two, one alone gets through.
+	check := func(cur *Officer) error {
+		secret := cur.TOTPSecret
+		if len(secret) == 0 {
+			secret = make([]byte, totpSecret)
 		}
+		step, codeOK := checkTOTP(secret, code, a.now(), cur.LastStep)
+		usable := known && cur.Enrolled() && !cur.Revoked
+		if !(passOK && codeOK && usable) {
+			return errLogin
+		}
+		cur.LastStep = step
+		o = *cur
+		return nil
 	}
-	secret := o.TOTPSecret
-	if len(secret) == 0 {
-		secret = make([]byte, totpSecret)
+	if !known {
+		return Officer{}, known, check(&o) // the same comparisons, refused
 	}
-	step, codeOK := checkTOTP(secret, code, a.now(), o.LastStep)
-	usable := known && o.Enrolled() && !o.Revoked
-	if !(passOK && codeOK && usable) {
+	switch err := a.update(name, check); {
+	case errors.Is(err, errLogin), errors.Is(err, ErrNoOfficer):
 		return Officer{}, known, errLogin
-	}
-	o.LastStep = step
-	if err := a.put(o); err != nil {
-		return Officer{}, known, fmt.Errorf("desk: write officer: %w", err)
+	case err != nil:
+		return Officer{}, known, err
 	}
 	return o, known, nil
 }

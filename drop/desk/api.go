@@ -31,7 +31,12 @@ func (h *handler) bearer(next http.Handler) http.Handler {
 			invalidToken(w)
 			return
 		}
-		try, ok := h.throttle.token(r.Context(), name)
+		try, ok, err := h.throttle.token(r.Context(), name)
+		if err != nil {
+			h.log.Error("request failed", "step", "token budget")
+			apiErr(w, http.StatusInternalServerError, "internal error: token")
+			return
+		}
 		if !ok {
 			apiErr(w, http.StatusTooManyRequests, "too many failed attempts; wait a minute")
 			return
@@ -39,14 +44,14 @@ func (h *handler) bearer(next http.Handler) http.Handler {
 		o, err := h.acc.byAPIToken(name, token)
 		if err != nil {
 			if !errors.Is(err, errLogin) {
-				try.refund()
+				h.refund(try)
 				apiErr(w, http.StatusInternalServerError, "internal error: token")
 				return
 			}
 			invalidToken(w)
 			return
 		}
-		try.refund()
+		h.refund(try)
 		next.ServeHTTP(w, withWho(r, who{Officer: o.public(), api: true}))
 	})
 }

@@ -145,7 +145,14 @@ func (h *handler) markSeen(officer string, c vault.Case) error {
 	for _, it := range c.Items {
 		last = max(last, it.ID)
 	}
-	return h.cfg.Store.PutRecord(kindSeen, seenID(officer, c.Ref), []byte(strconv.Itoa(last)))
+	// Only ever forward: a page built from an older view of the case, at
+	// this front-end or another, does not mark fewer items seen.
+	return h.cfg.Store.UpdateRecord(kindSeen, seenID(officer, c.Ref), func(old []byte) ([]byte, error) {
+		if seen, err := strconv.Atoi(string(old)); err == nil && seen >= last {
+			return old, nil
+		}
+		return []byte(strconv.Itoa(last)), nil
+	})
 }
 
 type stageOption struct {
@@ -195,7 +202,7 @@ func (h *handler) caseList(w http.ResponseWriter, r *http.Request) {
 			d.Rows = append(d.Rows, row)
 		}
 	}
-	h.page(w, r, http.StatusOK, "cases", web.Page{Data: d, Flash: me.s.takeFlash()})
+	h.page(w, r, http.StatusOK, "cases", web.Page{Data: d, Flash: h.takeFlash(r)})
 }
 
 // actor is the signed-in officer as the operations layer sees them.
@@ -359,7 +366,7 @@ func (h *handler) casePage(w http.ResponseWriter, r *http.Request) {
 	d.Custody = c.Custody
 	d.Targets = h.referTargets(c.Agency)
 	d.Reasons = referReasons(c)
-	h.page(w, r, http.StatusOK, "case", web.Page{Data: d, Flash: me.s.takeFlash()})
+	h.page(w, r, http.StatusOK, "case", web.Page{Data: d, Flash: h.takeFlash(r)})
 }
 
 // download sends one item's ciphertext exactly as stored.
@@ -407,7 +414,7 @@ func (h *handler) export(w http.ResponseWriter, r *http.Request) {
 
 // done finishes a page action: a notice on the case page.
 func (h *handler) done(w http.ResponseWriter, r *http.Request, ref, flash string) {
-	whoOf(r).s.setFlash(flash)
+	h.setFlash(r, flash)
 	http.Redirect(w, r, "/cases/"+ref, http.StatusSeeOther)
 }
 

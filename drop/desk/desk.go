@@ -3,6 +3,7 @@ package desk
 import (
 	"context"
 	"embed"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -10,7 +11,6 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/go-chi/chi/v5"
@@ -41,6 +41,11 @@ type Store interface {
 	Record(kind, id string) ([]byte, error) // vault.ErrNotFound when absent
 	Records(kind string) ([]Record, error)  // sorted by ID
 	DeleteRecord(kind, id string) error
+	// UpdateRecord reads kind/id (old is nil when absent), calls fn and
+	// stores what it returns (nil deletes) in one serializable
+	// transaction; fn may run more than once. An error from fn comes
+	// back unchanged and nothing is stored.
+	UpdateRecord(kind, id string, fn func(old []byte) (new []byte, err error)) error
 }
 
 // Audit is the append-only log of what officers did ([audit.Log]).
@@ -73,6 +78,14 @@ type Config struct {
 	SigningKey []byte
 	// SigningFingerprint is that key's fingerprint, shown with the link.
 	SigningFingerprint string
+	// Shared, when set, keeps officers' sessions and the sign-in and
+	// API-token budgets per name in this store, shared by every
+	// front-end of the deployment, so any front-end serves any request
+	// and two front-ends do not give twice the guesses. nil (one
+	// front-end, the embedded default) keeps them in memory: sessions
+	// then cause no disk write. The per-circuit budgets stay in memory
+	// either way, as a circuit belongs to one tor.
+	Shared web.Records
 	// MaxUpload bounds one upload of an item sealed offline, in bytes.
 	MaxUpload int64
 	// BodyIdle cuts a request body that sends nothing for this long; 0
@@ -109,25 +122,42 @@ type handler struct {
 	ops *casework.Desk
 }
 
-// session is one officer's sign-in; it lives in memory only.
+// session is one officer's sign-in: in memory, or sealed in the shared
+// store ([Config.Shared]).
 type session struct {
-	name string
-
-	mu    sync.Mutex
-	flash string
+	Name  string `json:"n"`
+	Flash string `json:"f,omitempty"`
 }
 
-func (s *session) setFlash(key string) {
-	s.mu.Lock()
-	s.flash = key
-	s.mu.Unlock()
+var sessionCodec = web.Codec[*session]{
+	Encode: func(s *session) ([]byte, error) { return json.Marshal(s) },
+	Decode: func(b []byte) (*session, error) {
+		s := new(session)
+		return s, json.Unmarshal(b, s)
+	},
 }
 
-func (s *session) takeFlash() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	f := s.flash
-	s.flash = ""
+// setFlash keeps a message for the session's next page.
+func (h *handler) setFlash(r *http.Request, key string) {
+	h.sessions.Update(r, func(s *session) *session {
+		c := *s
+		c.Flash = key
+		return &c
+	})
+}
+
+// takeFlash returns the session's message and forgets it. A page with no
+// message to show writes nothing.
+func (h *handler) takeFlash(r *http.Request) string {
+	if s := whoOf(r).s; s == nil || s.Flash == "" {
+		return ""
+	}
+	var f string
+	h.sessions.Update(r, func(s *session) *session {
+		c := *s
+		f, c.Flash = c.Flash, ""
+		return &c
+	})
 	return f
 }
 
@@ -165,6 +195,9 @@ func New(cfg Config) (http.Handler, error) {
 		return nil, fmt.Errorf("desk: %w", err)
 	}
 	ss := web.NewSessions[*session]("d", SessionIdle, SessionMax)
+	if cfg.Shared != nil {
+		ss = web.NewSharedSessions("d", SessionIdle, SessionMax, cfg.Shared, sessionCodec)
+	}
 	ss.Now = cfg.Now
 	h := &handler{
 		cfg:      cfg,
@@ -172,7 +205,7 @@ func New(cfg Config) (http.Handler, error) {
 		render:   rd,
 		acc:      cfg.Accounts,
 		sessions: ss,
-		throttle: newThrottle(cfg.Now),
+		throttle: newThrottle(cfg.Shared, cfg.Now),
 		ops:      ops,
 	}
 	return h.routes(), nil
@@ -242,7 +275,8 @@ func (h *handler) routes() http.Handler {
 
 type ctxKey struct{}
 
-// who is the signed-in officer of a request and, for pages, their session.
+// who is the signed-in officer of a request and, for pages, a copy of
+// their session as the request found it.
 type who struct {
 	Officer
 	s   *session // nil on the API
@@ -262,7 +296,7 @@ func (h *handler) signedIn(next http.Handler) http.Handler {
 		s, ok := h.sessions.Get(r)
 		var o Officer
 		if ok {
-			o, ok = h.acc.live(s.name)
+			o, ok = h.acc.live(s.Name)
 		}
 		if !ok {
 			if s != nil {

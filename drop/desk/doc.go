@@ -18,9 +18,14 @@
 // and recorded parameters; enrolment links and API tokens only as SHA-256
 // hashes; TOTP secrets sit in the officer record, which the vault keeps
 // encrypted at rest. Names, passwords, codes and tokens are compared in
-// constant time, and every refused sign-in gets the same answer. Sessions
-// live in memory only. A case of another agency answers exactly like one
-// that does not exist.
+// constant time, and every refused sign-in gets the same answer. Every
+// change to an account is one compare-and-swap of its record
+// ([Store.UpdateRecord]), so a TOTP code accepted once is refused at every
+// front-end sharing the store. Sessions live in memory only, unless
+// [Config.Shared] keeps them, with the sign-in budgets per name, in a
+// store several front-ends share: there a session is sealed under a key
+// derived from its cookie, which only the officer's browser holds. A case
+// of another agency answers exactly like one that does not exist.
 //
 // Every action on a case is carried out by the operations layer
 // ([casework.Desk]), which the control socket uses too: scope, validation,

@@ -71,7 +71,34 @@ func (s *testStore) DeleteRecord(kind, id string) error {
 	return nil
 }
 
-var _ Store = (*testStore)(nil)
+// UpdateRecord is one step under the store's lock: serializable, as the
+// vault's is.
+func (s *testStore) UpdateRecord(kind, id string, fn func([]byte) ([]byte, error)) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	old, ok := s.recs[kind][id]
+	if !ok {
+		old = nil
+	}
+	v, err := fn(bytes.Clone(old))
+	if err != nil {
+		return err
+	}
+	if v == nil {
+		delete(s.recs[kind], id)
+		return nil
+	}
+	if s.recs[kind] == nil {
+		s.recs[kind] = map[string][]byte{}
+	}
+	s.recs[kind][id] = bytes.Clone(v)
+	return nil
+}
+
+var (
+	_ Store       = (*testStore)(nil)
+	_ web.Records = (*testStore)(nil)
+)
 
 // actions lists the audit log oldest first as "actor action case".
 func actions(t *testing.T, l *audit.Log) []string {
@@ -114,6 +141,9 @@ type fixture struct {
 	custodian *age.X25519Identity
 	logs      *bytes.Buffer
 	logMu     *sync.Mutex
+	// cfg is the handler's configuration, for more front-ends over the
+	// same store.
+	cfg Config
 }
 
 var testKDF = kdfParams{Time: 1, Memory: 8 * 1024, Threads: 1}
@@ -166,18 +196,19 @@ func newFixtureWith(t *testing.T, gen []vault.Case, extra []Agency) *fixture {
 	if gen != nil {
 		dst = &genStore{testStore: st, gen: gen}
 	}
-	h, err := New(Config{
+	cfg := Config{
 		Store: dst, Accounts: acc, Audit: au, Policy: stage.EU, Catalog: cat, Logger: log,
 		MaxUpload: 1 << 20, Now: clk.Now,
 		Agencies: append([]Agency{
 			{ID: "acc", Name: "ACC", Recipients: []string{ida.Recipient().String()}},
 			{ID: "other", Name: "Other", Recipients: []string{idb.Recipient().String()}},
 		}, extra...),
-	})
+	}
+	h, err := New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
-	f := &fixture{t: t, h: h, store: st, acc: acc, audit: au, clock: clk, agency: ida, other: idb, custodian: cust, logs: logs, logMu: mu}
+	f := &fixture{t: t, h: h, store: st, acc: acc, audit: au, clock: clk, agency: ida, other: idb, custodian: cust, logs: logs, logMu: mu, cfg: cfg}
 	f.srv = httptest.NewServer(h)
 	t.Cleanup(f.srv.Close)
 	return f

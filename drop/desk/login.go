@@ -23,7 +23,7 @@ func parseSmallForm(w http.ResponseWriter, r *http.Request) bool {
 
 func (h *handler) loginForm(w http.ResponseWriter, r *http.Request) {
 	if s, ok := h.sessions.Get(r); ok {
-		if _, ok := h.acc.live(s.name); ok {
+		if _, ok := h.acc.live(s.Name); ok {
 			http.Redirect(w, r, "/", http.StatusSeeOther)
 			return
 		}
@@ -48,7 +48,11 @@ func (h *handler) login(w http.ResponseWriter, r *http.Request) {
 	// The try is taken before the derivation and given back only on
 	// success: sign-ins sent together cannot evaluate more guesses than
 	// the name's and the circuit's budgets hold.
-	try, ok := h.throttle.login(r.Context(), name)
+	try, ok, err := h.throttle.login(r.Context(), name)
+	if err != nil {
+		h.internal(w, r, "login budget")
+		return
+	}
 	if !ok {
 		h.page(w, r, http.StatusTooManyRequests, "login", web.Page{ErrorKey: "desk.login.busy"})
 		return
@@ -56,7 +60,7 @@ func (h *handler) login(w http.ResponseWriter, r *http.Request) {
 	o, known, err := h.acc.login(r.Context(), name, password, code)
 	if err != nil {
 		if !errors.Is(err, errLogin) {
-			try.refund() // nothing was evaluated
+			h.refund(try) // nothing was evaluated
 			switch {
 			case errors.Is(err, web.ErrBusy):
 				h.page(w, r, http.StatusTooManyRequests, "login", web.Page{ErrorKey: "desk.login.busy"})
@@ -71,7 +75,7 @@ func (h *handler) login(w http.ResponseWriter, r *http.Request) {
 		h.page(w, r, http.StatusUnauthorized, "login", web.Page{ErrorKey: "desk.login.wrong"})
 		return
 	}
-	try.refund()
+	h.refund(try)
 	r = withWho(r, who{Officer: o})
 	if h.audit(r, "login", "", "") != nil {
 		h.internal(w, r, "audit")
@@ -80,13 +84,16 @@ func (h *handler) login(w http.ResponseWriter, r *http.Request) {
 	if _, err := r.Cookie(h.sessions.Cookie); err == nil {
 		h.sessions.End(w, r) // a new sign-in never reuses a session
 	}
-	h.sessions.Start(w, &session{name: o.Name})
+	if err := h.sessions.Start(w, &session{Name: o.Name}); err != nil {
+		h.internal(w, r, "session")
+		return
+	}
 	http.Redirect(w, r, "/", http.StatusSeeOther)
 }
 
 func (h *handler) logout(w http.ResponseWriter, r *http.Request) {
 	if s, ok := h.sessions.Get(r); ok {
-		h.audit(withWho(r, who{Officer: Officer{Name: s.name}}), "logout", "", "")
+		h.audit(withWho(r, who{Officer: Officer{Name: s.Name}}), "logout", "", "")
 	}
 	h.sessions.End(w, r)
 	h.page(w, r, http.StatusOK, "login", web.Page{Flash: "desk.logout.done"})

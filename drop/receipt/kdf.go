@@ -157,20 +157,25 @@ func (k Keys) Unwrap(wrapped []byte) (*ReplyKey, error) {
 	}
 	s := string(secret)
 	clear(secret)
-	var id age.Identity
+	id, err := ParseReplyIdentity(s)
+	if err != nil {
+		return nil, ErrUnwrap
+	}
 	var recipient string
-	if strings.HasPrefix(s, "AGE-SECRET-KEY-PQ-") {
-		h, err := age.ParseHybridIdentity(s)
-		if err != nil {
-			return nil, ErrUnwrap
-		}
-		id, recipient = h, h.Recipient().String()
-	} else {
-		x, err := age.ParseX25519Identity(s)
-		if err != nil {
-			return nil, ErrUnwrap
-		}
-		id, recipient = x, x.Recipient().String()
+	switch id := id.(type) {
+	case *age.HybridIdentity:
+		recipient = id.Recipient().String()
+	case *age.X25519Identity:
+		recipient = id.Recipient().String()
 	}
 	return &ReplyKey{Identity: id, Recipient: recipient, secret: s}, nil
+}
+
+// ParseReplyIdentity reads a reply identity as its String method writes
+// it: hybrid post-quantum (AGE-SECRET-KEY-PQ-1…) or X25519.
+func ParseReplyIdentity(s string) (age.Identity, error) {
+	if strings.HasPrefix(s, "AGE-SECRET-KEY-PQ-") {
+		return age.ParseHybridIdentity(s)
+	}
+	return age.ParseX25519Identity(s)
 }

@@ -6,7 +6,10 @@
 // vault's sealing writers ([Store]). Nothing is committed until every
 // writer has closed, so a cut or refused upload leaves nothing. The handler
 // logs no address, header, field, file name, size or time; a reporter's
-// reply key lives only in their in-memory session.
+// reply key lives only in their session: in memory, or, with
+// [Config.Shared] (several front-ends), in the shared store sealed under a
+// key derived from the session cookie, which only the reporter's browser
+// holds, so that it never opens at rest.
 //
 // Files are cleaned of hidden details ([strip.Cleaner]) on their way into
 // the sealing writer unless the form's strip field says not to; the

@@ -87,7 +87,10 @@ func (h *handler) login(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	try.Refund()
-	h.sessions.Start(w, &reporter{ref: c.Ref, reply: rk.Identity})
+	if err := h.sessions.Start(w, &reporter{ref: c.Ref, reply: rk.Identity}); err != nil {
+		h.internal(w, r, "session")
+		return
+	}
 	http.Redirect(w, r, "/case", http.StatusSeeOther)
 }
 
@@ -166,10 +169,7 @@ func (h *handler) casePage(w http.ResponseWriter, r *http.Request) {
 		h.expired(w, r)
 		return
 	}
-	s.mu.Lock()
-	flash, files := s.flash, s.files
-	s.flash, s.files = "", nil
-	s.mu.Unlock()
+	flash, files := h.takeNotice(r, s)
 	h.showCase(w, r, s, http.StatusOK, web.Page{Flash: flash, Data: files})
 }
 

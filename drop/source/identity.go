@@ -144,8 +144,6 @@ func (h *handler) fileIdentity(w http.ResponseWriter, r *http.Request) {
 		h.internal(w, r, "commit")
 		return
 	}
-	s.mu.Lock()
-	s.flash = "identity.filed"
-	s.mu.Unlock()
+	h.setNotice(r, "identity.filed", nil)
 	http.Redirect(w, r, "/case", http.StatusSeeOther)
 }

@@ -8,7 +8,6 @@ import (
 	"io/fs"
 	"log/slog"
 	"net/http"
-	"sync"
 	"time"
 
 	"filippo.io/age"
@@ -93,6 +92,15 @@ type Config struct {
 	LoginRefill time.Duration
 	// SessionIdle and SessionMax bound a follow-up session.
 	SessionIdle, SessionMax time.Duration
+	// Shared, when set, keeps follow-up sessions in this store, shared by
+	// every front-end of the deployment, so that any front-end serves any
+	// request. A session's record is named by an HMAC of its cookie and
+	// sealed under a key derived from the cookie: the case and the
+	// unwrapped reply key in it open only with the cookie, which only the
+	// reporter's browser holds. nil (one front-end, the embedded default)
+	// keeps sessions in memory: they cause no disk write. The login
+	// budgets are per circuit and stay in memory either way.
+	Shared web.Records
 	// Derivations runs the argon2 derivations (64 MiB each): a bound for the
 	// whole process, shared with the desk, served in turns across
 	// circuits. nil: two slots of its own, [DefaultKDFPerCircuit] per
@@ -147,9 +155,11 @@ type handler struct {
 	statsCache statsCache
 }
 
-// reporter is one follow-up session; it exists only in memory.
+// reporter is one follow-up session: in memory, or sealed in the shared
+// store under a key derived from its cookie ([Config.Shared]). A change
+// replaces it with a changed copy ([web.Sessions.Update]): a reporter a
+// request holds is never written to.
 type reporter struct {
-	mu    sync.Mutex
 	ref   string
 	reply age.Identity
 	flash string
@@ -234,6 +244,9 @@ func New(cfg Config) (http.Handler, error) {
 		h.agencies[a.ID] = a
 	}
 	h.dir = newDirectory(cfg.Agencies, cfg.Catalog)
+	if cfg.Shared != nil {
+		h.sessions = web.NewSharedSessions("s", cfg.SessionIdle, cfg.SessionMax, cfg.Shared, reporterCodec)
+	}
 	return h.routes(), nil
 }
 

@@ -30,6 +30,8 @@ type fixture struct {
 	store *vault.Store
 	id    *age.X25519Identity
 	clock *clock
+	// cfg is the handler's configuration, for more front-ends.
+	cfg Config
 }
 
 // clock is the day both the vault and the handler see; it starts at the
@@ -77,7 +79,7 @@ func newFixture(t testing.TB, tweak func(*Config)) *fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &fixture{h: h, store: st, id: id, clock: clk}
+	return &fixture{h: h, store: st, id: id, clock: clk, cfg: cfg}
 }
 
 func (f *fixture) do(req *http.Request) *httptest.ResponseRecorder {

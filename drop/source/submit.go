@@ -241,10 +241,7 @@ func (h *handler) answer(w http.ResponseWriter, r *http.Request) {
 		}
 		return
 	}
-	s.mu.Lock()
-	s.flash = "answer.sent"
-	s.files = notes
-	s.mu.Unlock()
+	h.setNotice(r, "answer.sent", notes)
 	http.Redirect(w, r, "/case", http.StatusSeeOther)
 }
 

@@ -1,16 +1,55 @@
 package web
 
 import (
+	"bytes"
+	"crypto/hmac"
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/base64"
+	"encoding/binary"
+	"encoding/hex"
+	"errors"
+	"fmt"
 	"net/http"
 	"sync"
 	"time"
+
+	"golang.org/x/crypto/chacha20poly1305"
+
+	"cleandrop/vault"
 )
 
-// Sessions keeps per-visitor state in memory only, behind a random cookie.
-// A session ends at logout, after Idle without a request, or after Max in
-// all, whichever comes first; its value is then dropped.
+// Records is a store of small records with compare-and-swap that every
+// front-end of a deployment shares (the vault's records). Sessions and
+// failure budgets kept in it are found by whichever front-end serves the
+// next request.
+type Records interface {
+	Record(kind, id string) ([]byte, error) // vault.ErrNotFound when absent
+	Records(kind string) ([]vault.Record, error)
+	// UpdateRecord reads kind/id (old is nil when absent), calls fn and
+	// stores what it returns (nil deletes) in one serializable
+	// transaction; fn may run more than once.
+	UpdateRecord(kind, id string, fn func(old []byte) ([]byte, error)) error
+}
+
+// Codec turns a session's value into bytes and back, for sessions kept in
+// a shared store.
+type Codec[T any] struct {
+	Encode func(T) ([]byte, error)
+	Decode func([]byte) (T, error)
+}
+
+// Sessions keeps per-visitor state behind a random cookie. A session ends
+// at logout, after Idle without a request, or after Max in all, whichever
+// comes first; its value is then dropped.
+//
+// Made by [NewSessions], sessions live in this process's memory only. Made
+// by [NewSharedSessions], they live in a [Records] store that several
+// front-ends share, sealed under a key derived from the cookie, which only
+// the browser holds: the store keeps, per live session, an HMAC of the
+// cookie as the record's name, the minute the session ends unless used
+// again, and the sealed value with the minute it began. Nothing in the
+// store opens without the cookie.
 type Sessions[T any] struct {
 	Cookie string
 	Idle   time.Duration
@@ -19,6 +58,8 @@ type Sessions[T any] struct {
 
 	mu sync.Mutex
 	m  map[string]*session[T]
+
+	shared *sharedSessions[T]
 }
 
 type session[T any] struct {
@@ -26,42 +67,63 @@ type session[T any] struct {
 	born, lastSeen time.Time
 }
 
-// NewSessions makes a session store whose cookie is named cookie.
+// NewSessions makes a session store in memory whose cookie is named cookie.
 func NewSessions[T any](cookie string, idle, max time.Duration) *Sessions[T] {
 	return &Sessions[T]{Cookie: cookie, Idle: idle, Max: max, Now: time.Now, m: map[string]*session[T]{}}
 }
 
-// Start begins a session holding v and sets its cookie.
-func (s *Sessions[T]) Start(w http.ResponseWriter, v T) {
+// NewSharedSessions makes a session store whose cookie is named cookie and
+// whose sessions live in st, so that every front-end sharing st serves
+// them. codec turns a value into bytes and back.
+func NewSharedSessions[T any](cookie string, idle, max time.Duration, st Records, codec Codec[T]) *Sessions[T] {
+	s := NewSessions[T](cookie, idle, max)
+	s.shared = &sharedSessions[T]{st: st, kind: "sessions." + cookie, codec: codec}
+	return s
+}
+
+// Start begins a session holding v and sets its cookie. In a shared store
+// it fails when the session cannot be written; no cookie is set then.
+func (s *Sessions[T]) Start(w http.ResponseWriter, v T) error {
 	b := make([]byte, 32)
 	rand.Read(b)
 	id := base64.RawURLEncoding.EncodeToString(b)
 	now := s.Now()
-	s.mu.Lock()
-	s.sweep(now)
-	s.m[id] = &session[T]{val: v, born: now, lastSeen: now}
-	s.mu.Unlock()
+	if s.shared != nil {
+		if err := s.shared.start(s, id, v, now); err != nil {
+			return err
+		}
+	} else {
+		s.mu.Lock()
+		s.sweep(now)
+		s.m[id] = &session[T]{val: v, born: now, lastSeen: now}
+		s.mu.Unlock()
+	}
 	http.SetCookie(w, &http.Cookie{ // #nosec G124 -- plain http by design: an onion address (Tor encrypts) or loopback; Chromium drops Secure cookies there
 		Name: s.Cookie, Value: id, Path: "/", HttpOnly: true,
 		SameSite: http.SameSiteStrictMode,
 	})
+	return nil
 }
 
-// Get returns the live session of r, refreshing its idle timer.
+// Get returns the live session of r, refreshing its idle timer. From a
+// shared store it returns a copy: keep a change with [Sessions.Update].
 func (s *Sessions[T]) Get(r *http.Request) (T, bool) {
 	var zero T
 	c, err := r.Cookie(s.Cookie)
-	if err != nil {
+	if err != nil || c.Value == "" {
 		return zero, false
 	}
 	now := s.Now()
+	if s.shared != nil {
+		return s.shared.get(s, c.Value, now)
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	ss, ok := s.m[c.Value]
 	if !ok {
 		return zero, false
 	}
-	if now.Sub(ss.lastSeen) > s.Idle || now.Sub(ss.born) > s.Max {
+	if s.expired(ss.born, ss.lastSeen, now) {
 		delete(s.m, c.Value)
 		return zero, false
 	}
@@ -69,12 +131,37 @@ func (s *Sessions[T]) Get(r *http.Request) (T, bool) {
 	return ss.val, true
 }
 
+// Update replaces the value of r's live session with what fn returns, and
+// reports whether there was one. fn may run more than once.
+func (s *Sessions[T]) Update(r *http.Request, fn func(T) T) bool {
+	c, err := r.Cookie(s.Cookie)
+	if err != nil || c.Value == "" {
+		return false
+	}
+	now := s.Now()
+	if s.shared != nil {
+		return s.shared.update(s, c.Value, now, fn)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	ss, ok := s.m[c.Value]
+	if !ok || s.expired(ss.born, ss.lastSeen, now) {
+		return false
+	}
+	ss.val = fn(ss.val)
+	return true
+}
+
 // End forgets r's session and clears its cookie.
 func (s *Sessions[T]) End(w http.ResponseWriter, r *http.Request) {
-	if c, err := r.Cookie(s.Cookie); err == nil {
-		s.mu.Lock()
-		delete(s.m, c.Value)
-		s.mu.Unlock()
+	if c, err := r.Cookie(s.Cookie); err == nil && c.Value != "" {
+		if s.shared != nil {
+			s.shared.end(c.Value)
+		} else {
+			s.mu.Lock()
+			delete(s.m, c.Value)
+			s.mu.Unlock()
+		}
 	}
 	http.SetCookie(w, &http.Cookie{ // #nosec G124 -- plain http by design: an onion address (Tor encrypts) or loopback; Chromium drops Secure cookies there
 		Name: s.Cookie, Value: "", Path: "/", MaxAge: -1, HttpOnly: true,
@@ -84,15 +171,207 @@ func (s *Sessions[T]) End(w http.ResponseWriter, r *http.Request) {
 
 // Len is the number of sessions held, live or not yet swept.
 func (s *Sessions[T]) Len() int {
+	if s.shared != nil {
+		recs, err := s.shared.st.Records(s.shared.kind)
+		if err != nil {
+			return -1
+		}
+		return len(recs)
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return len(s.m)
 }
 
+func (s *Sessions[T]) expired(born, lastSeen, now time.Time) bool {
+	return now.Sub(lastSeen) > s.Idle || now.Sub(born) > s.Max
+}
+
 func (s *Sessions[T]) sweep(now time.Time) {
 	for id, ss := range s.m {
-		if now.Sub(ss.lastSeen) > s.Idle || now.Sub(ss.born) > s.Max {
+		if s.expired(ss.born, ss.lastSeen, now) {
 			delete(s.m, id)
 		}
+	}
+}
+
+// sharedSessions keeps sessions as records of kind. A record is named by
+// an HMAC of the cookie and holds
+//
+//	until (8 bytes, big endian): the Unix minute after which the session
+//	  is over unless used again: min(last use + Idle, start + Max),
+//	  rounded down to the minute;
+//	nonce (24 bytes) and the sealed (XChaCha20-Poly1305) start minute (8
+//	  bytes) and value, under a key derived from the cookie, bound to the
+//	  record's name.
+//
+// until is written again only when a request moves it to a later minute:
+// a session costs at most one write a minute.
+type sharedSessions[T any] struct {
+	st    Records
+	kind  string
+	codec Codec[T]
+
+	mu    sync.Mutex
+	swept time.Time
+}
+
+// errSessionGone aborts an update whose session ended meanwhile, and
+// errUnchanged one that has nothing to write.
+var (
+	errSessionGone = errors.New("web: session gone")
+	errUnchanged   = errors.New("web: unchanged")
+)
+
+const sealedHead = 8 + chacha20poly1305.NonceSizeX
+
+// keys derives the record's name and the sealing key from the cookie.
+func (sh *sharedSessions[T]) keys(cookie string) (name string, key []byte) {
+	mac := func(label string) []byte {
+		m := hmac.New(sha256.New, []byte(cookie))
+		m.Write([]byte("cleandrop session " + label + " " + sh.kind))
+		return m.Sum(nil)
+	}
+	return hex.EncodeToString(mac("name")), mac("key")
+}
+
+func minute(t time.Time) int64 { return t.Unix() / 60 }
+
+// until is the minute after which a session born at born and used at now
+// is over.
+func (s *Sessions[T]) until(born int64, now time.Time) int64 {
+	return min(minute(now.Add(s.Idle)), born+int64(s.Max/time.Minute))
+}
+
+func (sh *sharedSessions[T]) seal(name string, key []byte, until, born int64, v T) ([]byte, error) {
+	b, err := sh.codec.Encode(v)
+	if err != nil {
+		return nil, fmt.Errorf("web: encode session: %w", err)
+	}
+	aead, err := chacha20poly1305.NewX(key)
+	if err != nil {
+		return nil, err
+	}
+	plain := binary.BigEndian.AppendUint64(nil, uint64(born)) // #nosec G115 -- a Unix minute, positive
+	plain = append(plain, b...)
+	out := binary.BigEndian.AppendUint64(make([]byte, 0, sealedHead+len(plain)+aead.Overhead()), uint64(until)) // #nosec G115 -- a Unix minute, positive
+	nonce := make([]byte, chacha20poly1305.NonceSizeX)
+	rand.Read(nonce)
+	out = append(out, nonce...)
+	return aead.Seal(out, nonce, plain, []byte(sh.kind+"/"+name)), nil
+}
+
+// open returns a record's until, born and value; ok is false for a record
+// that does not open with key.
+func (sh *sharedSessions[T]) open(name string, key, rec []byte) (until, born int64, v T, ok bool) {
+	if len(rec) < sealedHead+8 {
+		return 0, 0, v, false
+	}
+	aead, err := chacha20poly1305.NewX(key)
+	if err != nil {
+		return 0, 0, v, false
+	}
+	plain, err := aead.Open(nil, rec[8:sealedHead], rec[sealedHead:], []byte(sh.kind+"/"+name))
+	if err != nil || len(plain) < 8 {
+		return 0, 0, v, false
+	}
+	if v, err = sh.codec.Decode(plain[8:]); err != nil {
+		return 0, 0, v, false
+	}
+	return int64(binary.BigEndian.Uint64(rec[:8])), int64(binary.BigEndian.Uint64(plain[:8])), v, true // #nosec G115 -- written from positive minutes
+}
+
+func (sh *sharedSessions[T]) start(s *Sessions[T], cookie string, v T, now time.Time) error {
+	sh.sweep(now)
+	name, key := sh.keys(cookie)
+	born := minute(now)
+	rec, err := sh.seal(name, key, s.until(born, now), born, v)
+	if err != nil {
+		return err
+	}
+	if err := sh.st.UpdateRecord(sh.kind, name, func([]byte) ([]byte, error) { return rec, nil }); err != nil {
+		return fmt.Errorf("web: start session: %w", err)
+	}
+	return nil
+}
+
+func (sh *sharedSessions[T]) get(s *Sessions[T], cookie string, now time.Time) (T, bool) {
+	var zero T
+	name, key := sh.keys(cookie)
+	rec, err := sh.st.Record(sh.kind, name)
+	if err != nil {
+		return zero, false
+	}
+	until, born, v, ok := sh.open(name, key, rec)
+	if !ok {
+		return zero, false
+	}
+	if minute(now) > until {
+		sh.end(cookie)
+		return zero, false
+	}
+	if next := s.until(born, now); next > until {
+		// Only the minute moves; what is sealed stays as it is. A session
+		// ended meanwhile is not brought back.
+		// A failed refresh costs the session at most the minute.
+		_ = sh.st.UpdateRecord(sh.kind, name, func(old []byte) ([]byte, error) {
+			if len(old) < sealedHead {
+				return nil, errSessionGone
+			}
+			if int64(binary.BigEndian.Uint64(old[:8])) >= next { // #nosec G115 -- written from positive minutes
+				return nil, errUnchanged // another request moved it
+			}
+			out := bytes.Clone(old)
+			binary.BigEndian.PutUint64(out[:8], uint64(next)) // #nosec G115 -- a Unix minute, positive
+			return out, nil
+		})
+	}
+	return v, true
+}
+
+func (sh *sharedSessions[T]) update(s *Sessions[T], cookie string, now time.Time, fn func(T) T) bool {
+	name, key := sh.keys(cookie)
+	err := sh.st.UpdateRecord(sh.kind, name, func(old []byte) ([]byte, error) {
+		until, born, v, ok := sh.open(name, key, old)
+		if !ok || minute(now) > until {
+			return nil, errSessionGone
+		}
+		return sh.seal(name, key, max(until, s.until(born, now)), born, fn(v))
+	})
+	return err == nil
+}
+
+func (sh *sharedSessions[T]) end(cookie string) {
+	name, _ := sh.keys(cookie)
+	_ = sh.st.UpdateRecord(sh.kind, name, func([]byte) ([]byte, error) { return nil, nil })
+}
+
+// sweep deletes the sessions that are over, at most once a minute per
+// front-end: the ones never used again nor ended.
+func (sh *sharedSessions[T]) sweep(now time.Time) {
+	sh.mu.Lock()
+	if now.Sub(sh.swept) < time.Minute {
+		sh.mu.Unlock()
+		return
+	}
+	sh.swept = now
+	sh.mu.Unlock()
+	recs, err := sh.st.Records(sh.kind)
+	if err != nil {
+		return
+	}
+	over := func(rec []byte) bool {
+		return len(rec) >= 8 && minute(now) > int64(binary.BigEndian.Uint64(rec[:8])) // #nosec G115 -- written from positive minutes
+	}
+	for _, r := range recs {
+		if !over(r.Value) {
+			continue
+		}
+		_ = sh.st.UpdateRecord(sh.kind, r.ID, func(old []byte) ([]byte, error) {
+			if old != nil && !over(old) {
+				return nil, errUnchanged // used again meanwhile
+			}
+			return nil, nil
+		})
 	}
 }
