@@ -5,6 +5,8 @@ import (
 	"bytes"
 	"crypto/rand"
 	"fmt"
+	"net/http"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -385,5 +387,90 @@ func TestCheckStorePostgresS3(t *testing.T) {
 		if out, errOut, _ := runCLI(t, "check", "--config", cfgPath); strings.Contains(out+errOut, "hunter2") {
 			t.Fatalf("check repeats the password:\n%s%s", out, errOut)
 		}
+	}
+}
+
+// TestTwoFrontEndsPostgresS3 runs two servers over one PostgreSQL and
+// one bucket, the second with a copy of the first's secrets, as a
+// national deployment does behind one onion: a report sent through one is
+// followed up through the other; a reporter's session and an officer's
+// session, begun on one, serve on the other and end on both at sign-out;
+// and a TOTP code used on one is refused on the other.
+func TestTwoFrontEndsPostgresS3(t *testing.T) {
+	t.Parallel()
+	pg := servers.StartPostgres(t)
+	weed := servers.StartSeaweedFS(t)
+	store := writeStoreFile(t, pg.NewDatabase(t), weed.Endpoint, weed.NewBucket(t))
+	dataA := filepath.Join(t.TempDir(), "data")
+	args := []string{"demo", "--listen", "127.0.0.1:0", "--desk-listen", "127.0.0.1:0", "--no-tor", "--store", store}
+	a := startServer(t, dataA, readyURL, append(args, "--data", dataA)...)
+	dataB := filepath.Join(t.TempDir(), "data")
+	if out, err := exec.Command("cp", "-a", dataA, dataB).CombinedOutput(); err != nil {
+		t.Fatalf("cp: %v\n%s", err, out)
+	}
+	os.Remove(filepath.Join(dataB, "control.sock"))
+	b := startServer(t, dataB, readyURL, append(args, "--data", dataB)...)
+
+	// The report through A, the follow-up and an answer through B.
+	r := newReporter(t, a.url)
+	rc, ref := r.report("acc", "sent through front-end A", nil)
+	rb := newReporter(t, b.url)
+	resp, body := rb.postForm("/followup", map[string]string{"receipt": rc})
+	if resp.Request.URL.Path != "/case" || !strings.Contains(body, ref) {
+		t.Fatalf("front-end B does not open the case sent through A:\n%s", body)
+	}
+	if resp, body := rb.postMultipart("/case/answer", [][2]string{{"message", "answered through B"}}, nil); resp.StatusCode != http.StatusOK {
+		t.Fatalf("answer through B: %d\n%s", resp.StatusCode, body)
+	}
+	// The same browser (one cookie jar: cookies do not depend on the
+	// port) now on A: the session begun on B serves there.
+	rb.base = a.url
+	if resp, body := rb.get("/case"); resp.StatusCode != http.StatusOK || !strings.Contains(body, ref) {
+		t.Fatalf("the session begun on B does not serve on A: %d", resp.StatusCode)
+	}
+	rb.postForm("/logout", nil)
+	rb.base = b.url
+	if resp, _ := rb.get("/case"); resp.StatusCode != http.StatusUnauthorized {
+		t.Fatalf("after signing out on A, B still serves the session: %d", resp.StatusCode)
+	}
+
+	// An officer enrols on A; a code used on A is refused on B.
+	deskA, deskB := a.deskURL(t), b.deskURL(t)
+	path := a.addOfficer(t, "acc", "alice")
+	const password = "a long desk password for testing"
+	officer := newReporter(t, deskA)
+	officer.get(path)
+	_, body = officer.postForm(path, map[string]string{"password": password, "confirm": password})
+	m := totpRe.FindStringSubmatch(body)
+	if m == nil {
+		t.Fatalf("no TOTP secret on the enrolment page:\n%s", body)
+	}
+	auth := newAuthenticator(t, m[1])
+	if resp, body := officer.postForm(path, map[string]string{"code": auth.code()}); resp.StatusCode != http.StatusOK {
+		t.Fatalf("enrolment confirm: %d\n%s", resp.StatusCode, body)
+	}
+	code := auth.early()
+	login := func(desk, code string) int {
+		st, err := postForm(&http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }},
+			desk+"/login", url.Values{"name": {"alice"}, "password": {password}, "code": {code}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return st
+	}
+	if st := login(deskA, code); st != http.StatusSeeOther {
+		t.Fatalf("sign-in on A: %d, want 303", st)
+	}
+	if st := login(deskB, code); st == http.StatusSeeOther {
+		t.Fatal("the code used on A signed in on B too")
+	}
+	// The officer's session begun on A serves on B.
+	o := newReporter(t, deskA)
+	if resp, body := o.postForm("/login", map[string]string{"name": "alice", "password": password, "code": auth.code()}); resp.StatusCode != http.StatusOK || !strings.Contains(body, ref) {
+		t.Fatalf("sign-in on A with a new code: %d", resp.StatusCode)
+	}
+	o.base = deskB
+	if resp, body := o.get("/"); resp.StatusCode != http.StatusOK || !strings.Contains(body, ref) {
+		t.Fatalf("the officer's session begun on A does not serve on B: %d", resp.StatusCode)
 	}
 }

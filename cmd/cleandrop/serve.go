@@ -183,8 +183,16 @@ func serve(cfg *Config, o serveOpts) error {
 		debug.SetMemoryLimit(cfg.MemoryLimitMiB << 20)
 	}
 	accounts := desk.NewAccounts(store, time.Now, derivations)
+	// With a shared store, sessions and sign-in budgets live in it, so
+	// that any front-end serves any request; one machine keeps them in
+	// memory.
+	var shared web.Records
+	if cfg.Store != nil {
+		shared = store
+	}
 	deskH, err := desk.New(desk.Config{
-		Store: store, Accounts: accounts, Audit: auditLog, Policy: cfg.policy,
+		Shared: shared,
+		Store:  store, Accounts: accounts, Audit: auditLog, Policy: cfg.policy,
 		Catalog: cat, Language: cfg.Language, Logger: logger, MaxUpload: cfg.MaxUploadMiB << 20,
 		BodyIdle: cfg.bodyIdle(), Uploads: web.NewUploads(cfg.MaxUploads, cfg.MaxUploadsPerCircuit),
 		Agencies: deskAgencies, Sign: signer.Sign, SigningKey: signer.PublicKey(), SigningFingerprint: signer.Fingerprint(),
@@ -212,6 +220,7 @@ func serve(cfg *Config, o serveOpts) error {
 		return fmt.Errorf("guide: %w", err)
 	}
 	src, err := source.New(source.Config{
+		Shared:      shared,
 		Store:       store,
 		Agencies:    srcAgencies,
 		Receipts:    cfg.format,
