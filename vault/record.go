@@ -2,8 +2,8 @@ package vault
 
 import (
 	"bytes"
-	"encoding/binary"
 	"errors"
+	"strconv"
 	"strings"
 
 	"cleandrop/vault/backend"
@@ -35,13 +35,15 @@ func (k keyer) recordKey(kind, id string) ([]byte, error) {
 	return []byte("r/" + kind + "/" + k.part(id)), nil
 }
 
-// wrap adds id before value when keys hide it.
+// wrap adds id before value when keys hide it: the id's length in
+// decimal, a colon, the id.
 func (k keyer) wrap(id string, value []byte) []byte {
 	if k.mac == nil {
 		return value
 	}
-	out := binary.AppendUvarint(nil, uint64(len(id)))
-	return append(append(out, id...), value...)
+	out := strconv.AppendInt(nil, int64(len(id)), 10)
+	out = append(append(out, ':'), id...)
+	return append(out, value...)
 }
 
 // unwrap undoes wrap; for a plain key the id is the key's last part.
@@ -49,11 +51,16 @@ func (k keyer) unwrap(key, value []byte, prefix int) (string, []byte, error) {
 	if k.mac == nil {
 		return string(key[prefix:]), value, nil
 	}
-	n, w := binary.Uvarint(value)
-	if w <= 0 || n > uint64(len(value)-w) {
+	colon := bytes.IndexByte(value, ':')
+	if colon < 1 || colon > 4 {
 		return "", nil, errors.New("vault: malformed record")
 	}
-	return string(value[w : w+int(n)]), value[w+int(n):], nil
+	n, err := strconv.Atoi(string(value[:colon]))
+	if err != nil || n < 1 || n > len(value)-colon-1 {
+		return "", nil, errors.New("vault: malformed record")
+	}
+	rest := value[colon+1:]
+	return string(rest[:n]), rest[n:], nil
 }
 
 // PutRecord stores value under kind and id, replacing any earlier value.

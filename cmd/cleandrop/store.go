@@ -59,7 +59,7 @@ type S3Config struct {
 	SecretKeyFile string `json:"secret_key_file,omitempty"`
 	// PartSizeMiB is the size of the parts uploads are sent in (at least
 	// 5, S3's minimum; default 16). Memory per upload is about one part.
-	PartSizeMiB int `json:"part_size_mib,omitempty"`
+	PartSizeMiB uint32 `json:"part_size_mib,omitempty"`
 }
 
 // bucketName is S3's rule for bucket names.
