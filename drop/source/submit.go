@@ -84,6 +84,8 @@ type receiptData struct {
 // whose keys seal everything after it.
 func (h *handler) submitReport(w http.ResponseWriter, r *http.Request) {
 	r.Body = http.MaxBytesReader(w, r.Body, h.cfg.MaxUpload)
+	release := web.LargeReads(r)
+	defer release()
 	mr, err := r.MultipartReader()
 	if err != nil {
 		h.reportError(w, r, http.StatusBadRequest, "error.bad_form")
@@ -189,6 +191,8 @@ func (h *handler) answer(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	r.Body = http.MaxBytesReader(w, r.Body, h.cfg.MaxUpload)
+	release := web.LargeReads(r)
+	defer release()
 	mr, err := r.MultipartReader()
 	if err != nil {
 		h.caseError(w, r, s, http.StatusBadRequest, "error.bad_form")
