@@ -30,8 +30,9 @@ func (c *countingBody) Read(p []byte) (int, error) {
 func (c *countingBody) Close() error { return nil }
 
 // LargeReads changes nothing of what the body returns, whatever the size
-// of the reads: the same bytes, in order, and the connection's error after
-// them; and it reads the connection in large reads.
+// of the reads, before and after Grow: the same bytes, in order, and the
+// connection's error after them; once grown it reads the connection in
+// large reads.
 func TestLargeReads(t *testing.T) {
 	data := make([]byte, 5*UploadReadSize+777)
 	rand.NewChaCha8([32]byte{3}).Read(data)
@@ -40,10 +41,21 @@ func TestLargeReads(t *testing.T) {
 		body := &countingBody{r: bytes.NewReader(data), err: end}
 		r := httptest.NewRequest(http.MethodPost, "/report", nil)
 		r.Body = body
-		release := LargeReads(r)
+		body0 := LargeReads(r)
 		var got bytes.Buffer
 		rng := rand.New(rand.NewPCG(4, 5))
 		var err error
+		// Before Grow, every read reaches the connection as it is.
+		for range 20 {
+			p := make([]byte, 4096)
+			n, _ := r.Body.Read(p)
+			got.Write(p[:n])
+		}
+		if body.reads != 20 || body0.buf != nil {
+			t.Fatalf("before Grow: %d reads of the connection for 20, buffer %d bytes", body.reads, len(body0.buf))
+		}
+		body0.Grow()
+		body0.Grow() // idempotent
 		for err == nil {
 			sizes := []int{1, 4096, 4096 + 77, UploadReadSize, 2 * UploadReadSize}
 			p := make([]byte, sizes[rng.IntN(len(sizes))])
@@ -60,13 +72,12 @@ func TestLargeReads(t *testing.T) {
 		if _, err := r.Body.Read(make([]byte, 10)); err != end {
 			t.Errorf("a read after the end: %v, want %v again", err, end)
 		}
-		if body.reads > 2*len(data)/UploadReadSize+8 {
+		if body.reads > 20+2*len(data)/UploadReadSize+8 {
 			t.Errorf("%d reads of the connection for %d bytes", body.reads, len(data))
 		}
-		b := r.Body.(*largeBody)
-		buf := b.buf
-		release()
-		release() // idempotent
+		buf := body0.buf
+		body0.Release()
+		body0.Release() // idempotent
 		if !bytes.Equal(buf, make([]byte, len(buf))) {
 			t.Error("the buffer was given back with the upload's bytes in it")
 		}
@@ -90,9 +101,8 @@ func TestLargeReadsMultipart(t *testing.T) {
 		r := httptest.NewRequest(http.MethodPost, "/report", nil)
 		r.Header.Set("Content-Type", "multipart/form-data; boundary=XyZ")
 		r.Body = body
-		if large {
-			defer LargeReads(r)()
-		}
+		lb := LargeReads(r)
+		defer lb.Release()
 		mr, err := r.MultipartReader()
 		if err != nil {
 			t.Fatal(err)
@@ -101,12 +111,16 @@ func TestLargeReadsMultipart(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		got, err := io.ReadAll(p)
+		grow := func() {}
+		if large {
+			grow = lb.Grow
+		}
+		got, err := io.ReadAll(GrowAfter(p, 256<<10, grow))
 		if err != nil || !bytes.Equal(got, file) {
 			t.Fatalf("large %v: part of %d bytes, %v", large, len(got), err)
 		}
 		t.Logf("large reads %v: %d reads of the connection for %d bytes", large, body.reads, len(file))
-		if large && body.reads > 10 {
+		if large && body.reads > 256<<10/4096+10 {
 			t.Errorf("%d reads of the connection for %d bytes", body.reads, len(file))
 		}
 		if !large && body.reads < 100 {
