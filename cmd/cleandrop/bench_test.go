@@ -78,7 +78,9 @@ func timeShell(b *testing.B, line string) time.Duration {
 // target is at least 0.8), ratio-vs-gpg, and the server's peak RssAnon
 // during the upload (sampled every 20 ms from /proc; the bound is 100
 // MiB), which includes the report's receipt derivation (argon2id, 64 MiB),
-// and the largest RssAnon just before an upload (idle-RssAnon-MiB).
+// and the largest RssAnon just before an upload (idle-RssAnon-MiB);
+// server-cores is the server's CPU time during the uploads over their
+// time (above 1: it used both cores).
 func BenchmarkUploadVsAgeCLI(b *testing.B) {
 	ageBin, err := exec.LookPath("age")
 	if err != nil {
@@ -97,7 +99,7 @@ func BenchmarkUploadVsAgeCLI(b *testing.B) {
 	r := newReporter(b, s.url)
 	r.report("acc", "warm-up", nil) // the first derivation, templates, caches
 
-	var cli, srv, gpg time.Duration
+	var cli, srv, gpg, srvCPU time.Duration
 	var peak, idle int64
 	for b.Loop() {
 		os.Remove(out)
@@ -112,9 +114,11 @@ func BenchmarkUploadVsAgeCLI(b *testing.B) {
 			idle = max(idle, anon)
 		}
 		m := sample(s.pid(), 20*time.Millisecond)
+		cpu0 := cpuTime(b, s.pid())
 		start := time.Now()
 		r.report("acc", "benchmark", []upload{{"input.bin", in}})
 		srv += time.Since(start)
+		srvCPU += cpuTime(b, s.pid()) - cpu0
 		anon, _ := m.finish()
 		peak = max(peak, anon)
 		in.Close()
@@ -135,7 +139,24 @@ func BenchmarkUploadVsAgeCLI(b *testing.B) {
 	b.ReportMetric(rate(srv)/rate(cli), "ratio-vs-age-cli")
 	b.ReportMetric(rate(srv)/rate(gpg), "ratio-vs-gpg")
 	b.ReportMetric(float64(peak)/1024, "peak-RssAnon-MiB")
+	b.ReportMetric(srvCPU.Seconds()/srv.Seconds(), "server-cores")
 	b.ReportMetric(float64(idle)/1024, "idle-RssAnon-MiB")
+}
+
+// cpuTime is the CPU time (user and system) a process has used, from
+// /proc/PID/stat in clock ticks of 10 ms.
+func cpuTime(b *testing.B, pid int) time.Duration {
+	b.Helper()
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		b.Fatal(err)
+	}
+	// The fields after the command's closing parenthesis: state is the
+	// first, utime and stime the 12th and 13th.
+	f := strings.Fields(string(data[bytes.LastIndexByte(data, ')')+1:]))
+	utime, _ := strconv.ParseInt(f[11], 10, 64)
+	stime, _ := strconv.ParseInt(f[12], 10, 64)
+	return time.Duration(utime+stime) * 10 * time.Millisecond
 }
 
 func recipientOf(b *testing.B, keyFile string) string {
