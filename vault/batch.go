@@ -208,12 +208,14 @@ func (b *Batch) add(kind Kind, name string, purpose Purpose) (io.WriteCloser, er
 		}
 	}
 	sp := &spill{b: b, h: sha256.New()}
-	w, err := age.Encrypt(sp, recips...)
+	pp := newPipe(sp)
+	w, err := age.Encrypt(pp, recips...)
 	if err != nil {
+		pp.stop()
 		sp.discard()
 		return nil, fmt.Errorf("vault: seal %s: %w", kind, err)
 	}
-	sw := &sealWriter{b: b, p: p, age: w, sp: sp}
+	sw := &sealWriter{b: b, p: p, age: w, sp: sp, pipe: pp}
 	b.open = sw
 	return sw, nil
 }
@@ -528,10 +530,11 @@ func (b *Batch) slotFor() (*pack, error) {
 
 // sealWriter is the writer [Batch.Add] returns.
 type sealWriter struct {
-	b   *Batch
-	p   *pending
-	age io.WriteCloser
-	sp  *spill
+	b    *Batch
+	p    *pending
+	age  io.WriteCloser
+	sp   *spill
+	pipe *pipe // between age and sp: hashes and writes in its own goroutine
 
 	mu     sync.Mutex
 	closed bool
@@ -573,8 +576,12 @@ func (w *sealWriter) Close() error {
 	if err == nil {
 		if err = w.age.Close(); err != nil {
 			err = fmt.Errorf("vault: seal %s: %w", w.p.kind, err)
+		} else if err = w.pipe.Close(); err != nil {
+			err = fmt.Errorf("vault: seal %s: %w", w.p.kind, err)
 		}
 	}
+	// Nothing reaches the spill after this: the pipe's goroutine has ended.
+	w.pipe.stop()
 	b := w.b
 	b.mu.Lock()
 	defer b.mu.Unlock()
@@ -612,6 +619,7 @@ func (w *sealWriter) discard() {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	w.dead = true
+	w.pipe.stop() // waits for a write to the slot in flight
 	if w.sp != nil {
 		w.sp.discard()
 	}
@@ -637,16 +645,8 @@ func (s *spill) Write(p []byte) (int, error) {
 	if s.pk == nil && s.buf.Len()+len(p) <= inlineMax {
 		s.buf.Write(p)
 	} else {
-		if s.pk == nil {
-			pk, err := s.b.slotFor()
-			if err != nil {
-				return 0, err
-			}
-			s.pk, s.start = pk, s.b.pos
-			if err := s.append(s.buf.Bytes()); err != nil {
-				return 0, err
-			}
-			s.buf = bytes.Buffer{}
+		if err := s.claim(); err != nil {
+			return 0, err
 		}
 		if err := s.append(p); err != nil {
 			return 0, err
@@ -655,6 +655,25 @@ func (s *spill) Write(p []byte) (int, error) {
 	s.h.Write(p)
 	s.n += int64(len(p))
 	return len(p), nil
+}
+
+// claim takes the batch's pack slot for an item that outgrew memory,
+// waiting while every slot is held, and moves what it held in memory
+// there. It does nothing once the item has its slot.
+func (s *spill) claim() error {
+	if s.pk != nil {
+		return nil
+	}
+	pk, err := s.b.slotFor()
+	if err != nil {
+		return err
+	}
+	s.pk, s.start = pk, s.b.pos
+	if err := s.append(s.buf.Bytes()); err != nil {
+		return err
+	}
+	s.buf = bytes.Buffer{}
+	return nil
 }
 
 // writebackEvery is how much an item writes to its slot between two

@@ -55,7 +55,8 @@ func (b *Batch) AddSealed(kind Kind, ciphertext io.Reader, sealedName []byte) er
 	}
 	p := &pending{kind: kind, name: sealedName}
 	sp := &spill{b: b, h: sha256.New()}
-	sw := &sealWriter{b: b, p: p, age: passThrough{sp}, sp: sp}
+	pp := newPipe(sp)
+	sw := &sealWriter{b: b, p: p, age: passThrough{pp}, sp: sp, pipe: pp}
 	b.open = sw
 	b.mu.Unlock()
 	if _, err := sw.Write(hdr); err != nil {

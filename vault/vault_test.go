@@ -117,7 +117,12 @@ func TestCrashSweep(t *testing.T) {
 	b, _ = f.Store.NewCase("a1", acc)
 	storetest.Put(t, b, vault.KindAttachment, "lost.bin", big)
 	w, _ := b.Add(vault.KindAttachment, "cut.bin")
-	w.Write(big)
+	// An open writer's last few megabytes may still be in its pipeline
+	// (vault/pipe.go) when Write returns: write enough that some of it is
+	// in the pack.
+	for range 3 {
+		w.Write(big)
+	}
 	stray := filepath.Join(f.Dir, "packs", ".tmp-stray")
 	if err := os.WriteFile(stray, []byte("x"), 0o600); err != nil {
 		t.Fatal(err)

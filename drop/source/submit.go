@@ -84,6 +84,8 @@ type receiptData struct {
 // whose keys seal everything after it.
 func (h *handler) submitReport(w http.ResponseWriter, r *http.Request) {
 	r.Body = http.MaxBytesReader(w, r.Body, h.cfg.MaxUpload)
+	body := web.LargeReads(r)
+	defer body.Release()
 	mr, err := r.MultipartReader()
 	if err != nil {
 		h.reportError(w, r, http.StatusBadRequest, "error.bad_form")
@@ -145,7 +147,7 @@ func (h *handler) submitReport(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	defer b.Abort()
-	n, notes, err := h.stream(mr, nil, b, vault.KindReport)
+	n, notes, err := h.stream(mr, nil, b, vault.KindReport, body.Grow)
 	if err != nil {
 		h.uploadFailed(w, r, err, true)
 		return
@@ -189,6 +191,8 @@ func (h *handler) answer(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	r.Body = http.MaxBytesReader(w, r.Body, h.cfg.MaxUpload)
+	body := web.LargeReads(r)
+	defer body.Release()
 	mr, err := r.MultipartReader()
 	if err != nil {
 		h.caseError(w, r, s, http.StatusBadRequest, "error.bad_form")
@@ -226,7 +230,7 @@ func (h *handler) answer(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	defer b.Abort()
-	n, notes, err := h.stream(mr, first, b, vault.KindAnswer)
+	n, notes, err := h.stream(mr, first, b, vault.KindAnswer, body.Grow)
 	if err != nil {
 		h.uploadFailed(w, r, err, false)
 		return
@@ -262,6 +266,9 @@ func (h *handler) busy(w http.ResponseWriter, r *http.Request) {
 	h.fail(w, r, http.StatusServiceUnavailable, "error.busy", "/case")
 }
 
+// largePart is how much of one part arrives before the body's reads grow.
+const largePart = 256 << 10
+
 var copyBufs = sync.Pool{New: func() any { b := make([]byte, 64<<10); return &b }}
 
 // stream seals first (when not nil) and every remaining part into b: the message as a text item of
@@ -279,7 +286,11 @@ var copyBufs = sync.Pool{New: func() any { b := make([]byte, 64<<10); return &b 
 // with more than one message, more than two strip fields or more than
 // MaxFiles files is refused ([errParts]) at the first part over the
 // bound, which is never read.
-func (h *handler) stream(mr *multipart.Reader, first *multipart.Part, b *vault.Batch, text vault.Kind) (int, []fileNote, error) {
+//
+// Once a part has brought more than largePart bytes, grow starts the
+// body's large reads ([web.LargeReads]): a large file then costs one read
+// of the connection per megabyte instead of one per 4 KiB.
+func (h *handler) stream(mr *multipart.Reader, first *multipart.Part, b *vault.Batch, text vault.Kind, grow func()) (int, []fileNote, error) {
 	bp := copyBufs.Get().(*[]byte)
 	defer copyBufs.Put(bp)
 	buf := *bp
@@ -345,6 +356,10 @@ func (h *handler) stream(mr *multipart.Reader, first *multipart.Part, b *vault.B
 		if kind == vault.KindAttachment && name == "" {
 			name = "file"
 		}
+		var part io.Reader = p
+		if grow != nil {
+			part = web.GrowAfter(p, largePart, grow)
+		}
 		wc, err := b.Add(kind, name)
 		if err != nil {
 			return added, notes, err
@@ -352,16 +367,16 @@ func (h *handler) stream(mr *multipart.Reader, first *multipart.Part, b *vault.B
 		if kind == vault.KindAttachment {
 			res := strip.Result{Reason: "declined"}
 			if clean {
-				res, err = h.cfg.Strip.Clean(wc, io.MultiReader(bytes.NewReader(buf[:n]), p))
+				res, err = h.cfg.Strip.Clean(wc, io.MultiReader(bytes.NewReader(buf[:n]), part))
 			} else {
-				err = copyAll(wc, buf, n, p)
+				err = copyAll(wc, buf, n, part)
 			}
 			if err != nil {
 				wc.Close()
 				return added, notes, err
 			}
 			notes = append(notes, fileNote{N: len(notes) + 1, Name: name, Result: res})
-		} else if err := copyAll(wc, buf, n, p); err != nil {
+		} else if err := copyAll(wc, buf, n, part); err != nil {
 			wc.Close()
 			return added, notes, err
 		}
