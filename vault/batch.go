@@ -661,8 +661,8 @@ func (s *spill) Write(p []byte) (int, error) {
 // waiting while every slot is held, and moves what it held in memory
 // there. It does nothing once the item has its slot.
 func (s *spill) claim() error {
-	if s.pk != nil {
-		return nil
+	if s.pk != nil || s.b.s.objects != nil {
+		return nil // a shared store's item streams into an upload instead
 	}
 	pk, err := s.b.slotFor()
 	if err != nil {
