@@ -20,7 +20,9 @@ type Fair struct {
 	slots, perKey int
 	// After, when set, runs after each call's fn while its slot is still
 	// held: cmd sets it to collect the garbage a derivation left, so the
-	// next one reuses its memory instead of adding to it.
+	// next one reuses its memory instead of adding to it. It runs in a
+	// goroutine of its own: Do returns when fn has, and the slot passes on
+	// when After has.
 	After func()
 
 	mu     sync.Mutex
@@ -109,11 +111,23 @@ func (f *Fair) Do(ctx context.Context, key string, fn func()) error {
 }
 
 func (f *Fair) run(k *fairKey, fn func()) {
-	defer f.done(k)
-	fn()
-	if f.After != nil {
-		f.After()
+	if f.After == nil {
+		defer f.done(k)
+		fn()
+		return
 	}
+	ok := false
+	defer func() {
+		if !ok { // fn panicked: free the slot, as without After
+			f.done(k)
+		}
+	}()
+	fn()
+	ok = true
+	go func() {
+		defer f.done(k)
+		f.After()
+	}()
 }
 
 // done frees k's slot and hands it to the next key in turn.

@@ -124,3 +124,37 @@ func TestFairCancel(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestFairAfterOffTheCallersPath: Do returns once fn has, while After
+// still runs; the slot passes on only when After has finished.
+func TestFairAfterOffTheCallersPath(t *testing.T) {
+	f := NewFair(1, 2)
+	release := make(chan struct{})
+	f.After = func() { <-release }
+	returned := make(chan struct{})
+	go func() {
+		f.Do(context.Background(), "a", func() {})
+		close(returned)
+	}()
+	select {
+	case <-returned:
+	case <-time.After(10 * time.Second):
+		t.Fatal("Do waited for After")
+	}
+	second := make(chan struct{})
+	go func() {
+		f.Do(context.Background(), "b", func() {})
+		close(second)
+	}()
+	select {
+	case <-second:
+		t.Fatal("the slot passed on before After finished")
+	case <-time.After(100 * time.Millisecond):
+	}
+	close(release)
+	select {
+	case <-second:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the slot did not pass on after After finished")
+	}
+}
