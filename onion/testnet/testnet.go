@@ -58,11 +58,29 @@ type node struct {
 	done chan struct{}
 }
 
+// Options change the network from its defaults.
+type Options struct {
+	// VotingInterval is the authorities' voting interval; default 10 s.
+	// A test network's onion time period is 24 of them, and Onionbalance
+	// (--is-testnet) assumes an interval of 20 s when it blinds the
+	// master's key: its test needs 20 s.
+	VotingInterval time.Duration
+}
+
 // Start builds and starts the network in dir, waits for the first consensus
 // listing every relay, then starts the client and waits for it to
 // bootstrap. logf receives progress lines (t.Logf fits). On error the
 // returned Network, when not nil, is already stopped; its DumpLogs shows why.
-func Start(ctx context.Context, dir string, logf func(string, ...any)) (_ *Network, err error) {
+func Start(ctx context.Context, dir string, logf func(string, ...any)) (*Network, error) {
+	return StartWith(ctx, dir, logf, Options{})
+}
+
+// StartWith is [Start] with options.
+func StartWith(ctx context.Context, dir string, logf func(string, ...any), opts Options) (_ *Network, err error) {
+	voting := 10
+	if opts.VotingInterval > 0 {
+		voting = int(opts.VotingInterval / time.Second)
+	}
 	if logf == nil {
 		logf = func(string, ...any) {}
 	}
@@ -171,7 +189,7 @@ func Start(ctx context.Context, dir string, logf func(string, ...any)) (_ *Netwo
 				"TestingV3AuthInitialVotingInterval 10",
 				"TestingV3AuthInitialVoteDelay 2",
 				"TestingV3AuthInitialDistDelay 2",
-				"V3AuthVotingInterval 10",
+				fmt.Sprintf("V3AuthVotingInterval %d", voting),
 				"V3AuthVoteDelay 2",
 				"V3AuthDistDelay 2",
 				// Every relay Stable at once: onion circuits need Stable.
@@ -416,6 +434,10 @@ func (n *Network) AddClientAuth(onion, private string) error {
 	}
 	return nil
 }
+
+// ControlAddr is the client's control port (127.0.0.1:PORT, cookie
+// authentication), for a controller such as Onionbalance.
+func (n *Network) ControlAddr() string { return n.ctlAddr }
 
 // NewIdentity sends NEWNYM to the client: new circuits for new streams and
 // its onion descriptor cache emptied. Tor delays a second NEWNYM within 10 s.
