@@ -1,0 +1,251 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"cleandrop/onion"
+	"cleandrop/onion/testnet"
+)
+
+// needOnionbalance returns the onionbalance binary; it skips when tor or
+// onionbalance is missing, except in CI, where make deps installs both.
+func needOnionbalance(t *testing.T) string {
+	t.Helper()
+	ob, err := exec.LookPath("onionbalance")
+	if err != nil {
+		ob, err = exec.LookPath("/usr/sbin/onionbalance")
+	}
+	switch {
+	case err == nil && onion.Available(""):
+		return ob
+	case os.Getenv("CI") != "":
+		t.Fatal("tor or onionbalance is not installed in CI: make deps should have installed them")
+	}
+	t.Skip("tor or onionbalance is not installed (make deps installs them); skipping the Onionbalance test")
+	return ""
+}
+
+// obNet starts a private Tor network of its own for the test: Onionbalance
+// (--is-testnet) blinds the master's key for a 20 s voting interval, the
+// shared network votes every 10 s.
+func obNet(t *testing.T) *testnet.Network {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	var logs syncBuf
+	n, err := testnet.StartWith(ctx, t.TempDir(), func(f string, a ...any) { fmt.Fprintf(&logs, f+"\n", a...) },
+		testnet.Options{VotingInterval: 20 * time.Second})
+	if err != nil {
+		if n != nil {
+			var b bytes.Buffer
+			n.DumpLogs(&b)
+			t.Log(b.String())
+		}
+		t.Fatalf("private Tor network: %v\n%s", err, logs.String())
+	}
+	t.Log(strings.TrimSpace(logs.String()))
+	t.Cleanup(func() {
+		if t.Failed() {
+			var b bytes.Buffer
+			n.DumpLogs(&b)
+			t.Logf("tor network logs:\n%s", b.String())
+		}
+		n.Close()
+	})
+	return n
+}
+
+// frontEnd is one 'cleandrop serve' behind the master onion.
+type frontEnd struct {
+	*server
+	cfgPath  string
+	instance string // its own reporter onion, "<56>.onion"
+}
+
+var readyInstance = regexp.MustCompile(`cleandrop: ready: reporter onion: (http://[a-z2-7]{56}\.onion)/ \(Onionbalance master; this front-end is its instance ([a-z2-7]{56}\.onion)\)`)
+
+// writeFrontEnd writes a front-end's configuration: joined to the test
+// network, an instance of master.
+func writeFrontEnd(t *testing.T, n *testnet.Network, data, master, officerPub string) string {
+	t.Helper()
+	if err := os.MkdirAll(data, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	cfg := map[string]any{
+		"data_dir":                data,
+		"torrc_extra":             n.TorrcLines(),
+		"publish_timeout_seconds": 120,
+		"onionbalance":            map[string]string{"master": master},
+		"agencies":                []map[string]any{{"id": "acc", "name": "Anti-Corruption", "recipients": []string{officerPub}}},
+	}
+	b, _ := json.Marshal(cfg)
+	p := filepath.Join(data, "config.json")
+	if err := os.WriteFile(p, b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func startFrontEnd(t *testing.T, data, cfgPath, master string) *frontEnd {
+	t.Helper()
+	s := startServer(t, data, readyInstance, "serve", "--config", cfgPath)
+	m := readyInstance.FindStringSubmatch(s.stdout.String())
+	if s.url != "http://"+master {
+		t.Fatalf("front-end announces %s, want the master %s", s.url, master)
+	}
+	return &frontEnd{server: s, cfgPath: cfgPath, instance: m[2]}
+}
+
+// startOnionbalance runs onionbalance with cfg on the test network's client
+// tor until the test ends.
+func startOnionbalance(t *testing.T, bin string, n *testnet.Network, cfg string) *syncBuf {
+	t.Helper()
+	host, port, _ := strings.Cut(n.ControlAddr(), ":")
+	out := &syncBuf{}
+	// -s: a socket that does not exist, so a system tor's control socket
+	// is never used.
+	cmd := exec.Command(bin, "--hs-version", "v3", "--is-testnet", "-v", "info",
+		"-i", host, "-p", port, "-s", filepath.Join(t.TempDir(), "no-socket"), "-c", cfg)
+	cmd.Stdout, cmd.Stderr = out, out
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	go func() { cmd.Wait(); close(done) }()
+	t.Cleanup(func() {
+		cmd.Process.Signal(syscall.SIGTERM)
+		select {
+		case <-done:
+		case <-time.After(10 * time.Second):
+			cmd.Process.Kill()
+			<-done
+		}
+		if t.Failed() {
+			t.Logf("onionbalance output:\n%s", out)
+		}
+	})
+	return out
+}
+
+// reachAgain waits until the master answers through a fresh Tor identity:
+// NEWNYM empties the client's descriptor cache, so every try fetches the
+// master's descriptor as Onionbalance last published it (tor takes a
+// NEWNYM at most every 10 s).
+func reachAgain(t *testing.T, n *testnet.Network, base, what string, within time.Duration) {
+	t.Helper()
+	deadline := time.Now().Add(within)
+	start := time.Now()
+	for i := 1; ; i++ {
+		if err := n.NewIdentity(); err != nil {
+			t.Fatal(err)
+		}
+		resp, err := n.HTTPClient(fmt.Sprintf("%s-%d", what, i), time.Minute).Get(base + "/")
+		if err == nil {
+			io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode == 200 {
+				t.Logf("%s: master answered after %.0fs (attempt %d)", what, time.Since(start).Seconds(), i)
+				return
+			}
+			err = fmt.Errorf("status %d", resp.StatusCode)
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: master %s not reachable within %v: %v", what, base, within, err)
+		}
+		t.Logf("%s: attempt %d: %v", what, i, err)
+		time.Sleep(10 * time.Second)
+	}
+}
+
+// TestOnionbalanceTwoFrontEnds runs two front-ends, each with its own tor
+// and onion key, as instances of one master onion published by a real
+// Onionbalance on the private Tor network. A reporter reaches the drop at
+// the master's address; with one front-end stopped, the other still
+// answers at that address, in both directions.
+//
+// Each front-end here has its own embedded vault: the report sent through
+// one is checked in that front-end's store, and the other front-end, once
+// the first is down, serves the drop at the same address.
+func TestOnionbalanceTwoFrontEnds(t *testing.T) {
+	obBin := needOnionbalance(t)
+	n := obNet(t)
+	dir := t.TempDir()
+
+	// The master key, made by cleandrop on the "Onionbalance machine".
+	keyPath := filepath.Join(dir, "ob", "master.key")
+	os.MkdirAll(filepath.Dir(keyPath), 0o700)
+	out, errOut, code := runCLI(t, "onionbalance-config", "--key", keyPath)
+	if code != 0 {
+		t.Fatalf("onionbalance-config without instances: exit %d\n%s%s", code, out, errOut)
+	}
+	master := strings.TrimSpace(out)
+	if _, err := onion.CheckAddress(master); err != nil {
+		t.Fatalf("onionbalance-config printed %q: %v", master, err)
+	}
+
+	officer := filepath.Join(dir, "officer.key")
+	text, _, err := newIdentity(false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(officer, []byte(text), 0o600)
+	pub := recipientOfKey(t, officer)
+
+	dataA, dataB := filepath.Join(dir, "a"), filepath.Join(dir, "b")
+	cfgA := writeFrontEnd(t, n, dataA, master, pub)
+	cfgB := writeFrontEnd(t, n, dataB, master, pub)
+	a := startFrontEnd(t, dataA, cfgA, master)
+	b := startFrontEnd(t, dataB, cfgB, master)
+	if a.instance == b.instance {
+		t.Fatal("both front-ends have one onion key")
+	}
+	// 'cleandrop check' tells the operator each instance's address.
+	if out, _, _ := runCLI(t, "check", "--config", cfgA); !strings.Contains(out, "instance of "+master) || !strings.Contains(out, a.instance) {
+		t.Fatalf("check does not show the instance:\n%s", out)
+	}
+
+	yaml, errOut, code := runCLI(t, "onionbalance-config", "--key", keyPath, "--instance", a.instance, "--instance", b.instance)
+	if code != 0 || !strings.Contains(errOut, master) {
+		t.Fatalf("onionbalance-config: exit %d\n%s%s", code, yaml, errOut)
+	}
+	obCfg := filepath.Join(dir, "ob", "config.yaml")
+	os.WriteFile(obCfg, []byte(yaml), 0o600)
+	obOut := startOnionbalance(t, obBin, n, obCfg)
+	t0 := time.Now()
+	reachAgain(t, n, "http://"+master, "both up", 4*time.Minute)
+	t.Logf("master reachable %.0fs after onionbalance started", time.Since(t0).Seconds())
+
+	// B down: the report can only go through A.
+	b.stop()
+	reachAgain(t, n, "http://"+master, "b down", 3*time.Minute)
+	r := onionReporter(t, n, "http://"+master, "reporter-1")
+	rc, ref := r.report("acc", "sent to the master onion", []upload{{"evidence.txt", strings.NewReader("evidence through onionbalance")}})
+	if !strings.Contains(a.cli(t, "cases"), ref) {
+		t.Fatalf("the report %s through the master is not in front-end A's store", ref)
+	}
+
+	// B back, A down: the same address now reaches B.
+	b = startFrontEnd(t, dataB, cfgB, master)
+	a.stop()
+	reachAgain(t, n, "http://"+master, "a down", 4*time.Minute)
+	if strings.Contains(b.cli(t, "cases"), ref) {
+		t.Fatal("front-end B's own embedded store holds A's report")
+	}
+	_ = rc
+	if !strings.Contains(obOut.String(), "Uploading") {
+		t.Logf("onionbalance output:\n%s", obOut)
+	}
+}
