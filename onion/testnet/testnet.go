@@ -30,8 +30,8 @@ import (
 )
 
 const (
-	nAuth  = 3
-	nRelay = 3
+	defaultAuth = 3
+	nRelay      = 3
 )
 
 // Network is a running private Tor network.
@@ -65,6 +65,12 @@ type Options struct {
 	// (--is-testnet) assumes an interval of 20 s when it blinds the
 	// master's key: its test needs 20 s.
 	VotingInterval time.Duration
+	// Authorities is the number of directory authorities, which are the
+	// network's only HSDirs; default 3. Onionbalance 0.2.2 loops forever
+	// choosing the HSDirs of its descriptor's second replica when it sees
+	// no more than 4 HSDirs (the first replica took them all): its test
+	// needs more.
+	Authorities int
 }
 
 // Start builds and starts the network in dir, waits for the first consensus
@@ -80,6 +86,10 @@ func StartWith(ctx context.Context, dir string, logf func(string, ...any), opts 
 	voting := 10
 	if opts.VotingInterval > 0 {
 		voting = int(opts.VotingInterval / time.Second)
+	}
+	nAuth := defaultAuth
+	if opts.Authorities > 0 {
+		nAuth = opts.Authorities
 	}
 	if logf == nil {
 		logf = func(string, ...any) {}
