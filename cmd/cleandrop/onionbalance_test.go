@@ -40,14 +40,15 @@ func needOnionbalance(t *testing.T) string {
 // obNet starts a private Tor network of its own for the test: Onionbalance
 // (--is-testnet) blinds the master's key for a 20 s voting interval, the
 // shared network votes every 10 s; and Onionbalance 0.2.2 hangs with 4
-// HSDirs or fewer, the shared network has 3 (testnet.Options).
+// HSDirs or fewer, the shared network has 3, and it may not yet see
+// one or two of them (testnet.Options).
 func obNet(t *testing.T) *testnet.Network {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	var logs syncBuf
 	n, err := testnet.StartWith(ctx, t.TempDir(), func(f string, a ...any) { fmt.Fprintf(&logs, f+"\n", a...) },
-		testnet.Options{VotingInterval: 20 * time.Second, Authorities: 6})
+		testnet.Options{VotingInterval: 20 * time.Second, Authorities: 7})
 	if err != nil {
 		if n != nil {
 			var b bytes.Buffer
@@ -141,6 +142,29 @@ func startOnionbalance(t *testing.T, bin string, n *testnet.Network, cfg string)
 	return out
 }
 
+// sharedSecrets are the files every front-end must hold the same: the
+// receipt pepper, the vault key and the export signing key.
+var sharedSecrets = []string{"pepper", filepath.Join("vault", "vault.key"), filepath.Join("signing", "secret.asc"), filepath.Join("signing", "public.asc")}
+
+// copySecrets copies the shared secrets from one data directory to
+// another, as an operator does before a new front-end's first start.
+func copySecrets(t *testing.T, from, to string) {
+	t.Helper()
+	for _, f := range sharedSecrets {
+		b, err := os.ReadFile(filepath.Join(from, f))
+		if err != nil {
+			t.Fatalf("shared secret: %v", err)
+		}
+		dst := filepath.Join(to, f)
+		if err := os.MkdirAll(filepath.Dir(dst), 0o700); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(dst, b, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
 // reachAgain waits until the master answers through a fresh Tor identity:
 // NEWNYM empties the client's descriptor cache, so every try fetches the
 // master's descriptor as Onionbalance last published it (tor takes a
@@ -208,10 +232,16 @@ func TestOnionbalanceTwoFrontEnds(t *testing.T) {
 	dataA, dataB := filepath.Join(dir, "a"), filepath.Join(dir, "b")
 	cfgA := writeFrontEnd(t, n, dataA, master, pub)
 	cfgB := writeFrontEnd(t, n, dataB, master, pub)
+	// A makes the drop's secrets at its first start; B gets copies
+	// before its own (docs/operations.md, "Shared secrets").
 	a := startFrontEnd(t, dataA, cfgA, master)
+	copySecrets(t, dataA, dataB)
 	b := startFrontEnd(t, dataB, cfgB, master)
 	if a.instance == b.instance {
 		t.Fatal("both front-ends have one onion key")
+	}
+	if fa, fb := a.cli(t, "signing-key"), b.cli(t, "signing-key"); fa != fb {
+		t.Fatalf("the front-ends sign exports with different keys:\n%s\n%s", fa, fb)
 	}
 	// 'cleandrop check' tells the operator each instance's address.
 	if out, _, _ := runCLI(t, "check", "--config", cfgA); !strings.Contains(out, "instance of "+master) || !strings.Contains(out, a.instance) {
