@@ -2,6 +2,10 @@
 #   make run    start the drop with demo agencies (onion if tor is installed)
 #   make test   install test dependencies, then vet and run every test with -race
 #   make bench  run the benchmarks (see docs/benchmarks.md)
+#   make load   200 simulated reporters for 2 minutes against a real server
+#               on 127.0.0.1: zero errors, zero lost reports, latencies and
+#               peak RSS (CLEANDROP_LOAD_REPORTERS, CLEANDROP_LOAD_DURATION);
+#               make test runs a short version (20 reporters, 20 s)
 #   make lint   gofmt, go vet, staticcheck and gosec (pinned; installed on first use)
 #   make fuzz   every fuzz target for FUZZTIME each (default 30s); make test
 #               runs each for FUZZTIME_SHORT (make fuzz-short)
@@ -10,7 +14,7 @@ GO    ?= go
 DATA  ?= cleandrop-data
 PKGS  := ./...
 
-.PHONY: all build run deps test vet fmt-check lint lint-tools bench fuzz fuzz-short fuzz-check clean
+.PHONY: all build run deps test vet fmt-check lint lint-tools bench load fuzz fuzz-short fuzz-check clean
 
 all: build
 
@@ -119,6 +123,18 @@ bench: build
 	$(GO) test -run '^$$' -bench . -benchtime 3x -timeout 30m ./vault/ ./drop/receipt/ ./cmd/cleandrop/
 	CLEANDROP_WEED="$(SEAWEEDFS_DIR)/weed" $(GO) test -run '^$$' -bench . -benchtime 2s -timeout 30m ./vault/backend/
 	CLEANDROP_WEED="$(SEAWEEDFS_DIR)/weed" $(GO) test -run '^$$' -bench S3Upload -benchtime 3x -timeout 30m ./vault/backend/s3blobs/
+
+# The long load run (docs/benchmarks.md, "Load"): CLEANDROP_LOAD_REPORTERS
+# simulated reporters, each on its own circuit, for CLEANDROP_LOAD_DURATION
+# against the real server on 127.0.0.1, then every receipt shown logs in
+# and its case must hold every item acknowledged. Without -race: the
+# clients' speed is part of what is measured (the server is built without
+# it either way). CLEANDROP_LOAD_ATTACH_MIB changes the 50 MiB attachments.
+CLEANDROP_LOAD_REPORTERS ?= 200
+CLEANDROP_LOAD_DURATION  ?= 2m
+load:
+	CLEANDROP_LOAD=1 CLEANDROP_LOAD_REPORTERS=$(CLEANDROP_LOAD_REPORTERS) CLEANDROP_LOAD_DURATION=$(CLEANDROP_LOAD_DURATION) \
+	$(GO) test -count=1 -timeout 60m -run '^TestLoadZeroErrorsZeroLost$$' -v ./cmd/cleandrop/
 
 # Every fuzz target of the repository (grep -rn 'func Fuzz' --include='*_test.go'),
 # each anchored so that its name matches exactly one target in its package.

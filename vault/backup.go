@@ -33,6 +33,10 @@ const (
 	BackupBlobs = "vault/" + blobDir + "/"
 )
 
+// ErrSharedBackup: a shared store is backed up with its database's and
+// object store's own tools (docs/operations.md), not through one server.
+var ErrSharedBackup = errors.New("vault: a shared store is backed up with its database's and object store's own tools")
+
 // backupChunk bounds the part of Badger's stream held in memory at once.
 const backupChunk = 4 << 20
 
@@ -54,6 +58,9 @@ func (s *Store) Backup(put Put) error {
 	s.mu.Unlock()
 	if closed {
 		return errors.New("vault: backup: store closed")
+	}
+	if s.db == nil {
+		return ErrSharedBackup
 	}
 	ends := map[string]int64{}
 	blobs := map[string]bool{}

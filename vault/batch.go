@@ -2,6 +2,7 @@ package vault
 
 import (
 	"bytes"
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -9,13 +10,12 @@ import (
 	"fmt"
 	"hash"
 	"io"
-	mrand "math/rand/v2"
 	"strings"
 	"sync"
-	"time"
 
 	"filippo.io/age"
-	"github.com/dgraph-io/badger/v4"
+
+	"cleandrop/vault/backend"
 )
 
 // inlineMax is the largest sealed item kept in memory and stored in Badger.
@@ -23,9 +23,6 @@ const inlineMax = 64 << 10
 
 // maxNameLen bounds an attachment's file name, in bytes.
 const maxNameLen = 1024
-
-// commitAttempts bounds retries of a commit that lost a race for its case.
-const commitAttempts = 200
 
 var (
 	errFinished = errors.New("vault: batch already committed or aborted")
@@ -61,6 +58,9 @@ type Batch struct {
 	// before the commit.
 	small    *pack
 	smallEnd int64
+	// objects are the blobs of a shared store this batch committed, to
+	// be deleted if its transaction fails.
+	objects []string
 }
 
 // pending is one sealed item waiting for its commit.
@@ -70,9 +70,11 @@ type pending struct {
 	name    []byte
 	size    int64
 	sum     string
-	inline  []byte // ciphertext, when small
-	pack    string // else the pack holding it (the batch's slot)
-	off     int64  // and where in the pack it starts
+	inline  []byte         // ciphertext, when small
+	pack    string         // else the pack holding it (the batch's slot)
+	off     int64          // and where in the pack it starts
+	up      backend.Upload // or, in a shared store, its upload
+	object  string         // once committed
 }
 
 // NewCase starts the first batch of a new case for agency. The case exists
@@ -101,9 +103,9 @@ func (s *Store) NewCase(agency string, acc Access) (*Batch, error) {
 // Append starts a batch that adds to the existing case ref.
 func (s *Store) Append(ref string) (*Batch, error) {
 	var c caseRecord
-	err := s.db.View(func(txn *badger.Txn) error {
+	err := s.view(func(tx backend.Tx) error {
 		var err error
-		c, err = loadRecord(txn, normalizeRef(ref))
+		c, err = s.loadRecord(tx, normalizeRef(ref))
 		return err
 	})
 	if err != nil {
@@ -255,8 +257,13 @@ func (b *Batch) Commit() (string, error) {
 			return "", fmt.Errorf("vault: commit: %w", spaceErr(err))
 		}
 	}
+	if err := b.commitObjects(); err != nil {
+		b.discardLocked()
+		return "", fmt.Errorf("vault: commit: %w", dbErr("commit object", err))
+	}
 	var ref string
 	var uncertain bool
+	var refused error // an error of the transaction's own logic: nothing landed
 	err := b.s.atTick(func() error {
 		if b.small != nil {
 			// One fsync for all the batches of small items of this
@@ -266,65 +273,68 @@ func (b *Batch) Commit() (string, error) {
 			}
 		}
 		day := b.s.day()
-		for attempt := 1; ; attempt++ {
+		ctx, cancel := context.WithTimeout(b.s.ctx, metaTimeout)
+		defer cancel()
+		err := b.s.meta.Update(ctx, func(tx backend.Tx) error {
 			var err error
-			ref, uncertain, err = b.tryCommit(day)
-			if err == nil {
-				return nil
-			}
-			if errors.Is(err, badger.ErrConflict) && attempt < commitAttempts {
-				time.Sleep(time.Duration(mrand.IntN(2000)+100) * time.Microsecond)
-				continue
-			}
+			ref, err = b.tryCommit(tx, day)
+			refused = err
 			return err
-		}
+		})
+		// The commit itself failed (not the transaction's logic, not a
+		// lost race): it may have landed all the same.
+		uncertain = err != nil && refused == nil && !errors.Is(err, backend.ErrConflict)
+		return err
 	})
 	if err != nil {
 		if uncertain {
 			// The transaction may have landed: keep the bytes. If it did
 			// not, they are ciphertext nothing references.
 			b.items = nil
+			b.objects = nil
 			b.done = true
 			b.releaseSlot(true)
 		} else {
 			b.discardLocked()
 		}
-		return "", err
+		if refused != nil {
+			return "", refused
+		}
+		return "", dbErr("commit", err)
 	}
 	b.done = true
 	b.items = nil
+	b.objects = nil
 	b.releaseSlot(true)
 	b.s.log.Debug("vault: batch committed")
 	return ref, nil
 }
 
-// tryCommit runs the batch's transaction once. uncertain reports an error
-// after which the transaction may nevertheless have been applied.
-func (b *Batch) tryCommit(day string) (ref string, uncertain bool, err error) {
-	txn := b.s.db.NewTransaction(true)
-	defer txn.Discard()
+// tryCommit writes the batch's records in tx. It may run more than once
+// (a lost race runs it again): it changes nothing outside tx.
+func (b *Batch) tryCommit(tx backend.Tx, day string) (ref string, err error) {
 	var rec caseRecord
 	if b.refer != nil {
-		if ref, err = b.newRef(txn); err != nil {
-			return "", false, err
+		if ref, err = b.newRef(tx); err != nil {
+			return "", err
 		}
 		rec = caseRecord{
 			Ref: ref, Agency: b.agency.ID, Stage: InitialStage, Opened: day, Access: b.acc,
 			History: []Event{{Day: day, Stage: InitialStage, Batch: 1}},
 		}
-		if err := b.refer.commit(b.s, txn, &rec, len(b.items), day); err != nil {
-			return "", false, err
+		if err := b.refer.commit(b.s, tx, &rec, len(b.items), day); err != nil {
+			return "", err
 		}
 	} else if b.ref == "" {
-		lk := lookupKey(b.acc.Lookup)
-		switch _, err := txn.Get(lk); {
+		lk := b.s.k.lookupKey(b.acc.Lookup)
+		switch _, err := tx.Get(lk); {
 		case err == nil:
-			return "", false, ErrExists
-		case !errors.Is(err, badger.ErrKeyNotFound):
-			return "", false, dbErr("commit: lookup", err)
+			return "", ErrExists
+		case !errors.Is(err, backend.ErrNotFound):
+			return "", dbErr("commit: lookup", err)
 		}
-		if ref, err = b.newRef(txn); err != nil {
-			return "", false, err
+		if ref, err = b.newRef(tx); err != nil {
+			return "", err
 		}
 		rec = caseRecord{
 			Ref:     ref,
@@ -334,13 +344,13 @@ func (b *Batch) tryCommit(day string) (ref string, uncertain bool, err error) {
 			Access:  b.acc,
 			History: []Event{{Day: day, Stage: InitialStage, Batch: 1}},
 		}
-		if err := b.s.set(txn, lk, []byte(ref)); err != nil {
-			return "", false, dbErr("commit: write lookup", err)
+		if err := b.s.put(tx, lk, []byte(ref)); err != nil {
+			return "", dbErr("commit: write lookup", err)
 		}
 	} else {
 		ref = b.ref
-		if rec, err = loadRecord(txn, ref); err != nil {
-			return "", false, err
+		if rec, err = b.s.loadRecord(tx, ref); err != nil {
+			return "", err
 		}
 	}
 	rec.Batches++
@@ -349,18 +359,18 @@ func (b *Batch) tryCommit(day string) (ref string, uncertain bool, err error) {
 		rec.Items++
 		ir := itemRecord{
 			Item: Item{ID: rec.Items, Batch: rec.Batches, Kind: p.kind, Day: day, Size: p.size, SHA256: p.sum, Name: p.name, Purpose: p.purpose},
-			Pack: p.pack, Off: p.off,
+			Pack: p.pack, Off: p.off, Object: p.object,
 		}
 		v, err := json.Marshal(ir)
 		if err != nil {
-			return "", false, err
+			return "", err
 		}
-		if err := b.s.set(txn, itemKey(ref, ir.ID), v); err != nil {
-			return "", false, dbErr("commit: write item", err)
+		if err := b.s.put(tx, b.s.k.itemKey(ref, ir.ID), v); err != nil {
+			return "", dbErr("commit: write item", err)
 		}
-		if p.pack == "" {
-			if err := b.s.set(txn, dataKey(ref, ir.ID), p.inline); err != nil {
-				return "", false, dbErr("commit: write item data", err)
+		if p.pack == "" && p.object == "" {
+			if err := b.s.put(tx, b.s.k.dataKey(ref, ir.ID), p.inline); err != nil {
+				return "", dbErr("commit: write item data", err)
 			}
 		}
 	}
@@ -370,23 +380,20 @@ func (b *Batch) tryCommit(day string) (ref string, uncertain bool, err error) {
 	}
 	v, err := json.Marshal(rec)
 	if err != nil {
-		return "", false, err
+		return "", err
 	}
-	if err := b.s.set(txn, caseKey(ref), v); err != nil {
-		return "", false, dbErr("commit: write case", err)
+	if err := b.s.put(tx, b.s.k.caseKey(ref), v); err != nil {
+		return "", dbErr("commit: write case", err)
 	}
-	if err := txn.Commit(); err != nil {
-		return "", !errors.Is(err, badger.ErrConflict), dbErr("commit", err)
-	}
-	return ref, false, nil
+	return ref, nil
 }
 
 // newRef picks an unused case reference.
-func (b *Batch) newRef(txn *badger.Txn) (string, error) {
+func (b *Batch) newRef(tx backend.Tx) (string, error) {
 	for i := 0; ; i++ {
 		ref := newRef()
-		_, err := txn.Get(caseKey(ref))
-		if errors.Is(err, badger.ErrKeyNotFound) {
+		_, err := tx.Get(b.s.k.caseKey(ref))
+		if errors.Is(err, backend.ErrNotFound) {
 			return ref, nil
 		}
 		if err != nil {
@@ -409,8 +416,10 @@ func (b *Batch) Abort() {
 	sw := b.open
 	b.open = nil
 	b.done = true
+	items := b.items
 	b.items = nil
 	b.mu.Unlock()
+	b.abortUploads(items)
 	close(b.aborted) // a write waiting for a slot gives up (Abort gets here once: done)
 	if sw != nil {
 		sw.discard() // waits for a write in flight
@@ -424,7 +433,9 @@ func (b *Batch) Abort() {
 // is held and no writer is open.
 func (b *Batch) discardLocked() {
 	b.done = true
+	b.abortUploads(b.items)
 	b.items = nil
+	b.deleteObjects()
 	b.releaseSlot(false)
 }
 
@@ -439,6 +450,9 @@ func (b *Batch) discardLocked() {
 // behind large uploads. Should the commit then fail, the kept bytes are
 // ciphertext that nothing references. b.mu is held.
 func (b *Batch) packSmall() error {
+	if b.s.packs == nil {
+		return nil // a shared store keeps small items in its records
+	}
 	small := false
 	for _, p := range b.items {
 		small = small || p.inline != nil
@@ -580,9 +594,12 @@ func (w *sealWriter) Close() error {
 	}
 	w.p.size = w.sp.n
 	w.p.sum = hex.EncodeToString(w.sp.h.Sum(nil))
-	if w.sp.pk == nil {
+	switch {
+	case w.sp.up != nil:
+		w.p.up = w.sp.up
+	case w.sp.pk == nil:
 		w.p.inline = w.sp.buf.Bytes()
-	} else {
+	default:
 		w.p.pack, w.p.off = w.sp.pk.name, w.sp.start
 	}
 	w.sp = nil
@@ -605,14 +622,18 @@ func (w *sealWriter) discard() {
 type spill struct {
 	b     *Batch
 	buf   bytes.Buffer
-	pk    *pack // the batch's slot, once the item outgrew memory
-	start int64 // where the item starts in pk
-	wb    int64 // where the last writeback started
+	up    backend.Upload // in a shared store, the item's upload once it outgrew memory
+	pk    *pack          // the batch's slot, once the item outgrew memory
+	start int64          // where the item starts in pk
+	wb    int64          // where the last writeback started
 	h     hash.Hash
 	n     int64
 }
 
 func (s *spill) Write(p []byte) (int, error) {
+	if s.b.s.objects != nil {
+		return s.writeObject(p)
+	}
 	if s.pk == nil && s.buf.Len()+len(p) <= inlineMax {
 		s.buf.Write(p)
 	} else {
@@ -663,6 +684,10 @@ func (s *spill) append(p []byte) error {
 // wrote to its slot when it ends.
 func (s *spill) discard() {
 	s.buf = bytes.Buffer{}
+	if s.up != nil {
+		abortUpload(s.b.s, s.up)
+		s.up = nil
+	}
 }
 
 // sealBytes seals a small plaintext in memory.

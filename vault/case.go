@@ -2,6 +2,7 @@ package vault
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -9,16 +10,19 @@ import (
 	"path/filepath"
 	"sort"
 	"syscall"
+	"time"
 
 	"github.com/dgraph-io/badger/v4"
+
+	"cleandrop/vault/backend"
 )
 
 // Case returns the case with the given reference, or [ErrNotFound].
 func (s *Store) Case(ref string) (Case, error) {
 	var c Case
-	err := s.db.View(func(txn *badger.Txn) error {
+	err := s.view(func(tx backend.Tx) error {
 		var err error
-		c, err = loadCase(txn, normalizeRef(ref))
+		c, err = s.loadCase(tx, normalizeRef(ref))
 		return err
 	})
 	return c, err
@@ -31,19 +35,12 @@ func (s *Store) CaseByLookup(lookup []byte) (Case, error) {
 		return Case{}, ErrNotFound
 	}
 	var c Case
-	err := s.db.View(func(txn *badger.Txn) error {
-		it, err := txn.Get(lookupKey(lookup))
-		if errors.Is(err, badger.ErrKeyNotFound) {
-			return ErrNotFound
-		}
+	err := s.view(func(tx backend.Tx) error {
+		ref, err := tx.Get(s.k.lookupKey(lookup))
 		if err != nil {
 			return dbErr("lookup", err)
 		}
-		ref, err := it.ValueCopy(nil)
-		if err != nil {
-			return dbErr("lookup", err)
-		}
-		c, err = loadCase(txn, string(ref))
+		c, err = s.loadCase(tx, string(ref))
 		return err
 	})
 	return c, err
@@ -52,15 +49,22 @@ func (s *Store) CaseByLookup(lookup []byte) (Case, error) {
 // Cases returns every case, sorted by reference.
 func (s *Store) Cases() ([]Case, error) {
 	var cs []Case
-	err := s.db.View(func(txn *badger.Txn) error {
+	err := s.view(func(tx backend.Tx) error {
+		cs = cs[:0]
 		var refs []string
-		it := txn.NewIterator(badger.IteratorOptions{Prefix: []byte("c/")})
-		for it.Rewind(); it.Valid(); it.Next() {
-			refs = append(refs, string(it.Item().Key()[2:]))
+		err := tx.Scan([]byte("c/"), func(_, v []byte) error {
+			var rec caseRecord
+			if err := json.Unmarshal(v, &rec); err != nil {
+				return fmt.Errorf("vault: read case: %w", err)
+			}
+			refs = append(refs, rec.Ref)
+			return nil
+		})
+		if err != nil {
+			return dbErr("cases", err)
 		}
-		it.Close()
 		for _, ref := range refs {
-			c, err := loadCase(txn, ref)
+			c, err := s.loadCase(tx, ref)
 			if err != nil {
 				return err
 			}
@@ -81,27 +85,36 @@ func (s *Store) OpenItem(ref string, id int) (io.ReadCloser, error) {
 	var rec itemRecord
 	var inline []byte
 	ref = normalizeRef(ref)
-	err := s.db.View(func(txn *badger.Txn) error {
+	err := s.view(func(tx backend.Tx) error {
 		var err error
-		if rec, err = loadItem(txn, ref, id); err != nil {
+		if rec, err = s.loadItem(tx, ref, id); err != nil {
 			return err
 		}
-		if rec.Blob != "" || rec.Pack != "" {
+		if rec.Blob != "" || rec.Pack != "" || rec.Object != "" {
 			return nil
 		}
-		it, err := txn.Get(dataKey(ref, id))
-		if err != nil {
-			return dbErr(fmt.Sprintf("item %d", id), err)
-		}
-		inline, err = it.ValueCopy(nil)
-		return dbErr("read item data", err)
+		inline, err = tx.Get(s.k.dataKey(ref, id))
+		return dbErr(fmt.Sprintf("item %d", id), err)
 	})
 	if err != nil {
 		return nil, err
 	}
 	switch {
+	case rec.Object != "":
+		if s.objects == nil || !backend.ValidName(rec.Object) {
+			return nil, fmt.Errorf("vault: item %d: bad object name", id)
+		}
+		b, err := s.objects.Open(s.ctx, rec.Object)
+		if err != nil {
+			return nil, fmt.Errorf("vault: item %d: %w", id, dbErr("open object", err))
+		}
+		if b.Size() != rec.Size {
+			b.Close()
+			return nil, fmt.Errorf("vault: item %d: object is %d bytes, not %d", id, b.Size(), rec.Size)
+		}
+		return extent{io.NewSectionReader(b, 0, rec.Size), b}, nil
 	case rec.Pack != "":
-		if packDay(rec.Pack) == "" || rec.Off < 0 || rec.Size < 0 {
+		if s.packs == nil || packDay(rec.Pack) == "" || rec.Off < 0 || rec.Size < 0 {
 			return nil, fmt.Errorf("vault: item %d: bad pack extent", id)
 		}
 		f, err := openBlob(filepath.Join(s.dir, packDir, rec.Pack))
@@ -119,22 +132,31 @@ func (s *Store) OpenItem(ref string, id int) (io.ReadCloser, error) {
 	return io.NopCloser(bytes.NewReader(inline)), nil
 }
 
-// extent is one item's bytes in a pack, closing the pack's file.
+// extent is one item's bytes in a pack or an object, closing the file or
+// object.
 type extent struct {
 	*io.SectionReader
 	io.Closer
 }
 
-func loadRecord(txn *badger.Txn, ref string) (caseRecord, error) {
+// view runs fn in a read-only transaction of the metadata store.
+func (s *Store) view(fn func(tx backend.Tx) error) error {
+	if s.ctx.Err() != nil {
+		return errClosed
+	}
+	ctx, cancel := context.WithTimeout(s.ctx, metaTimeout)
+	defer cancel()
+	return s.meta.View(ctx, fn)
+}
+
+// metaTimeout bounds one transaction of the metadata store, retries
+// included: a database that stops answering fails the request rather
+// than hold it.
+const metaTimeout = time.Minute
+
+func (s *Store) loadRecord(tx backend.Tx, ref string) (caseRecord, error) {
 	var rec caseRecord
-	it, err := txn.Get(caseKey(ref))
-	if errors.Is(err, badger.ErrKeyNotFound) {
-		return rec, ErrNotFound
-	}
-	if err != nil {
-		return rec, dbErr("read case", err)
-	}
-	v, err := it.ValueCopy(nil)
+	v, err := tx.Get(s.k.caseKey(ref))
 	if err != nil {
 		return rec, dbErr("read case", err)
 	}
@@ -144,16 +166,9 @@ func loadRecord(txn *badger.Txn, ref string) (caseRecord, error) {
 	return rec, nil
 }
 
-func loadItem(txn *badger.Txn, ref string, id int) (itemRecord, error) {
+func (s *Store) loadItem(tx backend.Tx, ref string, id int) (itemRecord, error) {
 	var rec itemRecord
-	it, err := txn.Get(itemKey(ref, id))
-	if errors.Is(err, badger.ErrKeyNotFound) {
-		return rec, ErrNotFound
-	}
-	if err != nil {
-		return rec, dbErr("read item", err)
-	}
-	v, err := it.ValueCopy(nil)
+	v, err := tx.Get(s.k.itemKey(ref, id))
 	if err != nil {
 		return rec, dbErr("read item", err)
 	}
@@ -163,8 +178,8 @@ func loadItem(txn *badger.Txn, ref string, id int) (itemRecord, error) {
 	return rec, nil
 }
 
-func loadCase(txn *badger.Txn, ref string) (Case, error) {
-	rec, err := loadRecord(txn, ref)
+func (s *Store) loadCase(tx backend.Tx, ref string) (Case, error) {
+	rec, err := s.loadRecord(tx, ref)
 	if err != nil {
 		return Case{}, err
 	}
@@ -179,18 +194,16 @@ func loadCase(txn *badger.Txn, ref string) (Case, error) {
 		Custody: rec.Custody,
 		Items:   make([]Item, 0, rec.Items),
 	}
-	it := txn.NewIterator(badger.IteratorOptions{Prefix: itemPrefix(ref), PrefetchValues: true, PrefetchSize: 16})
-	defer it.Close()
-	for it.Rewind(); it.Valid(); it.Next() {
+	err = tx.Scan(s.k.itemPrefix(ref), func(_, v []byte) error {
 		var ir itemRecord
-		v, err := it.Item().ValueCopy(nil)
-		if err != nil {
-			return Case{}, dbErr("read item", err)
-		}
 		if err := json.Unmarshal(v, &ir); err != nil {
-			return Case{}, fmt.Errorf("vault: read item: %w", err)
+			return fmt.Errorf("vault: read item: %w", err)
 		}
 		c.Items = append(c.Items, ir.Item)
+		return nil
+	})
+	if err != nil {
+		return Case{}, dbErr("read item", err)
 	}
 	return c, nil
 }
@@ -220,6 +233,8 @@ var badgerSentinels = []error{
 	badger.ErrReadOnlyTxn, badger.ErrBlockedWrites, badger.ErrEmptyKey, badger.ErrInvalidKey,
 	badger.ErrBannedKey, badger.ErrNoRewrite, badger.ErrRejected, badger.ErrTruncateNeeded,
 	badger.ErrEncryptionKeyMismatch, badger.ErrInvalidDataKeyID, badger.ErrInvalidEncryptionKey,
+	backend.ErrConflict, backend.ErrTampered, backend.ErrSwept,
+	context.DeadlineExceeded, context.Canceled,
 }
 
 // dbErr wraps an error from Badger for operation op (a fixed name, never
@@ -231,7 +246,7 @@ func dbErr(op string, err error) error {
 	}
 	var de *dbError
 	switch {
-	case errors.Is(err, badger.ErrKeyNotFound), errors.Is(err, ErrNotFound):
+	case errors.Is(err, badger.ErrKeyNotFound), errors.Is(err, ErrNotFound), errors.Is(err, backend.ErrNotFound):
 		return ErrNotFound
 	case errors.As(err, &de), errors.Is(err, errClosed):
 		return err

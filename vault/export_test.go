@@ -1,5 +1,7 @@
 package vault
 
+import "time"
+
 // SetMemTableSize sets Badger's memtable size for the stores a test opens
 // after it, and returns a function that puts it back. Tests that call it
 // must not run in parallel with others.
@@ -15,4 +17,20 @@ func SetFreeSpace(free func() int64) (restore func()) {
 	old := freeSpaceOf
 	freeSpaceOf = func(string) (int64, error) { return free(), nil }
 	return func() { freeSpaceOf = old }
+}
+
+// SetReap sets how often a shared store looks for unreferenced objects
+// and how long an upload must be idle to be swept, for the stores a test
+// opens after it, and returns a function that puts them back.
+func SetReap(every, idle time.Duration) (restore func()) {
+	oldEvery, oldIdle := reapEvery, uploadIdle
+	reapEvery, uploadIdle = every, idle
+	return func() { reapEvery, uploadIdle = oldEvery, oldIdle }
+}
+
+// Looks reports how many looks for unreferenced objects have finished.
+func (s *Store) Looks() int {
+	s.reaper.mu.Lock()
+	defer s.reaper.mu.Unlock()
+	return s.reaper.looks
 }

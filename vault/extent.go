@@ -1,6 +1,7 @@
 package vault
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -12,29 +13,32 @@ import (
 	"strings"
 
 	"github.com/dgraph-io/badger/v4"
+
+	"cleandrop/vault/backend"
+	"cleandrop/vault/backend/badgerstore"
 )
 
 // span is one committed item's bytes in a pack file.
 type span struct{ off, end int64 }
 
-// refs are what the committed items reference on disk: blob files by name,
-// and extents of pack files by pack name.
+// refs are what the committed items reference: blob files by name,
+// extents of pack files by pack name, and a shared store's objects.
 type refs struct {
-	items int
-	bytes int64
-	blobs map[string]bool
-	spans map[string][]span
+	items   int
+	bytes   int64
+	blobs   map[string]bool
+	spans   map[string][]span
+	objects map[string]bool
 }
 
 // loadRefs reads every item record.
-func loadRefs(db *badger.DB) (refs, error) {
-	r := refs{blobs: make(map[string]bool), spans: make(map[string][]span)}
-	err := db.View(func(txn *badger.Txn) error {
-		it := txn.NewIterator(badger.IteratorOptions{Prefix: []byte("i/"), PrefetchValues: true, PrefetchSize: 64})
-		defer it.Close()
-		for it.Rewind(); it.Valid(); it.Next() {
+func loadRefs(ctx context.Context, meta backend.Meta) (refs, error) {
+	var r refs
+	err := meta.View(ctx, func(tx backend.Tx) error {
+		r = refs{blobs: make(map[string]bool), spans: make(map[string][]span), objects: make(map[string]bool)}
+		return tx.Scan([]byte("i/"), func(_, v []byte) error {
 			var rec itemRecord
-			if err := it.Item().Value(func(v []byte) error { return json.Unmarshal(v, &rec) }); err != nil {
+			if err := json.Unmarshal(v, &rec); err != nil {
 				return err
 			}
 			switch {
@@ -42,13 +46,15 @@ func loadRefs(db *badger.DB) (refs, error) {
 				r.blobs[rec.Blob] = true
 			case rec.Pack != "":
 				r.spans[rec.Pack] = append(r.spans[rec.Pack], span{rec.Off, rec.Off + rec.Size})
+			case rec.Object != "":
+				r.objects[rec.Object] = true
 			default:
-				continue
+				return nil
 			}
 			r.items++
 			r.bytes += rec.Size
-		}
-		return nil
+			return nil
+		})
 	})
 	for _, ss := range r.spans {
 		slices.SortFunc(ss, func(a, b span) int { return int(a.off - b.off) })
@@ -137,7 +143,7 @@ func Account(dir string) (Accounting, error) {
 		return a, fmt.Errorf("vault: account: open badger: %w", err)
 	}
 	defer db.Close()
-	r, err := loadRefs(db)
+	r, err := loadRefs(context.Background(), badgerstore.NewMeta(db))
 	if err != nil {
 		return a, fmt.Errorf("vault: account: %w", err)
 	}

@@ -10,8 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"cleandrop/vault/backend"
 	"filippo.io/age"
-	"github.com/dgraph-io/badger/v4"
 )
 
 // TestBlobsFromBeforePacks opens a vault whose item was stored the old
@@ -56,16 +56,14 @@ func TestBlobsFromBeforePacks(t *testing.T) {
 	os.WriteFile(filepath.Join(blobs, orphan), ct, 0o600)
 	// Like every write of the store, on the schedule: a memtable rotation
 	// at a tick blocks writes that do not wait for it.
-	err = s.atTick(func() error {
-		return s.db.Update(func(txn *badger.Txn) error {
-			rec, err := loadItem(txn, ref, 1)
-			if err != nil {
-				return err
-			}
-			rec.Blob, rec.Pack, rec.Off = name, "", 0
-			v, _ := json.Marshal(rec)
-			return txn.Set(itemKey(ref, 1), v)
-		})
+	err = s.update(func(tx backend.Tx) error {
+		rec, err := s.loadItem(tx, ref, 1)
+		if err != nil {
+			return err
+		}
+		rec.Blob, rec.Pack, rec.Off = name, "", 0
+		v, _ := json.Marshal(rec)
+		return tx.Put(s.k.itemKey(ref, 1), v)
 	})
 	if err != nil {
 		t.Fatal(err)

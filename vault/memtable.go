@@ -1,10 +1,13 @@
 package vault
 
 import (
+	"context"
+	"slices"
+	"strings"
 	"sync/atomic"
 	"time"
 
-	"github.com/dgraph-io/badger/v4"
+	"cleandrop/vault/backend"
 )
 
 // Badger makes new files (a memtable's write-ahead file, then a table and
@@ -33,16 +36,33 @@ type memtable struct {
 	hour    time.Time // the hour of the last rotation; used by the schedule's goroutine only
 }
 
-// set writes k = v in txn and counts it.
-func (s *Store) set(txn *badger.Txn, k, v []byte) error {
+// put writes k = v in tx and counts it. A transaction that runs again
+// counts again: the count only over-estimates.
+func (s *Store) put(tx backend.Tx, k, v []byte) error {
 	s.mem.written.Add(int64(len(k)+len(v)) + entryOverhead)
-	return txn.Set(k, v)
+	return tx.Put(k, v)
 }
 
-// del deletes k in txn and counts it.
-func (s *Store) del(txn *badger.Txn, k []byte) error {
+// del deletes k in tx and counts it.
+func (s *Store) del(tx backend.Tx, k []byte) error {
 	s.mem.written.Add(int64(len(k)) + entryOverhead)
-	return txn.Delete(k)
+	return tx.Delete(k)
+}
+
+// update runs fn in a read-write transaction of the metadata store at the
+// next commit step ([Store.atTick]), run again if it conflicts.
+func (s *Store) update(fn func(tx backend.Tx) error) error {
+	return s.atTick(func() error {
+		ctx, cancel := context.WithTimeout(s.ctx, metaTimeout)
+		defer cancel()
+		return s.meta.Update(ctx, fn)
+	})
+}
+
+// sortRecords sorts records by ID: a shared store's keys hide the IDs, so
+// its scans come in no useful order.
+func sortRecords(rs []Record) {
+	slices.SortFunc(rs, func(a, b Record) int { return strings.Compare(a.ID, b.ID) })
 }
 
 // rotateDue reports whether the tick at should rotate the memtable.

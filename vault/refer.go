@@ -6,7 +6,7 @@ import (
 	"fmt"
 	"slices"
 
-	"github.com/dgraph-io/badger/v4"
+	"cleandrop/vault/backend"
 )
 
 // Custody actions.
@@ -95,9 +95,9 @@ func (s *Store) Refer(to string, r Referral) (*Batch, error) {
 		return nil, ErrUnknownAgency
 	}
 	var from caseRecord
-	err := s.db.View(func(txn *badger.Txn) error {
+	err := s.view(func(tx backend.Tx) error {
 		var err error
-		from, err = loadRecord(txn, normalizeRef(r.From))
+		from, err = s.loadRecord(tx, normalizeRef(r.From))
 		return err
 	})
 	if err != nil {
@@ -130,12 +130,13 @@ func (s *Store) Refer(to string, r Referral) (*Batch, error) {
 }
 
 // commit records the referral in the new case rec and in the referring
-// case, inside txn.
-func (r *referral) commit(s *Store, txn *badger.Txn, rec *caseRecord, items int, day string) error {
+// case, inside tx. It may run more than once: it changes nothing outside
+// tx but r.out, which the last run sets.
+func (r *referral) commit(s *Store, tx backend.Tx, rec *caseRecord, items int, day string) error {
 	if !validSum(r.Bundle) || !validSum(r.Source) {
 		return errors.New("vault: refer: bad checksum")
 	}
-	from, err := loadRecord(txn, r.From)
+	from, err := s.loadRecord(tx, r.From)
 	if err != nil {
 		return err
 	}
@@ -161,7 +162,7 @@ func (r *referral) commit(s *Store, txn *badger.Txn, rec *caseRecord, items int,
 	if err != nil {
 		return err
 	}
-	if err := s.set(txn, caseKey(from.Ref), v); err != nil {
+	if err := s.put(tx, s.k.caseKey(from.Ref), v); err != nil {
 		return dbErr("refer: write case", err)
 	}
 	return nil

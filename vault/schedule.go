@@ -1,6 +1,7 @@
 package vault
 
 import (
+	"context"
 	"crypto/rand"
 	"errors"
 	"fmt"
@@ -10,6 +11,8 @@ import (
 	"time"
 
 	"github.com/dgraph-io/badger/v4"
+
+	"cleandrop/vault/backend"
 )
 
 // DefaultTick is the period of a store's schedule when [Options.Tick] is
@@ -157,7 +160,7 @@ func (s *Store) tick(at time.Time, full bool) {
 	}
 	c.mu.Unlock()
 
-	if full {
+	if full && s.packs != nil {
 		if err := s.packs.rotate(s.day()); err != nil {
 			s.log.Warn("vault: start the day's pack files", "err", err)
 		}
@@ -173,8 +176,11 @@ func (s *Store) tick(at time.Time, full bool) {
 		s.log.Warn("vault: disk nearly full: no cover write", "err", err)
 	} else if err := s.cover(); err != nil {
 		s.log.Warn("vault: cover write", "err", err)
-	} else if s.mem.rotateDue(at) {
+	} else if s.db != nil && s.mem.rotateDue(at) {
 		s.rotate(at)
+	}
+	if s.objects != nil && s.reaper.due(at) {
+		s.reaper.start(s)
 	}
 	for _, h := range hooks {
 		h(at)
@@ -193,7 +199,9 @@ const coverSize = 512
 func (s *Store) cover() error {
 	v := make([]byte, coverSize)
 	rand.Read(v)
-	return s.db.Update(func(txn *badger.Txn) error { return s.set(txn, coverKey, v) })
+	ctx, cancel := context.WithTimeout(s.ctx, metaTimeout)
+	defer cancel()
+	return s.meta.Update(ctx, func(tx backend.Tx) error { return s.put(tx, coverKey, v) })
 }
 
 // touch sets the modification time of every file and directory the store
@@ -203,6 +211,9 @@ func (s *Store) cover() error {
 // one that a relatime mount does not update when the file is read, so
 // reads leave no time either.
 func (s *Store) touch(at time.Time) {
+	if s.packs == nil {
+		return // a shared store has no files of its own but its key
+	}
 	atime := at.Add(24 * time.Hour)
 	set := func(p string) {
 		if err := os.Chtimes(p, atime, at); err != nil && !errors.Is(err, os.ErrNotExist) {

@@ -33,6 +33,9 @@ func (s *Store) badgerReserve() int64 { return 2 * s.mem.size }
 // few MiB of an upload. A failing statfs refuses nothing: the writes
 // themselves then say whether there is room.
 func (s *Store) room() error {
+	if s.objects != nil {
+		return nil // a shared store keeps nothing on local disk
+	}
 	free, err := freeSpaceOf(s.dir)
 	switch {
 	case err != nil:
@@ -47,6 +50,9 @@ func (s *Store) room() error {
 
 // badgerRoom returns [ErrNoSpace] when less than Badger's reserve is free.
 func (s *Store) badgerRoom() error {
+	if s.objects != nil {
+		return nil
+	}
 	if free, err := freeSpaceOf(s.dir); err == nil && free < s.badgerReserve() {
 		return ErrNoSpace
 	}

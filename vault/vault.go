@@ -1,8 +1,11 @@
 package vault
 
 import (
-	"cleandrop/vault/durable"
+	"context"
+	"crypto/hmac"
 	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -16,6 +19,10 @@ import (
 	"filippo.io/age"
 	"github.com/dgraph-io/badger/v4"
 	"github.com/dgraph-io/badger/v4/options"
+
+	"cleandrop/vault/backend"
+	"cleandrop/vault/backend/badgerstore"
+	"cleandrop/vault/durable"
 )
 
 // Kind says what an item is.
@@ -165,18 +172,28 @@ type Case struct {
 	Custody            []Custody // referrals in and out, oldest first
 }
 
-// Store is a vault on local disk. It is safe for concurrent use.
+// Store is a vault. Its records are in a [backend.Meta] and its large
+// items in pack files on local disk ([Open], the embedded default) or in a
+// [backend.Blobs] that several front-ends share ([OpenShared]). It is safe
+// for concurrent use.
 type Store struct {
 	dir      string
 	blobs    string // items stored before packs, one file each
-	packs    *packs
+	packs    *packs // nil for a shared store
 	clock    *clock
 	mem      memtable
-	db       *badger.DB
+	db       *badger.DB // nil for a shared store
+	meta     backend.Meta
+	objects  backend.Blobs // nil for the embedded store
+	k        keyer
+	ctx      context.Context // cancelled when the store has closed
+	cancel   context.CancelFunc
+	reaper   reaper
 	log      *slog.Logger
 	now      func() time.Time
 	agencies map[string]Agency
 	minFree  int64
+	maxUp    int
 
 	mu     sync.Mutex
 	closed bool
@@ -196,44 +213,10 @@ const (
 // from before packs) blob files that no committed item references, left by
 // aborted batches or a crash. Then it starts the store's schedule.
 func Open(dir string, opts Options) (*Store, error) {
-	if opts.Tick < 0 || opts.MaxUploads < 0 || opts.MinFree < 0 {
-		return nil, errors.New("vault: negative tick, upload slots or free space")
+	s, err := newStore(dir, opts)
+	if err != nil {
+		return nil, err
 	}
-	if opts.Tick == 0 {
-		opts.Tick = DefaultTick
-	}
-	if opts.MaxUploads == 0 {
-		opts.MaxUploads = DefaultMaxUploads
-	}
-	s := &Store{
-		dir:      dir,
-		blobs:    filepath.Join(dir, blobDir),
-		log:      opts.Logger,
-		now:      opts.Now,
-		agencies: make(map[string]Agency, len(opts.Agencies)),
-		clock:    newClock(opts.Tick),
-		mem:      memtable{size: memTableSize},
-		minFree:  opts.MinFree,
-	}
-	if s.log == nil {
-		s.log = slog.New(slog.DiscardHandler)
-	}
-	if s.now == nil {
-		s.now = time.Now
-	}
-	for _, a := range opts.Agencies {
-		if a.ID == "" {
-			return nil, errors.New("vault: agency with empty ID")
-		}
-		if len(a.Recipients) == 0 {
-			return nil, fmt.Errorf("vault: agency %q has no recipients", a.ID)
-		}
-		if _, dup := s.agencies[a.ID]; dup {
-			return nil, fmt.Errorf("vault: agency %q listed twice", a.ID)
-		}
-		s.agencies[a.ID] = a
-	}
-
 	for _, d := range []string{dir, filepath.Join(dir, packDir), filepath.Join(dir, badgerDir)} {
 		if err := os.MkdirAll(d, 0o700); err != nil {
 			return nil, fmt.Errorf("vault: %w", err)
@@ -254,15 +237,60 @@ func Open(dir string, opts Options) (*Store, error) {
 		return nil, fmt.Errorf("vault: open badger: %w", err)
 	}
 	s.db = db
+	s.meta = badgerstore.NewMeta(db)
 	if err := s.sweep(); err != nil {
 		db.Close()
 		return nil, err
 	}
-	if s.packs, err = openPacks(filepath.Join(dir, packDir), opts.MaxUploads, s.day(), s.clock.quit); err != nil {
+	if s.packs, err = openPacks(filepath.Join(dir, packDir), s.maxUp, s.day(), s.clock.quit); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("vault: %w", err)
 	}
 	go s.run()
+	return s, nil
+}
+
+// newStore checks opts and makes the Store both kinds of vault share.
+func newStore(dir string, opts Options) (*Store, error) {
+	if opts.Tick < 0 || opts.MaxUploads < 0 || opts.MinFree < 0 {
+		return nil, errors.New("vault: negative tick, upload slots or free space")
+	}
+	if opts.Tick == 0 {
+		opts.Tick = DefaultTick
+	}
+	if opts.MaxUploads == 0 {
+		opts.MaxUploads = DefaultMaxUploads
+	}
+	s := &Store{
+		dir:      dir,
+		blobs:    filepath.Join(dir, blobDir),
+		log:      opts.Logger,
+		now:      opts.Now,
+		agencies: make(map[string]Agency, len(opts.Agencies)),
+		clock:    newClock(opts.Tick),
+		mem:      memtable{size: memTableSize},
+		minFree:  opts.MinFree,
+		maxUp:    opts.MaxUploads,
+	}
+	s.ctx, s.cancel = context.WithCancel(context.Background())
+	if s.log == nil {
+		s.log = slog.New(slog.DiscardHandler)
+	}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	for _, a := range opts.Agencies {
+		if a.ID == "" {
+			return nil, errors.New("vault: agency with empty ID")
+		}
+		if len(a.Recipients) == 0 {
+			return nil, fmt.Errorf("vault: agency %q has no recipients", a.ID)
+		}
+		if _, dup := s.agencies[a.ID]; dup {
+			return nil, fmt.Errorf("vault: agency %q listed twice", a.ID)
+		}
+		s.agencies[a.ID] = a
+	}
 	return s, nil
 }
 
@@ -365,6 +393,14 @@ func (s *Store) Close() error {
 	for _, h := range hooks {
 		h(time.Time{}) // the schedule has ended
 	}
+	s.cancel()
+	s.reaper.wait()
+	if s.db == nil {
+		if err := s.meta.Close(); err != nil {
+			return fmt.Errorf("vault: close: %w", err)
+		}
+		return nil
+	}
 	err := s.db.Close()
 	s.packs.close()
 	// Badger writes its last memtable as it closes: a moment after the
@@ -383,17 +419,46 @@ func (s *Store) Close() error {
 // day is the current day, UTC.
 func (s *Store) day() string { return s.now().UTC().Format(time.DateOnly) }
 
-// Badger keys.
+// Keys of the metadata store.
 //
 //	c/<ref>          caseRecord (JSON)
 //	i/<ref>/<id>     itemRecord (JSON), id zero-padded so keys sort by ID
 //	d/<ref>/<id>     inline ciphertext
 //	l/<lookup>       ref
-func caseKey(ref string) []byte         { return []byte("c/" + ref) }
-func itemPrefix(ref string) []byte      { return []byte("i/" + ref + "/") }
-func itemKey(ref string, id int) []byte { return fmt.Appendf(nil, "i/%s/%08d", ref, id) }
-func dataKey(ref string, id int) []byte { return fmt.Appendf(nil, "d/%s/%08d", ref, id) }
-func lookupKey(l []byte) []byte         { return append([]byte("l/"), l...) }
+//	r/<kind>/<id>    a [Record]
+//
+// In a shared store ([OpenShared]) the parts in angle brackets, but the
+// item number, are replaced by an HMAC of them under a key derived from
+// the vault key: a database that holds only ciphertext values still
+// shows its keys to whoever runs it, and case references, lookup keys
+// and officers' names are not theirs to see.
+type keyer struct {
+	mac []byte // nil: parts as they are (the embedded store encrypts keys too)
+}
+
+func (k keyer) part(s string) string {
+	if k.mac == nil {
+		return s
+	}
+	h := hmac.New(sha256.New, k.mac)
+	h.Write([]byte(s))
+	return hex.EncodeToString(h.Sum(nil)[:20])
+}
+
+func (k keyer) caseKey(ref string) []byte    { return []byte("c/" + k.part(ref)) }
+func (k keyer) itemPrefix(ref string) []byte { return []byte("i/" + k.part(ref) + "/") }
+func (k keyer) itemKey(ref string, id int) []byte {
+	return fmt.Appendf(nil, "i/%s/%08d", k.part(ref), id)
+}
+func (k keyer) dataKey(ref string, id int) []byte {
+	return fmt.Appendf(nil, "d/%s/%08d", k.part(ref), id)
+}
+func (k keyer) lookupKey(l []byte) []byte {
+	if k.mac == nil {
+		return append([]byte("l/"), l...)
+	}
+	return []byte("l/" + k.part(string(l)))
+}
 
 type caseRecord struct {
 	Ref     string
@@ -413,13 +478,15 @@ type itemRecord struct {
 	Blob string `json:",omitempty"` // file name in blobs/ (stored before packs)
 	Pack string `json:",omitempty"` // pack file name in packs/
 	Off  int64  `json:",omitempty"` // where the item starts in Pack; Size bytes long
-	// An item with neither Blob nor Pack is inline.
+	// Object is the item's blob in the shared store's [backend.Blobs].
+	Object string `json:",omitempty"`
+	// An item with none of Blob, Pack and Object is inline.
 }
 
 // sweep cuts packs back to their committed items and removes temporary
 // files and unreferenced blobs.
 func (s *Store) sweep() error {
-	r, err := loadRefs(s.db)
+	r, err := loadRefs(s.ctx, s.meta)
 	if err != nil {
 		return fmt.Errorf("vault: sweep: %w", err)
 	}

@@ -96,6 +96,10 @@ type Config struct {
 	// whole data directory to (pepper and signing key included): keys held
 	// offline by whoever may restore the drop, never an officer's.
 	BackupRecipients []string `json:"backup_recipients,omitempty"`
+	// Store, when set, keeps the vault in PostgreSQL and an S3 object
+	// store that several front-ends share (docs/operations.md, national
+	// deployment); absent, the vault is embedded in data_dir.
+	Store *StoreConfig `json:"store,omitempty"`
 
 	// Filled in by load.
 	path     string
@@ -363,6 +367,11 @@ func (c *Config) check() error {
 	}
 	if err := c.checkBackup(); err != nil {
 		return err
+	}
+	if c.Store != nil {
+		if err := c.Store.check(base); err != nil {
+			return err
+		}
 	}
 	if c.Notify != nil {
 		return c.Notify.check(base)

@@ -23,6 +23,7 @@ func cmdDemo(args []string, stdout, stderr io.Writer) error {
 	noTor := fs.Bool("no-tor", false, "do not start tor even if it is installed")
 	proxy := fs.Bool("loopback-proxy-protocol", false, "the loopback listeners expect a PROXY protocol v1 line per connection (testing)")
 	juris := fs.String("jurisdiction", "", "jurisdiction pack `CODE` (see 'cleandrop pack list'): its bodies, language and deadlines, with training cases")
+	storeFile := fs.String("store", "", "keep the vault in PostgreSQL and an S3 bucket: a JSON `FILE` holding a configuration's \"store\" section")
 	if _, err := parse(fs, args, stderr); err != nil {
 		return err
 	}
@@ -43,6 +44,12 @@ func cmdDemo(args []string, stdout, stderr io.Writer) error {
 	}
 	cfg.DeskListen = *deskListen
 	cfg.LoopbackProxyProtocol = *proxy
+	if *storeFile != "" {
+		if cfg.Store, err = loadStoreFile(*storeFile); err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "cleandrop demo: vault in PostgreSQL and bucket %q at %s\n", cfg.Store.S3.Bucket, cfg.Store.S3.Endpoint)
+	}
 	fmt.Fprintf(stdout, "cleandrop demo: data in %s, configuration %s\n", cfg.DataDir, cfgPath)
 	for _, k := range keys {
 		fmt.Fprintf(stdout, "cleandrop demo: %s key of %q: %s\n", k.role(), k.agency, k.path)

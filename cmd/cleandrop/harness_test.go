@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -19,6 +20,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"cleandrop/vault/backend/servers"
 )
 
 // bin is the cleandrop binary built for these tests, without -race, so the
@@ -32,6 +35,11 @@ func TestMain(m *testing.M) {
 	// make fuzz-short).
 	flag.Parse()
 	if onlyFuzzing() {
+		os.Exit(m.Run())
+	}
+	if b := os.Getenv("CLEANDROP_TEST_BIN"); b != "" {
+		// A child of TestEndToEndPostgresS3: its parent built the binary.
+		bin = b
 		os.Exit(m.Run())
 	}
 	dir, err := os.MkdirTemp("", "cleandrop-bin-")
@@ -94,11 +102,52 @@ var readyURL = regexp.MustCompile(`cleandrop: ready: reporter interface: (http:/
 
 // startDemo runs 'cleandrop demo' on a fresh data directory and waits for
 // its ready line.
+//
+// With CLEANDROP_TEST_STORE=postgres-s3 the demo keeps its vault in a
+// PostgreSQL and a SeaweedFS started for the test (make test runs the
+// end-to-end tests a second time so: test-distributed).
 func startDemo(t testing.TB, extra ...string) *server {
 	t.Helper()
 	data := filepath.Join(t.TempDir(), "data")
 	args := append([]string{"demo", "--data", data, "--listen", "127.0.0.1:0", "--desk-listen", "127.0.0.1:0", "--no-tor"}, extra...)
-	return startServer(t, data, readyURL, args...)
+	f := testStoreFile(t)
+	if f != "" {
+		args = append(args, "--store", f)
+	}
+	s := startServer(t, data, readyURL, args...)
+	if f != "" && !strings.Contains(s.stdout.String(), "vault in PostgreSQL") {
+		t.Fatalf("the demo did not take the distributed store:\n%s", s.stdout)
+	}
+	return s
+}
+
+// testStoreFile starts the stores CLEANDROP_TEST_STORE asks for and
+// returns the file of their "store" section, or "" for the embedded vault.
+func testStoreFile(t testing.TB) string {
+	switch v := os.Getenv("CLEANDROP_TEST_STORE"); v {
+	case "", "badger":
+		return ""
+	case "postgres-s3":
+	default:
+		t.Fatalf("CLEANDROP_TEST_STORE=%q: want badger or postgres-s3", v)
+	}
+	pg := servers.StartPostgres(t)
+	weed := servers.StartSeaweedFS(t)
+	return writeStoreFile(t, pg.NewDatabase(t), weed.Endpoint, weed.NewBucket(t))
+}
+
+// writeStoreFile writes a "store" section for a database and a bucket.
+func writeStoreFile(t testing.TB, db, endpoint, bucket string) string {
+	t.Helper()
+	b, err := json.Marshal(StoreConfig{Postgres: db, S3: &S3Config{Endpoint: endpoint, Bucket: bucket}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := filepath.Join(t.TempDir(), "store.json")
+	if err := os.WriteFile(f, b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return f
 }
 
 // startServer runs cleandrop with args and waits until its output matches
@@ -290,6 +339,18 @@ func (r *reporter) report(agency, message string, files []upload) (receipt, ref 
 		r.t.Fatalf("no receipt on the page:\n%s", body)
 	}
 	return m[1], refRe.FindString(body)
+}
+
+// tryReport submits a report and returns its receipt and case reference,
+// or ok false when the drop refused it (any page without a receipt).
+func (r *reporter) tryReport(agency, message string, files []upload) (receipt, ref string, ok bool) {
+	r.t.Helper()
+	resp, body := r.postMultipart("/report", [][2]string{{"agency", agency}, {"message", message}}, files)
+	m := receiptRe.FindStringSubmatch(body)
+	if resp.StatusCode != http.StatusOK || m == nil {
+		return "", "", false
+	}
+	return m[1], refRe.FindString(body), true
 }
 
 // measured logs a test's measurement and appends it to

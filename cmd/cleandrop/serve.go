@@ -70,6 +70,13 @@ func cmdCheck(args []string, stdout, stderr io.Writer) error {
 	for _, w := range cfg.warnings {
 		fmt.Fprintf(stderr, "cleandrop: warning: %s\n", w)
 	}
+	if cfg.Store != nil {
+		line, err := checkStore(cfg)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintln(stdout, line)
+	}
 	backups := "no backup key (cleandrop backup is off)"
 	if n := len(cfg.backup); n > 0 {
 		backups = fmt.Sprintf("backups sealed to %d key(s)", n)
@@ -141,18 +148,15 @@ func serve(cfg *Config, o serveOpts) error {
 		srcAgencies = append(srcAgencies, a.source())
 		deskAgencies = append(deskAgencies, desk.Agency{ID: a.ID, Name: a.Name, Recipients: a.Recipients})
 	}
-	store, err := vault.Open(vaultDir, vault.Options{
+	store, err := openVault(context.Background(), cfg, vaultDir, vault.Options{
 		Agencies: agencies, Logger: logger, Tick: cfg.tick,
 		// Each interface streams at most max_uploads uploads at once, and
 		// each holds one pack slot: enough slots for both never to wait.
 		MaxUploads: 2 * cfg.MaxUploads,
 		MinFree:    cfg.minFree(),
 	})
-	if errors.Is(err, vault.ErrNoSpace) {
-		return hint(err, "free space on the file system of "+cfg.DataDir+": the vault needs 32 MiB free to open")
-	}
 	if err != nil {
-		return hint(err, "is another cleandrop server running on "+cfg.DataDir+"?")
+		return err
 	}
 	defer store.Close()
 

@@ -93,7 +93,7 @@ func (h *handler) login(w http.ResponseWriter, r *http.Request) {
 
 func (h *handler) logout(w http.ResponseWriter, r *http.Request) {
 	h.sessions.End(w, r)
-	h.page(w, r, http.StatusOK, "index", web.Page{Flash: "logout.done"})
+	h.landing(w, r, "logout.done")
 }
 
 func (h *handler) expired(w http.ResponseWriter, r *http.Request) {

@@ -297,7 +297,13 @@ type indexData struct {
 }
 
 func (h *handler) index(w http.ResponseWriter, r *http.Request) {
-	h.page(w, r, http.StatusOK, "index", web.Page{Data: indexData{Info: h.cfg.Pack != nil, Stats: h.cfg.Stats != nil, ReportHref: h.reportHref()}})
+	h.landing(w, r, "")
+}
+
+// landing renders the landing page, with a flash message when flash is
+// not "": every route that shows it fills in the data its links need.
+func (h *handler) landing(w http.ResponseWriter, r *http.Request, flash string) {
+	h.page(w, r, http.StatusOK, "index", web.Page{Flash: flash, Data: indexData{Info: h.cfg.Pack != nil, Stats: h.cfg.Stats != nil, ReportHref: h.reportHref()}})
 }
 
 // requiredKeys are keys the handler chooses at run time; New checks them.

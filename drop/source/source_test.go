@@ -314,3 +314,25 @@ func TestAnswerNeedsSession(t *testing.T) {
 		t.Fatalf("answer without a session: %d", w.Code)
 	}
 }
+
+// TestLogout signs out from the case page: the landing page with its
+// links and the signed-out notice, and the session is gone.
+func TestLogout(t *testing.T) {
+	f := newFixture(t, nil)
+	w := f.report(t, [][2]string{{"agency", "acc"}, {"message", "hello"}}, nil)
+	rc := receiptRe.FindStringSubmatch(w.Body.String())[1]
+	cookie := f.login(rc).Result().Cookies()[0]
+	req := httptest.NewRequest(http.MethodPost, "/logout", nil)
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.AddCookie(cookie)
+	w = f.do(req)
+	body := w.Body.String()
+	if w.Code != http.StatusOK || !strings.Contains(body, "You are logged out.") || !strings.Contains(body, `href="/followup"`) || !strings.Contains(body, `id="make-report"`) {
+		t.Fatalf("logout: %d\n%s", w.Code, body)
+	}
+	req = httptest.NewRequest(http.MethodGet, "/case", nil)
+	req.AddCookie(cookie)
+	if w := f.do(req); w.Code != http.StatusUnauthorized {
+		t.Fatalf("case page after logout: %d, want 401", w.Code)
+	}
+}

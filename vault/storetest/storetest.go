@@ -39,8 +39,18 @@ const Day = "2025-03-03"
 
 var refPattern = regexp.MustCompile(`^CD-[0-9A-HJKMNP-TV-Z]{4}-[0-9A-HJKMNP-TV-Z]{4}$`)
 
-// Run runs the suite.
-func Run(t *testing.T, open Opener) {
+// Stored measures the ciphertext a store keeps outside its records, for
+// the vault in dir: [StoredBytes] for the files of the embedded store, an
+// object store's objects and unfinished uploads for a shared one. The
+// suite checks with it that an aborted batch leaves nothing.
+type Stored func(t *testing.T, dir string) int64
+
+// Run runs the suite on a store that keeps its large items in files
+// under its directory.
+func Run(t *testing.T, open Opener) { RunStored(t, open, StoredBytes) }
+
+// RunStored runs the suite, measuring what a store keeps with stored.
+func RunStored(t *testing.T, open Opener, stored Stored) {
 	tests := []struct {
 		name string
 		fn   func(t *testing.T, f *Fixture)
@@ -66,7 +76,9 @@ func Run(t *testing.T, open Opener) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			tc.fn(t, NewFixture(t, open))
+			f := NewFixture(t, open)
+			f.stored = stored
+			tc.fn(t, f)
 		})
 	}
 }
@@ -81,6 +93,16 @@ type Fixture struct {
 	Other    *age.X25519Identity // agency "a2"
 	PQAgency *age.HybridIdentity // agency "pq"
 	open     Opener
+	stored   Stored
+}
+
+// storedBytes measures what the fixture's store keeps outside its records.
+func (f *Fixture) storedBytes(t *testing.T) int64 {
+	t.Helper()
+	if f.stored == nil {
+		return f.storedBytes(t)
+	}
+	return f.stored(t, f.Dir)
 }
 
 // NewFixture opens a fresh store in a temporary directory.
@@ -501,11 +523,13 @@ func testAbort(t *testing.T, f *Fixture) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
+			measure := f.stored
 			f := NewFixture(t, f.open)
+			f.stored = measure
 			acc, _ := NewAccess(t)
 			b := must(f.Store.NewCase("a1", acc))
 			tc.fill(t, b)
-			if StoredBytes(t, f.Dir) == 0 {
+			if f.storedBytes(t) == 0 {
 				t.Error("a 3 MiB item did not spill to a pack")
 			}
 			b.Abort()
@@ -513,7 +537,7 @@ func testAbort(t *testing.T, f *Fixture) {
 			if _, err := b.Commit(); err == nil {
 				t.Error("Commit after Abort succeeded")
 			}
-			if n := StoredBytes(t, f.Dir); n != 0 {
+			if n := f.storedBytes(t); n != 0 {
 				t.Errorf("%d bytes left in packs after Abort", n)
 			}
 			if cs := must(f.Store.Cases()); len(cs) != 0 {
@@ -526,7 +550,7 @@ func testAbort(t *testing.T, f *Fixture) {
 			// An aborted Append leaves the case as it was.
 			ref, _, _ := f.NewReport(t, "kept")
 			before := mustCase(t, f.Store, ref)
-			stored := StoredBytes(t, f.Dir)
+			stored := f.storedBytes(t)
 			b = must(f.Store.Append(ref))
 			tc.fill(t, b)
 			b.SetStage("closed")
@@ -534,7 +558,7 @@ func testAbort(t *testing.T, f *Fixture) {
 			if after := mustCase(t, f.Store, ref); after.Stage != before.Stage || len(after.Items) != 1 || len(after.History) != 1 {
 				t.Errorf("case changed by an aborted batch: %+v", after)
 			}
-			if n := StoredBytes(t, f.Dir); n != stored {
+			if n := f.storedBytes(t); n != stored {
 				t.Errorf("%d bytes in packs after Abort, want %d", n, stored)
 			}
 		})
@@ -619,7 +643,7 @@ func testLookup(t *testing.T, f *Fixture) {
 	// A second case with the same lookup key is refused and leaves nothing.
 	dup, _ := NewAccess(t)
 	dup.Lookup = acc.Lookup
-	stored := StoredBytes(t, f.Dir)
+	stored := f.storedBytes(t)
 	b := must(f.Store.NewCase("a1", dup))
 	defer b.Abort()
 	Put(t, b, vault.KindAttachment, "big", make([]byte, 1<<20))
@@ -629,7 +653,7 @@ func testLookup(t *testing.T, f *Fixture) {
 	if n := len(must(f.Store.Cases())); n != 2 {
 		t.Errorf("%d cases, want 2", n)
 	}
-	if n := StoredBytes(t, f.Dir); n != stored {
+	if n := f.storedBytes(t); n != stored {
 		t.Errorf("%d bytes in packs after a refused commit, want %d", n, stored)
 	}
 }
