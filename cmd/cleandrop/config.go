@@ -312,9 +312,9 @@ func (c *Config) check() error {
 		if err := c.Onionbalance.check(); err != nil {
 			return err
 		}
-		// Until the vault runs on shared stores, each front-end keeps its
-		// own cases.
-		c.warnings = append(c.warnings, `config: "onionbalance" with the embedded vault: each front-end keeps its own cases, so a receipt opens its case only on the front-end that took the report; give every front-end the same "store"`)
+		if c.Store == nil {
+			c.warnings = append(c.warnings, `config: "onionbalance" with the embedded vault: each front-end keeps its own cases, so a receipt opens its case only on the front-end that took the report; give every front-end the same "store"`)
+		}
 	}
 	if err := c.checkWriteInterval(); err != nil {
 		return err

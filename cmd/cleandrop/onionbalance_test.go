@@ -17,6 +17,7 @@ import (
 
 	"cleandrop/onion"
 	"cleandrop/onion/testnet"
+	"cleandrop/vault/backend/servers"
 )
 
 // needOnionbalance returns the onionbalance binary; it skips when tor or
@@ -80,7 +81,7 @@ var readyInstance = regexp.MustCompile(`cleandrop: ready: reporter onion: (http:
 
 // writeFrontEnd writes a front-end's configuration: joined to the test
 // network, an instance of master.
-func writeFrontEnd(t *testing.T, n *testnet.Network, data, master, officerPub string) string {
+func writeFrontEnd(t *testing.T, n *testnet.Network, data, master, officerPub string, store *StoreConfig) string {
 	t.Helper()
 	if err := os.MkdirAll(data, 0o700); err != nil {
 		t.Fatal(err)
@@ -91,6 +92,7 @@ func writeFrontEnd(t *testing.T, n *testnet.Network, data, master, officerPub st
 		"publish_timeout_seconds": 120,
 		"onionbalance":            map[string]string{"master": master},
 		"agencies":                []map[string]any{{"id": "acc", "name": "Anti-Corruption", "recipients": []string{officerPub}}},
+		"store":                   store,
 	}
 	b, _ := json.Marshal(cfg)
 	p := filepath.Join(data, "config.json")
@@ -195,17 +197,31 @@ func reachAgain(t *testing.T, n *testnet.Network, base, what string, within time
 	}
 }
 
-// TestOnionbalanceTwoFrontEnds runs two front-ends, each with its own tor
-// and onion key, as instances of one master onion published by a real
-// Onionbalance on the private Tor network. A reporter reaches the drop at
-// the master's address; with one front-end stopped, the other still
-// answers at that address, in both directions.
-//
-// Each front-end here has its own embedded vault: the report sent through
-// one is checked in that front-end's store, and the other front-end, once
-// the first is down, serves the drop at the same address.
-func TestOnionbalanceTwoFrontEnds(t *testing.T) {
+// followUp logs in with the receipt at base through its own circuits and
+// returns the case page.
+func followUp(t *testing.T, n *testnet.Network, base, isolation, rc string) string {
+	t.Helper()
+	r := onionReporter(t, n, base, isolation)
+	resp, body := r.postForm("/followup", map[string]string{"receipt": rc})
+	if resp.Request.URL.Path != "/case" {
+		t.Fatalf("follow-up at %s: landed on %s (%d):\n%s", base, resp.Request.URL.Path, resp.StatusCode, body)
+	}
+	return body
+}
+
+// TestOnionbalanceTwoFrontEndsPostgresS3 runs two front-ends, each with
+// its own tor and onion key, over one PostgreSQL and one S3 store
+// (SeaweedFS), published under one master onion by a real Onionbalance on
+// the private Tor network. A report sent through one front-end is followed
+// up through the other (each reached at its own instance onion, so the
+// path is sure); reporters reach the drop at the master's address; with
+// one front-end stopped they still do, at the same address, and the
+// receipt still opens the case.
+func TestOnionbalanceTwoFrontEndsPostgresS3(t *testing.T) {
 	obBin := needOnionbalance(t)
+	pg := servers.StartPostgres(t)
+	weed := servers.StartSeaweedFS(t)
+	store := &StoreConfig{Postgres: pg.NewDatabase(t), S3: &S3Config{Endpoint: weed.Endpoint, Bucket: weed.NewBucket(t)}}
 	n := obNet(t)
 	dir := t.TempDir()
 
@@ -230,8 +246,8 @@ func TestOnionbalanceTwoFrontEnds(t *testing.T) {
 	pub := recipientOfKey(t, officer)
 
 	dataA, dataB := filepath.Join(dir, "a"), filepath.Join(dir, "b")
-	cfgA := writeFrontEnd(t, n, dataA, master, pub)
-	cfgB := writeFrontEnd(t, n, dataB, master, pub)
+	cfgA := writeFrontEnd(t, n, dataA, master, pub, store)
+	cfgB := writeFrontEnd(t, n, dataB, master, pub, store)
 	// A makes the drop's secrets at its first start; B gets copies
 	// before its own (docs/operations.md, "Shared secrets").
 	a := startFrontEnd(t, dataA, cfgA, master)
@@ -243,9 +259,10 @@ func TestOnionbalanceTwoFrontEnds(t *testing.T) {
 	if fa, fb := a.cli(t, "signing-key"), b.cli(t, "signing-key"); fa != fb {
 		t.Fatalf("the front-ends sign exports with different keys:\n%s\n%s", fa, fb)
 	}
-	// 'cleandrop check' tells the operator each instance's address.
-	if out, _, _ := runCLI(t, "check", "--config", cfgA); !strings.Contains(out, "instance of "+master) || !strings.Contains(out, a.instance) {
-		t.Fatalf("check does not show the instance:\n%s", out)
+	// 'cleandrop check' connects to the stores, and tells the operator
+	// each instance's address.
+	if out, errOut, code := runCLI(t, "check", "--config", cfgB); code != 0 || !strings.Contains(out, "instance of "+master) || !strings.Contains(out, b.instance) {
+		t.Fatalf("check: exit %d\n%s%s", code, out, errOut)
 	}
 
 	yaml, errOut, code := runCLI(t, "onionbalance-config", "--key", keyPath, "--instance", a.instance, "--instance", b.instance)
@@ -254,29 +271,32 @@ func TestOnionbalanceTwoFrontEnds(t *testing.T) {
 	}
 	obCfg := filepath.Join(dir, "ob", "config.yaml")
 	os.WriteFile(obCfg, []byte(yaml), 0o600)
-	obOut := startOnionbalance(t, obBin, n, obCfg)
+	startOnionbalance(t, obBin, n, obCfg)
 	t0 := time.Now()
+
+	// Through A, followed up through B: each at its own instance onion.
+	instA, instB := "http://"+a.instance, "http://"+b.instance
+	waitOnion(t, n, instA)
+	r := onionReporter(t, n, instA, "reporter-a")
+	rc, ref := r.report("acc", "sent through front-end A", []upload{{"evidence.txt", strings.NewReader("evidence through A")}})
+	a.cli(t, "reply", "--case", ref, "--text-file", writeTemp(t, "Asked on front-end A: who signed?"))
+	waitOnion(t, n, instB)
+	if body := followUp(t, n, instB, "reporter-b", rc); !strings.Contains(body, "Asked on front-end A: who signed?") {
+		t.Fatalf("front-end B's case page lacks A's question:\n%s", body)
+	}
+	if !strings.Contains(b.cli(t, "cases"), ref) {
+		t.Fatalf("front-end B does not list %s", ref)
+	}
+
+	// The master's address, both up, then with A stopped.
 	reachAgain(t, n, "http://"+master, "both up", 4*time.Minute)
 	t.Logf("master reachable %.0fs after onionbalance started", time.Since(t0).Seconds())
-
-	// B down: the report can only go through A.
-	b.stop()
-	reachAgain(t, n, "http://"+master, "b down", 3*time.Minute)
-	r := onionReporter(t, n, "http://"+master, "reporter-1")
-	rc, ref := r.report("acc", "sent to the master onion", []upload{{"evidence.txt", strings.NewReader("evidence through onionbalance")}})
-	if !strings.Contains(a.cli(t, "cases"), ref) {
-		t.Fatalf("the report %s through the master is not in front-end A's store", ref)
+	if body := followUp(t, n, "http://"+master, "reporter-master", rc); !strings.Contains(body, "who signed?") {
+		t.Fatalf("the case through the master lacks the question:\n%s", body)
 	}
-
-	// B back, A down: the same address now reaches B.
-	b = startFrontEnd(t, dataB, cfgB, master)
 	a.stop()
 	reachAgain(t, n, "http://"+master, "a down", 4*time.Minute)
-	if strings.Contains(b.cli(t, "cases"), ref) {
-		t.Fatal("front-end B's own embedded store holds A's report")
-	}
-	_ = rc
-	if !strings.Contains(obOut.String(), "Uploading") {
-		t.Logf("onionbalance output:\n%s", obOut)
+	if body := followUp(t, n, "http://"+master, "reporter-a-down", rc); !strings.Contains(body, "who signed?") {
+		t.Fatalf("with A stopped, the case through the master lacks the question:\n%s", body)
 	}
 }
