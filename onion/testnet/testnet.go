@@ -470,12 +470,25 @@ func (n *Network) Close() error {
 			nd.cmd.Process.Signal(os.Interrupt) // SIGINT: a relay exits after ShutdownWaitLength, 0 here
 		}
 	}
-	deadline := time.After(5 * time.Second)
+	// One deadline for all: once it has passed, every node still running
+	// is killed at once. (Waiting on the deadline's channel again for
+	// the next slow node would wait forever: it fires once.)
+	deadline := time.NewTimer(5 * time.Second)
+	defer deadline.Stop()
+	expired := false
 	var errs []error
 	for _, nd := range nodes {
+		if !expired {
+			select {
+			case <-nd.done:
+				continue
+			case <-deadline.C:
+				expired = true
+			}
+		}
 		select {
 		case <-nd.done:
-		case <-deadline:
+		default:
 			nd.cmd.Process.Kill()
 			<-nd.done
 			errs = append(errs, fmt.Errorf("%s killed", nd.name))
