@@ -61,8 +61,8 @@ vet:
 # shows a passing test's log only with -v.
 test: deps fmt-check vet
 	@art="$${CLEANDROP_ARTIFACTS:-$(CURDIR)/.ci/artifacts}"; mkdir -p "$$art"; rm -f "$$art/measurements.txt"; \
-	echo "CLEANDROP_ARTIFACTS=$$art CLEANDROP_AXE=$(AXE_DIR)/axe.min.js CLEANDROP_WEED=$(SEAWEEDFS_DIR)/weed $(GO) test -race -count=1 -timeout 30m $(PKGS)"; \
-	CLEANDROP_ARTIFACTS="$$art" CLEANDROP_AXE="$(AXE_DIR)/axe.min.js" CLEANDROP_WEED="$(SEAWEEDFS_DIR)/weed" $(GO) test -race -count=1 -timeout 30m $(PKGS); rc=$$?; \
+	echo "CLEANDROP_ARTIFACTS=$$art CLEANDROP_AXE=$(AXE_DIR)/axe.min.js CLEANDROP_WEED=$(SEAWEEDFS_DIR)/weed $(GO) test -race -count=1 -timeout 45m $(PKGS)"; \
+	CLEANDROP_ARTIFACTS="$$art" CLEANDROP_AXE="$(AXE_DIR)/axe.min.js" CLEANDROP_WEED="$(SEAWEEDFS_DIR)/weed" $(GO) test -race -count=1 -timeout 45m $(PKGS); rc=$$?; \
 	if [ -s "$$art/measurements.txt" ]; then echo "measurements:"; sort "$$art/measurements.txt" | sed 's/^/  /'; fi; \
 	if [ $$rc -ne 0 ]; then exit $$rc; fi; \
 	$(MAKE) --no-print-directory fuzz-short

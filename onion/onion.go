@@ -37,6 +37,12 @@ type Config struct {
 	Clients        []ClientKey   // officers authorized on the officer onion; none: it is not published
 	ExtraTorrc     []string      // extra torrc lines, e.g. a test network's DirAuthority lines
 	PublishTimeout time.Duration // wait for the descriptors; default DefaultPublishTimeout
+	// OnionbalanceMaster, a v3 onion address, runs the source onion as an
+	// Onionbalance instance of that master: tor accepts introductions made
+	// to the master's address (and only those), so reporters reach this
+	// front-end through the descriptor the Onionbalance process publishes
+	// for the master. The officer onion is not affected.
+	OnionbalanceMaster string
 	// Offline keeps tor off the network (DisableNetwork 1): the onions are
 	// made from their keys and served locally but never published, and
 	// Start does not wait. For checks and tests.
@@ -112,6 +118,11 @@ func Start(ctx context.Context, cfg Config) (_ *Service, err error) {
 	if err := checkClients(clients); err != nil {
 		return nil, err
 	}
+	if cfg.OnionbalanceMaster != "" {
+		if cfg.OnionbalanceMaster, err = CheckAddress(cfg.OnionbalanceMaster); err != nil {
+			return nil, fmt.Errorf("onionbalance master: %w", err)
+		}
+	}
 	slices.SortFunc(clients, func(a, b ClientKey) int { return strings.Compare(a.Name, b.Name) })
 	l, err := newLayout(cfg.Dir)
 	if err != nil {
@@ -134,6 +145,9 @@ func Start(ctx context.Context, cfg Config) (_ *Service, err error) {
 		return nil, err
 	}
 	s.SourceAddr = addrs.Source
+	if cfg.OnionbalanceMaster == addrs.Source || cfg.OnionbalanceMaster == addrs.Desk {
+		return nil, errors.New("onionbalance master: the master address is one of this front-end's own onions; give each its own key")
+	}
 	if err := s.prepare(); err != nil {
 		return nil, err
 	}
@@ -235,6 +249,9 @@ func (s *Service) prepare() error {
 			return err
 		}
 	}
+	if err := writeOBConfig(l.sourceHS, s.cfg.OnionbalanceMaster); err != nil {
+		return err
+	}
 	// Torrc before clients: with no clients the officer onion must be out of
 	// the torrc before its authorized_clients empties.
 	if err := s.writeTorrc(false); err != nil {
@@ -254,6 +271,7 @@ func (s *Service) writeTorrc(network bool) error {
 	b, err := s.l.render(torrcConfig{
 		network: network && !s.cfg.Offline,
 		desk:    len(s.clients) > 0, // never set while Desk is nil
+		ob:      s.cfg.OnionbalanceMaster != "",
 		extra:   s.cfg.ExtraTorrc,
 	})
 	if err != nil {

@@ -682,3 +682,57 @@ func (c *strippedConn) Read(p []byte) (int, error) {
 	}
 	return c.br.Read(p)
 }
+
+// TestOnionbalanceInstanceOffline starts tor with the source onion as an
+// Onionbalance instance: tor accepts the configuration and reads the
+// master from ob_config; a restart without a master removes both, and a
+// malformed master or the front-end's own address is refused.
+func TestOnionbalanceInstanceOffline(t *testing.T) {
+	needTor(t)
+	_, master, err := onion.NewMasterKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	s, err := onion.Start(t.Context(), onion.Config{Dir: dir, Offline: true, OnionbalanceMaster: strings.ToUpper(master)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	own := s.SourceAddr
+	torrc, _ := os.ReadFile(filepath.Join(dir, "torrc"))
+	obc, _ := os.ReadFile(filepath.Join(dir, "hs", "source", "ob_config"))
+	s.Close()
+	if !strings.Contains(string(torrc), "HiddenServiceOnionbalanceInstance 1\n") {
+		t.Fatalf("torrc has no instance line:\n%s", torrc)
+	}
+	if string(obc) != "MasterOnionAddress "+master+"\n" {
+		t.Fatalf("ob_config = %q", obc)
+	}
+	if log, _ := os.ReadFile(filepath.Join(dir, "tor.log")); !strings.Contains(string(log), "MasterOnionAddress "+master+" registered") {
+		t.Fatalf("tor did not register the master:\n%s", log)
+	}
+
+	s, err = onion.Start(t.Context(), onion.Config{Dir: dir, Offline: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	torrc, _ = os.ReadFile(filepath.Join(dir, "torrc"))
+	s.Close()
+	if strings.Contains(string(torrc), "HiddenServiceOnionbalanceInstance") {
+		t.Fatalf("instance line left in the torrc without a master:\n%s", torrc)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "hs", "source", "ob_config")); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("ob_config left without a master: %v", err)
+	}
+
+	typo := master[:20] + "a" + master[21:]
+	if master[20] == 'a' {
+		typo = master[:20] + "b" + master[21:]
+	}
+	for _, bad := range []string{typo, own} {
+		if s, err := onion.Start(t.Context(), onion.Config{Dir: dir, Offline: true, OnionbalanceMaster: bad}); err == nil {
+			s.Close()
+			t.Fatalf("Start took master %q", bad)
+		}
+	}
+}

@@ -50,6 +50,7 @@ func newLayout(dir string) (layout, error) {
 type torrcConfig struct {
 	network bool     // false writes DisableNetwork 1
 	desk    bool     // publish the officer onion (only ever with clients)
+	ob      bool     // the source onion is an Onionbalance instance (ob_config in its dir)
 	extra   []string // Config.ExtraTorrc
 }
 
@@ -87,6 +88,11 @@ func (l layout) render(c torrcConfig) ([]byte, error) {
 		b.WriteString("HiddenServiceExportCircuitID haproxy\n")
 	}
 	service(l.sourceHS, l.sourceSock)
+	if c.ob {
+		// tor reads the master's address from ob_config in the
+		// HiddenServiceDir (written by prepare).
+		b.WriteString("HiddenServiceOnionbalanceInstance 1\n")
+	}
 	if c.desk {
 		service(l.deskHS, l.deskSock)
 	}

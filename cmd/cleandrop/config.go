@@ -75,9 +75,12 @@ type Config struct {
 	// TorrcExtra adds lines to tor's configuration (a private test network's
 	// DirAuthority lines); PublishTimeoutSeconds bounds the wait for the
 	// onion descriptors.
-	TorrcExtra            []string       `json:"torrc_extra,omitempty"`
-	PublishTimeoutSeconds int            `json:"publish_timeout_seconds,omitempty"`
-	Agencies              []AgencyConfig `json:"agencies"`
+	TorrcExtra            []string `json:"torrc_extra,omitempty"`
+	PublishTimeoutSeconds int      `json:"publish_timeout_seconds,omitempty"`
+	// Onionbalance, when set, publishes the reporter onion as an instance
+	// of an Onionbalance master (docs/operations.md, National deployment).
+	Onionbalance *OnionbalanceConfig `json:"onionbalance,omitempty"`
+	Agencies     []AgencyConfig      `json:"agencies"`
 	// Notify, when set, sends officers who opted in a daily digest.
 	Notify *NotifyConfig `json:"notify,omitempty"`
 	// WriteInterval is the period of the vault's write schedule, a Go
@@ -304,6 +307,14 @@ func (c *Config) check() error {
 	}
 	if c.Tor == "" {
 		c.Tor = "tor"
+	}
+	if c.Onionbalance != nil {
+		if err := c.Onionbalance.check(); err != nil {
+			return err
+		}
+		if c.Store == nil {
+			c.warnings = append(c.warnings, `config: "onionbalance" with the embedded vault: each front-end keeps its own cases, so a receipt opens its case only on the front-end that took the report; give every front-end the same "store"`)
+		}
 	}
 	if err := c.checkWriteInterval(); err != nil {
 		return err

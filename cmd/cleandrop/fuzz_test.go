@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"cleandrop/onion"
 	"cleandrop/vault"
 
 	"filippo.io/age"
@@ -15,8 +16,9 @@ import (
 // FuzzConfig parses arbitrary configuration files. None panics, and one
 // that is accepted keeps the promises the server relies on: loopback
 // listeners, an absolute data directory, bounded limits, valid unique
-// agency ids, each agency sealing to at least one parsed recipient, and a
-// stage list that starts where new cases start. The seeds are every
+// agency ids, each agency sealing to at least one parsed recipient, a
+// stage list that starts where new cases start, and an Onionbalance master
+// that is a canonical v3 onion address. The seeds are every
 // configuration of the CLI scripts (testdata/script/*.txtar).
 func FuzzConfig(f *testing.F) {
 	scripts, _ := filepath.Glob(filepath.Join("testdata", "script", "*.txtar"))
@@ -66,6 +68,13 @@ func FuzzConfig(f *testing.F) {
 		}
 		if c.Notify != nil && (c.Notify.Hour == nil || *c.Notify.Hour < 0 || *c.Notify.Hour > 23 || c.Notify.loc == nil) {
 			t.Fatalf("notify accepted: %+v", c.Notify)
+		}
+		// An accepted master is a canonical v3 address: it goes into tor's
+		// ob_config as it is.
+		if ob := c.Onionbalance; ob != nil {
+			if m, err := onion.CheckAddress(ob.Master); err != nil || m != ob.Master {
+				t.Fatalf("onionbalance master %q accepted (%v)", ob.Master, err)
+			}
 		}
 	})
 }

@@ -13,6 +13,7 @@
 //	cleandrop signing-key [--data DIR | --config FILE]
 //	cleandrop keygen   [--pq] [-o FILE]
 //	cleandrop check    --config FILE
+//	cleandrop onionbalance-config --key FILE --instance ADDR...
 //	cleandrop pack     list | check CODE|DIR
 //	cleandrop guide    --jurisdiction CODE [--lang L] [FILE]
 //	cleandrop officer  add | list | revoke | notify ...
@@ -49,6 +50,8 @@ const usage = `Usage:
   cleandrop signing-key                                       print the public key that signs exports
   cleandrop keygen  [--pq] [-o FILE]                          make an officer age key (offline machine)
   cleandrop check   --config FILE                             check a configuration
+  cleandrop onionbalance-config --key FILE --instance ADDR [--instance ADDR]...
+                                                              make the master onion key, print Onionbalance's YAML
   cleandrop pack    list | check CODE|DIR                     list the jurisdiction packs, check one
   cleandrop guide   --jurisdiction CODE [--lang L] [FILE]     suggest categories, body and template for a draft
   cleandrop officer add --agency ID --name NAME [--role supervisor|overseer|custodian] | list | revoke NAME
@@ -86,23 +89,24 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	cmds := map[string]func([]string, io.Writer, io.Writer) error{
-		"demo":        cmdDemo,
-		"serve":       cmdServe,
-		"cases":       cmdCases,
-		"export":      cmdExport,
-		"reply":       cmdReply,
-		"stage":       cmdStage,
-		"open":        cmdOpen,
-		"refer":       cmdRefer,
-		"signing-key": cmdSigningKey,
-		"keygen":      cmdKeygen,
-		"check":       cmdCheck,
-		"pack":        cmdPack,
-		"guide":       cmdGuide,
-		"officer":     cmdOfficer,
-		"audit":       cmdAudit,
-		"backup":      cmdBackup,
-		"restore":     cmdRestore,
+		"demo":                cmdDemo,
+		"serve":               cmdServe,
+		"cases":               cmdCases,
+		"export":              cmdExport,
+		"reply":               cmdReply,
+		"stage":               cmdStage,
+		"open":                cmdOpen,
+		"refer":               cmdRefer,
+		"signing-key":         cmdSigningKey,
+		"keygen":              cmdKeygen,
+		"check":               cmdCheck,
+		"onionbalance-config": cmdOnionbalanceConfig,
+		"pack":                cmdPack,
+		"guide":               cmdGuide,
+		"officer":             cmdOfficer,
+		"audit":               cmdAudit,
+		"backup":              cmdBackup,
+		"restore":             cmdRestore,
 	}
 	name := args[0]
 	if name == "help" || name == "-h" || name == "--help" {

@@ -82,6 +82,18 @@ func cmdCheck(args []string, stdout, stderr io.Writer) error {
 		backups = fmt.Sprintf("backups sealed to %d key(s)", n)
 	}
 	fmt.Fprintf(stdout, "%s: ok: %d agencies, jurisdiction %s, language %s, data in %s, %s\n", *cfgPath, len(cfg.agencies), cfg.pack.Code, cfg.Language, cfg.DataDir, backups)
+	if ob := cfg.Onionbalance; ob != nil {
+		// Read only: check writes nothing, so a key not made yet is said so.
+		addrs, err := onion.Addresses(torConfig(cfg, nil).Dir)
+		if err != nil {
+			return err
+		}
+		inst := addrs.Source
+		if inst == "" {
+			inst = "not made yet ('cleandrop serve' makes it and prints it)"
+		}
+		fmt.Fprintf(stdout, "%s: reporter onion: Onionbalance instance of %s; this front-end's instance address: %s\n", *cfgPath, ob.Master, inst)
+	}
 	return nil
 }
 
@@ -307,7 +319,11 @@ func serve(cfg *Config, o serveOpts) error {
 		defer tor.Close()
 		off.setService(tor)
 		srvs = append(srvs, start("source onion", src, web.CircuitListener(tor.Source, 0), errc, logger))
-		ready = append(ready, "reporter onion: http://"+tor.SourceAddr+"/")
+		if ob := cfg.Onionbalance; ob != nil {
+			ready = append(ready, "reporter onion: http://"+ob.Master+"/ (Onionbalance master; this front-end is its instance "+tor.SourceAddr+")")
+		} else {
+			ready = append(ready, "reporter onion: http://"+tor.SourceAddr+"/")
+		}
 		if tor.Desk != nil {
 			srvs = append(srvs, start("desk onion", deskH, web.CircuitListener(tor.Desk, 0), errc, logger))
 			ready = append(ready, "officer onion: http://"+tor.DeskAddr+"/ (client authorization required)")

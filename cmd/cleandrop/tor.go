@@ -13,13 +13,17 @@ import (
 func torInstalled(bin string) bool { return onion.Available(bin) }
 
 func torConfig(cfg *Config, logger *slog.Logger) onion.Config {
-	return onion.Config{
+	tc := onion.Config{
 		Dir:            filepath.Join(cfg.DataDir, "tor"),
 		Tor:            cfg.Tor,
 		ExtraTorrc:     cfg.TorrcExtra,
 		PublishTimeout: time.Duration(cfg.PublishTimeoutSeconds) * time.Second,
 		Logger:         logger,
 	}
+	if cfg.Onionbalance != nil {
+		tc.OnionbalanceMaster = cfg.Onionbalance.Master
+	}
+	return tc
 }
 
 // startTor starts tor and waits until the onions are published.

@@ -30,8 +30,8 @@ import (
 )
 
 const (
-	nAuth  = 3
-	nRelay = 3
+	defaultAuth = 3
+	nRelay      = 3
 )
 
 // Network is a running private Tor network.
@@ -58,11 +58,39 @@ type node struct {
 	done chan struct{}
 }
 
+// Options change the network from its defaults.
+type Options struct {
+	// VotingInterval is the authorities' voting interval; default 10 s.
+	// A test network's onion time period is 24 of them, and Onionbalance
+	// (--is-testnet) assumes an interval of 20 s when it blinds the
+	// master's key: its test needs 20 s.
+	VotingInterval time.Duration
+	// Authorities is the number of directory authorities, which are the
+	// network's only HSDirs; default 3. Onionbalance 0.2.2 loops forever
+	// choosing the HSDirs of its descriptor's second replica when it sees
+	// no more than 4 HSDirs (the first replica took them all): its test
+	// needs more.
+	Authorities int
+}
+
 // Start builds and starts the network in dir, waits for the first consensus
 // listing every relay, then starts the client and waits for it to
 // bootstrap. logf receives progress lines (t.Logf fits). On error the
 // returned Network, when not nil, is already stopped; its DumpLogs shows why.
-func Start(ctx context.Context, dir string, logf func(string, ...any)) (_ *Network, err error) {
+func Start(ctx context.Context, dir string, logf func(string, ...any)) (*Network, error) {
+	return StartWith(ctx, dir, logf, Options{})
+}
+
+// StartWith is [Start] with options.
+func StartWith(ctx context.Context, dir string, logf func(string, ...any), opts Options) (_ *Network, err error) {
+	voting := 10
+	if opts.VotingInterval > 0 {
+		voting = int(opts.VotingInterval / time.Second)
+	}
+	nAuth := defaultAuth
+	if opts.Authorities > 0 {
+		nAuth = opts.Authorities
+	}
 	if logf == nil {
 		logf = func(string, ...any) {}
 	}
@@ -171,7 +199,7 @@ func Start(ctx context.Context, dir string, logf func(string, ...any)) (_ *Netwo
 				"TestingV3AuthInitialVotingInterval 10",
 				"TestingV3AuthInitialVoteDelay 2",
 				"TestingV3AuthInitialDistDelay 2",
-				"V3AuthVotingInterval 10",
+				fmt.Sprintf("V3AuthVotingInterval %d", voting),
 				"V3AuthVoteDelay 2",
 				"V3AuthDistDelay 2",
 				// Every relay Stable at once: onion circuits need Stable.
@@ -417,6 +445,10 @@ func (n *Network) AddClientAuth(onion, private string) error {
 	return nil
 }
 
+// ControlAddr is the client's control port (127.0.0.1:PORT, cookie
+// authentication), for a controller such as Onionbalance.
+func (n *Network) ControlAddr() string { return n.ctlAddr }
+
 // NewIdentity sends NEWNYM to the client: new circuits for new streams and
 // its onion descriptor cache emptied. Tor delays a second NEWNYM within 10 s.
 func (n *Network) NewIdentity() error {
@@ -438,12 +470,25 @@ func (n *Network) Close() error {
 			nd.cmd.Process.Signal(os.Interrupt) // SIGINT: a relay exits after ShutdownWaitLength, 0 here
 		}
 	}
-	deadline := time.After(5 * time.Second)
+	// One deadline for all: once it has passed, every node still running
+	// is killed at once. (Waiting on the deadline's channel again for
+	// the next slow node would wait forever: it fires once.)
+	deadline := time.NewTimer(5 * time.Second)
+	defer deadline.Stop()
+	expired := false
 	var errs []error
 	for _, nd := range nodes {
+		if !expired {
+			select {
+			case <-nd.done:
+				continue
+			case <-deadline.C:
+				expired = true
+			}
+		}
 		select {
 		case <-nd.done:
-		case <-deadline:
+		default:
 			nd.cmd.Process.Kill()
 			<-nd.done
 			errs = append(errs, fmt.Errorf("%s killed", nd.name))
