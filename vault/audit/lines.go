@@ -1,0 +1,218 @@
+package audit
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// Lines keeps a log's lines and its head in a transactional store that
+// several front-ends share, in place of audit.log and audit.head
+// ([OpenLines]). The vault's shared store implements it
+// (vault.Store.AuditLines). Lines and head are the bytes this package
+// gives: a line is audit.log's line without its newline, the head is
+// audit.head's content.
+type Lines interface {
+	// Append reads the head (nil for an empty log) and calls next with
+	// it; next returns the new line's seq, the line and the new head, and
+	// Append stores both in the serializable transaction it read the head
+	// in, refusing a seq that already has a line. When that transaction
+	// loses a race with another append, Append calls next again with the
+	// head that won. An error from next is returned unchanged. A stored
+	// value that fails authentication gives an error wrapping [ErrBroken].
+	Append(next func(head []byte) (seq int64, line, newHead []byte, err error)) error
+	// Scan reads the head and calls fn for every line, in increasing seq,
+	// all from one consistent snapshot, and returns the head (nil if
+	// none). An error from fn stops the scan and is returned. A stored
+	// value that fails authentication, or a key that is not a line's,
+	// gives an error wrapping [ErrBroken].
+	Scan(fn func(seq int64, line []byte) error) (head []byte, err error)
+}
+
+// OpenLines opens the log kept in lines, whose MACs are made with key
+// (32 bytes, the same on every front-end that shares lines). It verifies
+// the whole log, as [VerifyLines] does, and refuses a broken one. now
+// gives the day of each entry; nil means [time.Now].
+//
+// Each [Log.Append] is one transaction of lines' store: the head is read
+// and advanced and the line written together, so front-ends appending at
+// once make one chain, with neither a gap nor a fork. The store's own
+// schedule decides when it commits: [Log.Tick] does nothing on such a
+// log. [Log.Entries] and [Log.CaseEntries] read and verify the whole
+// chain, entries other front-ends appended included. [Log.Backup]
+// refuses: the store is backed up with its own tools.
+func OpenLines(lines Lines, key []byte, now func() time.Time) (*Log, error) {
+	if len(key) != keySize {
+		return nil, fmt.Errorf("open audit log: key of %d bytes, want %d", len(key), keySize)
+	}
+	if now == nil {
+		now = time.Now
+	}
+	l := &Log{key: append([]byte(nil), key...), now: now, lines: lines}
+	if _, err := scanLines(lines, l.key, nil); err != nil {
+		return nil, fmt.Errorf("open audit log: %w", err)
+	}
+	return l, nil
+}
+
+// VerifyLines checks the log kept in lines, as [Verify] checks one in a
+// directory: every line's form and MAC, the sequence numbers, the hash
+// chain, and that the chain ends at the entry the head names, from one
+// snapshot. It returns the number of good entries; for a broken log the
+// error is a [*Problem] whose Line is the seq at fault.
+func VerifyLines(lines Lines, key []byte) (int64, error) {
+	if len(key) != keySize {
+		return 0, fmt.Errorf("verify audit log: key of %d bytes, want %d", len(key), keySize)
+	}
+	return scanLines(lines, key, nil)
+}
+
+const hintStore = "keep a dump of the database as it is and investigate; do not repair the audit rows by hand"
+
+// brokenStore is a problem with the log kept in a store.
+func brokenStore(seq int64, reason string) *Problem {
+	return &Problem{Line: seq, Seq: seq, Reason: reason, Hint: hintStore}
+}
+
+// scanLines reads and checks every line and the head of lines, and gives
+// visit each good entry in order. It returns the number of entries.
+func scanLines(lines Lines, key []byte, visit func(Entry)) (int64, error) {
+	var n int64
+	var last [sha256.Size]byte
+	hb, err := lines.Scan(func(seq int64, line []byte) error {
+		want := n + 1
+		if seq != want {
+			return brokenStore(want, fmt.Sprintf("line %d missing or out of place (found %d): entry removed or moved", want, seq))
+		}
+		if len(line)+1 > MaxLine {
+			return brokenStore(want, fmt.Sprintf("longer than %d bytes", MaxLine))
+		}
+		rec, e, p := decodeEntry(key, line, want)
+		if p != nil {
+			p.Hint = hintStore
+			return p
+		}
+		if rec.Prev != hex.EncodeToString(last[:]) {
+			return brokenStore(want, "hash chain broken (entry edited, removed or moved)")
+		}
+		n, last = want, sha256.Sum256(line)
+		if visit != nil {
+			visit(e)
+		}
+		return nil
+	})
+	if err != nil {
+		var p *Problem
+		switch {
+		case errors.As(err, &p):
+			return n, err
+		case errors.Is(err, ErrBroken):
+			return n, &Problem{Line: n + 1, Seq: n + 1, Reason: err.Error(), Hint: hintStore}
+		}
+		return n, fmt.Errorf("read audit log: %w", err)
+	}
+	if hb == nil {
+		if n > 0 {
+			return n, brokenStore(0, fmt.Sprintf("head missing (%d entries)", n))
+		}
+		return 0, nil
+	}
+	h, p := decodeHead(key, hb)
+	if p != nil {
+		p.Reason = "head" + p.Reason[len("audit.head"):]
+		p.Hint = hintStore
+		return n, p
+	}
+	switch {
+	case n < h.Seq:
+		return n, brokenStore(0, fmt.Sprintf("log truncated after entry %d (head says %d)", n, h.Seq))
+	case n > h.Seq:
+		return n, brokenStore(h.Seq+1, fmt.Sprintf("entries past the head (head says %d, found %d)", h.Seq, n))
+	case h.Hash != hex.EncodeToString(last[:]):
+		return n, brokenStore(n, "does not match the head (entry replaced)")
+	}
+	return n, nil
+}
+
+// appendLines is [Log.Append] on a log in a store; e is checked.
+func (l *Log) appendLines(e Entry) (Entry, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.closed {
+		return Entry{}, errors.New("append audit entry: log closed")
+	}
+	var out Entry
+	err := l.lines.Append(func(hb []byte) (int64, []byte, []byte, error) {
+		prev := hex.EncodeToString(zeroHash[:])
+		var seq int64
+		if hb != nil {
+			h, p := decodeHead(l.key, hb)
+			if p != nil {
+				p.Hint = hintStore
+				return 0, nil, nil, p
+			}
+			seq, prev = h.Seq, h.Hash
+		}
+		w := e
+		w.Seq = seq + 1
+		w.Day = l.now().UTC().Format(time.DateOnly)
+		line, err := encodeRecord(l.key, record{
+			Seq: w.Seq, Day: w.Day, Actor: w.Actor, Action: w.Action,
+			Case: w.Case, Detail: w.Detail, Prev: prev,
+		})
+		if err != nil {
+			return 0, nil, nil, err
+		}
+		if len(line)+1 > MaxLine {
+			return 0, nil, nil, errors.New("line too long")
+		}
+		hash := sha256.Sum256(line)
+		nh, err := encodeHead(l.key, head{Seq: w.Seq, Hash: hex.EncodeToString(hash[:])})
+		if err != nil {
+			return 0, nil, nil, err
+		}
+		out = w
+		return w.Seq, line, nh, nil
+	})
+	if err != nil {
+		return Entry{}, fmt.Errorf("append audit entry: %w", err)
+	}
+	return out, nil
+}
+
+// entriesLines is [Log.Entries] and [Log.CaseEntries] on a log in a
+// store: the whole chain is read and checked.
+func (l *Log) entriesLines(filter func(Entry) bool, limit int) ([]Entry, error) {
+	l.mu.Lock()
+	closed := l.closed
+	l.mu.Unlock()
+	if closed {
+		return nil, errors.New("read audit log: log closed")
+	}
+	var got []Entry
+	_, err := scanLines(l.lines, l.key, func(e Entry) {
+		if filter != nil && !filter(e) {
+			return
+		}
+		got = append(got, e)
+		if limit > 0 && len(got) >= 2*limit {
+			got = append(got[:0], got[len(got)-limit:]...)
+		}
+	})
+	if err != nil {
+		return nil, fmt.Errorf("read audit log: %w", err)
+	}
+	if limit > 0 && len(got) > limit {
+		got = got[len(got)-limit:]
+	}
+	for i, j := 0, len(got)-1; i < j; i, j = i+1, j-1 {
+		got[i], got[j] = got[j], got[i]
+	}
+	return got, nil
+}
+
+// ErrInStore is returned by [Log.Backup] on a log kept in a store
+// ([OpenLines]): the store is backed up with the database's own tools.
+var ErrInStore = errors.New("audit log kept in the shared store: back it up with the database")

@@ -1,0 +1,199 @@
+package vault
+
+import (
+	"bytes"
+	"context"
+	"crypto/hkdf"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+
+	"cleandrop/vault/audit"
+	"cleandrop/vault/backend"
+)
+
+// The audit log of a shared store ([Store.AuditLines]):
+//
+//	a/head                  the head (audit.head's content)
+//	a/line/<seq %016d>      a line (audit.log's line, without its newline)
+//
+// Values are sealed like every record. The keys show the number of
+// entries, which is not a secret of the log: supervisors read it.
+var (
+	auditHeadKey    = []byte("a/head")
+	auditLinePrefix = []byte("a/line/")
+)
+
+// auditLabel derives the audit log's MAC key from the vault key.
+const auditLabel = "cleandrop vault: audit log MACs v1"
+
+// ErrNotShared is returned by [Store.AuditLines] on the embedded store,
+// whose audit log lives in its own files.
+var ErrNotShared = errors.New("vault: not a shared store")
+
+// AuditLines is the audit log of a shared store: it implements
+// audit.Lines, with every append one serializable transaction of the
+// store's metadata on the store's commit schedule, so that every front-end
+// appends to one chain.
+type AuditLines struct {
+	s    *Store       // nil: read only ([OpenSharedAudit])
+	meta backend.Meta // sealed
+	key  []byte
+	ctx  context.Context
+}
+
+// AuditLines returns the audit log kept in this shared store, or
+// [ErrNotShared].
+func (s *Store) AuditLines() (*AuditLines, error) {
+	if s.auditKey == nil {
+		return nil, ErrNotShared
+	}
+	return &AuditLines{s: s, meta: s.meta, key: s.auditKey, ctx: s.ctx}, nil
+}
+
+// Key is the audit log's MAC key, derived from the vault key: the same on
+// every front-end, and never stored.
+func (a *AuditLines) Key() []byte { return bytes.Clone(a.key) }
+
+func auditLineKey(seq int64) []byte { return fmt.Appendf(nil, "%s%016d", auditLinePrefix, seq) }
+
+// auditBroken marks a stored value of the log that fails authentication
+// (changed, moved from another row, or sealed under another vault key) as
+// a broken log.
+func auditBroken(what string, err error) error {
+	if errors.Is(err, backend.ErrTampered) {
+		return fmt.Errorf("%w: %s fails authentication (changed, or moved from another row)", audit.ErrBroken, what)
+	}
+	return err
+}
+
+// Append implements audit.Lines.
+func (a *AuditLines) Append(next func(head []byte) (int64, []byte, []byte, error)) error {
+	if a.s == nil {
+		return errors.New("vault: audit log opened read only")
+	}
+	var nextErr error
+	err := a.s.update(func(tx backend.Tx) error {
+		nextErr = nil
+		hb, err := tx.Get(auditHeadKey)
+		switch {
+		case errors.Is(err, backend.ErrNotFound):
+			hb = nil
+		case err != nil:
+			return auditBroken("the stored head", err)
+		}
+		seq, line, nh, err := next(hb)
+		if err != nil {
+			nextErr = err
+			return err
+		}
+		ok, err := tx.PutIfAbsent(auditLineKey(seq), line)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			nextErr = fmt.Errorf("line %d is already stored, past the head: %w", seq, audit.ErrBroken)
+			return nextErr
+		}
+		return tx.Put(auditHeadKey, nh)
+	})
+	if nextErr != nil {
+		return nextErr
+	}
+	if err != nil && !errors.Is(err, audit.ErrBroken) {
+		return dbErr("append audit line", err)
+	}
+	return err
+}
+
+// Scan implements audit.Lines.
+func (a *AuditLines) Scan(fn func(seq int64, line []byte) error) ([]byte, error) {
+	if a.ctx.Err() != nil {
+		return nil, errClosed
+	}
+	ctx, cancel := context.WithTimeout(a.ctx, metaTimeout)
+	defer cancel()
+	var hb []byte
+	var fnErr error
+	err := a.meta.View(ctx, func(tx backend.Tx) error {
+		var err error
+		hb, err = tx.Get(auditHeadKey)
+		switch {
+		case errors.Is(err, backend.ErrNotFound):
+			hb = nil
+		case err != nil:
+			return auditBroken("the stored head", err)
+		}
+		err = tx.Scan(auditLinePrefix, func(k, v []byte) error {
+			seq, err := strconv.ParseInt(string(k[len(auditLinePrefix):]), 10, 64)
+			if err != nil || !bytes.Equal(k, auditLineKey(seq)) {
+				return fmt.Errorf("%q: not a line's key: %w", k, audit.ErrBroken)
+			}
+			if err := fn(seq, v); err != nil {
+				fnErr = err
+				return err
+			}
+			return nil
+		})
+		return auditBroken("a stored line", err)
+	})
+	if fnErr != nil {
+		return nil, fnErr
+	}
+	if err != nil && !errors.Is(err, audit.ErrBroken) {
+		return nil, dbErr("read audit lines", err)
+	}
+	return hb, err
+}
+
+// OpenSharedAudit opens, read only, the audit log of the shared stores
+// whose vault key is in dir, without opening the vault: for verifying it
+// while front-ends run. It gives [ErrOtherKey] if the stores were made
+// with another key. Closing sh.Meta is the caller's.
+func OpenSharedAudit(ctx context.Context, dir string, sh Shared) (*AuditLines, error) {
+	key, err := os.ReadFile(filepath.Join(dir, keyFile))
+	if err != nil {
+		return nil, fmt.Errorf("vault: %w", err)
+	}
+	defer clear(key)
+	if len(key) != 32 {
+		return nil, fmt.Errorf("vault: %s: want 32 bytes, have %d", keyFile, len(key))
+	}
+	metaKey, err := hkdf.Key(sha256.New, key, nil, metaLabel, 32)
+	if err != nil {
+		return nil, fmt.Errorf("vault: %w", err)
+	}
+	auditKey, err := hkdf.Key(sha256.New, key, nil, auditLabel, 32)
+	if err != nil {
+		return nil, fmt.Errorf("vault: %w", err)
+	}
+	sealed, err := backend.Sealed(sh.Meta, metaKey)
+	clear(metaKey)
+	if err != nil {
+		return nil, fmt.Errorf("vault: %w", err)
+	}
+	err = sealed.View(ctx, func(tx backend.Tx) error {
+		v, err := tx.Get(checkKey)
+		switch {
+		case errors.Is(err, backend.ErrNotFound):
+			return nil // no vault yet: an empty log
+		case errors.Is(err, backend.ErrTampered):
+			return ErrOtherKey
+		case err != nil:
+			return err
+		case !bytes.Equal(v, []byte(checkValue)):
+			return ErrOtherKey
+		}
+		return nil
+	})
+	if errors.Is(err, ErrOtherKey) {
+		return nil, err
+	}
+	if err != nil {
+		return nil, dbErr("check key", err)
+	}
+	return &AuditLines{meta: sealed, key: auditKey, ctx: ctx}, nil
+}
