@@ -213,6 +213,15 @@ func (l *Log) entriesLines(filter func(Entry) bool, limit int) ([]Entry, error) 
 	return got, nil
 }
 
+// Verify checks the whole log, as [Verify] or [VerifyLines] does, and
+// returns the number of good entries.
+func (l *Log) Verify() (int64, error) {
+	if l.lines != nil {
+		return VerifyLines(l.lines, l.key)
+	}
+	return Verify(l.dir)
+}
+
 // ErrInStore is returned by [Log.Backup] on a log kept in a store
 // ([OpenLines]): the store is backed up with the database's own tools.
 var ErrInStore = errors.New("audit log kept in the shared store: back it up with the database")
