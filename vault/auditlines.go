@@ -65,7 +65,7 @@ func auditLineKey(seq int64) []byte { return fmt.Appendf(nil, "%s%016d", auditLi
 // a broken log.
 func auditBroken(what string, err error) error {
 	if errors.Is(err, backend.ErrTampered) {
-		return fmt.Errorf("%w: %s fails authentication (changed, or moved from another row)", audit.ErrBroken, what)
+		return audit.StoreProblem(what + " fails authentication (changed, or moved from another row)")
 	}
 	return err
 }
@@ -95,7 +95,7 @@ func (a *AuditLines) Append(next func(head []byte) (int64, []byte, []byte, error
 			return err
 		}
 		if !ok {
-			nextErr = fmt.Errorf("line %d is already stored, past the head: %w", seq, audit.ErrBroken)
+			nextErr = audit.StoreProblem(fmt.Sprintf("line %d is already stored, past the head", seq))
 			return nextErr
 		}
 		return tx.Put(auditHeadKey, nh)
@@ -130,7 +130,7 @@ func (a *AuditLines) Scan(fn func(seq int64, line []byte) error) ([]byte, error)
 		err = tx.Scan(auditLinePrefix, func(k, v []byte) error {
 			seq, err := strconv.ParseInt(string(k[len(auditLinePrefix):]), 10, 64)
 			if err != nil || !bytes.Equal(k, auditLineKey(seq)) {
-				return fmt.Errorf("%q: not a line's key: %w", k, audit.ErrBroken)
+				return audit.StoreProblem(fmt.Sprintf("%q in the log's rows is not a line's key", k))
 			}
 			if err := fn(seq, v); err != nil {
 				fnErr = err

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"io/fs"
@@ -11,6 +12,8 @@ import (
 	"sync"
 	"testing"
 
+	"cleandrop/vault/backend"
+	"cleandrop/vault/backend/pgstore"
 	"cleandrop/vault/backend/servers"
 )
 
@@ -152,5 +155,42 @@ func TestAuditOneChainTwoFrontEndsPostgres(t *testing.T) {
 	_, errOut, code := runCLI(t, "backup", "--data", dataA, "-o", filepath.Join(t.TempDir(), "backup.age"))
 	if code != 1 || !strings.Contains(errOut, "pg_dump") {
 		t.Fatalf("backup of a front-end of shared stores: exit %d\n%s", code, errOut)
+	}
+	// A row changed in the database: every way of verifying finds it.
+	tamperSharedAudit(t, storeFile, 5)
+	for _, at := range [][]string{{"--data", dataA}, {"--data", dataB}, {"--config", cfg}} {
+		out, errOut, code := runCLI(t, append([]string{"audit", "verify"}, at...)...)
+		if code != 1 || !strings.Contains(errOut, "line 5") || !strings.Contains(errOut, "hint:") {
+			t.Fatalf("audit verify %s after a row was changed: exit %d\n%s%s", at, code, out, errOut)
+		}
+		t.Logf("audit verify %s: %s", at[0], strings.TrimSpace(errOut))
+	}
+}
+
+// tamperSharedAudit flips one bit of the stored line seq of the audit log
+// in the database storeFile names, as someone with the database but not
+// the vault key could.
+func tamperSharedAudit(t testing.TB, storeFile string, seq int) {
+	t.Helper()
+	sc, err := loadStoreFile(storeFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	meta, err := pgstore.Open(context.Background(), sc.Postgres)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer meta.Close()
+	key := fmt.Appendf(nil, "a/line/%016d", seq)
+	err = meta.Update(context.Background(), func(tx backend.Tx) error {
+		v, err := tx.Get(key)
+		if err != nil {
+			return err
+		}
+		v[len(v)/2] ^= 1
+		return tx.Put(key, v)
+	})
+	if err != nil {
+		t.Fatalf("change %s: %v", key, err)
 	}
 }

@@ -21,13 +21,13 @@ type Lines interface {
 	// in, refusing a seq that already has a line. When that transaction
 	// loses a race with another append, Append calls next again with the
 	// head that won. An error from next is returned unchanged. A stored
-	// value that fails authentication gives an error wrapping [ErrBroken].
+	// value that fails authentication gives a [StoreProblem].
 	Append(next func(head []byte) (seq int64, line, newHead []byte, err error)) error
 	// Scan reads the head and calls fn for every line, in increasing seq,
 	// all from one consistent snapshot, and returns the head (nil if
 	// none). An error from fn stops the scan and is returned. A stored
 	// value that fails authentication, or a key that is not a line's,
-	// gives an error wrapping [ErrBroken].
+	// gives a [StoreProblem].
 	Scan(fn func(seq int64, line []byte) error) (head []byte, err error)
 }
 
@@ -71,6 +71,13 @@ func VerifyLines(lines Lines, key []byte) (int64, error) {
 
 const hintStore = "keep a dump of the database as it is and investigate; do not repair the audit rows by hand"
 
+// StoreProblem is the error a [Lines] returns for what it finds wrong in
+// the store (a value that fails authentication, a stray key), in a few
+// words; the log adds the entry it was reading.
+func StoreProblem(reason string) *Problem {
+	return &Problem{Reason: reason, Hint: hintStore}
+}
+
 // brokenStore is a problem with the log kept in a store.
 func brokenStore(seq int64, reason string) *Problem {
 	return &Problem{Line: seq, Seq: seq, Reason: reason, Hint: hintStore}
@@ -107,7 +114,10 @@ func scanLines(lines Lines, key []byte, visit func(Entry)) (int64, error) {
 		var p *Problem
 		switch {
 		case errors.As(err, &p):
-			return n, err
+			if p.Line == 0 {
+				p.Line, p.Seq = n+1, n+1
+			}
+			return n, p
 		case errors.Is(err, ErrBroken):
 			return n, &Problem{Line: n + 1, Seq: n + 1, Reason: err.Error(), Hint: hintStore}
 		}

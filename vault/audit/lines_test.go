@@ -196,6 +196,10 @@ func TestLinesStoreErrorsMarkedBrokenBecomeProblems(t *testing.T) {
 	m := failingLines{err: fmt.Errorf("a/line/3: %w (value fails authentication)", ErrBroken)}
 	_, err := VerifyLines(m, linesKey)
 	wantBroken(t, err, 1, "fails authentication")
+	_, err = VerifyLines(failingLines{err: StoreProblem("a stored line fails authentication")}, linesKey)
+	if p := wantBroken(t, err, 1, "a stored line fails authentication"); p.Hint != hintStore {
+		t.Errorf("hint %q", p.Hint)
+	}
 	other := errors.New("connection refused")
 	if _, err := VerifyLines(failingLines{err: other}, linesKey); !errors.Is(err, other) || errors.Is(err, ErrBroken) {
 		t.Fatalf("VerifyLines = %v, want the store's error, not ErrBroken", err)
