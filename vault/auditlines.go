@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 
 	"cleandrop/vault/audit"
@@ -17,15 +18,19 @@ import (
 
 // The audit log of a shared store ([Store.AuditLines]):
 //
-//	a/head                  the head (audit.head's content)
-//	a/line/<seq %016d>      a line (audit.log's line, without its newline)
+//	a/head                     the head (audit.head's content)
+//	a/line/<seq %016d>         a line (audit.log's line, without its newline)
+//	a/case/<ref>/<seq %016d>   the index of a case's lines (empty values)
 //
-// Values are sealed like every record. The keys show the number of
-// entries, which is not a secret of the log: supervisors read it.
+// Values are sealed like every record; the case reference is an HMAC
+// ([keyer]). The keys show the number of entries, and of each case's
+// entries, which are not secrets of the log: supervisors read them.
 var (
 	auditHeadKey    = []byte("a/head")
 	auditLinePrefix = []byte("a/line/")
 )
+
+func (k keyer) auditCasePrefix(ref string) []byte { return []byte("a/case/" + k.part(ref) + "/") }
 
 // auditLabel derives the audit log's MAC key from the vault key.
 const auditLabel = "cleandrop vault: audit log MACs v1"
@@ -41,6 +46,7 @@ var ErrNotShared = errors.New("vault: not a shared store")
 type AuditLines struct {
 	s    *Store       // nil: read only ([OpenSharedAudit])
 	meta backend.Meta // sealed
+	k    keyer
 	key  []byte
 	ctx  context.Context
 }
@@ -51,7 +57,7 @@ func (s *Store) AuditLines() (*AuditLines, error) {
 	if s.auditKey == nil {
 		return nil, ErrNotShared
 	}
-	return &AuditLines{s: s, meta: s.meta, key: s.auditKey, ctx: s.ctx}, nil
+	return &AuditLines{s: s, meta: s.meta, k: s.k, key: s.auditKey, ctx: s.ctx}, nil
 }
 
 // Key is the audit log's MAC key, derived from the vault key: the same on
@@ -71,7 +77,7 @@ func auditBroken(what string, err error) error {
 }
 
 // Append implements audit.Lines.
-func (a *AuditLines) Append(next func(head []byte) (int64, []byte, []byte, error)) error {
+func (a *AuditLines) Append(next func(head []byte) (audit.NewLine, error)) error {
 	if a.s == nil {
 		return errors.New("vault: audit log opened read only")
 	}
@@ -85,20 +91,26 @@ func (a *AuditLines) Append(next func(head []byte) (int64, []byte, []byte, error
 		case err != nil:
 			return auditBroken("the stored head", err)
 		}
-		seq, line, nh, err := next(hb)
+		nl, err := next(hb)
 		if err != nil {
 			nextErr = err
 			return err
 		}
-		ok, err := tx.PutIfAbsent(auditLineKey(seq), line)
+		ok, err := tx.PutIfAbsent(auditLineKey(nl.Seq), nl.Line)
 		if err != nil {
 			return err
 		}
 		if !ok {
-			nextErr = audit.StoreProblem(fmt.Sprintf("line %d is already stored, past the head", seq))
+			nextErr = audit.StoreProblem(fmt.Sprintf("line %d is already stored, past the head", nl.Seq))
 			return nextErr
 		}
-		return tx.Put(auditHeadKey, nh)
+		if nl.Case != "" {
+			k := fmt.Appendf(a.k.auditCasePrefix(nl.Case), "%016d", nl.Seq)
+			if err := tx.Put(k, []byte{}); err != nil {
+				return err
+			}
+		}
+		return tx.Put(auditHeadKey, nl.Head)
 	})
 	if nextErr != nil {
 		return nextErr
@@ -149,6 +161,47 @@ func (a *AuditLines) Scan(fn func(seq int64, line []byte) error) ([]byte, error)
 	return hb, err
 }
 
+// CaseLines implements audit.Lines.
+func (a *AuditLines) CaseLines(ref string, fn func(seq int64, line []byte) bool) error {
+	if a.ctx.Err() != nil {
+		return errClosed
+	}
+	ctx, cancel := context.WithTimeout(a.ctx, metaTimeout)
+	defer cancel()
+	prefix := a.k.auditCasePrefix(ref)
+	err := a.meta.View(ctx, func(tx backend.Tx) error {
+		var seqs []int64
+		err := tx.Scan(prefix, func(k, _ []byte) error {
+			seq, err := strconv.ParseInt(string(k[len(prefix):]), 10, 64)
+			if err != nil || seq < 1 {
+				return audit.StoreProblem(fmt.Sprintf("%q in a case's index is not a line's key", k))
+			}
+			seqs = append(seqs, seq)
+			return nil
+		})
+		if err != nil {
+			return auditBroken("a case's index", err)
+		}
+		for _, seq := range slices.Backward(seqs) {
+			line, err := tx.Get(auditLineKey(seq))
+			if errors.Is(err, backend.ErrNotFound) {
+				return audit.StoreProblem(fmt.Sprintf("line %d, which a case's index names, is missing", seq))
+			}
+			if err != nil {
+				return auditBroken("a stored line", err)
+			}
+			if !fn(seq, line) {
+				return nil
+			}
+		}
+		return nil
+	})
+	if err != nil && !errors.Is(err, audit.ErrBroken) {
+		return dbErr("read audit lines", err)
+	}
+	return err
+}
+
 // OpenSharedAudit opens, read only, the audit log of the shared stores
 // whose vault key is in dir, without opening the vault: for verifying it
 // while front-ends run. It gives [ErrOtherKey] if the stores were made
@@ -167,6 +220,10 @@ func OpenSharedAudit(ctx context.Context, dir string, sh Shared) (*AuditLines, e
 		return nil, fmt.Errorf("vault: %w", err)
 	}
 	auditKey, err := hkdf.Key(sha256.New, key, nil, auditLabel, 32)
+	if err != nil {
+		return nil, fmt.Errorf("vault: %w", err)
+	}
+	macKey, err := hkdf.Key(sha256.New, key, nil, keysLabel, 32)
 	if err != nil {
 		return nil, fmt.Errorf("vault: %w", err)
 	}
@@ -195,5 +252,5 @@ func OpenSharedAudit(ctx context.Context, dir string, sh Shared) (*AuditLines, e
 	if err != nil {
 		return nil, dbErr("check key", err)
 	}
-	return &AuditLines{meta: sealed, key: auditKey, ctx: ctx}, nil
+	return &AuditLines{meta: sealed, k: keyer{mac: macKey}, key: auditKey, ctx: ctx}, nil
 }

@@ -16,19 +16,31 @@ import (
 // audit.head's content.
 type Lines interface {
 	// Append reads the head (nil for an empty log) and calls next with
-	// it; next returns the new line's seq, the line and the new head, and
-	// Append stores both in the serializable transaction it read the head
-	// in, refusing a seq that already has a line. When that transaction
-	// loses a race with another append, Append calls next again with the
-	// head that won. An error from next is returned unchanged. A stored
-	// value that fails authentication gives a [StoreProblem].
-	Append(next func(head []byte) (seq int64, line, newHead []byte, err error)) error
+	// it; next returns the new line, and Append stores it, its place in
+	// its case's index and the new head in the serializable transaction
+	// it read the head in, refusing a seq that already has a line. When
+	// that transaction loses a race with another append, Append calls
+	// next again with the head that won. An error from next is returned
+	// unchanged. A stored value that fails authentication gives a
+	// [StoreProblem].
+	Append(next func(head []byte) (NewLine, error)) error
 	// Scan reads the head and calls fn for every line, in increasing seq,
 	// all from one consistent snapshot, and returns the head (nil if
 	// none). An error from fn stops the scan and is returned. A stored
 	// value that fails authentication, or a key that is not a line's,
 	// gives a [StoreProblem].
 	Scan(fn func(seq int64, line []byte) error) (head []byte, err error)
+	// CaseLines calls fn for the lines the index of case ref names,
+	// newest first, until fn returns false, from one snapshot.
+	CaseLines(ref string, fn func(seq int64, line []byte) bool) error
+}
+
+// NewLine is a line for [Lines.Append] to store.
+type NewLine struct {
+	Seq  int64
+	Line []byte // audit.log's line, without its newline
+	Head []byte // the head after it, audit.head's content
+	Case string // the entry's case reference, to index the line under; "" for none
 }
 
 // OpenLines opens the log kept in lines, whose MACs are made with key
@@ -40,9 +52,11 @@ type Lines interface {
 // and advanced and the line written together, so front-ends appending at
 // once make one chain, with neither a gap nor a fork. The store's own
 // schedule decides when it commits: [Log.Tick] does nothing on such a
-// log. [Log.Entries] and [Log.CaseEntries] read and verify the whole
-// chain, entries other front-ends appended included. [Log.Backup]
-// refuses: the store is backed up with its own tools.
+// log. [Log.Entries] reads and verifies the whole chain, entries other
+// front-ends appended included; [Log.CaseEntries] reads the lines the
+// store's index of the case names, checking each (form, MAC, seq, case),
+// as the file log does. [Log.Backup] refuses: the store is backed up with
+// its own tools.
 func OpenLines(lines Lines, key []byte, now func() time.Time) (*Log, error) {
 	if len(key) != keySize {
 		return nil, fmt.Errorf("open audit log: key of %d bytes, want %d", len(key), keySize)
@@ -154,14 +168,14 @@ func (l *Log) appendLines(e Entry) (Entry, error) {
 		return Entry{}, errors.New("append audit entry: log closed")
 	}
 	var out Entry
-	err := l.lines.Append(func(hb []byte) (int64, []byte, []byte, error) {
+	err := l.lines.Append(func(hb []byte) (NewLine, error) {
 		prev := hex.EncodeToString(zeroHash[:])
 		var seq int64
 		if hb != nil {
 			h, p := decodeHead(l.key, hb)
 			if p != nil {
 				p.Hint = hintStore
-				return 0, nil, nil, p
+				return NewLine{}, p
 			}
 			seq, prev = h.Seq, h.Hash
 		}
@@ -173,18 +187,18 @@ func (l *Log) appendLines(e Entry) (Entry, error) {
 			Case: w.Case, Detail: w.Detail, Prev: prev,
 		})
 		if err != nil {
-			return 0, nil, nil, err
+			return NewLine{}, err
 		}
 		if len(line)+1 > MaxLine {
-			return 0, nil, nil, errors.New("line too long")
+			return NewLine{}, errors.New("line too long")
 		}
 		hash := sha256.Sum256(line)
 		nh, err := encodeHead(l.key, head{Seq: w.Seq, Hash: hex.EncodeToString(hash[:])})
 		if err != nil {
-			return 0, nil, nil, err
+			return NewLine{}, err
 		}
 		out = w
-		return w.Seq, line, nh, nil
+		return NewLine{Seq: w.Seq, Line: line, Head: nh, Case: w.Case}, nil
 	})
 	if err != nil {
 		return Entry{}, fmt.Errorf("append audit entry: %w", err)
@@ -230,6 +244,47 @@ func (l *Log) Verify() (int64, error) {
 		return VerifyLines(l.lines, l.key)
 	}
 	return Verify(l.dir)
+}
+
+// caseEntriesLines is [Log.CaseEntries] on a log in a store: the lines
+// the store's index of the case names, newest first, each checked (form,
+// MAC, seq, case) as the file log checks the lines its index names.
+func (l *Log) caseEntriesLines(ref string, filter func(Entry) bool, limit int) ([]Entry, error) {
+	l.mu.Lock()
+	closed := l.closed
+	l.mu.Unlock()
+	if closed {
+		return nil, errors.New("read audit log: log closed")
+	}
+	var got []Entry
+	var bad error
+	err := l.lines.CaseLines(ref, func(seq int64, line []byte) bool {
+		_, e, p := decodeEntry(l.key, line, seq)
+		switch {
+		case p != nil:
+			p.Hint = hintStore
+			bad = p
+			return false
+		case e.Case != ref:
+			bad = brokenStore(seq, "entry of another case where the case's index says")
+			return false
+		case filter != nil && !filter(e):
+			return true
+		}
+		got = append(got, e)
+		return limit <= 0 || len(got) < limit
+	})
+	if err == nil {
+		err = bad
+	}
+	if err != nil {
+		var p *Problem
+		if !errors.As(err, &p) && errors.Is(err, ErrBroken) {
+			err = brokenStore(0, err.Error())
+		}
+		return nil, fmt.Errorf("read audit log: %w", err)
+	}
+	return got, nil
 }
 
 // ErrInStore is returned by [Log.Backup] on a log kept in a store

@@ -19,17 +19,20 @@ type memLines struct {
 	mu      sync.Mutex
 	head    []byte
 	lines   map[int64][]byte
+	cases   map[string][]int64
 	retries int
 }
 
-func newMemLines() *memLines { return &memLines{lines: map[int64][]byte{}} }
+func newMemLines() *memLines {
+	return &memLines{lines: map[int64][]byte{}, cases: map[string][]int64{}}
+}
 
-func (m *memLines) Append(next func(head []byte) (int64, []byte, []byte, error)) error {
+func (m *memLines) Append(next func(head []byte) (NewLine, error)) error {
 	for {
 		m.mu.Lock()
 		read := bytes.Clone(m.head)
 		m.mu.Unlock()
-		seq, line, nh, err := next(read)
+		nl, err := next(read)
 		if err != nil {
 			return err
 		}
@@ -39,14 +42,32 @@ func (m *memLines) Append(next func(head []byte) (int64, []byte, []byte, error))
 			m.mu.Unlock()
 			continue
 		}
-		if _, ok := m.lines[seq]; ok {
+		if _, ok := m.lines[nl.Seq]; ok {
 			m.mu.Unlock()
-			return fmt.Errorf("line %d exists: %w", seq, ErrBroken)
+			return StoreProblem(fmt.Sprintf("line %d exists", nl.Seq))
 		}
-		m.lines[seq], m.head = bytes.Clone(line), bytes.Clone(nh)
+		m.lines[nl.Seq], m.head = bytes.Clone(nl.Line), bytes.Clone(nl.Head)
+		if nl.Case != "" {
+			m.cases[nl.Case] = append(m.cases[nl.Case], nl.Seq)
+		}
 		m.mu.Unlock()
 		return nil
 	}
+}
+
+func (m *memLines) CaseLines(ref string, fn func(int64, []byte) bool) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for _, seq := range slices.Backward(m.cases[ref]) {
+		line, ok := m.lines[seq]
+		if !ok {
+			return StoreProblem(fmt.Sprintf("line %d missing", seq))
+		}
+		if !fn(seq, line) {
+			return nil
+		}
+	}
+	return nil
 }
 
 func (m *memLines) Scan(fn func(int64, []byte) error) ([]byte, error) {
@@ -127,6 +148,20 @@ func TestLinesCaseEntriesSeeOtherLogsEntries(t *testing.T) {
 	if err != nil || len(got) != 2 || got[0].Seq != 6 || got[1].Seq != 4 {
 		t.Fatalf("CaseEntries = %+v, %v; want seqs 6, 4", got, err)
 	}
+	got, err = b.CaseEntries("CD-7QK2-M4XD", func(e Entry) bool { return e.Action != "bundle.export" }, 0)
+	if err != nil || len(got) != 2 || got[0].Seq != 4 || got[1].Seq != 3 {
+		t.Fatalf("CaseEntries with a filter = %+v, %v; want seqs 4, 3", got, err)
+	}
+	// An index that names another case's line, or a changed line, is
+	// found as the file log's index is checked.
+	m.cases["CD-9ZZ1-AB3C"] = append(m.cases["CD-9ZZ1-AB3C"], 6)
+	_, err = a.CaseEntries("CD-9ZZ1-AB3C", nil, 0)
+	wantBroken(t, errors.Unwrap(err), 6, "entry of another case")
+	m.cases["CD-9ZZ1-AB3C"] = m.cases["CD-9ZZ1-AB3C"][:1]
+	m.lines[5] = bytes.Replace(m.lines[5], []byte("question.ask"), []byte("question.asK"), 1)
+	_, err = a.CaseEntries("CD-9ZZ1-AB3C", nil, 0)
+	wantBroken(t, errors.Unwrap(err), 5, "bad mac")
+	m.lines[5] = bytes.Replace(m.lines[5], []byte("question.asK"), []byte("question.ask"), 1)
 	if err := a.Backup(nil); !errors.Is(err, ErrInStore) {
 		t.Fatalf("Backup = %v, want ErrInStore", err)
 	}
@@ -208,5 +243,8 @@ func TestLinesStoreErrorsMarkedBrokenBecomeProblems(t *testing.T) {
 
 type failingLines struct{ err error }
 
-func (f failingLines) Append(func([]byte) (int64, []byte, []byte, error)) error { return f.err }
-func (f failingLines) Scan(func(int64, []byte) error) ([]byte, error)           { return nil, f.err }
+func (f failingLines) Append(func([]byte) (NewLine, error)) error     { return f.err }
+func (f failingLines) Scan(func(int64, []byte) error) ([]byte, error) { return nil, f.err }
+func (f failingLines) CaseLines(string, func(int64, []byte) bool) error {
+	return f.err
+}

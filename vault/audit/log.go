@@ -361,8 +361,7 @@ func (l *Log) Entries(filter func(Entry) bool, limit int) ([]Entry, error) {
 // through the whole log is checked by [Open], [Log.Entries] and [Verify].
 func (l *Log) CaseEntries(ref string, filter func(Entry) bool, limit int) ([]Entry, error) {
 	if l.lines != nil {
-		// No index: other front-ends append too. The whole chain is read.
-		return l.entriesLines(func(e Entry) bool { return e.Case == ref && (filter == nil || filter(e)) }, limit)
+		return l.caseEntriesLines(ref, filter, limit)
 	}
 	l.mu.Lock()
 	if l.f == nil {
