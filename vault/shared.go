@@ -90,6 +90,11 @@ func OpenShared(dir string, sh Shared, opts Options) (*Store, error) {
 		return nil, fmt.Errorf("vault: %w", err)
 	}
 	macKey, err := hkdf.Key(sha256.New, key, nil, keysLabel, 32)
+	if err != nil {
+		clear(key)
+		return nil, fmt.Errorf("vault: %w", err)
+	}
+	s.auditKey, err = hkdf.Key(sha256.New, key, nil, auditLabel, 32)
 	clear(key)
 	if err != nil {
 		return nil, fmt.Errorf("vault: %w", err)

@@ -196,6 +196,7 @@ type Store struct {
 	meta     backend.Meta
 	objects  backend.Blobs // nil for the embedded store
 	k        keyer
+	auditKey []byte          // the shared audit log's MAC key; nil for the embedded store
 	ctx      context.Context // cancelled when the store has closed
 	cancel   context.CancelFunc
 	reaper   reaper

@@ -95,7 +95,13 @@ func TestAdminActionsAudited(t *testing.T) {
 		t.Fatalf("audit verify: %s", out)
 	}
 	s.stop()
-	out, errOut, code := runCLI(t, "audit", "show", "--case", ref, "--data", s.data)
+	// Without a server, the log is read where it is kept: a demo on
+	// shared stores needs its configuration with the store section.
+	at := []string{"--data", s.data}
+	if s.store != "" {
+		at = []string{"--config", sharedConfig(t, s.data, s.store)}
+	}
+	out, errOut, code := runCLI(t, append([]string{"audit", "show", "--case", ref}, at...)...)
 	if code != 0 {
 		t.Fatalf("audit show without a server: exit %d\n%s", code, errOut)
 	}

@@ -70,6 +70,9 @@ type backuper struct {
 // write seals a backup to w. The audit entry comes first: no backup leaves
 // the server unaudited.
 func (b *backuper) write(w io.Writer) error {
+	if b.cfg.Store != nil {
+		return fmt.Errorf("%w: %w", control.ErrStoreBackup, vault.ErrSharedBackup)
+	}
 	if len(b.cfg.backup) == 0 {
 		return control.ErrNoBackupKey
 	}

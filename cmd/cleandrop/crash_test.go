@@ -290,6 +290,13 @@ func runCrash(t *testing.T, storeFile string) {
 
 		// The start swept what the kill left: nothing on disk that no
 		// committed item references, and the audit chain holds.
+		if storeFile != "" {
+			// The shared store's one audit chain, through the running
+			// server (there are no audit files on a front-end).
+			if out, errOut, code := runCLI(t, "audit", "verify", "--data", data); code != 0 {
+				t.Errorf("trial %d: audit verify: exit %d\n%s%s", trial, code, out, errOut)
+			}
+		}
 		s.stop()
 		if storeFile == "" {
 			a, err := vault.Account(filepath.Join(data, "vault"))
@@ -300,8 +307,10 @@ func runCrash(t *testing.T, storeFile string) {
 				t.Errorf("trial %d: vault accounting after the restart: %+v", trial, a)
 			}
 		}
-		if out, errOut, code := runCLI(t, "audit", "verify", "--data", data); code != 0 {
-			t.Errorf("trial %d: audit verify: exit %d\n%s%s", trial, code, out, errOut)
+		if storeFile == "" {
+			if out, errOut, code := runCLI(t, "audit", "verify", "--data", data); code != 0 {
+				t.Errorf("trial %d: audit verify: exit %d\n%s%s", trial, code, out, errOut)
+			}
 		}
 		if t.Failed() {
 			t.FailNow()

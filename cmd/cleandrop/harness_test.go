@@ -96,6 +96,7 @@ type server struct {
 	url            string
 	stdout, stderr *syncBuf
 	done           chan struct{}
+	store          string // the demo's --store file, if any
 }
 
 var readyURL = regexp.MustCompile(`cleandrop: ready: reporter interface: (http://\S+)`)
@@ -115,6 +116,7 @@ func startDemo(t testing.TB, extra ...string) *server {
 		args = append(args, "--store", f)
 	}
 	s := startServer(t, data, readyURL, args...)
+	s.store = f
 	if f != "" && !strings.Contains(s.stdout.String(), "vault in PostgreSQL") {
 		t.Fatalf("the demo did not take the distributed store:\n%s", s.stdout)
 	}

@@ -483,11 +483,39 @@ func cmdAudit(args []string, stdout, stderr io.Writer) error {
 	if _, err := parse(fs, args[1:], stderr); err != nil {
 		return err
 	}
-	dir, err := t.dataDir()
+	cfg, err := t.sharedConfig()
 	if err != nil {
 		return err
 	}
-	n, err := audit.Verify(auditDir(dir))
+	var n int64
+	where := ""
+	switch {
+	case cfg != nil:
+		n, err = verifySharedAudit(cfg)
+		where = " (the shared store's one chain)"
+	default:
+		// A running server checks its own log, wherever it keeps it;
+		// else the log's files are read here.
+		var c *control.Client
+		if c, err = t.client(); err != nil {
+			return err
+		}
+		n, err = c.VerifyAudit()
+		if !errors.Is(err, control.ErrNotRunning) {
+			if err != nil {
+				return explain(err)
+			}
+			break
+		}
+		var dir string
+		if dir, err = t.dataDir(); err != nil {
+			return err
+		}
+		n, err = audit.Verify(auditDir(dir))
+		if errors.Is(err, os.ErrNotExist) {
+			return hint(err, "a front-end of shared stores keeps its audit log in the database: pass --config FILE, its configuration with the \"store\" section")
+		}
+	}
 	if err != nil {
 		var p *audit.Problem
 		if errors.As(err, &p) && p.Hint != "" {
@@ -495,7 +523,7 @@ func cmdAudit(args []string, stdout, stderr io.Writer) error {
 		}
 		return err
 	}
-	fmt.Fprintf(stdout, "audit log ok: %d entries, chain and MACs intact\n", n)
+	fmt.Fprintf(stdout, "audit log ok: %d entries, chain and MACs intact%s\n", n, where)
 	return nil
 }
 
@@ -547,15 +575,20 @@ func dash(s string) string {
 
 // readAudit reads the audit log directly, for when no server holds it.
 func readAudit(t target, ref string, limit int) ([]control.AuditEntry, error) {
-	data, err := t.dataDir()
+	var filter func(audit.Entry) bool
+	if ref != "" {
+		filter = func(e audit.Entry) bool { return e.Case == ref }
+	}
+	cfg, err := t.sharedConfig()
 	if err != nil {
 		return nil, err
 	}
-	dir := auditDir(data)
-	if _, err := os.Stat(filepath.Join(dir, "audit.log")); err != nil {
-		return nil, hint(fmt.Errorf("no audit log in %s", data), "point at the server's data with --data DIR or --config FILE")
+	var es []audit.Entry
+	if cfg != nil {
+		es, err = readSharedAudit(cfg, filter, limit)
+	} else {
+		es, err = readAuditFiles(t, filter, limit)
 	}
-	l, err := audit.Open(dir, nil)
 	if err != nil {
 		var p *audit.Problem
 		if errors.As(err, &p) && p.Hint != "" {
@@ -563,18 +596,27 @@ func readAudit(t target, ref string, limit int) ([]control.AuditEntry, error) {
 		}
 		return nil, err
 	}
-	defer l.Close()
-	var filter func(audit.Entry) bool
-	if ref != "" {
-		filter = func(e audit.Entry) bool { return e.Case == ref }
-	}
-	es, err := l.Entries(filter, limit)
-	if err != nil {
-		return nil, err
-	}
 	out := make([]control.AuditEntry, 0, len(es))
 	for _, e := range es {
 		out = append(out, control.AuditEntry(e))
 	}
 	return out, nil
+}
+
+// readAuditFiles reads the audit log in the data directory's files.
+func readAuditFiles(t target, filter func(audit.Entry) bool, limit int) ([]audit.Entry, error) {
+	data, err := t.dataDir()
+	if err != nil {
+		return nil, err
+	}
+	dir := auditDir(data)
+	if _, err := os.Stat(filepath.Join(dir, "audit.log")); err != nil {
+		return nil, hint(fmt.Errorf("no audit log in %s", data), "point at the server's data with --data DIR or --config FILE (a front-end of shared stores: its configuration with the \"store\" section)")
+	}
+	l, err := audit.Open(dir, nil)
+	if err != nil {
+		return nil, err
+	}
+	defer l.Close()
+	return l.Entries(filter, limit)
 }

@@ -164,7 +164,7 @@ func serve(cfg *Config, o serveOpts) error {
 	if err != nil {
 		return err
 	}
-	auditLog, err := audit.Open(auditDir(cfg.DataDir), nil)
+	auditLog, err := openAudit(cfg, store)
 	if err != nil {
 		var p *audit.Problem
 		if errors.As(err, &p) && p.Hint != "" {

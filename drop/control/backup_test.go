@@ -3,6 +3,7 @@ package control
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"os"
@@ -49,6 +50,13 @@ func TestBackupRoute(t *testing.T) {
 		var ce *Error
 		if err := c.Backup(io.Discard); !errors.As(err, &ce) || ce.Status != http.StatusConflict || !strings.Contains(ce.Hint, "backup_recipients") {
 			t.Fatalf("Backup without a key: %v", err)
+		}
+	})
+	t.Run("shared stores", func(t *testing.T) {
+		c := backupServer(t, func(io.Writer) error { return fmt.Errorf("%w: detail", ErrStoreBackup) })
+		var ce *Error
+		if err := c.Backup(io.Discard); !errors.As(err, &ce) || ce.Status != http.StatusConflict || !strings.Contains(ce.Hint, "pg_dump") {
+			t.Fatalf("Backup of a front-end of shared stores: %v", err)
 		}
 	})
 	t.Run("cut midway", func(t *testing.T) {

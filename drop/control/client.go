@@ -148,6 +148,14 @@ func (c *Client) Audit(ref string, limit int) ([]AuditEntry, error) {
 	return out, err
 }
 
+// VerifyAudit has the server check its whole audit log and returns the
+// number of entries; a broken log gives an [*Error] with status 409.
+func (c *Client) VerifyAudit() (int64, error) {
+	var out AuditCount
+	err := c.json(http.MethodGet, "/v1/audit/verify", nil, &out)
+	return out.Entries, err
+}
+
 // NewToken makes a bearer token for the desk's JSON API for an officer.
 func (c *Client) NewToken(name, label string) (NewToken, error) {
 	var out NewToken

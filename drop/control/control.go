@@ -31,6 +31,14 @@ type AuditLog interface {
 	// Entries returns at most limit entries that filter accepts (nil:
 	// all), newest first.
 	Entries(filter func(audit.Entry) bool, limit int) ([]audit.Entry, error)
+	// Verify checks the whole log and returns its number of entries; a
+	// broken log gives an error wrapping audit.ErrBroken.
+	Verify() (int64, error)
+}
+
+// AuditCount is the answer of /v1/audit/verify.
+type AuditCount struct {
+	Entries int64 `json:"entries"`
 }
 
 // AuditEntry is one audit log entry as the API returns it.
@@ -88,6 +96,11 @@ type Backup func(w io.Writer) error
 // no key to seal backups to.
 var ErrNoBackupKey = errors.New("the configuration names no backup_recipients")
 
+// ErrStoreBackup is what a [Backup] returns when the vault is in shared
+// stores, which a front-end's backup cannot hold: they are backed up with
+// their own tools.
+var ErrStoreBackup = errors.New("the vault and its audit log are in the shared stores, which a front-end's backup cannot hold")
+
 // Handler serves the control API. ops carries out every action on a case,
 // recorded in the audit log as the administrator's; au, when not nil, is
 // the audit log served at /v1/audit; off, when not nil, manages officer
@@ -109,6 +122,7 @@ func Handler(st Store, ops *casework.Desk, au AuditLog, off Officers, bk Backup,
 	})
 	if au != nil {
 		r.Get("/v1/audit", a.audit)
+		r.Get("/v1/audit/verify", a.verifyAudit)
 	}
 	if off != nil {
 		a.officerRoutes(r, off)
@@ -220,6 +234,10 @@ func (a *api) backup(w http.ResponseWriter, r *http.Request) {
 			writeErr(w, http.StatusConflict, err.Error(),
 				`add "backup_recipients": ["age1..."] to the configuration (a key made offline with 'cleandrop keygen'), and restart the server`)
 			return
+		case cw.n == 0 && errors.Is(err, ErrStoreBackup):
+			writeErr(w, http.StatusConflict, err.Error(),
+				"back up the PostgreSQL database (pg_dump, or its replicas) and the bucket with their own tools, and keep vault.key, the pepper and the signing key of one front-end offline (docs/operations.md, national deployment)")
+			return
 		case cw.n == 0:
 			a.internal(w, "backup", err)
 			return
@@ -303,6 +321,22 @@ func (a *api) audit(w http.ResponseWriter, r *http.Request) {
 		out = append(out, AuditEntry(e))
 	}
 	writeJSON(w, http.StatusOK, out)
+}
+
+// verifyAudit checks the server's whole audit log: its files, or the one
+// chain in the shared store that every front-end appends to.
+func (a *api) verifyAudit(w http.ResponseWriter, r *http.Request) {
+	n, err := a.au.Verify()
+	var p *audit.Problem
+	switch {
+	case errors.As(err, &p):
+		writeErr(w, http.StatusConflict, fmt.Sprintf("audit log broken after %d good entries: %v", n, p), p.Hint)
+		return
+	case err != nil:
+		a.internal(w, "audit verify", err)
+		return
+	}
+	writeJSON(w, http.StatusOK, AuditCount{Entries: n})
 }
 
 func (a *api) internal(w http.ResponseWriter, step string, err error) {

@@ -21,7 +21,12 @@ const (
 // it appends: its key, a head for that entry and the log's lines up to
 // it, which it verifies against that head before handing them out. put
 // gets each part's name, exact size and bytes, and must read all of them.
+//
+// A log in a store ([OpenLines]) gives [ErrInStore].
 func (l *Log) Backup(put func(name string, size int64, r io.Reader) error) error {
+	if l.lines != nil {
+		return ErrInStore
+	}
 	l.mu.Lock()
 	if l.f == nil {
 		l.mu.Unlock()

@@ -48,6 +48,16 @@
 // encrypted. [Log.Append] rejects control characters and over-long fields,
 // but cannot tell what is sensitive; callers must.
 //
+// # In a shared store
+//
+// Front-ends that share one vault (PostgreSQL and a bucket) share one log:
+// [OpenLines] keeps the same lines and head in a [Lines] store instead of
+// files, and every [Log.Append] reads and advances the head and writes the
+// line in one serializable transaction, so the front-ends append to one
+// chain with no gap or fork. [VerifyLines] checks it as [Verify] checks
+// files. The key is given by the caller (the vault derives it from its
+// own key); such a log has no files, no file times and no [Log.Backup].
+//
 // # What it does not promise
 //
 // Anyone who can read audit.key can forge a consistent log, and anyone who

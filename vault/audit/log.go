@@ -67,6 +67,11 @@ type Log struct {
 	// cases indexes the entries that name a case, by case reference, in
 	// log order, for [Log.CaseEntries]: 16 bytes per such entry.
 	cases map[string][]lineAt
+
+	// lines, when not nil, keeps the log in a shared store ([OpenLines])
+	// instead of dir's files; closed then marks a closed log.
+	lines  Lines
+	closed bool
 }
 
 // lineAt is where entry seq's line starts in the log file.
@@ -182,6 +187,9 @@ func (l *Log) Append(e Entry) (Entry, error) {
 	if err := check(e); err != nil {
 		return Entry{}, fmt.Errorf("append audit entry: %w", err)
 	}
+	if l.lines != nil {
+		return l.appendLines(e)
+	}
 	l.mu.Lock()
 	if l.f == nil {
 		l.mu.Unlock()
@@ -264,7 +272,14 @@ func (l *Log) touched() []string {
 // (vault.Store.OnTick), so the log's file times follow that schedule and
 // not anyone's actions. A zero at ends the schedule: waiting entries are
 // written at once, and later ones as they come.
+//
+// A log in a store ([OpenLines]) commits on its store's schedule: Tick
+// does nothing, and never waits (an append holds the log's lock while it
+// waits for the store's commit step, which the tick's goroutine opens).
 func (l *Log) Tick(at time.Time) {
+	if l.lines != nil {
+		return
+	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	l.scheduled = !at.IsZero()
@@ -298,6 +313,9 @@ func (l *Log) flush() {
 // filter is nil), newest first, at most limit of them (all, if limit <= 0).
 // It verifies the log as it reads it and fails if the log is broken.
 func (l *Log) Entries(filter func(Entry) bool, limit int) ([]Entry, error) {
+	if l.lines != nil {
+		return l.entriesLines(filter, limit)
+	}
 	l.mu.Lock()
 	if l.f == nil {
 		l.mu.Unlock()
@@ -342,6 +360,9 @@ func (l *Log) Entries(filter func(Entry) bool, limit int) ([]Entry, error) {
 // length. Each line read is checked (form, MAC, seq); the hash chain
 // through the whole log is checked by [Open], [Log.Entries] and [Verify].
 func (l *Log) CaseEntries(ref string, filter func(Entry) bool, limit int) ([]Entry, error) {
+	if l.lines != nil {
+		return l.caseEntriesLines(ref, filter, limit)
+	}
 	l.mu.Lock()
 	if l.f == nil {
 		l.mu.Unlock()
@@ -389,6 +410,10 @@ func (l *Log) CaseEntries(ref string, filter func(Entry) bool, limit int) ([]Ent
 func (l *Log) Close() error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	if l.lines != nil {
+		l.closed = true
+		return nil
+	}
 	if l.f == nil {
 		return nil
 	}
