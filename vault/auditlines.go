@@ -3,12 +3,8 @@ package vault
 import (
 	"bytes"
 	"context"
-	"crypto/hkdf"
-	"crypto/sha256"
 	"errors"
 	"fmt"
-	"os"
-	"path/filepath"
 	"slices"
 	"strconv"
 
@@ -207,44 +203,13 @@ func (a *AuditLines) CaseLines(ref string, fn func(seq int64, line []byte) bool)
 // while front-ends run. It gives [ErrOtherKey] if the stores were made
 // with another key. Closing sh.Meta is the caller's.
 func OpenSharedAudit(ctx context.Context, dir string, sh Shared) (*AuditLines, error) {
-	key, err := os.ReadFile(filepath.Join(dir, keyFile))
+	v, err := readShared(dir, sh.Meta)
 	if err != nil {
-		return nil, fmt.Errorf("vault: %w", err)
+		return nil, err
 	}
-	defer clear(key)
-	if len(key) != 32 {
-		return nil, fmt.Errorf("vault: %s: want 32 bytes, have %d", keyFile, len(key))
-	}
-	metaKey, err := hkdf.Key(sha256.New, key, nil, metaLabel, 32)
-	if err != nil {
-		return nil, fmt.Errorf("vault: %w", err)
-	}
-	auditKey, err := hkdf.Key(sha256.New, key, nil, auditLabel, 32)
-	if err != nil {
-		return nil, fmt.Errorf("vault: %w", err)
-	}
-	macKey, err := hkdf.Key(sha256.New, key, nil, keysLabel, 32)
-	if err != nil {
-		return nil, fmt.Errorf("vault: %w", err)
-	}
-	sealed, err := backend.Sealed(sh.Meta, metaKey)
-	clear(metaKey)
-	if err != nil {
-		return nil, fmt.Errorf("vault: %w", err)
-	}
-	err = sealed.View(ctx, func(tx backend.Tx) error {
-		v, err := tx.Get(checkKey)
-		switch {
-		case errors.Is(err, backend.ErrNotFound):
-			return nil // no vault yet: an empty log
-		case errors.Is(err, backend.ErrTampered):
-			return ErrOtherKey
-		case err != nil:
-			return err
-		case !bytes.Equal(v, []byte(checkValue)):
-			return ErrOtherKey
-		}
-		return nil
+	err = v.meta.View(ctx, func(tx backend.Tx) error {
+		_, err := proveKey(tx, false) // no vault yet: an empty log
+		return err
 	})
 	if errors.Is(err, ErrOtherKey) {
 		return nil, err
@@ -252,5 +217,5 @@ func OpenSharedAudit(ctx context.Context, dir string, sh Shared) (*AuditLines, e
 	if err != nil {
 		return nil, dbErr("check key", err)
 	}
-	return &AuditLines{meta: sealed, k: keyer{mac: macKey}, key: auditKey, ctx: ctx}, nil
+	return &AuditLines{meta: v.meta, k: v.k, key: v.auditKey, ctx: ctx}, nil
 }

@@ -85,27 +85,11 @@ func OpenShared(dir string, sh Shared, opts Options) (*Store, error) {
 	if err != nil {
 		return nil, err
 	}
-	metaKey, err := hkdf.Key(sha256.New, key, nil, metaLabel, 32)
+	v, err := deriveShared(key, sh.Meta)
 	if err != nil {
-		return nil, fmt.Errorf("vault: %w", err)
+		return nil, err
 	}
-	macKey, err := hkdf.Key(sha256.New, key, nil, keysLabel, 32)
-	if err != nil {
-		clear(key)
-		return nil, fmt.Errorf("vault: %w", err)
-	}
-	s.auditKey, err = hkdf.Key(sha256.New, key, nil, auditLabel, 32)
-	clear(key)
-	if err != nil {
-		return nil, fmt.Errorf("vault: %w", err)
-	}
-	sealed, err := backend.Sealed(sh.Meta, metaKey)
-	clear(metaKey)
-	if err != nil {
-		return nil, fmt.Errorf("vault: %w", err)
-	}
-	s.meta = sealed
-	s.k = keyer{mac: macKey}
+	s.meta, s.k, s.auditKey = v.meta, v.k, v.auditKey
 	if err := s.checkKey(); err != nil {
 		s.cancel()
 		return nil, err
@@ -128,18 +112,8 @@ func (s *Store) checkKey() error {
 	ctx, cancel := context.WithTimeout(s.ctx, metaTimeout)
 	defer cancel()
 	err := s.meta.Update(ctx, func(tx backend.Tx) error {
-		v, err := tx.Get(checkKey)
-		switch {
-		case errors.Is(err, backend.ErrNotFound):
-			return tx.Put(checkKey, []byte(checkValue))
-		case errors.Is(err, backend.ErrTampered):
-			return ErrOtherKey
-		case err != nil:
-			return err
-		case !bytes.Equal(v, []byte(checkValue)):
-			return ErrOtherKey
-		}
-		return nil
+		_, err := proveKey(tx, true)
+		return err
 	})
 	if errors.Is(err, ErrOtherKey) {
 		return err
@@ -148,6 +122,67 @@ func (s *Store) checkKey() error {
 		return fmt.Errorf("vault: open the shared store: %w", dbErr("check key", err))
 	}
 	return nil
+}
+
+// sharedView is what a vault key gives over a shared store: its records
+// sealed, the keyer that hides its keys' parts, the audit log's MAC key.
+type sharedView struct {
+	meta     backend.Meta
+	k        keyer
+	auditKey []byte
+}
+
+// deriveShared derives from key, which it clears, the keys of a shared
+// store whose records are in meta.
+func deriveShared(key []byte, meta backend.Meta) (sharedView, error) {
+	defer clear(key)
+	if len(key) != 32 {
+		return sharedView{}, fmt.Errorf("vault: %s: want 32 bytes, have %d", keyFile, len(key))
+	}
+	var keys [3][]byte
+	for i, label := range []string{metaLabel, keysLabel, auditLabel} {
+		k, err := hkdf.Key(sha256.New, key, nil, label, 32)
+		if err != nil {
+			return sharedView{}, fmt.Errorf("vault: %w", err)
+		}
+		keys[i] = k
+	}
+	sealed, err := backend.Sealed(meta, keys[0])
+	clear(keys[0])
+	if err != nil {
+		return sharedView{}, fmt.Errorf("vault: %w", err)
+	}
+	return sharedView{meta: sealed, k: keyer{mac: keys[1]}, auditKey: keys[2]}, nil
+}
+
+// readShared is deriveShared with the key in dir, which it never makes.
+func readShared(dir string, meta backend.Meta) (sharedView, error) {
+	key, err := os.ReadFile(filepath.Join(dir, keyFile))
+	if err != nil {
+		return sharedView{}, fmt.Errorf("vault: %w", err)
+	}
+	return deriveShared(key, meta)
+}
+
+// proveKey reads the check value in tx (of a sealed Meta): fresh when the
+// store holds none yet, which it then writes if write is set; [ErrOtherKey]
+// when the value does not open under this key.
+func proveKey(tx backend.Tx, write bool) (fresh bool, err error) {
+	v, err := tx.Get(checkKey)
+	switch {
+	case errors.Is(err, backend.ErrNotFound):
+		if write {
+			return true, tx.Put(checkKey, []byte(checkValue))
+		}
+		return true, nil
+	case errors.Is(err, backend.ErrTampered):
+		return false, ErrOtherKey
+	case err != nil:
+		return false, err
+	case !bytes.Equal(v, []byte(checkValue)):
+		return false, ErrOtherKey
+	}
+	return false, nil
 }
 
 // writeObject is [spill.Write] in a shared store: the first inlineMax bytes
@@ -344,33 +379,15 @@ func CheckShared(ctx context.Context, dir string, sh Shared) (fresh bool, err er
 	if err != nil {
 		return false, fmt.Errorf("vault: %w", err)
 	}
-	if len(key) != 32 {
-		return false, fmt.Errorf("vault: %s: want 32 bytes, have %d", keyFile, len(key))
-	}
-	metaKey, err := hkdf.Key(sha256.New, key, nil, metaLabel, 32)
-	clear(key)
+	v, err := deriveShared(key, sh.Meta)
 	if err != nil {
-		return false, fmt.Errorf("vault: %w", err)
+		return false, err
 	}
-	sealed, err := backend.Sealed(sh.Meta, metaKey)
-	clear(metaKey)
-	if err != nil {
-		return false, fmt.Errorf("vault: %w", err)
-	}
-	err = sealed.View(ctx, func(tx backend.Tx) error {
-		v, err := tx.Get(checkKey)
-		switch {
-		case errors.Is(err, backend.ErrNotFound):
-			fresh = true
-			return nil
-		case errors.Is(err, backend.ErrTampered):
-			return ErrOtherKey
-		case err != nil:
-			return err
-		case !bytes.Equal(v, []byte(checkValue)):
-			return ErrOtherKey
-		}
-		return nil
+	clear(v.auditKey)
+	err = v.meta.View(ctx, func(tx backend.Tx) error {
+		var err error
+		fresh, err = proveKey(tx, false)
+		return err
 	})
 	if err != nil && !errors.Is(err, ErrOtherKey) {
 		err = dbErr("check key", err)
@@ -386,20 +403,11 @@ func CheckShared(ctx context.Context, dir string, sh Shared) (fresh bool, err er
 // the listing and the reading of the records counts as Missing.
 func AccountShared(ctx context.Context, dir string, sh Shared) (Accounting, error) {
 	var a Accounting
-	key, err := os.ReadFile(filepath.Join(dir, keyFile))
+	v, err := readShared(dir, sh.Meta)
 	if err != nil {
 		return a, fmt.Errorf("vault: account: %w", err)
 	}
-	metaKey, err := hkdf.Key(sha256.New, key, nil, metaLabel, 32)
-	clear(key)
-	if err != nil {
-		return a, fmt.Errorf("vault: account: %w", err)
-	}
-	sealed, err := backend.Sealed(sh.Meta, metaKey)
-	clear(metaKey)
-	if err != nil {
-		return a, fmt.Errorf("vault: account: %w", err)
-	}
+	clear(v.auditKey)
 	// Blobs first, records second: a batch committing in between is
 	// seen with its records.
 	blobs := map[string]int64{}
@@ -409,7 +417,7 @@ func AccountShared(ctx context.Context, dir string, sh Shared) (Accounting, erro
 	}); err != nil {
 		return a, fmt.Errorf("vault: account: %w", dbErr("list objects", err))
 	}
-	r, err := loadRefs(ctx, sealed)
+	r, err := loadRefs(ctx, v.meta)
 	if err != nil {
 		return a, fmt.Errorf("vault: account: %w", dbErr("read items", err))
 	}
