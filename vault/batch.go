@@ -16,6 +16,7 @@ import (
 	"filippo.io/age"
 
 	"cleandrop/vault/backend"
+	"cleandrop/vault/durable"
 )
 
 // inlineMax is the largest sealed item kept in memory and stored in Badger.
@@ -676,10 +677,6 @@ func (s *spill) claim() error {
 	return nil
 }
 
-// writebackEvery is how much an item writes to its slot between two
-// requests to start writing it out.
-const writebackEvery = 8 << 20
-
 // append writes p at the end of what the batch wrote to its slot.
 func (s *spill) append(p []byte) error {
 	n, err := s.pk.f.WriteAt(p, s.b.pos)
@@ -690,8 +687,8 @@ func (s *spill) append(p []byte) error {
 	if err != nil {
 		return spaceErr(err)
 	}
-	if s.b.pos-s.wb >= writebackEvery {
-		startWriteback(s.pk.f, s.wb, s.b.pos-s.wb)
+	if s.b.pos-s.wb >= durable.WritebackEvery {
+		durable.StartWriteback(s.pk.f, s.wb, s.b.pos-s.wb)
 		s.wb = s.b.pos
 		// A long upload that crosses the free-space floor is cut.
 		return s.b.s.room()

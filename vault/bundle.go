@@ -156,12 +156,16 @@ func newBundleWriter(w io.Writer, day string) *bundleWriter {
 
 // put writes one file of size bytes read from r.
 func (b *bundleWriter) put(name string, size int64, r io.Reader) error {
-	hdr := &tar.Header{Typeflag: tar.TypeReg, Name: name, Size: size, Mode: 0o600, ModTime: b.mtime}
-	if err := b.tw.WriteHeader(hdr); err != nil {
+	if err := b.head(name, size); err != nil {
 		return err
 	}
 	_, err := io.Copy(b.tw, r)
 	return err
+}
+
+// head starts a file of size bytes, which the caller then writes to b.tw.
+func (b *bundleWriter) head(name string, size int64) error {
+	return b.tw.WriteHeader(&tar.Header{Typeflag: tar.TypeReg, Name: name, Size: size, Mode: 0o600, ModTime: b.mtime})
 }
 
 // exportItem copies one item's ciphertext into the bundle, checking it
@@ -172,8 +176,12 @@ func (s *Store) exportItem(bw *bundleWriter, ref string, it Item, file string) e
 		return err
 	}
 	defer rc.Close()
+	if err := bw.head(file, it.Size); err != nil {
+		return err
+	}
+	// Hashed a buffer ahead of the writing, on the other core.
 	h := sha256.New()
-	if err := bw.put(file, it.Size, io.TeeReader(rc, h)); err != nil {
+	if _, err := copyHashed(bw.tw, rc, h); err != nil {
 		return err
 	}
 	if hex.EncodeToString(h.Sum(nil)) != it.SHA256 {

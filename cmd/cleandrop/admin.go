@@ -10,6 +10,7 @@ import (
 	"text/tabwriter"
 
 	"cleandrop/drop/control"
+	"cleandrop/vault/durable"
 )
 
 // target adds the flags that find a running server's control socket.
@@ -130,7 +131,9 @@ func createNew(path, why string, write func(io.Writer) error) (opened bool, err 
 	if err != nil {
 		return false, err
 	}
-	err = write(f)
+	// The kernel writes a large bundle out while it arrives, so the
+	// closing sync waits for its last megabytes only.
+	err = write(durable.NewWriter(f))
 	if err == nil {
 		err = f.Sync()
 	}

@@ -108,11 +108,18 @@ func (c *Client) Export(ref string, w io.Writer) error {
 		return err
 	}
 	defer resp.Body.Close()
-	if _, err := io.Copy(w, resp.Body); err != nil {
+	// A megabyte per read and write instead of io.Copy's 32 KiB (an
+	// *os.File's ReadFrom would copy in 32 KiB too): a bundle of a large
+	// case then costs a fraction of the system calls.
+	if _, err := io.CopyBuffer(writerOnly{w}, resp.Body, make([]byte, 1<<20)); err != nil {
 		return fmt.Errorf("export cut short: %w", err)
 	}
 	return nil
 }
+
+// writerOnly hides any ReadFrom of its writer, so that io.CopyBuffer uses
+// the buffer it is given.
+type writerOnly struct{ io.Writer }
 
 // Ask seals an officer's question into a case.
 func (c *Client) Ask(ref string, text []byte) error {
