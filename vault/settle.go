@@ -165,15 +165,7 @@ func (s *Store) settleCase(ref, today string) error {
 	// copies, and on any failure the copies are deleted again.
 	copies := map[int]string{}
 	var made []string
-	drop := func(names []string) {
-		for _, n := range names {
-			ctx, cancel := context.WithTimeout(context.WithoutCancel(s.ctx), metaTimeout)
-			if err := s.objects.Delete(ctx, n); err != nil {
-				s.log.Warn("vault: settle: delete an object", "err", dbErr("delete object", err))
-			}
-			cancel()
-		}
-	}
+	drop := func(names []string) { s.deleteObjects(names, "settle: delete an object") }
 	if c, ok := s.objects.(backend.Copier); ok {
 		for _, it := range items {
 			if it.Object == "" {

@@ -251,14 +251,21 @@ func (b *Batch) abortUploads(items []*pending) {
 // deleteObjects deletes the objects the batch committed; b.mu is held. A
 // failure leaves them to the reaper.
 func (b *Batch) deleteObjects() {
-	for _, name := range b.objects {
-		ctx, cancel := context.WithTimeout(context.WithoutCancel(b.s.ctx), metaTimeout)
-		if err := b.s.objects.Delete(ctx, name); err != nil {
-			b.s.log.Warn("vault: delete the object of a failed batch", "err", dbErr("delete object", err))
+	b.s.deleteObjects(b.objects, "delete the object of a failed batch")
+	b.objects = nil
+}
+
+// deleteObjects deletes the shared store's objects names, each within
+// metaTimeout, even once the vault is closing; a failure is logged with
+// what, and the reaper removes the object later.
+func (s *Store) deleteObjects(names []string, what string) {
+	for _, name := range names {
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(s.ctx), metaTimeout)
+		if err := s.objects.Delete(ctx, name); err != nil {
+			s.log.Warn("vault: "+what, "err", dbErr("delete object", err))
 		}
 		cancel()
 	}
-	b.objects = nil
 }
 
 func abortUpload(s *Store, up backend.Upload) {

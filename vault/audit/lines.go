@@ -215,26 +215,11 @@ func (l *Log) entriesLines(filter func(Entry) bool, limit int) ([]Entry, error) 
 	if closed {
 		return nil, errors.New("read audit log: log closed")
 	}
-	var got []Entry
-	_, err := scanLines(l.lines, l.key, func(e Entry) {
-		if filter != nil && !filter(e) {
-			return
-		}
-		got = append(got, e)
-		if limit > 0 && len(got) >= 2*limit {
-			got = append(got[:0], got[len(got)-limit:]...)
-		}
-	})
-	if err != nil {
+	c := newest{filter: filter, limit: limit}
+	if _, err := scanLines(l.lines, l.key, c.add); err != nil {
 		return nil, fmt.Errorf("read audit log: %w", err)
 	}
-	if limit > 0 && len(got) > limit {
-		got = got[len(got)-limit:]
-	}
-	for i, j := 0, len(got)-1; i < j; i, j = i+1, j-1 {
-		got[i], got[j] = got[j], got[i]
-	}
-	return got, nil
+	return c.entries(), nil
 }
 
 // Verify checks the whole log, as [Verify] or [VerifyLines] does, and

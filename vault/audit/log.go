@@ -330,26 +330,41 @@ func (l *Log) Entries(filter func(Entry) bool, limit int) ([]Entry, error) {
 		return nil, fmt.Errorf("read audit log: %w", err)
 	}
 	defer rf.Close()
-	var got []Entry
-	_, err = scan(io.NewSectionReader(rf, 0, size), l.key, &want, func(e Entry, _ int64) {
-		if filter != nil && !filter(e) {
-			return
-		}
-		got = append(got, e)
-		if limit > 0 && len(got) >= 2*limit {
-			got = append(got[:0], got[len(got)-limit:]...)
-		}
-	})
+	c := newest{filter: filter, limit: limit}
+	_, err = scan(io.NewSectionReader(rf, 0, size), l.key, &want, func(e Entry, _ int64) { c.add(e) })
 	if err != nil {
 		return nil, fmt.Errorf("read audit log: %w", err)
 	}
-	if limit > 0 && len(got) > limit {
-		got = got[len(got)-limit:]
+	return c.entries(), nil
+}
+
+// newest collects, from entries read oldest first, the newest limit (all,
+// if limit <= 0) that filter accepts (all, if filter is nil), in memory
+// for at most twice limit.
+type newest struct {
+	filter func(Entry) bool
+	limit  int
+	got    []Entry
+}
+
+func (c *newest) add(e Entry) {
+	if c.filter != nil && !c.filter(e) {
+		return
 	}
-	for i, j := 0, len(got)-1; i < j; i, j = i+1, j-1 {
-		got[i], got[j] = got[j], got[i]
+	c.got = append(c.got, e)
+	if c.limit > 0 && len(c.got) >= 2*c.limit {
+		c.got = append(c.got[:0], c.got[len(c.got)-c.limit:]...)
 	}
-	return got, nil
+}
+
+// entries returns what was collected, newest first.
+func (c *newest) entries() []Entry {
+	got := c.got
+	if c.limit > 0 && len(got) > c.limit {
+		got = got[len(got)-c.limit:]
+	}
+	slices.Reverse(got)
+	return got
 }
 
 // CaseEntries returns the entries about case ref for which filter returns

@@ -247,10 +247,11 @@ func committedSize(v []byte) (int64, bool) {
 	return n, err == nil && n >= 0
 }
 
-// Open implements [backend.Blobs].
-func (s *Store) Open(ctx context.Context, name string) (backend.Blob, error) {
+// committed returns the size of committed blob name, or
+// [backend.ErrNotFound] for a name that is not one.
+func (s *Store) committed(ctx context.Context, name string) (int64, error) {
 	if !backend.ValidName(name) {
-		return nil, backend.ErrNotFound
+		return 0, backend.ErrNotFound
 	}
 	var size int64
 	err := s.meta.View(ctx, func(tx backend.Tx) error {
@@ -264,6 +265,12 @@ func (s *Store) Open(ctx context.Context, name string) (backend.Blob, error) {
 		}
 		return nil
 	})
+	return size, err
+}
+
+// Open implements [backend.Blobs].
+func (s *Store) Open(ctx context.Context, name string) (backend.Blob, error) {
+	size, err := s.committed(ctx, name)
 	if err != nil {
 		return nil, err
 	}
@@ -315,21 +322,7 @@ func (s *Store) Delete(ctx context.Context, name string) error {
 // Copy implements [backend.Copier] with a server-side copy (in parts for
 // a large object), committed by its own record like an upload.
 func (s *Store) Copy(ctx context.Context, name string) (string, int64, error) {
-	if !backend.ValidName(name) {
-		return "", 0, backend.ErrNotFound
-	}
-	var size int64
-	err := s.meta.View(ctx, func(tx backend.Tx) error {
-		v, err := tx.Get(s.record(name))
-		if err != nil {
-			return err
-		}
-		var ok bool
-		if size, ok = committedSize(v); !ok {
-			return backend.ErrNotFound
-		}
-		return nil
-	})
+	size, err := s.committed(ctx, name)
 	if err != nil {
 		return "", 0, err
 	}
