@@ -82,6 +82,24 @@ func (s *Store) Cases() ([]Case, error) {
 // OpenItem returns the ciphertext of item id of case ref exactly as stored:
 // a binary age file. It returns [ErrNotFound] for an unknown case or item.
 func (s *Store) OpenItem(ref string, id int) (io.ReadCloser, error) {
+	rc, err := s.openItem(ref, id)
+	if errors.Is(err, errObjectMoved) {
+		// Another front-end settled the case between the record's read
+		// and the object's open: the record now names the copy.
+		rc, err = s.openItem(ref, id)
+	}
+	return rc, err
+}
+
+// beforeObjectOpen, set by tests, runs between an item record's read and
+// its object's open.
+var beforeObjectOpen func()
+
+// errObjectMoved is openItem's error for an object its record named and
+// the shared store no longer holds.
+var errObjectMoved = errors.New("object not found")
+
+func (s *Store) openItem(ref string, id int) (io.ReadCloser, error) {
 	var rec itemRecord
 	var inline []byte
 	ref = normalizeRef(ref)
@@ -104,7 +122,13 @@ func (s *Store) OpenItem(ref string, id int) (io.ReadCloser, error) {
 		if s.objects == nil || !backend.ValidName(rec.Object) {
 			return nil, fmt.Errorf("vault: item %d: bad object name", id)
 		}
+		if beforeObjectOpen != nil {
+			beforeObjectOpen()
+		}
 		b, err := s.objects.Open(s.ctx, rec.Object)
+		if errors.Is(err, backend.ErrNotFound) {
+			return nil, fmt.Errorf("vault: item %d: %w", id, errObjectMoved)
+		}
 		if err != nil {
 			return nil, fmt.Errorf("vault: item %d: %w", id, dbErr("open object", err))
 		}

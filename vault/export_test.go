@@ -42,3 +42,16 @@ func (s *Store) Settled() (rounds, cases int) {
 	defer s.settler.mu.Unlock()
 	return s.settler.rounds, s.settler.cases
 }
+
+// SetBeforeObjectOpen makes fn run between the read of an item's record
+// and the open of its object in a shared store, until the returned
+// function restores nothing there.
+func SetBeforeObjectOpen(fn func()) (restore func()) {
+	beforeObjectOpen = fn
+	return func() { beforeObjectOpen = nil }
+}
+
+// SettleCase settles case ref now, as the first tick of a later day would.
+func (s *Store) SettleCase(ref string) error {
+	return s.settleCase(normalizeRef(ref), "9999-12-31")
+}

@@ -565,3 +565,51 @@ func median(xs []float64) float64 {
 	slices.Sort(s)
 	return s[len(s)/2]
 }
+
+// TestSharedPostgresS3OpenWhileSettled: an item opened while another
+// front-end settles its case (the record read, then the object copied
+// away and the original deleted, then the open) still opens, from the
+// copy, byte for byte: an export in flight on one front-end survives the
+// settling another one runs after midnight.
+func TestSharedPostgresS3OpenWhileSettled(t *testing.T) {
+	d := startDistributed(t)
+	agency := must(age.GenerateX25519Identity())
+	opts := vault.Options{Agencies: []vault.Agency{{ID: "a1", Recipients: []age.Recipient{agency.Recipient()}}}}
+	dir := t.TempDir()
+	s := d.opener(t, dir, opts)
+	acc, _ := storetest.NewAccess(t)
+	b, err := s.NewCase("a1", acc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	storetest.Put(t, b, vault.KindReport, "", []byte("report"))
+	storetest.Put(t, b, vault.KindAttachment, "f.bin", bytes.Repeat([]byte{7}, 200_000))
+	ref := storetest.Commit(t, b)
+	c, err := s.Case(ref)
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := c.Items[len(c.Items)-1].ID
+	read := func() []byte {
+		rc, err := s.OpenItem(ref, id)
+		if err != nil {
+			t.Fatalf("open the item: %v", err)
+		}
+		defer rc.Close()
+		return must(io.ReadAll(rc))
+	}
+	want := read()
+
+	settled := false
+	defer vault.SetBeforeObjectOpen(func() {
+		if !settled {
+			settled = true
+			if err := s.SettleCase(ref); err != nil {
+				t.Errorf("settle: %v", err)
+			}
+		}
+	})()
+	if got := read(); !settled || !bytes.Equal(got, want) {
+		t.Fatalf("opened while settled (settled: %v): %d bytes, want the %d stored", settled, len(got), len(want))
+	}
+}
