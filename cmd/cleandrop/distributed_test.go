@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"crypto/rand"
 	"fmt"
+	"html"
 	"net/http"
 	"net/url"
 	"os"
@@ -19,6 +20,7 @@ import (
 
 	"github.com/minio/minio-go/v7"
 
+	"cleandrop/drop/web"
 	"cleandrop/vault/backend/servers"
 )
 
@@ -97,6 +99,9 @@ func tailString(s string, n int) string {
 // hosts. Every report whose receipt was shown logs in afterwards and its
 // case exports and opens offline complete; the drop takes reports again
 // within 30 s of the promotion; every case the drop lists is complete.
+// A refused try gets the error page in the reporter's language (half of
+// them read Albanian), saying that nothing was received, never a broken
+// connection or the database's own words.
 func TestFailoverPostgresThroughServer(t *testing.T) {
 	t.Parallel()
 	primary := servers.StartPostgres(t)
@@ -109,8 +114,16 @@ func TestFailoverPostgresThroughServer(t *testing.T) {
 		primary.Port, standby.Port, db)
 	storeFile := writeStoreFile(t, conn, weed.Endpoint, weed.NewBucket(t))
 	data := filepath.Join(t.TempDir(), "data")
+	// Each reporter on a circuit of their own, as through tor: the
+	// per-circuit bounds then refuse nothing, and every refused try is the
+	// failover's.
 	s := startServer(t, data, readyURL, "demo", "--data", data, "--listen", "127.0.0.1:0",
-		"--desk-listen", "127.0.0.1:0", "--no-tor", "--store", storeFile)
+		"--desk-listen", "127.0.0.1:0", "--no-tor", "--loopback-proxy-protocol", "--store", storeFile)
+	onCircuit := func(id int) *reporter {
+		hc := circuitClient(uint32(id), 10*time.Minute)
+		hc.CheckRedirect = nil
+		return &reporter{t: t, base: s.url, hc: hc}
+	}
 
 	type sent struct {
 		receipt, ref string
@@ -124,11 +137,17 @@ func TestFailoverPostgresThroughServer(t *testing.T) {
 		backAt   atomic.Int64 // first report acknowledged after it
 	)
 	const reports, senders = 50, 4
+	cat, err := web.LoadCatalog()
+	if err != nil {
+		t.Fatal(err)
+	}
 	var next atomic.Int64
 	var wg sync.WaitGroup
-	for range senders {
+	for sender := range senders {
+		lang := []string{"en", "sq"}[sender%2]
 		wg.Go(func() {
-			r := newReporter(t, s.url)
+			r := onCircuit(1 + sender)
+			r.get("/?lang=" + lang)
 			for {
 				i := next.Add(1)
 				if i > reports {
@@ -136,8 +155,11 @@ func TestFailoverPostgresThroughServer(t *testing.T) {
 				}
 				file := make([]byte, 150<<10+int(i)) // an object in the bucket
 				rand.Read(file)
-				rc, ref, ok := r.tryReport("acc", fmt.Sprintf("report %d through the failover", i), []upload{{"evidence.bin", bytes.NewReader(file)}})
-				if !ok {
+				rc, ref, status, page := r.attemptReport("acc", fmt.Sprintf("report %d through the failover", i), []upload{{"evidence.bin", bytes.NewReader(file)}})
+				if rc == "" {
+					if msg := refusal(cat, lang, status, page); msg != "" {
+						t.Errorf("a refused report (%s): %s", lang, msg)
+					}
 					failed.Add(1)
 					next.Add(-1) // the reporter tries again, as a person would
 					time.Sleep(500 * time.Millisecond)
@@ -180,7 +202,7 @@ func TestFailoverPostgresThroughServer(t *testing.T) {
 	opened := map[string]bool{}
 	for i, r := range shown {
 		opened[r.ref] = true
-		rep := newReporter(t, s.url)
+		rep := onCircuit(100 + i)
 		resp, body := rep.postForm("/followup", map[string]string{"receipt": r.receipt})
 		if resp.Request.URL.Path != "/case" || !strings.Contains(body, r.ref) {
 			t.Fatalf("receipt %d does not open its case %s after the failover", i, r.ref)
@@ -218,6 +240,31 @@ func TestFailoverPostgresThroughServer(t *testing.T) {
 	}
 	measured(t, "failover through the server: primary killed after %d reports; promoted %v after the kill; first report %v after the promotion; %d refused tries; %d cases listed for %d receipts, all complete",
 		reports/5, time.Duration(promoted.Load()-killedAt.UnixNano()).Round(time.Millisecond), back.Round(time.Millisecond), failed.Load(), len(listed), reports)
+}
+
+// refusal says what is wrong with the page of a refused report, or ""
+// when it is the error page a reporter should see: 500 or 503, in lang,
+// saying that nothing was saved, and naming no part of the server.
+func refusal(cat *web.Catalog, lang string, status int, page string) string {
+	if status != http.StatusInternalServerError && status != http.StatusServiceUnavailable {
+		return fmt.Sprintf("status %d, want 500 or 503", status)
+	}
+	if !strings.Contains(page, `<html lang="`+lang+`"`) {
+		return "the page is not in the reporter's language"
+	}
+	said := false
+	for _, key := range []string{"error.internal", "error.busy"} {
+		said = said || strings.Contains(page, html.EscapeString(cat.T(lang, key)))
+	}
+	if !said {
+		return "the page does not say that nothing was saved"
+	}
+	for _, word := range []string{"postgres", "SQLSTATE", "connection refused", "goroutine"} {
+		if strings.Contains(strings.ToLower(page), strings.ToLower(word)) {
+			return fmt.Sprintf("the page names %q", word)
+		}
+	}
+	return ""
 }
 
 // TestBackupRestorePostgresS3 backs up a distributed drop the way

@@ -347,12 +347,20 @@ func (r *reporter) report(agency, message string, files []upload) (receipt, ref 
 // or ok false when the drop refused it (any page without a receipt).
 func (r *reporter) tryReport(agency, message string, files []upload) (receipt, ref string, ok bool) {
 	r.t.Helper()
+	receipt, ref, _, _ = r.attemptReport(agency, message, files)
+	return receipt, ref, receipt != ""
+}
+
+// attemptReport is tryReport that also returns the page of a refusal and
+// its status.
+func (r *reporter) attemptReport(agency, message string, files []upload) (receipt, ref string, status int, page string) {
+	r.t.Helper()
 	resp, body := r.postMultipart("/report", [][2]string{{"agency", agency}, {"message", message}}, files)
 	m := receiptRe.FindStringSubmatch(body)
 	if resp.StatusCode != http.StatusOK || m == nil {
-		return "", "", false
+		return "", "", resp.StatusCode, body
 	}
-	return m[1], refRe.FindString(body), true
+	return m[1], refRe.FindString(body), resp.StatusCode, body
 }
 
 // measured logs a test's measurement and appends it to
