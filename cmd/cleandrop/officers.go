@@ -36,14 +36,36 @@ type officers struct {
 	dig      *digester // nil when the configuration has no notify block
 	langs    []string  // the catalogue's languages, for the digest's
 
-	mu  sync.Mutex
-	svc *onion.Service // nil until tor runs
+	syncMu sync.Mutex // serializes sync
+	mu     sync.Mutex
+	svc    clientSetter // nil until tor runs
+	// published are the client keys tor was last given, sorted; nil
+	// before the first.
+	published []onion.ClientKey
 }
 
-func (o *officers) setService(s *onion.Service) {
+// clientSetter is what officers needs of the onion service (an
+// *onion.Service; a fake in tests).
+type clientSetter interface {
+	SetClients(ctx context.Context, keys []onion.ClientKey) error
+}
+
+// setService records the running onion service and the client keys it
+// was started with.
+func (o *officers) setService(s clientSetter, started []onion.ClientKey) {
 	o.mu.Lock()
 	o.svc = s
+	o.published = sortedKeys(started)
 	o.mu.Unlock()
+}
+
+func sortedKeys(keys []onion.ClientKey) []onion.ClientKey {
+	out := slices.Clone(keys)
+	if out == nil {
+		out = []onion.ClientKey{}
+	}
+	slices.SortFunc(out, func(a, b onion.ClientKey) int { return strings.Compare(a.Name, b.Name) })
+	return out
 }
 
 // clients lists the client keys of officers who may reach the desk onion.
@@ -261,19 +283,74 @@ func (o *officers) SendDigest(name string) (control.DigestReply, error) {
 
 // refresh hands tor the current client keys.
 func (o *officers) refresh() error {
+	_, err := o.sync(true)
+	return err
+}
+
+// clientSyncEvery is how often a front-end of a shared store looks for
+// officers added or revoked on another front-end.
+const clientSyncEvery = 30 * time.Second
+
+// sync hands tor the officers' current client keys when they differ from
+// what it was last given, or always when force is set, and reports
+// whether it did. With several front-ends on one store, an officer added
+// or revoked through one front-end's control socket reaches the officer
+// onions of the others at their next sync (syncClients). Calls are
+// serialized: tor is given one list at a time, and published always
+// says what it holds.
+func (o *officers) sync(force bool) (bool, error) {
+	o.syncMu.Lock()
+	defer o.syncMu.Unlock()
 	o.mu.Lock()
-	svc := o.svc
+	svc, published := o.svc, o.published
 	o.mu.Unlock()
 	if svc == nil {
-		return nil
+		return false, nil
 	}
-	keys, err := o.clients()
+	list, err := o.clients()
 	if err != nil {
-		return err
+		return false, err
+	}
+	keys := sortedKeys(list)
+	if !force && published != nil && slices.Equal(keys, published) {
+		return false, nil
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	return svc.SetClients(ctx, keys)
+	if err := svc.SetClients(ctx, keys); err != nil {
+		return false, err
+	}
+	o.mu.Lock()
+	o.published = keys
+	o.mu.Unlock()
+	return true, nil
+}
+
+// syncClients runs sync every clientSyncEvery until ctx ends. A desk
+// onion that was not published at start (no officer then) stays off
+// until a restart; that is logged once.
+func (o *officers) syncClients(ctx context.Context) {
+	t := time.NewTicker(clientSyncEvery)
+	defer t.Stop()
+	warnedOff := false
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		switch changed, err := o.sync(false); {
+		case errors.Is(err, onion.ErrDeskOff):
+			if !warnedOff {
+				o.log.Warn("officers changed on another front-end; the officer onion of this one is published at its next start")
+				warnedOff = true
+			}
+		case err != nil:
+			o.log.Error("officer onion not updated from the shared store", "err", err)
+		case changed:
+			o.log.Info("officer onion updated from the shared store")
+		}
+	}
 }
 
 func cmdOfficer(args []string, stdout, stderr io.Writer) error {

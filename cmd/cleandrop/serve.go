@@ -317,7 +317,6 @@ func serve(cfg *Config, o serveOpts) error {
 			return err
 		}
 		defer tor.Close()
-		off.setService(tor)
 		srvs = append(srvs, start("source onion", src, web.CircuitListener(tor.Source, 0), errc, logger))
 		if ob := cfg.Onionbalance; ob != nil {
 			ready = append(ready, "reporter onion: http://"+ob.Master+"/ (Onionbalance master; this front-end is its instance "+tor.SourceAddr+")")
@@ -346,7 +345,6 @@ func serve(cfg *Config, o serveOpts) error {
 				torc <- nil
 				return
 			}
-			off.setService(tor)
 			srv := start("source onion", src, web.CircuitListener(tor.Source, 0), errc, logger)
 			var dsrv *running
 			if tor.Desk != nil {

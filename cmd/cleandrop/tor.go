@@ -39,5 +39,10 @@ func startTor(ctx context.Context, cfg *Config, off *officers, logger *slog.Logg
 		return nil, hint(fmt.Errorf("tor: %w", err),
 			"check the tor log in "+filepath.Join(cfg.DataDir, "tor")+", or pass --no-tor to test on loopback only")
 	}
+	off.setService(svc, clients)
+	if cfg.Store != nil {
+		// Officers are added and revoked through any front-end.
+		go off.syncClients(ctx)
+	}
 	return svc, nil
 }
