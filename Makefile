@@ -148,7 +148,7 @@ FUZZ := \
 	./drop/guide:FuzzSuggest \
 	./drop/receipt:FuzzNormalize \
 	./drop/notify:FuzzParseKey \
-	./vault:FuzzOpenBundle \
+	./vault/bundle:FuzzOpenBundle \
 	./vault/signing:FuzzVerify \
 	./vault/audit:FuzzVerify \
 	./onion:FuzzClientKey \

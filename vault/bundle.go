@@ -1,63 +1,15 @@
 package vault
 
 import (
-	"archive/tar"
 	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
-	"time"
+
+	"cleandrop/vault/bundle"
 )
-
-// Bundle layout.
-const (
-	bundleFormat   = "cleandrop-bundle/1"
-	manifestName   = "manifest.json"
-	signatureName  = "manifest.json.sig"
-	itemsDir       = "items/"
-	maxManifestLen = 8 << 20
-	maxSigLen      = 64 << 10
-	maxNameFileLen = 64 << 10
-	maxBundleItems = 100000
-	maxItemSize    = 1 << 40
-)
-
-// manifest is manifest.json, the first file of a bundle.
-type manifest struct {
-	Format   string          `json:"format"`
-	Ref      string          `json:"ref"`
-	Agency   string          `json:"agency"`
-	Stage    string          `json:"stage"`
-	Opened   string          `json:"opened"`
-	Exported string          `json:"exported"`
-	History  []manifestEvent `json:"history"`
-	Custody  []Custody       `json:"custody,omitempty"`
-	Items    []manifestItem  `json:"items"`
-}
-
-type manifestEvent struct {
-	Day   string `json:"day"`
-	Stage string `json:"stage"`
-	Batch int    `json:"batch"`
-}
-
-type manifestItem struct {
-	ID         int     `json:"id"`
-	Batch      int     `json:"batch"`
-	Kind       Kind    `json:"kind"`
-	Day        string  `json:"day"`
-	File       string  `json:"file"`
-	Size       int64   `json:"size"`
-	SHA256     string  `json:"sha256"`
-	NameFile   string  `json:"name_file,omitempty"`
-	NameSHA256 string  `json:"name_sha256,omitempty"`
-	Purpose    Purpose `json:"purpose,omitempty"` // identity items only
-}
-
-func itemFile(id int, kind Kind) string { return fmt.Sprintf("%s%03d-%s.age", itemsDir, id, kind) }
-func nameFile(id int) string            { return fmt.Sprintf("%s%03d-name.age", itemsDir, id) }
 
 // ExportOptions adjust [Store.ExportWith].
 type ExportOptions struct {
@@ -83,28 +35,28 @@ func (s *Store) ExportWith(w io.Writer, ref string, opts ExportOptions) error {
 		return err
 	}
 	day := s.day()
-	m := manifest{
-		Format:   bundleFormat,
+	m := bundle.Manifest{
+		Format:   bundle.Format,
 		Ref:      c.Ref,
 		Agency:   c.Agency,
 		Stage:    c.Stage,
 		Opened:   c.Opened,
 		Exported: day,
-		History:  make([]manifestEvent, 0, len(c.History)),
+		History:  make([]bundle.ManifestEvent, 0, len(c.History)),
 		Custody:  c.Custody,
-		Items:    make([]manifestItem, 0, len(c.Items)),
+		Items:    make([]bundle.ManifestItem, 0, len(c.Items)),
 	}
 	for _, e := range c.History {
-		m.History = append(m.History, manifestEvent(e))
+		m.History = append(m.History, bundle.ManifestEvent(e))
 	}
 	for _, it := range c.Items {
-		mi := manifestItem{
+		mi := bundle.ManifestItem{
 			ID: it.ID, Batch: it.Batch, Kind: it.Kind, Day: it.Day,
-			File: itemFile(it.ID, it.Kind), Size: it.Size, SHA256: it.SHA256, Purpose: it.Purpose,
+			File: bundle.ItemFile(it.ID, it.Kind), Size: it.Size, SHA256: it.SHA256, Purpose: it.Purpose,
 		}
 		if it.Name != nil {
 			sum := sha256.Sum256(it.Name)
-			mi.NameFile, mi.NameSHA256 = nameFile(it.ID), hex.EncodeToString(sum[:])
+			mi.NameFile, mi.NameSHA256 = bundle.NameFile(it.ID), hex.EncodeToString(sum[:])
 		}
 		m.Items = append(m.Items, mi)
 	}
@@ -114,8 +66,8 @@ func (s *Store) ExportWith(w io.Writer, ref string, opts ExportOptions) error {
 	}
 	mj = append(mj, '\n')
 
-	bw := newBundleWriter(w, day)
-	if err := bw.put(manifestName, int64(len(mj)), bytes.NewReader(mj)); err != nil {
+	bw := bundle.NewWriter(w, day)
+	if err := bw.Put(bundle.ManifestName, int64(len(mj)), bytes.NewReader(mj)); err != nil {
 		return fmt.Errorf("vault: export: %w", err)
 	}
 	if opts.Sign != nil {
@@ -123,7 +75,7 @@ func (s *Store) ExportWith(w io.Writer, ref string, opts ExportOptions) error {
 		if err != nil {
 			return fmt.Errorf("vault: export: sign manifest: %w", err)
 		}
-		if err := bw.put(signatureName, int64(len(sig)), bytes.NewReader(sig)); err != nil {
+		if err := bw.Put(bundle.SignatureName, int64(len(sig)), bytes.NewReader(sig)); err != nil {
 			return fmt.Errorf("vault: export: %w", err)
 		}
 	}
@@ -132,56 +84,31 @@ func (s *Store) ExportWith(w io.Writer, ref string, opts ExportOptions) error {
 			return fmt.Errorf("vault: export: item %d: %w", it.ID, err)
 		}
 		if it.Name != nil {
-			if err := bw.put(m.Items[i].NameFile, int64(len(it.Name)), bytes.NewReader(it.Name)); err != nil {
+			if err := bw.Put(m.Items[i].NameFile, int64(len(it.Name)), bytes.NewReader(it.Name)); err != nil {
 				return fmt.Errorf("vault: export: item %d: %w", it.ID, err)
 			}
 		}
 	}
-	if err := bw.tw.Close(); err != nil {
+	if err := bw.Close(); err != nil {
 		return fmt.Errorf("vault: export: %w", err)
 	}
 	return nil
 }
 
-// bundleWriter writes the files of a bundle (export or referral): regular
-// files, mode 0600, dated midnight of the bundle's day.
-type bundleWriter struct {
-	tw    *tar.Writer
-	mtime time.Time
-}
-
-func newBundleWriter(w io.Writer, day string) *bundleWriter {
-	return &bundleWriter{tw: tar.NewWriter(w), mtime: midnight(day)}
-}
-
-// put writes one file of size bytes read from r.
-func (b *bundleWriter) put(name string, size int64, r io.Reader) error {
-	if err := b.head(name, size); err != nil {
-		return err
-	}
-	_, err := io.Copy(b.tw, r)
-	return err
-}
-
-// head starts a file of size bytes, which the caller then writes to b.tw.
-func (b *bundleWriter) head(name string, size int64) error {
-	return b.tw.WriteHeader(&tar.Header{Typeflag: tar.TypeReg, Name: name, Size: size, Mode: 0o600, ModTime: b.mtime})
-}
-
 // exportItem copies one item's ciphertext into the bundle, checking it
 // against its record on the way.
-func (s *Store) exportItem(bw *bundleWriter, ref string, it Item, file string) error {
+func (s *Store) exportItem(bw *bundle.Writer, ref string, it Item, file string) error {
 	rc, err := s.OpenItem(ref, it.ID)
 	if err != nil {
 		return err
 	}
 	defer rc.Close()
-	if err := bw.head(file, it.Size); err != nil {
+	if err := bw.Head(file, it.Size); err != nil {
 		return err
 	}
 	// Hashed a buffer ahead of the writing, on the other core.
 	h := sha256.New()
-	if _, err := copyHashed(bw.tw, rc, h); err != nil {
+	if _, err := copyHashed(bw, rc, h); err != nil {
 		return err
 	}
 	if hex.EncodeToString(h.Sum(nil)) != it.SHA256 {
