@@ -149,6 +149,7 @@ FUZZ := \
 	./drop/receipt:FuzzNormalize \
 	./drop/notify:FuzzParseKey \
 	./vault/bundle:FuzzOpenBundle \
+	./vault/bundle:FuzzReferralReader \
 	./vault/signing:FuzzVerify \
 	./vault/audit:FuzzVerify \
 	./onion:FuzzClientKey \

@@ -19,7 +19,7 @@ import (
 	"cleandrop/vault/bundle"
 )
 
-func seal(t *testing.T, plain []byte, r age.Recipient) []byte {
+func seal(t testing.TB, plain []byte, r age.Recipient) []byte {
 	t.Helper()
 	var buf bytes.Buffer
 	w, err := age.Encrypt(&buf, r)
@@ -39,7 +39,7 @@ func sum(b []byte) string { s := sha256.Sum256(b); return hex.EncodeToString(s[:
 
 // writeExport writes, with this package alone, the export bundle of a case
 // of a report and an attachment sealed to id, as the vault writes one.
-func writeExport(t *testing.T, id *age.X25519Identity) []byte {
+func writeExport(t testing.TB, id *age.X25519Identity) []byte {
 	t.Helper()
 	report := seal(t, []byte("The report.\n"), id.Recipient())
 	file := seal(t, []byte("attached bytes"), id.Recipient())
