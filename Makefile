@@ -148,7 +148,8 @@ FUZZ := \
 	./drop/guide:FuzzSuggest \
 	./drop/receipt:FuzzNormalize \
 	./drop/notify:FuzzParseKey \
-	./vault:FuzzOpenBundle \
+	./vault/bundle:FuzzOpenBundle \
+	./vault/bundle:FuzzReferralReader \
 	./vault/signing:FuzzVerify \
 	./vault/audit:FuzzVerify \
 	./onion:FuzzClientKey \

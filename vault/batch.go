@@ -16,6 +16,7 @@ import (
 	"filippo.io/age"
 
 	"cleandrop/vault/backend"
+	"cleandrop/vault/bundle"
 	"cleandrop/vault/durable"
 )
 
@@ -23,7 +24,7 @@ import (
 const inlineMax = 64 << 10
 
 // maxNameLen bounds an attachment's file name, in bytes.
-const maxNameLen = 1024
+const maxNameLen = bundle.MaxNameLen
 
 var (
 	errFinished = errors.New("vault: batch already committed or aborted")
@@ -183,20 +184,20 @@ func (b *Batch) add(kind Kind, name string, purpose Purpose) (io.WriteCloser, er
 		return nil, ErrBusy
 	case b.err != nil:
 		return nil, b.err
-	case !kind.valid():
+	case !kind.Valid():
 		return nil, fmt.Errorf("vault: unknown item kind %q", kind)
 	case name != "" && kind != KindAttachment:
 		return nil, fmt.Errorf("vault: a %s item has no name", kind)
 	case len(name) > maxNameLen:
 		return nil, errors.New("vault: attachment name too long")
-	case kind.toReporter() && b.reply == nil:
+	case toReporter(kind) && b.reply == nil:
 		return nil, ErrNoReporter
 	case kind == KindIdentity && len(b.agency.Custodian) == 0:
 		return nil, ErrNoCustodian
 	}
 	recips := b.agency.Recipients
 	switch {
-	case kind.toReporter():
+	case toReporter(kind):
 		recips = append(recips[:len(recips):len(recips)], b.reply)
 	case kind == KindIdentity:
 		recips = b.agency.Custodian

@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"cleandrop/vault"
+	"cleandrop/vault/bundle"
 	"cleandrop/vault/storetest"
 
 	"filippo.io/age"
@@ -194,18 +195,18 @@ func TestExportLayout(t *testing.T) {
 func TestOpenBundleRoundTrip(t *testing.T) {
 	f := storetest.NewFixture(t, openBadger)
 	ref, wants := buildCase(t, f.Store)
-	bundle := export(t, f.Store, ref)
+	tarball := export(t, f.Store, ref)
 
 	for _, tc := range []struct {
 		name string
 		r    func() io.Reader
 	}{
-		{"seekable", func() io.Reader { return bytes.NewReader(bundle) }},
-		{"stream", func() io.Reader { return struct{ io.Reader }{bytes.NewReader(bundle)} }},
+		{"seekable", func() io.Reader { return bytes.NewReader(tarball) }},
+		{"stream", func() io.Reader { return struct{ io.Reader }{bytes.NewReader(tarball)} }},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			out := filepath.Join(t.TempDir(), "case")
-			th, err := vault.OpenBundle(tc.r(), []age.Identity{f.Agency}, out)
+			th, err := bundle.Open(tc.r(), []age.Identity{f.Agency}, out)
 			if err != nil {
 				t.Fatalf("OpenBundle: %v", err)
 			}
@@ -278,14 +279,14 @@ func TestOpenBundleRoundTrip(t *testing.T) {
 	t.Run("not empty", func(t *testing.T) {
 		out := t.TempDir()
 		os.WriteFile(filepath.Join(out, "x"), nil, 0o600)
-		if _, err := vault.OpenBundle(bytes.NewReader(bundle), []age.Identity{f.Agency}, out); err == nil {
+		if _, err := bundle.Open(bytes.NewReader(tarball), []age.Identity{f.Agency}, out); err == nil {
 			t.Error("OpenBundle into a non-empty directory succeeded")
 		}
 	})
 	t.Run("wrong identity", func(t *testing.T) {
 		out := filepath.Join(t.TempDir(), "case")
-		_, err := vault.OpenBundle(bytes.NewReader(bundle), []age.Identity{f.Other}, out)
-		if err == nil || errors.Is(err, vault.ErrTampered) || !strings.Contains(err.Error(), "item 1: not sealed to the given identities") {
+		_, err := bundle.Open(bytes.NewReader(tarball), []age.Identity{f.Other}, out)
+		if err == nil || errors.Is(err, bundle.ErrTampered) || !strings.Contains(err.Error(), "item 1: not sealed to the given identities") {
 			t.Errorf("OpenBundle with another agency's identity: %v", err)
 		}
 		if _, err := os.Stat(out); !errors.Is(err, fs.ErrNotExist) {
@@ -297,8 +298,8 @@ func TestOpenBundleRoundTrip(t *testing.T) {
 func TestOpenBundleTampered(t *testing.T) {
 	f := storetest.NewFixture(t, openBadger)
 	ref, _ := buildCase(t, f.Store)
-	bundle := export(t, f.Store, ref)
-	orig := readTar(t, bundle)
+	tarball := export(t, f.Store, ref)
+	orig := readTar(t, tarball)
 	edit := func(fn func(es []tarEntry) []tarEntry) []byte {
 		es := make([]tarEntry, len(orig))
 		for i, e := range orig {
@@ -321,7 +322,7 @@ func TestOpenBundleTampered(t *testing.T) {
 
 	tests := []struct {
 		name    string
-		bundle  []byte
+		tarball []byte
 		message string
 	}{
 		{"flipped byte in item", edit(func(es []tarEntry) []tarEntry {
@@ -403,15 +404,15 @@ func TestOpenBundleTampered(t *testing.T) {
 			es[0].body = bytes.Replace(es[0].body, []byte(`"ref"`), []byte(`"x":1,"ref"`), 1)
 			return es
 		}), "manifest.json"},
-		{"truncated", bundle[:len(bundle)/2], "bundle tampered"},
+		{"truncated", tarball[:len(tarball)/2], "bundle tampered"},
 		{"empty", nil, "not a bundle"},
 		{"not a tar", []byte("hello, this is not a tar file at all"), "not a bundle"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			out := filepath.Join(t.TempDir(), "case")
-			_, err := vault.OpenBundle(bytes.NewReader(tc.bundle), []age.Identity{f.Agency}, out)
-			if !errors.Is(err, vault.ErrTampered) {
+			_, err := bundle.Open(bytes.NewReader(tc.tarball), []age.Identity{f.Agency}, out)
+			if !errors.Is(err, bundle.ErrTampered) {
 				t.Fatalf("OpenBundle: %v, want ErrTampered", err)
 			}
 			if !strings.Contains(err.Error(), tc.message) {
@@ -452,21 +453,21 @@ func TestExportSigned(t *testing.T) {
 
 	tests := []struct {
 		name     string
-		bundle   []byte
-		opts     vault.OpenOptions
+		tarball  []byte
+		opts     bundle.OpenOptions
 		tampered bool
 	}{
-		{"verified", signed.Bytes(), vault.OpenOptions{Verify: verify}, false},
-		{"signature ignored without Verify", signed.Bytes(), vault.OpenOptions{}, false},
-		{"bad signature", writeTar(t, badSig), vault.OpenOptions{Verify: verify}, true},
-		{"forged manifest", writeTar(t, forged), vault.OpenOptions{Verify: verify}, true},
-		{"unsigned", unsigned, vault.OpenOptions{Verify: verify}, true},
+		{"verified", signed.Bytes(), bundle.OpenOptions{Verify: verify}, false},
+		{"signature ignored without Verify", signed.Bytes(), bundle.OpenOptions{}, false},
+		{"bad signature", writeTar(t, badSig), bundle.OpenOptions{Verify: verify}, true},
+		{"forged manifest", writeTar(t, forged), bundle.OpenOptions{Verify: verify}, true},
+		{"unsigned", unsigned, bundle.OpenOptions{Verify: verify}, true},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			out := filepath.Join(t.TempDir(), "case")
-			_, err := vault.OpenBundleWith(bytes.NewReader(tc.bundle), []age.Identity{f.Agency}, out, tc.opts)
-			if tc.tampered != errors.Is(err, vault.ErrTampered) || (!tc.tampered && err != nil) {
+			_, err := bundle.OpenWith(bytes.NewReader(tc.tarball), []age.Identity{f.Agency}, out, tc.opts)
+			if tc.tampered != errors.Is(err, bundle.ErrTampered) || (!tc.tampered && err != nil) {
 				t.Errorf("OpenBundleWith: %v, tampered = %v", err, tc.tampered)
 			}
 		})
@@ -520,13 +521,16 @@ func TestStockAge(t *testing.T) {
 	}
 }
 
-// fuzzIdentity is a test key, used only here and in testdata.
+// fuzzIdentity is a test key, used only here and in the seeds of
+// vault/bundle's FuzzOpenBundle, which holds the same.
 const fuzzIdentity = "AGE-SECRET-KEY-1WZUJ99F3Q8GV5E2SNKCA2XCVWPUV4JJG0573U5L25SZCMT6NHAUQU9JA6J"
 
-var updateSeeds = flag.Bool("update-seeds", false, "rewrite the seeds in testdata/fuzz/FuzzOpenBundle")
+var updateSeeds = flag.Bool("update-seeds", false, "rewrite the seeds in bundle/testdata/fuzz/FuzzOpenBundle")
 
-// TestFuzzSeeds rewrites the fuzz seeds with -update-seeds: a valid bundle
-// sealed to fuzzIdentity, one with a path traversal, one cut short.
+// TestFuzzSeeds rewrites the seeds of vault/bundle's FuzzOpenBundle with
+// -update-seeds: a valid bundle sealed to fuzzIdentity, one with a path
+// traversal, one cut short. It stays here because it needs a Store to
+// export from.
 func TestFuzzSeeds(t *testing.T) {
 	if !*updateSeeds {
 		t.Skip("run with -update-seeds to rewrite the fuzz seeds")
@@ -551,46 +555,10 @@ func TestFuzzSeeds(t *testing.T) {
 	seeds := map[string][]byte{"valid": valid, "traversal": traversal, "truncated": valid[:len(valid)-700]}
 	for name, data := range seeds {
 		content := "go test fuzz v1\n[]byte(" + strconv.Quote(string(data)) + ")\n"
-		if err := os.WriteFile(filepath.Join("testdata", "fuzz", "FuzzOpenBundle", name), []byte(content), 0o644); err != nil {
+		if err := os.WriteFile(filepath.Join("bundle", "testdata", "fuzz", "FuzzOpenBundle", name), []byte(content), 0o644); err != nil {
 			t.Fatal(err)
 		}
 	}
-}
-
-func FuzzOpenBundle(f *testing.F) {
-	id, err := age.ParseX25519Identity(fuzzIdentity)
-	if err != nil {
-		f.Fatal(err)
-	}
-	f.Add([]byte{})
-	f.Fuzz(func(t *testing.T, data []byte) {
-		parent := t.TempDir()
-		out := filepath.Join(parent, "out")
-		th, err := vault.OpenBundle(bytes.NewReader(data), []age.Identity{id}, out)
-		ents, _ := os.ReadDir(parent)
-		for _, e := range ents {
-			if e.Name() != "out" {
-				t.Fatalf("OpenBundle wrote %q beside its output directory", e.Name())
-			}
-		}
-		if err != nil {
-			if len(ents) != 0 {
-				t.Fatalf("OpenBundle failed (%v) but left %v", err, ents)
-			}
-			return
-		}
-		filepath.WalkDir(out, func(path string, d fs.DirEntry, err error) error {
-			if err == nil && d.Type()&fs.ModeSymlink != 0 {
-				t.Errorf("symlink written: %s", path)
-			}
-			return nil
-		})
-		for _, e := range th.Entries {
-			if !filepath.IsLocal(e.File) {
-				t.Errorf("entry %d: file %q is not local", e.ID, e.File)
-			}
-		}
-	})
 }
 
 func BenchmarkSealBlob(b *testing.B) {
@@ -690,7 +658,7 @@ func TestCleaningItem(t *testing.T) {
 	storetest.Put(t, b, vault.KindCleaning, "", []byte(note))
 	ref := storetest.Commit(t, b)
 	out := filepath.Join(t.TempDir(), "case")
-	th, err := vault.OpenBundle(bytes.NewReader(export(t, f.Store, ref)), []age.Identity{f.Agency}, out)
+	th, err := bundle.Open(bytes.NewReader(export(t, f.Store, ref)), []age.Identity{f.Agency}, out)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -56,9 +56,11 @@
 // store logs counts only: never a case reference, a name or a size at Info.
 //
 // [Store.Export] writes a case as a tar bundle of ciphertext with a manifest
-// of sizes and SHA-256 sums; [OpenBundle] checks such a bundle completely
-// before it decrypts it on the officer's offline machine. Every sealed item
-// is a plain binary age file that the stock age command can decrypt.
+// of sizes and SHA-256 sums; [bundle.Open], in package cleandrop/vault/bundle
+// (the format and the offline opener, which knows nothing of the store),
+// checks such a bundle completely before it decrypts it on the officer's
+// offline machine. Every sealed item is a plain binary age file that the
+// stock age command can decrypt.
 //
 // [Store.Backup] hands out, while the store serves, a consistent copy:
 // Badger's backup stream read in one transaction, then each pack up to the

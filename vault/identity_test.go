@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"cleandrop/vault"
+	"cleandrop/vault/bundle"
 	"cleandrop/vault/storetest"
 
 	"filippo.io/age"
@@ -129,14 +130,14 @@ func TestIdentityRefused(t *testing.T) {
 
 func TestIdentityExportOpen(t *testing.T) {
 	f, custodian, _, ref := identityFixture(t)
-	bundle := export(t, f.Store, ref)
-	if bytes.Contains(bundle, []byte("Canary")) {
+	tarball := export(t, f.Store, ref)
+	if bytes.Contains(tarball, []byte("Canary")) {
 		t.Fatal("the bundle holds the identity in plaintext")
 	}
 
 	t.Run("case officer", func(t *testing.T) {
 		out := filepath.Join(t.TempDir(), "out")
-		th, err := vault.OpenBundle(bytes.NewReader(bundle), []age.Identity{f.Agency}, out)
+		th, err := bundle.Open(bytes.NewReader(tarball), []age.Identity{f.Agency}, out)
 		if err != nil {
 			t.Fatalf("OpenBundle: %v", err)
 		}
@@ -155,7 +156,7 @@ func TestIdentityExportOpen(t *testing.T) {
 	})
 	t.Run("custodian", func(t *testing.T) {
 		out := filepath.Join(t.TempDir(), "out")
-		th, err := vault.OpenBundle(bytes.NewReader(bundle), []age.Identity{custodian}, out)
+		th, err := bundle.Open(bytes.NewReader(tarball), []age.Identity{custodian}, out)
 		if err != nil {
 			t.Fatalf("OpenBundle: %v", err)
 		}
@@ -172,7 +173,7 @@ func TestIdentityExportOpen(t *testing.T) {
 		}
 	})
 	t.Run("another agency", func(t *testing.T) {
-		_, err := vault.OpenBundle(bytes.NewReader(bundle), []age.Identity{f.Other}, filepath.Join(t.TempDir(), "out"))
+		_, err := bundle.Open(bytes.NewReader(tarball), []age.Identity{f.Other}, filepath.Join(t.TempDir(), "out"))
 		var nm *age.NoIdentityMatchError
 		if !errors.As(err, &nm) {
 			t.Errorf("OpenBundle with a stranger's key: %v, want no identity match", err)
@@ -180,12 +181,12 @@ func TestIdentityExportOpen(t *testing.T) {
 	})
 	t.Run("damaged identity", func(t *testing.T) {
 		// A sealed identity the key cannot open is still checked.
-		ents := readTar(t, bundle)
+		ents := readTar(t, tarball)
 		last := &ents[len(ents)-1]
 		last.body = bytes.Clone(last.body)
 		last.body[len(last.body)-1] ^= 1
-		_, err := vault.OpenBundle(bytes.NewReader(writeTar(t, ents)), []age.Identity{f.Agency}, filepath.Join(t.TempDir(), "out"))
-		if !errors.Is(err, vault.ErrTampered) {
+		_, err := bundle.Open(bytes.NewReader(writeTar(t, ents)), []age.Identity{f.Agency}, filepath.Join(t.TempDir(), "out"))
+		if !errors.Is(err, bundle.ErrTampered) {
 			t.Errorf("OpenBundle of a damaged identity: %v, want ErrTampered", err)
 		}
 	})
@@ -207,8 +208,8 @@ func noCanary(t *testing.T, dir string) {
 func TestIdentityNotReferred(t *testing.T) {
 	f, _, _, ref := identityFixture(t)
 	var out bytes.Buffer
-	info, err := vault.MakeReferral(bytes.NewReader(export(t, f.Store, ref)), []age.Identity{f.Agency},
-		"a2", []age.Recipient{f.Other.Recipient()}, &out, vault.OpenOptions{})
+	info, err := bundle.MakeReferral(bytes.NewReader(export(t, f.Store, ref)), []age.Identity{f.Agency},
+		"a2", []age.Recipient{f.Other.Recipient()}, &out, bundle.OpenOptions{})
 	if err != nil {
 		t.Fatalf("MakeReferral: %v", err)
 	}

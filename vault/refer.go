@@ -7,32 +7,17 @@ import (
 	"slices"
 
 	"cleandrop/vault/backend"
+	"cleandrop/vault/bundle"
 )
 
 // Custody actions.
 const (
-	CustodyOut = "referred-out" // the case was sent to another agency
-	CustodyIn  = "referred-in"  // the case came from another agency
+	CustodyOut = bundle.CustodyOut // the case was sent to another agency
+	CustodyIn  = bundle.CustodyIn  // the case came from another agency
 )
 
-// Custody is one link in a case's chain of custody: the case was referred
-// to, or received from, another agency's case. Bundle is the SHA-256 of
-// the referral bundle as the desk received it, so both agencies can show
-// they hold the same thing; Source is the SHA-256 of the signed export
-// manifest the referral was made from.
-type Custody struct {
-	Day     string `json:"day"`
-	Action  string `json:"action"`        // CustodyOut or CustodyIn
-	Agency  string `json:"agency"`        // the other agency
-	Ref     string `json:"ref"`           // the other case
-	Bundle  string `json:"bundle_sha256"` // the referral bundle
-	Source  string `json:"source_sha256"` // the export manifest it was made from
-	Items   int    `json:"items"`         // items carried
-	Officer string `json:"officer"`       // who filed the referral on the desk
-	// Reason is why the case was referred to the same agency again: one
-	// of [ReferralReasons]; "" for a first referral.
-	Reason string `json:"reason,omitempty"`
-}
+// Custody is one link in a case's chain of custody ([bundle.Custody]).
+type Custody = bundle.Custody
 
 // ReferralReasons are the reasons a case may be referred again to an
 // agency it was referred to before. They are a fixed list, so the chain of
@@ -58,9 +43,6 @@ func referredTo(custody []Custody, agency string) bool {
 	return slices.ContainsFunc(custody, func(l Custody) bool { return l.Action == CustodyOut && l.Agency == agency })
 }
 
-// Incoming reports whether the case came by this link (rather than left).
-func (l Custody) Incoming() bool { return l.Action == CustodyIn }
-
 // Referral describes a referral for [Store.Refer]. Bundle and Source must
 // be set (hex SHA-256) by the time the batch commits.
 type Referral struct {
@@ -73,7 +55,7 @@ type Referral struct {
 }
 
 // ErrSameAgency: a case cannot be referred to its own agency.
-var ErrSameAgency = errors.New("vault: a case cannot be referred to its own agency")
+var ErrSameAgency = bundle.ErrSameAgency
 
 // referral is what a referral batch does to the referring case.
 type referral struct {
@@ -166,4 +148,18 @@ func (r *referral) commit(s *Store, tx backend.Tx, rec *caseRecord, items int, d
 		return dbErr("refer: write case", err)
 	}
 	return nil
+}
+
+// validSum accepts a hex SHA-256 as the vault writes one: 64 lower-case
+// hex digits.
+func validSum(s string) bool {
+	if len(s) != 64 {
+		return false
+	}
+	for _, c := range s {
+		if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f') {
+			return false
+		}
+	}
+	return true
 }

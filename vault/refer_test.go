@@ -13,6 +13,7 @@ import (
 	"testing"
 
 	"cleandrop/vault"
+	"cleandrop/vault/bundle"
 	"cleandrop/vault/storetest"
 
 	"filippo.io/age"
@@ -23,8 +24,8 @@ import (
 func referral(t *testing.T, f *storetest.Fixture, ref string) []byte {
 	t.Helper()
 	var out bytes.Buffer
-	info, err := vault.MakeReferral(bytes.NewReader(export(t, f.Store, ref)), []age.Identity{f.Agency},
-		"a2", []age.Recipient{f.Other.Recipient()}, &out, vault.OpenOptions{})
+	info, err := bundle.MakeReferral(bytes.NewReader(export(t, f.Store, ref)), []age.Identity{f.Agency},
+		"a2", []age.Recipient{f.Other.Recipient()}, &out, bundle.OpenOptions{})
 	if err != nil {
 		t.Fatalf("MakeReferral: %v", err)
 	}
@@ -37,24 +38,24 @@ func referral(t *testing.T, f *storetest.Fixture, ref string) []byte {
 func TestReferral(t *testing.T) {
 	f := storetest.NewFixture(t, openBadger)
 	ref, wants := buildCase(t, f.Store)
-	bundle := referral(t, f, ref)
+	tarball := referral(t, f, ref)
 
 	// The referral bundle holds nothing the referring agency can open, and
 	// no plaintext name.
-	for _, e := range readTar(t, bundle)[1:] {
+	for _, e := range readTar(t, tarball)[1:] {
 		if _, err := age.Decrypt(bytes.NewReader(e.body), f.Agency); err == nil {
 			t.Errorf("%s still opens with the referring agency's key", e.hdr.Name)
 		}
 	}
-	if bytes.Contains(bundle, []byte("passwd")) || bytes.Contains(bundle, []byte("Bericht")) {
+	if bytes.Contains(tarball, []byte("passwd")) || bytes.Contains(tarball, []byte("Bericht")) {
 		t.Error("referral bundle holds a plaintext file name")
 	}
 
-	link, err := f.Store.ReceiveReferral(bytes.NewReader(bundle), strings.ToLower(ref), vault.ReceiveOptions{Stage: "referred", Officer: "officer.one"})
+	link, err := f.Store.ReceiveReferral(bytes.NewReader(tarball), strings.ToLower(ref), vault.ReceiveOptions{Stage: "referred", Officer: "officer.one"})
 	if err != nil {
 		t.Fatalf("ReceiveReferral: %v", err)
 	}
-	sum := sha256.Sum256(bundle)
+	sum := sha256.Sum256(tarball)
 	if link.Action != vault.CustodyOut || link.Agency != "a2" || link.Items != 10 ||
 		link.Bundle != hex.EncodeToString(sum[:]) || link.Officer != "officer.one" || link.Day != storetest.Day {
 		t.Fatalf("custody link = %+v", link)
@@ -79,7 +80,7 @@ func TestReferral(t *testing.T) {
 	// The receiving agency opens everything, names included, through its
 	// own export; the thread shows where the case came from.
 	out := filepath.Join(t.TempDir(), "b")
-	th, err := vault.OpenBundle(bytes.NewReader(export(t, f.Store, to.Ref)), []age.Identity{f.Other}, out)
+	th, err := bundle.Open(bytes.NewReader(export(t, f.Store, to.Ref)), []age.Identity{f.Other}, out)
 	if err != nil {
 		t.Fatalf("OpenBundle of the received case: %v", err)
 	}
@@ -115,10 +116,10 @@ func TestReferralRefused(t *testing.T) {
 	f := storetest.NewFixture(t, openBadger)
 	ref, _ := buildCase(t, f.Store)
 	other, _, _ := f.NewReport(t, "another report")
-	bundle := referral(t, f, ref)
+	tarball := referral(t, f, ref)
 
 	flip := func(name string, at int) []byte {
-		es := readTar(t, bundle)
+		es := readTar(t, tarball)
 		for i := range es {
 			if es[i].hdr.Name == name {
 				es[i].body = bytes.Clone(es[i].body)
@@ -129,7 +130,7 @@ func TestReferralRefused(t *testing.T) {
 	}
 	drop := func(name string) []byte {
 		var es []tarEntry
-		for _, e := range readTar(t, bundle) {
+		for _, e := range readTar(t, tarball) {
 			if e.hdr.Name != name {
 				es = append(es, e)
 			}
@@ -137,22 +138,22 @@ func TestReferralRefused(t *testing.T) {
 		return writeTar(t, es)
 	}
 	for _, tc := range []struct {
-		name   string
-		bundle []byte
-		from   string
-		want   error
+		name    string
+		tarball []byte
+		from    string
+		want    error
 	}{
-		{"item byte", flip("items/006-attachment.age", 3000), ref, vault.ErrTampered},
-		{"name byte", flip("items/002-name.age", 100), ref, vault.ErrTampered},
-		{"manifest byte", flip("manifest.json", 40), ref, vault.ErrTampered},
-		{"missing item", drop("items/009-answer.age"), ref, vault.ErrTampered},
+		{"item byte", flip("items/006-attachment.age", 3000), ref, bundle.ErrTampered},
+		{"name byte", flip("items/002-name.age", 100), ref, bundle.ErrTampered},
+		{"manifest byte", flip("manifest.json", 40), ref, bundle.ErrTampered},
+		{"missing item", drop("items/009-answer.age"), ref, bundle.ErrTampered},
 		{"export bundle", export(t, f.Store, ref), ref, vault.ErrNotReferral},
 		{"not a tar", []byte("hello"), ref, vault.ErrNotReferral},
-		{"other case", bundle, other, vault.ErrWrongCase},
+		{"other case", tarball, other, vault.ErrWrongCase},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			before, _ := f.Store.Cases()
-			_, err := f.Store.ReceiveReferral(bytes.NewReader(tc.bundle), tc.from, vault.ReceiveOptions{Stage: "referred", Officer: "o"})
+			_, err := f.Store.ReceiveReferral(bytes.NewReader(tc.tarball), tc.from, vault.ReceiveOptions{Stage: "referred", Officer: "o"})
 			if !errors.Is(err, tc.want) {
 				t.Fatalf("ReceiveReferral: %v, want %v", err, tc.want)
 			}
@@ -165,8 +166,8 @@ func TestReferralRefused(t *testing.T) {
 	}
 
 	t.Run("same agency", func(t *testing.T) {
-		_, err := vault.MakeReferral(bytes.NewReader(export(t, f.Store, ref)), []age.Identity{f.Agency},
-			"a1", []age.Recipient{f.Agency.Recipient()}, &bytes.Buffer{}, vault.OpenOptions{})
+		_, err := bundle.MakeReferral(bytes.NewReader(export(t, f.Store, ref)), []age.Identity{f.Agency},
+			"a1", []age.Recipient{f.Agency.Recipient()}, &bytes.Buffer{}, bundle.OpenOptions{})
 		if !errors.Is(err, vault.ErrSameAgency) {
 			t.Errorf("MakeReferral to its own agency: %v", err)
 		}
@@ -176,9 +177,9 @@ func TestReferralRefused(t *testing.T) {
 		es[1].body = bytes.Clone(es[1].body)
 		es[1].body[len(es[1].body)-1] ^= 1
 		var out bytes.Buffer
-		_, err := vault.MakeReferral(bytes.NewReader(writeTar(t, es)), []age.Identity{f.Agency},
-			"a2", []age.Recipient{f.Other.Recipient()}, &out, vault.OpenOptions{})
-		if !errors.Is(err, vault.ErrTampered) || out.Len() != 0 {
+		_, err := bundle.MakeReferral(bytes.NewReader(writeTar(t, es)), []age.Identity{f.Agency},
+			"a2", []age.Recipient{f.Other.Recipient()}, &out, bundle.OpenOptions{})
+		if !errors.Is(err, bundle.ErrTampered) || out.Len() != 0 {
 			t.Errorf("MakeReferral of a tampered export: %v, %d bytes written", err, out.Len())
 		}
 	})
@@ -191,7 +192,7 @@ func TestSignatureCheckedFirst(t *testing.T) {
 	ref, _ := buildCase(t, f.Store)
 	sum := func(m []byte) []byte { s := sha256.Sum256(m); return []byte(hex.EncodeToString(s[:])) }
 	errBad := errors.New("bad signature")
-	opts := vault.OpenOptions{Verify: func(m, sig []byte) error {
+	opts := bundle.OpenOptions{Verify: func(m, sig []byte) error {
 		if !bytes.Equal(sig, sum(m)) {
 			return errBad
 		}
@@ -201,7 +202,7 @@ func TestSignatureCheckedFirst(t *testing.T) {
 	if err := f.Store.ExportWith(&buf, ref, vault.ExportOptions{Sign: func(m []byte) ([]byte, error) { return sum(m), nil }}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := vault.OpenBundleWith(bytes.NewReader(buf.Bytes()), []age.Identity{f.Agency}, filepath.Join(t.TempDir(), "ok"), opts); err != nil {
+	if _, err := bundle.OpenWith(bytes.NewReader(buf.Bytes()), []age.Identity{f.Agency}, filepath.Join(t.TempDir(), "ok"), opts); err != nil {
 		t.Fatalf("signed bundle: %v", err)
 	}
 	es := readTar(t, buf.Bytes())
@@ -209,12 +210,12 @@ func TestSignatureCheckedFirst(t *testing.T) {
 	// only the signature is reported.
 	es[0].body = append([]byte("{not json"), es[0].body...)
 	es[2].body = []byte("garbage")
-	_, err := vault.OpenBundleWith(bytes.NewReader(writeTar(t, es)), []age.Identity{f.Agency}, filepath.Join(t.TempDir(), "bad"), opts)
-	if !errors.Is(err, errBad) || !errors.Is(err, vault.ErrTampered) {
+	_, err := bundle.OpenWith(bytes.NewReader(writeTar(t, es)), []age.Identity{f.Agency}, filepath.Join(t.TempDir(), "bad"), opts)
+	if !errors.Is(err, errBad) || !errors.Is(err, bundle.ErrTampered) {
 		t.Errorf("changed manifest: %v, want the signature's error", err)
 	}
-	_, err = vault.OpenBundleWith(bytes.NewReader(export(t, f.Store, ref)), []age.Identity{f.Agency}, filepath.Join(t.TempDir(), "unsigned"), opts)
-	if !errors.Is(err, vault.ErrUnsigned) {
+	_, err = bundle.OpenWith(bytes.NewReader(export(t, f.Store, ref)), []age.Identity{f.Agency}, filepath.Join(t.TempDir(), "unsigned"), opts)
+	if !errors.Is(err, bundle.ErrUnsigned) {
 		t.Errorf("unsigned bundle: %v, want ErrUnsigned", err)
 	}
 }
@@ -226,8 +227,8 @@ func TestReferralReachesReporter(t *testing.T) {
 	f := storetest.NewFixture(t, openBadger)
 	ref, _, reply := f.NewReport(t, "one report")
 	var rb bytes.Buffer
-	if _, err := vault.MakeReferral(bytes.NewReader(export(t, f.Store, ref)), []age.Identity{f.Agency}, "a2",
-		[]age.Recipient{f.Other.Recipient()}, &rb, vault.OpenOptions{}); err != nil {
+	if _, err := bundle.MakeReferral(bytes.NewReader(export(t, f.Store, ref)), []age.Identity{f.Agency}, "a2",
+		[]age.Recipient{f.Other.Recipient()}, &rb, bundle.OpenOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	link, err := f.Store.ReceiveReferral(&rb, ref, vault.ReceiveOptions{Stage: "referred", Officer: "o"})
@@ -278,9 +279,9 @@ func TestReferralBundleChangedBetweenPasses(t *testing.T) {
 		t.Fatal("the substitute item differs in size")
 	}
 	var out bytes.Buffer
-	_, err := vault.MakeReferral(&swapOnRewind{Reader: bytes.NewReader(good), other: writeTar(t, es)}, []age.Identity{f.Agency},
-		"a2", []age.Recipient{f.Other.Recipient()}, &out, vault.OpenOptions{})
-	if !errors.Is(err, vault.ErrTampered) || !strings.Contains(err.Error(), "changed while being read") || out.Len() != 0 {
+	_, err := bundle.MakeReferral(&swapOnRewind{Reader: bytes.NewReader(good), other: writeTar(t, es)}, []age.Identity{f.Agency},
+		"a2", []age.Recipient{f.Other.Recipient()}, &out, bundle.OpenOptions{})
+	if !errors.Is(err, bundle.ErrTampered) || !strings.Contains(err.Error(), "changed while being read") || out.Len() != 0 {
 		t.Errorf("a bundle changed between the passes: %v, %d bytes written", err, out.Len())
 	}
 }
@@ -289,9 +290,9 @@ func TestReferralBundleChangedBetweenPasses(t *testing.T) {
 // its items and the tar entries, and writes the bundle again: what someone
 // between the offline machine and the desk could do, since a referral
 // manifest carries checksums but no signature.
-func rewriteReferral(t *testing.T, bundle []byte, edit func(items *[]map[string]any, es *[]tarEntry)) []byte {
+func rewriteReferral(t *testing.T, tarball []byte, edit func(items *[]map[string]any, es *[]tarEntry)) []byte {
 	t.Helper()
-	es := readTar(t, bundle)
+	es := readTar(t, tarball)
 	var m map[string]any
 	if err := json.Unmarshal(es[0].body, &m); err != nil {
 		t.Fatal(err)
@@ -317,10 +318,10 @@ func rewriteReferral(t *testing.T, bundle []byte, edit func(items *[]map[string]
 func TestReferralItemsMustMatch(t *testing.T) {
 	f := storetest.NewFixture(t, openBadger)
 	ref, _ := buildCase(t, f.Store)
-	bundle := referral(t, f, ref)
+	tarball := referral(t, f, ref)
 	opts := vault.ReceiveOptions{Stage: "referred", Officer: "o"}
 
-	relabelled := rewriteReferral(t, bundle, func(items *[]map[string]any, es *[]tarEntry) {
+	relabelled := rewriteReferral(t, tarball, func(items *[]map[string]any, es *[]tarEntry) {
 		it := (*items)[0] // the report
 		if it["kind"] != "report" {
 			t.Fatalf("item 1 is %v", it["kind"])
@@ -333,14 +334,14 @@ func TestReferralItemsMustMatch(t *testing.T) {
 			}
 		}
 	})
-	oneLess := rewriteReferral(t, bundle, func(items *[]map[string]any, es *[]tarEntry) {
+	oneLess := rewriteReferral(t, tarball, func(items *[]map[string]any, es *[]tarEntry) {
 		last := (*items)[len(*items)-1]
 		*items = (*items)[:len(*items)-1]
 		*es = slices.DeleteFunc(*es, func(e tarEntry) bool {
 			return e.hdr.Name == last["file"] || e.hdr.Name == last["name_file"]
 		})
 	})
-	resized := rewriteReferral(t, bundle, func(items *[]map[string]any, es *[]tarEntry) {
+	resized := rewriteReferral(t, tarball, func(items *[]map[string]any, es *[]tarEntry) {
 		it := (*items)[0]
 		var buf bytes.Buffer
 		w, _ := age.Encrypt(&buf, f.Other.Recipient())
@@ -355,12 +356,12 @@ func TestReferralItemsMustMatch(t *testing.T) {
 		}
 	})
 	for _, tc := range []struct {
-		name   string
-		bundle []byte
+		name    string
+		tarball []byte
 	}{{"report relabelled as a question", relabelled}, {"one item left out", oneLess}, {"an item of another length", resized}} {
 		t.Run(tc.name, func(t *testing.T) {
 			before, _ := f.Store.Cases()
-			_, err := f.Store.ReceiveReferral(bytes.NewReader(tc.bundle), ref, opts)
+			_, err := f.Store.ReceiveReferral(bytes.NewReader(tc.tarball), ref, opts)
 			if !errors.Is(err, vault.ErrItemsMismatch) {
 				t.Fatalf("ReceiveReferral: %v, want ErrItemsMismatch", err)
 			}
@@ -372,22 +373,22 @@ func TestReferralItemsMustMatch(t *testing.T) {
 	}
 
 	t.Run("referred again", func(t *testing.T) {
-		if _, err := f.Store.ReceiveReferral(bytes.NewReader(bundle), ref, opts); err != nil {
+		if _, err := f.Store.ReceiveReferral(bytes.NewReader(tarball), ref, opts); err != nil {
 			t.Fatalf("first referral: %v", err)
 		}
 		for i := 0; i < 4; i++ {
-			if _, err := f.Store.ReceiveReferral(bytes.NewReader(bundle), ref, opts); !errors.Is(err, vault.ErrReferredBefore) {
+			if _, err := f.Store.ReceiveReferral(bytes.NewReader(tarball), ref, opts); !errors.Is(err, vault.ErrReferredBefore) {
 				t.Fatalf("referral %d without a reason: %v, want ErrReferredBefore", i+2, err)
 			}
 		}
 		bad := opts
 		bad.Reason = "because I say so"
-		if _, err := f.Store.ReceiveReferral(bytes.NewReader(bundle), ref, bad); !errors.Is(err, vault.ErrReferralReason) {
+		if _, err := f.Store.ReceiveReferral(bytes.NewReader(tarball), ref, bad); !errors.Is(err, vault.ErrReferralReason) {
 			t.Fatalf("free-text reason: %v, want ErrReferralReason", err)
 		}
 		again := opts
 		again.Reason = "correction"
-		link, err := f.Store.ReceiveReferral(bytes.NewReader(bundle), ref, again)
+		link, err := f.Store.ReceiveReferral(bytes.NewReader(tarball), ref, again)
 		if err != nil || link.Reason != "correction" {
 			t.Fatalf("referral with a reason: %+v %v", link, err)
 		}

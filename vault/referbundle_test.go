@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"cleandrop/vault"
+	"cleandrop/vault/bundle"
 	"cleandrop/vault/storetest"
 
 	"filippo.io/age"
@@ -56,14 +57,14 @@ func FuzzReceiveReferral(f *testing.F) {
 	if err != nil {
 		f.Fatal(err)
 	}
-	var exp, bundle bytes.Buffer
+	var exp, tarball bytes.Buffer
 	if err := s.Export(&exp, ref); err != nil {
 		f.Fatal(err)
 	}
-	if _, err := vault.MakeReferral(bytes.NewReader(exp.Bytes()), []age.Identity{a1}, "a2", []age.Recipient{a2.Recipient()}, &bundle, vault.OpenOptions{}); err != nil {
+	if _, err := bundle.MakeReferral(bytes.NewReader(exp.Bytes()), []age.Identity{a1}, "a2", []age.Recipient{a2.Recipient()}, &tarball, bundle.OpenOptions{}); err != nil {
 		f.Fatal(err)
 	}
-	valid := bundle.Bytes()
+	valid := tarball.Bytes()
 	f.Add(valid)
 	f.Add(valid[:len(valid)-1600])
 	f.Add(exp.Bytes())

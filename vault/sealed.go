@@ -46,10 +46,10 @@ func (b *Batch) AddSealed(kind Kind, ciphertext io.Reader, sealedName []byte) er
 	case b.err != nil:
 		b.mu.Unlock()
 		return b.err
-	case !kind.valid():
+	case !kind.Valid():
 		b.mu.Unlock()
 		return fmt.Errorf("vault: unknown item kind %q", kind)
-	case kind.toReporter() && b.reply == nil && b.refer == nil:
+	case toReporter(kind) && b.reply == nil && b.refer == nil:
 		b.mu.Unlock()
 		return ErrNoReporter
 	}

@@ -22,56 +22,40 @@ import (
 
 	"cleandrop/vault/backend"
 	"cleandrop/vault/backend/badgerstore"
+	"cleandrop/vault/bundle"
 	"cleandrop/vault/durable"
 )
 
-// Kind says what an item is.
-type Kind string
+// Kind says what an item is ([bundle.Kind]).
+type Kind = bundle.Kind
 
-// The kinds of item a case holds.
+// The kinds of item a case holds; see [bundle.KindReport] and the others.
 const (
-	KindReport     Kind = "report"     // reporter's report text
-	KindAttachment Kind = "attachment" // a file from the reporter (has a sealed name)
-	KindAnswer     Kind = "answer"     // reporter's follow-up text
-	KindQuestion   Kind = "question"   // officer -> reporter; also sealed to the case's reply recipient
-	KindNote       Kind = "note"       // officer note to the reporter with a stage change; also sealed to the reply recipient
-	// KindIdentity is the reporter's identity (name, contact, purpose), put
-	// on file for protection or a reward. It is sealed only to the
-	// agency's [Agency.Custodian] recipients: not to its case officers,
-	// not to the reporter's reply key. Its record carries the [Purpose].
-	KindIdentity Kind = "identity"
-	// KindCleaning says, for the files of its batch, which were cleaned
-	// of hidden details before sealing and what was removed, or why not.
-	// It is sealed like the report text.
-	KindCleaning Kind = "cleaning"
+	KindReport     = bundle.KindReport
+	KindAttachment = bundle.KindAttachment
+	KindAnswer     = bundle.KindAnswer
+	KindQuestion   = bundle.KindQuestion
+	KindNote       = bundle.KindNote
+	// KindIdentity is sealed only to the agency's [Agency.Custodian]
+	// recipients: not to its case officers, not to the reporter's reply
+	// key. Its record carries the [Purpose].
+	KindIdentity = bundle.KindIdentity
+	KindCleaning = bundle.KindCleaning
 )
 
-func (k Kind) valid() bool {
-	switch k {
-	case KindReport, KindAttachment, KindAnswer, KindQuestion, KindNote, KindIdentity, KindCleaning:
-		return true
-	}
-	return false
-}
-
-// toReporter reports whether items of this kind are also sealed to the
+// toReporter reports whether items of kind k are also sealed to the
 // case's reply recipient.
-func (k Kind) toReporter() bool { return k == KindQuestion || k == KindNote }
+func toReporter(k Kind) bool { return k == KindQuestion || k == KindNote }
 
-// Purpose is why a reporter put their identity on file.
-type Purpose string
+// Purpose is why a reporter put their identity on file ([bundle.Purpose]).
+type Purpose = bundle.Purpose
 
 // The purposes of an identity.
 const (
-	PurposeProtection Purpose = "protection"
-	PurposeReward     Purpose = "reward"
-	PurposeBoth       Purpose = "both"
+	PurposeProtection = bundle.PurposeProtection
+	PurposeReward     = bundle.PurposeReward
+	PurposeBoth       = bundle.PurposeBoth
 )
-
-// Valid reports whether p is one of the purposes.
-func (p Purpose) Valid() bool {
-	return p == PurposeProtection || p == PurposeReward || p == PurposeBoth
-}
 
 // InitialStage is the stage of a newly committed case.
 const InitialStage = "received"
@@ -164,12 +148,8 @@ type Item struct {
 	Purpose Purpose `json:",omitempty"`
 }
 
-// An Event is one entry in a case's stage history.
-type Event struct {
-	Day   string
-	Stage string
-	Batch int
-}
+// An Event is one entry in a case's stage history ([bundle.Event]).
+type Event = bundle.Event
 
 // A Case is the metadata of one case. The first History event is the
 // initial stage.

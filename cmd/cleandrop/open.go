@@ -10,7 +10,7 @@ import (
 
 	"filippo.io/age"
 
-	"cleandrop/vault"
+	"cleandrop/vault/bundle"
 	"cleandrop/vault/signing"
 )
 
@@ -49,8 +49,8 @@ func cmdOpen(args []string, stdout, stderr io.Writer) error {
 	}
 	defer f.Close()
 	opts.Words = w.thread()
-	th, err := vault.OpenBundleWith(f, ids, *out, opts)
-	if errors.Is(err, vault.ErrTampered) {
+	th, err := bundle.OpenWith(f, ids, *out, opts)
+	if errors.Is(err, bundle.ErrTampered) {
 		return refused(pos[0], err, "nothing was decrypted")
 	}
 	if err != nil {
@@ -60,11 +60,11 @@ func cmdOpen(args []string, stdout, stderr io.Writer) error {
 	opened, identities, sealedIDs, sealedOther := 0, 0, 0, 0
 	for _, e := range th.Entries {
 		switch {
-		case e.Sealed && e.Kind == vault.KindIdentity:
+		case e.Sealed && e.Kind == bundle.KindIdentity:
 			sealedIDs++
 		case e.Sealed:
 			sealedOther++
-		case e.Kind == vault.KindIdentity:
+		case e.Kind == bundle.KindIdentity:
 			identities++
 			opened++
 		default:
@@ -115,23 +115,23 @@ func addSignerFlags(fs *flag.FlagSet) *signerFlags {
 
 // options turns the flags into the bundle checks: a signature by the
 // given key is required unless --no-signature says otherwise.
-func (f *signerFlags) options(stderr io.Writer) (vault.OpenOptions, error) {
+func (f *signerFlags) options(stderr io.Writer) (bundle.OpenOptions, error) {
 	switch {
 	case *f.path != "" && *f.none:
-		return vault.OpenOptions{}, hint(errors.New("--signer and --no-signature contradict each other"), "give one of them")
+		return bundle.OpenOptions{}, hint(errors.New("--signer and --no-signature contradict each other"), "give one of them")
 	case *f.none:
 		fmt.Fprintln(stderr, "cleandrop: warning: not checking the manifest's signature: a bundle replaced by someone else would not be noticed")
-		return vault.OpenOptions{}, nil
+		return bundle.OpenOptions{}, nil
 	case *f.path == "":
-		return vault.OpenOptions{}, hint(errors.New("no signing key given"),
+		return bundle.OpenOptions{}, hint(errors.New("no signing key given"),
 			"pass --signer with the drop's public signing key (public.asc, printed by 'cleandrop signing-key', served by the desk at /signing-key.asc); compare its fingerprint once with your administrator")
 	}
 	v, err := signing.FromFile(*f.path)
 	if err != nil {
-		return vault.OpenOptions{}, hint(fmt.Errorf("signing key %s: %w", *f.path, err), "pass the drop's public.asc")
+		return bundle.OpenOptions{}, hint(fmt.Errorf("signing key %s: %w", *f.path, err), "pass the drop's public.asc")
 	}
 	f.signer = v
-	return vault.OpenOptions{Verify: v.Verify}, nil
+	return bundle.OpenOptions{Verify: v.Verify}, nil
 }
 
 // report says whose signature was checked.
@@ -145,7 +145,7 @@ func (f *signerFlags) report(stdout io.Writer, w words) {
 func refused(path string, err error, done string) error {
 	err = fmt.Errorf("refusing %s: %w", path, err)
 	switch {
-	case errors.Is(err, vault.ErrUnsigned):
+	case errors.Is(err, bundle.ErrUnsigned):
 		return hint(err, done+"; the drop signs every export: this bundle did not come from it unchanged, or from a drop too old to sign (then, and only then, use --no-signature)")
 	case errors.Is(err, signing.ErrOtherKey):
 		return hint(err, done+"; check that --signer is your drop's key (compare the fingerprint); if it is, do not trust this bundle")

@@ -12,7 +12,7 @@ import (
 
 	"filippo.io/age"
 
-	"cleandrop/vault"
+	"cleandrop/vault/bundle"
 )
 
 // recipientList collects --to values: age public keys, or files of them.
@@ -61,9 +61,9 @@ func cmdRefer(args []string, stdout, stderr io.Writer) error {
 	}
 	defer in.Close()
 	h := sha256.New()
-	var info *vault.ReferralInfo
+	var info *bundle.ReferralInfo
 	opened, err := createNew(*out, ": refer never overwrites", func(w io.Writer) (err error) {
-		info, err = vault.MakeReferral(in, ids, *agency, recips, io.MultiWriter(w, h), opts)
+		info, err = bundle.MakeReferral(in, ids, *agency, recips, io.MultiWriter(w, h), opts)
 		return err
 	})
 	if err != nil {
@@ -71,9 +71,9 @@ func cmdRefer(args []string, stdout, stderr io.Writer) error {
 			return err
 		}
 		switch {
-		case errors.Is(err, vault.ErrTampered):
+		case errors.Is(err, bundle.ErrTampered):
 			return refused(pos[0], err, "nothing was written")
-		case errors.Is(err, vault.ErrSameAgency):
+		case errors.Is(err, bundle.ErrSameAgency):
 			return hint(err, "give the ID of the agency the case goes to, not the one it is at")
 		}
 		return hint(fmt.Errorf("refer %s: %w", pos[0], err), "check that the identity belongs to the case's agency")

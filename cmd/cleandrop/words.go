@@ -6,7 +6,7 @@ import (
 	"strings"
 
 	"cleandrop/drop/web"
-	"cleandrop/vault"
+	"cleandrop/vault/bundle"
 )
 
 // words writes the result lines of the commands officers run on the
@@ -50,6 +50,6 @@ func (w words) stage(id string) string {
 
 // thread labels an opened bundle's thread.txt and thread.html in the
 // officer's language.
-func (w words) thread() vault.ThreadWords {
-	return vault.ThreadWords{Lang: w.lang, Text: w.text, HasKey: w.cat.HasKey}
+func (w words) thread() bundle.ThreadWords {
+	return bundle.ThreadWords{Lang: w.lang, Text: w.text, HasKey: w.cat.HasKey}
 }

@@ -9,6 +9,7 @@ import (
 
 	"cleandrop/drop/casework"
 	"cleandrop/vault"
+	"cleandrop/vault/bundle"
 )
 
 // Agency is a receiving agency as the refer form lists it: where a case
@@ -88,7 +89,7 @@ func (h *handler) referProblem(err error) (int, string, string) {
 		return http.StatusRequestEntityTooLarge, "error.too_large", "upload too large"
 	case errors.Is(err, errReferField):
 		return http.StatusBadRequest, "error.field", "the form must hold an optional reason, then one field, file"
-	case errors.Is(err, vault.ErrNotReferral):
+	case errors.Is(err, bundle.ErrNotReferral):
 		return http.StatusBadRequest, "desk.error.not_referral", "not a referral bundle: make one with cleandrop refer on the offline machine"
 	case errors.Is(err, vault.ErrWrongCase):
 		return http.StatusConflict, "desk.error.referral_case", "the referral bundle was made from another case"
@@ -102,7 +103,7 @@ func (h *handler) referProblem(err error) (int, string, string) {
 		return http.StatusConflict, "desk.error.referral_same", "a case cannot be referred to its own agency"
 	case errors.Is(err, vault.ErrUnknownAgency):
 		return http.StatusBadRequest, "desk.error.referral_agency", "the referral names an agency this drop does not know"
-	case errors.Is(err, vault.ErrTampered), errors.Is(err, vault.ErrNotAge):
+	case errors.Is(err, bundle.ErrTampered), errors.Is(err, vault.ErrNotAge):
 		return http.StatusBadRequest, "desk.error.referral_damaged", "the referral bundle is damaged or was changed"
 	}
 	if status, key, text, ok := h.opProblem(err); ok { // the operations layer's refusals

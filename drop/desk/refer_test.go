@@ -14,6 +14,7 @@ import (
 	"filippo.io/age"
 
 	"cleandrop/vault"
+	"cleandrop/vault/bundle"
 )
 
 // TestRefer walks a referral through the desk: export, re-seal as the
@@ -31,8 +32,8 @@ func TestRefer(t *testing.T) {
 	}
 	_, export := alice.get("/cases/" + ref + "/export")
 	var referral bytes.Buffer
-	if _, err := vault.MakeReferral(strings.NewReader(export), []age.Identity{f.agency}, "other",
-		[]age.Recipient{f.other.Recipient()}, &referral, vault.OpenOptions{}); err != nil {
+	if _, err := bundle.MakeReferral(strings.NewReader(export), []age.Identity{f.agency}, "other",
+		[]age.Recipient{f.other.Recipient()}, &referral, bundle.OpenOptions{}); err != nil {
 		t.Fatal(err)
 	}
 
@@ -42,7 +43,7 @@ func TestRefer(t *testing.T) {
 		other, _ := f.newCase("acc", "another report")
 		for _, tc := range []struct {
 			name, ref string
-			bundle    []byte
+			tarball   []byte
 			status    int
 			text      string
 		}{
@@ -51,7 +52,7 @@ func TestRefer(t *testing.T) {
 			{"other case", other, referral.Bytes(), 409, "made from another case"},
 			{"far larger than the case", ref, append(bytes.Clone(referral.Bytes()), make([]byte, 2<<20)...), 413, ""},
 		} {
-			body, ct := multipartUpload(t, nil, tc.bundle)
+			body, ct := multipartUpload(t, nil, tc.tarball)
 			resp, page := alice.postBody("/cases/"+tc.ref+"/refer", ct, body)
 			if resp.StatusCode != tc.status || !strings.Contains(page, tc.text) {
 				t.Errorf("%s: %d, want %d with %q\n%s", tc.name, resp.StatusCode, tc.status, tc.text, page)
@@ -157,7 +158,7 @@ func TestRefer(t *testing.T) {
 		resp := f.api(token, "GET", "/api/v1/cases/"+ref2+"/export", "", nil)
 		io.Copy(&exp, resp.Body)
 		var rb bytes.Buffer
-		if _, err := vault.MakeReferral(&exp, []age.Identity{f.agency}, "other", []age.Recipient{f.other.Recipient()}, &rb, vault.OpenOptions{}); err != nil {
+		if _, err := bundle.MakeReferral(&exp, []age.Identity{f.agency}, "other", []age.Recipient{f.other.Recipient()}, &rb, bundle.OpenOptions{}); err != nil {
 			t.Fatal(err)
 		}
 		resp = f.api(token, "POST", "/api/v1/cases/"+ref2+"/refer", "application/x-tar", &rb)

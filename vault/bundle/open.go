@@ -1,4 +1,4 @@
-package vault
+package bundle
 
 import (
 	"archive/tar"
@@ -19,11 +19,11 @@ import (
 	"filippo.io/age"
 )
 
-// ErrTampered is wrapped by every error [OpenBundle] returns for a bundle
+// ErrTampered is wrapped by every error [Open] returns for a bundle
 // whose structure, sizes or checksums are not what its manifest says.
 var ErrTampered = errors.New("bundle tampered or damaged")
 
-// ErrUnsigned is wrapped by the error [OpenBundleWith] returns for a bundle
+// ErrUnsigned is wrapped by the error [OpenWith] returns for a bundle
 // without a signature when a signature is required.
 var ErrUnsigned = errors.New("the bundle is not signed")
 
@@ -69,7 +69,7 @@ func (e Entry) sealedNote(w ThreadWords) string {
 // is then only in File.
 func (e Entry) Long() bool { return e.long }
 
-// OpenOptions adjust [OpenBundleWith].
+// OpenOptions adjust [OpenWith].
 type OpenOptions struct {
 	// Verify, when set, checks the detached signature manifest.json.sig
 	// over manifest.json, before the manifest is parsed or any item read.
@@ -83,7 +83,7 @@ type OpenOptions struct {
 // maxThreadText bounds the text of one entry kept in memory for the thread.
 const maxThreadText = 8 << 20
 
-// OpenBundle checks a bundle written by [Store.Export], decrypts it with
+// Open checks a bundle written by the vault's Store.Export, decrypts it with
 // identities and writes it into outDir (created 0700; it must not exist or
 // be empty): text items as NNN-<kind>.txt, attachments as
 // files/NNN-<name>, and a readable thread.txt and thread.html.
@@ -93,12 +93,12 @@ const maxThreadText = 8 << 20
 // written; a failed check returns an error wrapping [ErrTampered]. Nothing
 // is written outside outDir. If r cannot seek, the bundle (ciphertext) is
 // first copied to a temporary file.
-func OpenBundle(r io.Reader, identities []age.Identity, outDir string) (*Thread, error) {
-	return OpenBundleWith(r, identities, outDir, OpenOptions{})
+func Open(r io.Reader, identities []age.Identity, outDir string) (*Thread, error) {
+	return OpenWith(r, identities, outDir, OpenOptions{})
 }
 
-// OpenBundleWith is [OpenBundle] with options.
-func OpenBundleWith(r io.Reader, identities []age.Identity, outDir string, opts OpenOptions) (*Thread, error) {
+// OpenWith is [Open] with options.
+func OpenWith(r io.Reader, identities []age.Identity, outDir string, opts OpenOptions) (*Thread, error) {
 	if len(identities) == 0 {
 		return nil, errors.New("vault: open bundle: no identities")
 	}
@@ -151,7 +151,7 @@ func rewindable(r io.Reader) (io.ReadSeeker, int64, func(), error) {
 
 // expect is what the manifest says about one file of the bundle.
 type expect struct {
-	item   *manifestItem
+	item   *ManifestItem
 	isName bool
 	size   int64 // -1: a name file, bounded by maxNameFileLen
 	sum    string
@@ -161,7 +161,7 @@ type expect struct {
 
 // checked is the outcome of the first pass over a bundle.
 type checked struct {
-	m           manifest
+	m           Manifest
 	manifestSum [32]byte
 	files       map[string]*expect
 	names       map[int]string // decrypted attachment names by item ID
@@ -202,12 +202,12 @@ func checkBundle(r io.Reader, ids []age.Identity, opts OpenOptions) (*checked, e
 	if err != nil {
 		return nil, tampered("not a bundle: %v", err)
 	}
-	if hdr.Name != manifestName {
-		return nil, tampered("first file is %q, not %s", hdr.Name, manifestName)
+	if hdr.Name != ManifestName {
+		return nil, tampered("first file is %q, not %s", hdr.Name, ManifestName)
 	}
 	mj, err := readSmall(tr, hdr, maxManifestLen)
 	if err != nil {
-		return nil, tampered("%s: %v", manifestName, err)
+		return nil, tampered("%s: %v", ManifestName, err)
 	}
 	// The signature, when there is one, follows the manifest. It is
 	// checked before the manifest is parsed or any item read: nothing of
@@ -216,24 +216,24 @@ func checkBundle(r io.Reader, ids []age.Identity, opts OpenOptions) (*checked, e
 	if err != nil && err != io.EOF {
 		return nil, tampered("reading bundle: %v", err)
 	}
-	if hdr != nil && hdr.Name == signatureName {
+	if hdr != nil && hdr.Name == SignatureName {
 		sig, err := readSmall(tr, hdr, maxSigLen)
 		if err != nil {
-			return nil, tampered("%s: %v", signatureName, err)
+			return nil, tampered("%s: %v", SignatureName, err)
 		}
 		if opts.Verify != nil {
 			if err := opts.Verify(bytes.Clone(mj), sig); err != nil {
-				return nil, tampered("%s: %w", signatureName, err)
+				return nil, tampered("%s: %w", SignatureName, err)
 			}
 		}
 		hdr = nil
 	} else if opts.Verify != nil {
-		return nil, tampered("%s: %w", signatureName, ErrUnsigned)
+		return nil, tampered("%s: %w", SignatureName, ErrUnsigned)
 	}
 
 	chk := &checked{manifestSum: sha256.Sum256(mj), names: make(map[int]string)}
 	if err := parseManifest(mj, &chk.m); err != nil {
-		return nil, tampered("%s: %v", manifestName, err)
+		return nil, tampered("%s: %v", ManifestName, err)
 	}
 	chk.files = expectations(&chk.m)
 
@@ -256,7 +256,7 @@ func checkBundle(r io.Reader, ids []age.Identity, opts OpenOptions) (*checked, e
 		var sink io.Writer = io.Discard
 		var name bytes.Buffer
 		if e.isName {
-			sink = &limitWriter{w: &name, n: 4 * maxNameLen}
+			sink = &limitWriter{w: &name, n: 4 * MaxNameLen}
 		}
 		derr := checkFile(tr, e, ids, sink)
 		if e.isName && derr == nil {
@@ -359,7 +359,7 @@ func readSmall(r io.Reader, hdr *tar.Header, limit int64) ([]byte, error) {
 }
 
 // parseManifest decodes and validates manifest.json strictly.
-func parseManifest(b []byte, m *manifest) error {
+func parseManifest(b []byte, m *Manifest) error {
 	dec := json.NewDecoder(bytes.NewReader(b))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(m); err != nil {
@@ -368,8 +368,8 @@ func parseManifest(b []byte, m *manifest) error {
 	if _, err := dec.Token(); err != io.EOF {
 		return errors.New("trailing data")
 	}
-	if m.Format != bundleFormat {
-		return fmt.Errorf("format %q, want %q", m.Format, bundleFormat)
+	if m.Format != Format {
+		return fmt.Errorf("format %q, want %q", m.Format, Format)
 	}
 	for what, v := range map[string]string{"ref": m.Ref, "agency": m.Agency, "stage": m.Stage} {
 		if !plainField(v) {
@@ -395,7 +395,7 @@ func parseManifest(b []byte, m *manifest) error {
 }
 
 // parseItems validates a manifest's items and sorts them by ID.
-func parseItems(items []manifestItem) error {
+func parseItems(items []ManifestItem) error {
 	if len(items) > maxBundleItems {
 		return errors.New("too many items")
 	}
@@ -404,9 +404,9 @@ func parseItems(items []manifestItem) error {
 		switch {
 		case it.ID < 1 || it.ID > maxBundleItems || seen[it.ID]:
 			return fmt.Errorf("bad item ID %d", it.ID)
-		case it.Batch < 1 || !it.Kind.valid() || !validDay(it.Day):
+		case it.Batch < 1 || !it.Kind.Valid() || !validDay(it.Day):
 			return fmt.Errorf("item %d: bad batch, kind or day", it.ID)
-		case it.File != itemFile(it.ID, it.Kind):
+		case it.File != ItemFile(it.ID, it.Kind):
 			return fmt.Errorf("item %d: bad file name", it.ID)
 		case it.Size < 0 || it.Size > maxItemSize:
 			return fmt.Errorf("item %d: bad size", it.ID)
@@ -414,7 +414,7 @@ func parseItems(items []manifestItem) error {
 			return fmt.Errorf("item %d: bad checksum", it.ID)
 		case it.NameFile == "" && it.NameSHA256 != "":
 			return fmt.Errorf("item %d: name checksum without name", it.ID)
-		case it.NameFile != "" && (it.Kind != KindAttachment || it.NameFile != nameFile(it.ID) || !validSum(it.NameSHA256)):
+		case it.NameFile != "" && (it.Kind != KindAttachment || it.NameFile != NameFile(it.ID) || !validSum(it.NameSHA256)):
 			return fmt.Errorf("item %d: bad name file", it.ID)
 		case (it.Kind == KindIdentity) != it.Purpose.Valid() || (it.Kind != KindIdentity && it.Purpose != ""):
 			return fmt.Errorf("item %d: bad purpose", it.ID)
@@ -425,7 +425,7 @@ func parseItems(items []manifestItem) error {
 	return nil
 }
 
-func expectations(m *manifest) map[string]*expect {
+func expectations(m *Manifest) map[string]*expect {
 	files := make(map[string]*expect, 2*len(m.Items))
 	for i := range m.Items {
 		it := &m.Items[i]
@@ -502,11 +502,11 @@ func writeBundle(r io.Reader, chk *checked, ids []age.Identity, outDir string, w
 		switch {
 		case n == 0:
 			mj, err := readSmall(tr, hdr, maxManifestLen)
-			if err != nil || hdr.Name != manifestName || sha256.Sum256(mj) != chk.manifestSum {
+			if err != nil || hdr.Name != ManifestName || sha256.Sum256(mj) != chk.manifestSum {
 				return nil, changed()
 			}
 			continue
-		case n == 1 && hdr.Name == signatureName:
+		case n == 1 && hdr.Name == SignatureName:
 			continue
 		}
 		e, err := lookupEntry(chk.files, hdr)

@@ -1,4 +1,4 @@
-package vault
+package bundle
 
 import (
 	"encoding/json"
@@ -6,11 +6,11 @@ import (
 	"testing"
 )
 
-// TestThreadEnglishIsTheCatalogue: the English the vault labels a thread
+// TestThreadEnglishIsTheCatalogue: the English the opener labels a thread
 // with, when no catalogue is passed, is the drop's en.json, so that
-// 'cleandrop open' in English and the vault's default agree.
+// 'cleandrop open' in English and the opener's default agree.
 func TestThreadEnglishIsTheCatalogue(t *testing.T) {
-	b, err := os.ReadFile("../drop/web/locales/en.json")
+	b, err := os.ReadFile("../../drop/web/locales/en.json")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -20,7 +20,7 @@ func TestThreadEnglishIsTheCatalogue(t *testing.T) {
 	}
 	for k, v := range threadEnglish {
 		if en[k] != v {
-			t.Errorf("%s: the vault says %q, en.json %q", k, v, en[k])
+			t.Errorf("%s: the opener says %q, en.json %q", k, v, en[k])
 		}
 	}
 }

@@ -1,4 +1,4 @@
-package vault
+package bundle
 
 import (
 	"fmt"
@@ -6,7 +6,7 @@ import (
 )
 
 // ThreadWords put the labels of an opened bundle's thread.txt and
-// thread.html in one language. The vault knows the keys it asks for, not
+// thread.html in one language. The opener knows the keys it asks for, not
 // the catalogue that answers them: the command that opens the bundle
 // passes its catalogue's lookup. The zero value labels in English. Days
 // stay in ISO 8601 (2006-01-02) in every language.
