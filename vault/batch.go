@@ -205,7 +205,7 @@ func (b *Batch) add(kind Kind, name string, purpose Purpose) (io.WriteCloser, er
 	p := &pending{kind: kind, purpose: purpose}
 	if name != "" {
 		var err error
-		if p.name, err = sealBytes([]byte(name), recips); err != nil {
+		if p.name, err = bundle.Seal([]byte(name), recips); err != nil {
 			return nil, fmt.Errorf("vault: seal name: %w", err)
 		}
 	}
@@ -705,20 +705,4 @@ func (s *spill) discard() {
 		abortUpload(s.b.s, s.up)
 		s.up = nil
 	}
-}
-
-// sealBytes seals a small plaintext in memory.
-func sealBytes(plain []byte, recips []age.Recipient) ([]byte, error) {
-	var buf bytes.Buffer
-	w, err := age.Encrypt(&buf, recips...)
-	if err != nil {
-		return nil, err
-	}
-	if _, err := w.Write(plain); err != nil {
-		return nil, err
-	}
-	if err := w.Close(); err != nil {
-		return nil, err
-	}
-	return buf.Bytes(), nil
 }

@@ -115,7 +115,7 @@ func (s *Store) Refer(to string, r Referral) (*Batch, error) {
 // case, inside tx. It may run more than once: it changes nothing outside
 // tx but r.out, which the last run sets.
 func (r *referral) commit(s *Store, tx backend.Tx, rec *caseRecord, items int, day string) error {
-	if !validSum(r.Bundle) || !validSum(r.Source) {
+	if !bundle.ValidSum(r.Bundle) || !bundle.ValidSum(r.Source) {
 		return errors.New("vault: refer: bad checksum")
 	}
 	from, err := s.loadRecord(tx, r.From)
@@ -148,18 +148,4 @@ func (r *referral) commit(s *Store, tx backend.Tx, rec *caseRecord, items int, d
 		return dbErr("refer: write case", err)
 	}
 	return nil
-}
-
-// validSum accepts a hex SHA-256 as the vault writes one: 64 lower-case
-// hex digits.
-func validSum(s string) bool {
-	if len(s) != 64 {
-		return false
-	}
-	for _, c := range s {
-		if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f') {
-			return false
-		}
-	}
-	return true
 }

@@ -9,6 +9,7 @@ import (
 	"sync"
 
 	"cleandrop/vault/backend"
+	"cleandrop/vault/bundle"
 )
 
 // Settling a day. Whatever a store writes carries, besides the times the
@@ -122,7 +123,7 @@ func (s *Store) settle(today string) (int, error) {
 			n++
 		}
 	}
-	yesterday := midnight(today).AddDate(0, 0, -1).Format("2006-01-02")
+	yesterday := bundle.Midnight(today).AddDate(0, 0, -1).Format("2006-01-02")
 	if err := s.update(func(tx backend.Tx) error {
 		// Another front-end may have settled further already.
 		if v, err := tx.Get(settledKey); err == nil && string(v) >= yesterday {

@@ -524,13 +524,4 @@ func (s *Store) sweep() error {
 	return nil
 }
 
-// midnight is the start of day (UTC) as a time, for file times.
-func midnight(day string) time.Time {
-	t, err := time.Parse(time.DateOnly, day)
-	if err != nil {
-		return time.Unix(0, 0).UTC()
-	}
-	return t
-}
-
 var _ io.Closer = (*Store)(nil)

@@ -162,7 +162,7 @@ type Writer struct {
 
 // NewWriter writes a bundle of day ("2006-01-02") to w.
 func NewWriter(w io.Writer, day string) *Writer {
-	return &Writer{tw: tar.NewWriter(w), mtime: midnight(day)}
+	return &Writer{tw: tar.NewWriter(w), mtime: Midnight(day)}
 }
 
 // Put writes one file of size bytes read from r.
@@ -187,8 +187,9 @@ func (b *Writer) Write(p []byte) (int, error) { return b.tw.Write(p) }
 // Close ends the bundle. It does not close the underlying writer.
 func (b *Writer) Close() error { return b.tw.Close() }
 
-// midnight is the start of day (UTC) as a time, for file times.
-func midnight(day string) time.Time {
+// Midnight is the start of day (UTC) as a time, for file times; the Unix
+// epoch for a day that does not parse.
+func Midnight(day string) time.Time {
 	t, err := time.Parse(time.DateOnly, day)
 	if err != nil {
 		return time.Unix(0, 0).UTC()

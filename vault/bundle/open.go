@@ -387,7 +387,7 @@ func parseManifest(b []byte, m *Manifest) error {
 	for _, l := range m.Custody {
 		if !validDay(l.Day) || (l.Action != CustodyIn && l.Action != CustodyOut) ||
 			!plainField(l.Agency) || !plainField(l.Ref) || !plainField(l.Officer) ||
-			!validSum(l.Bundle) || !validSum(l.Source) || l.Items < 0 {
+			!ValidSum(l.Bundle) || !ValidSum(l.Source) || l.Items < 0 {
 			return errors.New("bad custody record")
 		}
 	}
@@ -410,11 +410,11 @@ func parseItems(items []ManifestItem) error {
 			return fmt.Errorf("item %d: bad file name", it.ID)
 		case it.Size < 0 || it.Size > maxItemSize:
 			return fmt.Errorf("item %d: bad size", it.ID)
-		case !validSum(it.SHA256):
+		case !ValidSum(it.SHA256):
 			return fmt.Errorf("item %d: bad checksum", it.ID)
 		case it.NameFile == "" && it.NameSHA256 != "":
 			return fmt.Errorf("item %d: name checksum without name", it.ID)
-		case it.NameFile != "" && (it.Kind != KindAttachment || it.NameFile != NameFile(it.ID) || !validSum(it.NameSHA256)):
+		case it.NameFile != "" && (it.Kind != KindAttachment || it.NameFile != NameFile(it.ID) || !ValidSum(it.NameSHA256)):
 			return fmt.Errorf("item %d: bad name file", it.ID)
 		case (it.Kind == KindIdentity) != it.Purpose.Valid() || (it.Kind != KindIdentity && it.Purpose != ""):
 			return fmt.Errorf("item %d: bad purpose", it.ID)
@@ -442,7 +442,9 @@ func validDay(s string) bool {
 	return err == nil
 }
 
-func validSum(s string) bool {
+// ValidSum accepts a hex SHA-256 as the vault writes one: 64 lower-case
+// hex digits.
+func ValidSum(s string) bool {
 	if len(s) != 64 {
 		return false
 	}

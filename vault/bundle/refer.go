@@ -138,7 +138,7 @@ func makeReferral(r io.Reader, ids []age.Identity, to string, recips []age.Recip
 		}
 		it.Size, it.SHA256 = size, sum
 		if it.NameFile != "" {
-			n, err := sealName([]byte(chk.names[it.ID]), recips)
+			n, err := Seal([]byte(chk.names[it.ID]), recips)
 			if err != nil {
 				return nil, fmt.Errorf("item %d: name: %w", it.ID, err)
 			}
@@ -335,7 +335,7 @@ func parseReferral(b []byte, m *ReferralManifest) error {
 			return tampered("%s: bad case or agency", ManifestName)
 		}
 	}
-	if !validDay(m.Made) || !validSum(m.Source) {
+	if !validDay(m.Made) || !ValidSum(m.Source) {
 		return tampered("%s: bad day or checksum", ManifestName)
 	}
 	if err := parseItems(m.Items); err != nil {
@@ -344,8 +344,8 @@ func parseReferral(b []byte, m *ReferralManifest) error {
 	return nil
 }
 
-// sealName seals an attachment's name, small, in memory.
-func sealName(plain []byte, recips []age.Recipient) ([]byte, error) {
+// Seal seals a small plaintext (an attachment's name, a note) in memory.
+func Seal(plain []byte, recips []age.Recipient) ([]byte, error) {
 	var buf bytes.Buffer
 	w, err := age.Encrypt(&buf, recips...)
 	if err != nil {
