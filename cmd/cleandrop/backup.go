@@ -106,6 +106,9 @@ func (b *backuper) write(w io.Writer) error {
 	if err != nil {
 		return err
 	}
+	if cfgBytes, err = portableConfig(cfgBytes, filepath.Dir(b.cfg.path)); err != nil {
+		return err
+	}
 	if err := putBytes(backupConfig, cfgBytes); err != nil {
 		return err
 	}
@@ -367,6 +370,95 @@ func restoreTarget(dir, name string) (path string, ok bool) {
 	return "", false
 }
 
+// outsidePaths are the configuration's paths to files that stay outside
+// the data directory, which a backup does not hold: the pack folder of
+// "jurisdiction" (when it names one) and notify's "password_file".
+// Relative ones are read from the configuration's folder.
+var outsidePaths = []struct {
+	key  []string // the JSON keys down to the path
+	pack bool     // a jurisdiction: a path only if it names a folder
+}{{key: []string{"jurisdiction"}, pack: true}, {key: []string{"notify", "password_file"}}}
+
+// portableConfig is the configuration as a backup keeps it: every path in
+// outsidePaths made absolute against base, the configuration's folder, so
+// that a restored drop (whose configuration sits in its new data
+// directory) still finds them. The rest is kept as it is.
+func portableConfig(b []byte, base string) ([]byte, error) {
+	var m map[string]json.RawMessage
+	if err := json.Unmarshal(b, &m); err != nil {
+		return nil, fmt.Errorf("configuration: %w", err)
+	}
+	changed := false
+	for _, o := range outsidePaths {
+		p, ok := configString(m, o.key)
+		if !ok || p == "" || filepath.IsAbs(p) || (o.pack && !isPackPath(p)) {
+			continue
+		}
+		if err := setConfigString(m, o.key, filepath.Join(base, p)); err != nil {
+			return nil, err
+		}
+		changed = true
+	}
+	if !changed {
+		return b, nil
+	}
+	out, err := json.MarshalIndent(m, "", "  ")
+	return append(out, '\n'), err
+}
+
+// configString is the string at keys in m, if there is one.
+func configString(m map[string]json.RawMessage, keys []string) (string, bool) {
+	raw, ok := m[keys[0]]
+	if !ok {
+		return "", false
+	}
+	if len(keys) > 1 {
+		var sub map[string]json.RawMessage
+		if json.Unmarshal(raw, &sub) != nil {
+			return "", false
+		}
+		return configString(sub, keys[1:])
+	}
+	var s string
+	return s, json.Unmarshal(raw, &s) == nil
+}
+
+// setConfigString sets the string at keys in m, which configString found.
+func setConfigString(m map[string]json.RawMessage, keys []string, v string) error {
+	if len(keys) > 1 {
+		var sub map[string]json.RawMessage
+		if err := json.Unmarshal(m[keys[0]], &sub); err != nil {
+			return err
+		}
+		if err := setConfigString(sub, keys[1:], v); err != nil {
+			return err
+		}
+		raw, err := json.Marshal(sub)
+		m[keys[0]] = raw
+		return err
+	}
+	raw, err := json.Marshal(v)
+	m[keys[0]] = raw
+	return err
+}
+
+// outsideFiles lists the files outside the data directory that a
+// restored configuration names ("key: path"), for restore to say that
+// the backup does not hold them.
+func outsideFiles(b []byte) []string {
+	var m map[string]json.RawMessage
+	if json.Unmarshal(b, &m) != nil {
+		return nil
+	}
+	var out []string
+	for _, o := range outsidePaths {
+		if p, ok := configString(m, o.key); ok && p != "" && (!o.pack || isPackPath(p)) {
+			out = append(out, strings.Join(o.key, ".")+": "+p)
+		}
+	}
+	return out
+}
+
 // restoreConfig is the backed-up configuration made to run from the
 // restored directory: its data there, the pepper in its default place.
 func restoreConfig(b []byte) ([]byte, error) {
@@ -458,6 +550,15 @@ func cmdRestore(args []string, stdout, stderr io.Writer) error {
 	} else {
 		fmt.Fprintf(stdout, "Signed by the signing key it holds, %s: compare it with your drop's fingerprint (cleandrop signing-key), or pass --signer.\n", fpr)
 	}
+	if cfg, err := os.ReadFile(filepath.Join(dir, "config.json")); err == nil {
+		if files := outsideFiles(cfg); len(files) > 0 {
+			fmt.Fprintf(stdout, "The configuration uses files the backup does not hold; copy them to the same places on this machine first:\n")
+			for _, f := range files {
+				fmt.Fprintf(stdout, "  %s\n", f)
+			}
+		}
+	}
+	fmt.Fprintf(stdout, "Check it with: cleandrop check --config %s\n", filepath.Join(dir, "config.json"))
 	fmt.Fprintf(stdout, "Start it with: cleandrop serve --config %s\n", filepath.Join(dir, "config.json"))
 	return nil
 }
