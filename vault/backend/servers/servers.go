@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -25,17 +26,44 @@ func missing(t testing.TB, format string, args ...any) {
 }
 
 // freePort returns a port on 127.0.0.1 that nobody listens on now, and
-// for which port+10000 is free too (SeaweedFS puts its gRPC there).
+// for which port+10000 is free too (SeaweedFS puts its gRPC there). Both
+// lie below the kernel's range of ephemeral ports, from which every
+// outgoing connection (and every listener on port 0, such as the Tor test
+// network's) takes its port: a port in that range that is free when it is
+// checked can be a client's a moment later, before the server binds it
+// (SeaweedFS's volume gRPC port was, once in CI).
 func freePort(t testing.TB) int {
 	t.Helper()
+	lo, hi := 10000, ephemeralLow()-10000
+	if hi-lo < 1000 { // an unusual range: take what there is above it
+		lo, hi = 20000, 50000
+	}
 	for range 200 {
-		p := 20000 + rand.IntN(30000)
+		p := lo + rand.IntN(hi-lo)
 		if listenable(p) && listenable(p+10000) {
 			return p
 		}
 	}
 	t.Fatal("no free port pair on 127.0.0.1")
 	return 0
+}
+
+// ephemeralLow is the first port of the kernel's ephemeral range (32768
+// where it cannot be read).
+func ephemeralLow() int {
+	b, err := os.ReadFile("/proc/sys/net/ipv4/ip_local_port_range")
+	if err != nil {
+		return 32768
+	}
+	f := strings.Fields(string(b))
+	if len(f) != 2 {
+		return 32768
+	}
+	n, err := strconv.Atoi(f[0])
+	if err != nil || n < 1024 {
+		return 32768
+	}
+	return n
 }
 
 var taken sync.Map // ports handed out in this process
