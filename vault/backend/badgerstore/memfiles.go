@@ -14,12 +14,19 @@ import (
 // between the two leaves a file of no bytes, which holds nothing, and on
 // which Badger's Open then fails ("while opening fid: N err: Create a new
 // file") every time: the vault would never open again. A sized file, even
-// one never written to, is left to Badger.
+// one never written to, is left to Badger. It takes the lock Badger takes
+// on dir first, and does nothing while a running Badger holds it (Badger's
+// Open then refuses the directory as ever).
 func DropEmptyMemtables(dir string) ([]string, error) {
-	ents, err := os.ReadDir(dir)
-	if errors.Is(err, fs.ErrNotExist) {
+	unlock, ok, err := lockDir(dir)
+	if errors.Is(err, fs.ErrNotExist) || (err == nil && !ok) {
 		return nil, nil
 	}
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
+	ents, err := os.ReadDir(dir)
 	if err != nil {
 		return nil, err
 	}
