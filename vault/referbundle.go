@@ -83,19 +83,19 @@ func (s *Store) ReceiveReferral(r io.Reader, from string, opts ReceiveOptions) (
 		br := bufio.NewReaderSize(io.TeeReader(item, ih), 64<<10)
 		ahdr, err := readAgeHeader(br)
 		if err != nil {
-			return Custody{}, fmt.Errorf("vault: referral: %w", tampered("item %d: %v", it.ID, err))
+			return Custody{}, fmt.Errorf("vault: referral: %w", bundle.Tampered("item %d: %v", it.ID, err))
 		}
 		if it.Size-int64(len(ahdr)) != payloads[i] {
 			return Custody{}, fmt.Errorf("vault: referral: item %d: %w", it.ID, ErrItemsMismatch)
 		}
 		if err := b.AddSealed(it.Kind, io.MultiReader(bytes.NewReader(ahdr), br), name); err != nil {
 			if errors.Is(err, ErrNotAge) {
-				err = tampered("item %d: %v", it.ID, err)
+				err = bundle.Tampered("item %d: %v", it.ID, err)
 			}
 			return Custody{}, fmt.Errorf("vault: referral: %w", err)
 		}
 		if hex.EncodeToString(ih.Sum(nil)) != it.SHA256 {
-			return Custody{}, fmt.Errorf("vault: referral: %w", tampered("item %d: checksum mismatch", it.ID))
+			return Custody{}, fmt.Errorf("vault: referral: %w", bundle.Tampered("item %d: checksum mismatch", it.ID))
 		}
 	}
 	if _, err := io.Copy(io.Discard, body); err != nil {
@@ -154,10 +154,4 @@ func (s *Store) headerLen(ref string, id int) (int64, error) {
 		return 0, fmt.Errorf("item %d: stored item unreadable: %w", id, err)
 	}
 	return int64(len(hdr)), nil
-}
-
-// tampered is an error of a damaged referral bundle, as [bundle] words
-// them.
-func tampered(format string, a ...any) error {
-	return fmt.Errorf(format+" (%w)", append(a, bundle.ErrTampered)...)
 }

@@ -121,7 +121,9 @@ func OpenWith(r io.Reader, identities []age.Identity, outDir string, opts OpenOp
 	return th, nil
 }
 
-func tampered(format string, a ...any) error {
+// Tampered is an error saying what is wrong with a bundle, wrapping
+// [ErrTampered].
+func Tampered(format string, a ...any) error {
 	return fmt.Errorf(format+" (%w)", append(a, ErrTampered)...)
 }
 
@@ -200,40 +202,40 @@ func checkBundle(r io.Reader, ids []age.Identity, opts OpenOptions) (*checked, e
 	tr := tar.NewReader(r)
 	hdr, err := tr.Next()
 	if err != nil {
-		return nil, tampered("not a bundle: %v", err)
+		return nil, Tampered("not a bundle: %v", err)
 	}
 	if hdr.Name != ManifestName {
-		return nil, tampered("first file is %q, not %s", hdr.Name, ManifestName)
+		return nil, Tampered("first file is %q, not %s", hdr.Name, ManifestName)
 	}
 	mj, err := readSmall(tr, hdr, maxManifestLen)
 	if err != nil {
-		return nil, tampered("%s: %v", ManifestName, err)
+		return nil, Tampered("%s: %v", ManifestName, err)
 	}
 	// The signature, when there is one, follows the manifest. It is
 	// checked before the manifest is parsed or any item read: nothing of
 	// an unauthenticated bundle is interpreted.
 	hdr, err = tr.Next()
 	if err != nil && err != io.EOF {
-		return nil, tampered("reading bundle: %v", err)
+		return nil, Tampered("reading bundle: %v", err)
 	}
 	if hdr != nil && hdr.Name == SignatureName {
 		sig, err := readSmall(tr, hdr, maxSigLen)
 		if err != nil {
-			return nil, tampered("%s: %v", SignatureName, err)
+			return nil, Tampered("%s: %v", SignatureName, err)
 		}
 		if opts.Verify != nil {
 			if err := opts.Verify(bytes.Clone(mj), sig); err != nil {
-				return nil, tampered("%s: %w", SignatureName, err)
+				return nil, Tampered("%s: %w", SignatureName, err)
 			}
 		}
 		hdr = nil
 	} else if opts.Verify != nil {
-		return nil, tampered("%s: %w", SignatureName, ErrUnsigned)
+		return nil, Tampered("%s: %w", SignatureName, ErrUnsigned)
 	}
 
 	chk := &checked{manifestSum: sha256.Sum256(mj), names: make(map[int]string)}
 	if err := parseManifest(mj, &chk.m); err != nil {
-		return nil, tampered("%s: %v", ManifestName, err)
+		return nil, Tampered("%s: %v", ManifestName, err)
 	}
 	chk.files = expectations(&chk.m)
 
@@ -244,7 +246,7 @@ func checkBundle(r io.Reader, ids []age.Identity, opts OpenOptions) (*checked, e
 				break
 			}
 			if err != nil {
-				return nil, tampered("reading bundle: %v", err)
+				return nil, Tampered("reading bundle: %v", err)
 			}
 		}
 		e, err := lookupEntry(chk.files, hdr)
@@ -274,10 +276,10 @@ func checkBundle(r io.Reader, ids []age.Identity, opts OpenOptions) (*checked, e
 	}
 	for _, it := range chk.m.Items {
 		if !chk.files[it.File].seen {
-			return nil, tampered("item %d: missing from bundle", it.ID)
+			return nil, Tampered("item %d: missing from bundle", it.ID)
 		}
 		if it.NameFile != "" && !chk.files[it.NameFile].seen {
-			return nil, tampered("item %d: name missing from bundle", it.ID)
+			return nil, Tampered("item %d: name missing from bundle", it.ID)
 		}
 	}
 	if err := chk.allowSealed(); err != nil {
@@ -291,15 +293,15 @@ func lookupEntry(files map[string]*expect, hdr *tar.Header) (*expect, error) {
 	e, ok := files[hdr.Name]
 	switch {
 	case !ok:
-		return nil, tampered("unexpected file %q", hdr.Name)
+		return nil, Tampered("unexpected file %q", hdr.Name)
 	case e.seen:
-		return nil, tampered("%s: appears twice", hdr.Name)
+		return nil, Tampered("%s: appears twice", hdr.Name)
 	case hdr.Typeflag != tar.TypeReg:
-		return nil, tampered("%s: not a regular file", hdr.Name)
+		return nil, Tampered("%s: not a regular file", hdr.Name)
 	case e.isName && hdr.Size > maxNameFileLen:
-		return nil, tampered("item %d: name too large", e.item.ID)
+		return nil, Tampered("item %d: name too large", e.item.ID)
 	case !e.isName && hdr.Size != e.size:
-		return nil, tampered("item %d: size mismatch", e.item.ID)
+		return nil, Tampered("item %d: size mismatch", e.item.ID)
 	}
 	return e, nil
 }
@@ -318,13 +320,13 @@ func checkFile(r io.Reader, e *expect, ids []age.Identity, sink io.Writer) error
 		_, derr = io.Copy(sink, dec)
 	}
 	if _, err := io.Copy(io.Discard, tee); err != nil {
-		return tampered("item %d: truncated: %v", e.item.ID, err)
+		return Tampered("item %d: truncated: %v", e.item.ID, err)
 	}
 	if hex.EncodeToString(h.Sum(nil)) != e.sum {
 		if e.isName {
-			return tampered("item %d: name checksum mismatch", e.item.ID)
+			return Tampered("item %d: name checksum mismatch", e.item.ID)
 		}
-		return tampered("item %d: checksum mismatch", e.item.ID)
+		return Tampered("item %d: checksum mismatch", e.item.ID)
 	}
 	if errors.Is(derr, errSealed) {
 		return derr
@@ -334,7 +336,7 @@ func checkFile(r io.Reader, e *expect, ids []age.Identity, sink io.Writer) error
 		if errors.As(derr, &nomatch) {
 			return fmt.Errorf("item %d: not sealed to the given identities: %w", e.item.ID, derr)
 		}
-		return tampered("item %d: cannot decrypt: %v", e.item.ID, derr)
+		return Tampered("item %d: cannot decrypt: %v", e.item.ID, derr)
 	}
 	return nil
 }
@@ -492,14 +494,14 @@ func writeBundle(r io.Reader, chk *checked, ids []age.Identity, outDir string, w
 		f.seen = false
 	}
 	tr := tar.NewReader(r)
-	changed := func() error { return tampered("bundle changed while being opened") }
+	changed := func() error { return Tampered("bundle changed while being opened") }
 	for n := 0; ; n++ {
 		hdr, err := tr.Next()
 		if err == io.EOF {
 			break
 		}
 		if err != nil {
-			return nil, tampered("reading bundle: %v", err)
+			return nil, Tampered("reading bundle: %v", err)
 		}
 		switch {
 		case n == 0:

@@ -103,7 +103,7 @@ func makeReferral(r io.Reader, ids []age.Identity, to string, recips []age.Recip
 			break
 		}
 		if err != nil {
-			return nil, tampered("reading bundle: %v", err)
+			return nil, Tampered("reading bundle: %v", err)
 		}
 		e, ok := chk.files[hdr.Name]
 		if !ok || e.isName {
@@ -121,7 +121,7 @@ func makeReferral(r io.Reader, ids []age.Identity, to string, recips []age.Recip
 		tee := &readErr{r: io.TeeReader(tr, in)}
 		dec, err := age.Decrypt(tee, ids...)
 		if err != nil {
-			return nil, tampered("item %d: cannot decrypt: %v", it.ID, err)
+			return nil, Tampered("item %d: cannot decrypt: %v", it.ID, err)
 		}
 		size, sum, err := sealToFile(filepath.Join(spool, fmt.Sprint(it.ID)), &readErr{r: dec}, recips)
 		if _, cerr := io.Copy(io.Discard, tee); err == nil {
@@ -130,11 +130,11 @@ func makeReferral(r io.Reader, ids []age.Identity, to string, recips []age.Recip
 		var re *readErr
 		switch {
 		case errors.As(err, &re):
-			return nil, tampered("item %d: cannot decrypt: %v", it.ID, re.err)
+			return nil, Tampered("item %d: cannot decrypt: %v", it.ID, re.err)
 		case err != nil:
 			return nil, fmt.Errorf("item %d: %w", it.ID, err)
 		case hdr.Size != e.size || hex.EncodeToString(in.Sum(nil)) != e.sum:
-			return nil, tampered("item %d: bundle changed while being read", it.ID)
+			return nil, Tampered("item %d: bundle changed while being read", it.ID)
 		}
 		it.Size, it.SHA256 = size, sum
 		if it.NameFile != "" {
@@ -149,7 +149,7 @@ func makeReferral(r io.Reader, ids []age.Identity, to string, recips []age.Recip
 	}
 	kept := len(withoutIdentities(chk.m.Items))
 	if len(m.Items) != kept {
-		return nil, tampered("bundle changed while being read")
+		return nil, Tampered("bundle changed while being read")
 	}
 	sort.Slice(m.Items, func(i, j int) bool { return m.Items[i].ID < m.Items[j].ID })
 	mj, err := json.MarshalIndent(m, "", "  ")
@@ -261,7 +261,7 @@ func NewReferralReader(r io.Reader) (*ReferralReader, error) {
 	}
 	mj, err := readSmall(rr.tr, hdr, maxManifestLen)
 	if err != nil {
-		return nil, tampered("%s: %v", ManifestName, err)
+		return nil, Tampered("%s: %v", ManifestName, err)
 	}
 	if err := parseReferral(mj, &rr.m); err != nil {
 		return nil, err
@@ -282,7 +282,7 @@ func (rr *ReferralReader) Manifest() *ReferralManifest { return &rr.m }
 func (rr *ReferralReader) Next() (ManifestItem, []byte, io.Reader, error) {
 	if rr.next == len(rr.m.Items) {
 		if _, err := rr.tr.Next(); err != io.EOF {
-			return ManifestItem{}, nil, nil, tampered("unexpected file after the last item")
+			return ManifestItem{}, nil, nil, Tampered("unexpected file after the last item")
 		}
 		return ManifestItem{}, nil, nil, io.EOF
 	}
@@ -291,24 +291,24 @@ func (rr *ReferralReader) Next() (ManifestItem, []byte, io.Reader, error) {
 	var name []byte
 	hdr, err := rr.tr.Next()
 	if err != nil {
-		return it, nil, nil, tampered("item %d: missing", it.ID)
+		return it, nil, nil, Tampered("item %d: missing", it.ID)
 	}
 	if it.NameFile != "" {
 		if hdr.Name != it.NameFile || hdr.Typeflag != tar.TypeReg || hdr.Size > maxNameFileLen {
-			return it, nil, nil, tampered("item %d: name file missing", it.ID)
+			return it, nil, nil, Tampered("item %d: name file missing", it.ID)
 		}
 		if name, err = readSmall(rr.tr, hdr, maxNameFileLen); err != nil {
-			return it, nil, nil, tampered("item %d: name: %v", it.ID, err)
+			return it, nil, nil, Tampered("item %d: name: %v", it.ID, err)
 		}
 		if s := sha256.Sum256(name); hex.EncodeToString(s[:]) != it.NameSHA256 {
-			return it, nil, nil, tampered("item %d: name checksum mismatch", it.ID)
+			return it, nil, nil, Tampered("item %d: name checksum mismatch", it.ID)
 		}
 		if hdr, err = rr.tr.Next(); err != nil {
-			return it, nil, nil, tampered("item %d: missing", it.ID)
+			return it, nil, nil, Tampered("item %d: missing", it.ID)
 		}
 	}
 	if hdr.Name != it.File || hdr.Typeflag != tar.TypeReg || hdr.Size != it.Size {
-		return it, nil, nil, tampered("item %d: not the file the manifest names", it.ID)
+		return it, nil, nil, Tampered("item %d: not the file the manifest names", it.ID)
 	}
 	return it, name, rr.tr, nil
 }
@@ -322,24 +322,24 @@ func parseReferral(b []byte, m *ReferralManifest) error {
 		if json.Unmarshal(b, &probe) == nil && probe.Format == Format {
 			return ErrNotReferral
 		}
-		return tampered("%s: %v", ManifestName, err)
+		return Tampered("%s: %v", ManifestName, err)
 	}
 	if _, err := dec.Token(); err != io.EOF {
-		return tampered("%s: trailing data", ManifestName)
+		return Tampered("%s: trailing data", ManifestName)
 	}
 	if m.Format != ReferralFormat {
 		return ErrNotReferral
 	}
 	for _, v := range []string{m.FromRef, m.FromAgency, m.ToAgency} {
 		if v == "" || !plainField(v) {
-			return tampered("%s: bad case or agency", ManifestName)
+			return Tampered("%s: bad case or agency", ManifestName)
 		}
 	}
 	if !validDay(m.Made) || !ValidSum(m.Source) {
-		return tampered("%s: bad day or checksum", ManifestName)
+		return Tampered("%s: bad day or checksum", ManifestName)
 	}
 	if err := parseItems(m.Items); err != nil {
-		return tampered("%s: %v", ManifestName, err)
+		return Tampered("%s: %v", ManifestName, err)
 	}
 	return nil
 }
