@@ -224,14 +224,14 @@ func Open(dir string, opts Options) (*Store, error) {
 	if err != nil {
 		return nil, err
 	}
-	// A crash while Badger made a memtable's file can leave it empty, and
-	// Badger then refuses to open for good.
-	dropped, err := badgerstore.DropEmptyMemtables(filepath.Join(dir, badgerDir))
+	// A crash while Badger made a memtable's or a value log's file can
+	// leave it empty, and Badger then refuses to open for good.
+	dropped, err := badgerstore.DropEmptyLogFiles(filepath.Join(dir, badgerDir))
 	if err != nil {
 		return nil, fmt.Errorf("vault: %w", err)
 	}
 	if len(dropped) > 0 {
-		s.log.Warn("vault: removed empty memtable files a crash left", "files", len(dropped))
+		s.log.Warn("vault: removed empty log files a crash left", "files", len(dropped))
 	}
 	db, err := badger.Open(badgerOptions(filepath.Join(dir, badgerDir), key, s.mem.size, s.log))
 	clear(key)

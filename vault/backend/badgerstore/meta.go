@@ -39,7 +39,7 @@ func OpenMeta(dir string, encryptionKey []byte, log *slog.Logger) (*Meta, error)
 		WithCompression(options.None).
 		WithMetricsEnabled(false).
 		WithLogger(badgerLogger{log})
-	if _, err := DropEmptyMemtables(dir); err != nil {
+	if _, err := DropEmptyLogFiles(dir); err != nil {
 		return nil, fmt.Errorf("open badger: %w", err)
 	}
 	db, err := badger.Open(opts)
