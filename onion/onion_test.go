@@ -397,12 +397,11 @@ func (w syncWriter) Write(p []byte) (int, error) {
 }
 
 func freePort(t *testing.T) int {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	ports, err := testnet.FreePorts(1)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
+	return ports[0]
 }
 
 // TestRestart needs no network: tor offline loads the keys and writes the

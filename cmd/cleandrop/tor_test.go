@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/http/cookiejar"
 	"os"
@@ -84,12 +83,11 @@ func stopTorNet() {
 var readyOnion = regexp.MustCompile(`cleandrop: ready: reporter onion: (http://[a-z2-7]{56}\.onion)/`)
 
 func freePort(t *testing.T) int {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	ports, err := testnet.FreePorts(1)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
+	return ports[0]
 }
 
 // torServer writes a configuration joined to the test network and runs

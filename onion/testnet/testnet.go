@@ -120,7 +120,7 @@ func StartWith(ctx context.Context, dir string, logf func(string, ...any), opts 
 
 	// Ports: an ORPort per node, a DirPort per authority, SOCKS and control
 	// for the client.
-	ports, err := freePorts(nAuth + nRelay + nAuth + 2)
+	ports, err := FreePorts(nAuth + nRelay + nAuth + 2)
 	if err != nil {
 		return fail(err)
 	}
@@ -520,27 +520,6 @@ func lookPath(names ...string) (string, error) {
 		}
 	}
 	return "", fmt.Errorf("testnet: %s not found", names[0])
-}
-
-// freePorts returns k distinct free TCP ports on 127.0.0.1, all reserved
-// at once so they differ.
-func freePorts(k int) ([]int, error) {
-	var ls []net.Listener
-	defer func() {
-		for _, l := range ls {
-			l.Close()
-		}
-	}()
-	var ports []int
-	for range k {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			return nil, err
-		}
-		ls = append(ls, l)
-		ports = append(ports, l.Addr().(*net.TCPAddr).Port)
-	}
-	return ports, nil
 }
 
 // fingerprint makes the relay identity key in dir and returns its

@@ -28,10 +28,11 @@ func missing(t testing.TB, format string, args ...any) {
 // freePort returns a port on 127.0.0.1 that nobody listens on now, and
 // for which port+10000 is free too (SeaweedFS puts its gRPC there). Both
 // lie below the kernel's range of ephemeral ports, from which every
-// outgoing connection (and every listener on port 0, such as the Tor test
-// network's) takes its port: a port in that range that is free when it is
-// checked can be a client's a moment later, before the server binds it
-// (SeaweedFS's volume gRPC port was, once in CI).
+// outgoing connection (and every listener on port 0) takes its port: a
+// port in that range that is free when it is checked can be a client's a
+// moment later, before the server binds it (SeaweedFS's volume gRPC port
+// was, once in CI). The Tor test network takes its ports below 10000
+// (onion/testnet.FreePorts), so the two never pick the same one.
 func freePort(t testing.TB) int {
 	t.Helper()
 	lo, hi := 10000, ephemeralLow()-10000
