@@ -58,13 +58,20 @@ vet:
 # Tests keep screenshots and measurements in $CLEANDROP_ARTIFACTS, by default
 # .ci/artifacts (git ignores it; make clean removes it). The measurements the
 # tests take (floods, file times, memory) are printed after the run: go test
-# shows a passing test's log only with -v.
+# shows a passing test's log only with -v. The run's whole output is kept in
+# test.log there; a failing run ends with its failures and their messages
+# (the first line of each), so the end of the output, which is what CI
+# shows, names them.
 test: deps fmt-check vet
 	@art="$${CLEANDROP_ARTIFACTS:-$(CURDIR)/.ci/artifacts}"; mkdir -p "$$art"; rm -f "$$art/measurements.txt"; \
 	echo "CLEANDROP_ARTIFACTS=$$art CLEANDROP_AXE=$(AXE_DIR)/axe.min.js CLEANDROP_WEED=$(SEAWEEDFS_DIR)/weed $(GO) test -race -count=1 -timeout 45m $(PKGS)"; \
-	CLEANDROP_ARTIFACTS="$$art" CLEANDROP_AXE="$(AXE_DIR)/axe.min.js" CLEANDROP_WEED="$(SEAWEEDFS_DIR)/weed" $(GO) test -race -count=1 -timeout 45m $(PKGS); rc=$$?; \
+	{ CLEANDROP_ARTIFACTS="$$art" CLEANDROP_AXE="$(AXE_DIR)/axe.min.js" CLEANDROP_WEED="$(SEAWEEDFS_DIR)/weed" $(GO) test -race -count=1 -timeout 45m $(PKGS) 2>&1; \
+	  echo $$? > "$$art/test.rc"; } | tee "$$art/test.log"; rc=$$(cat "$$art/test.rc"); \
 	if [ -s "$$art/measurements.txt" ]; then echo "measurements:"; sort "$$art/measurements.txt" | sed 's/^/  /'; fi; \
-	if [ $$rc -ne 0 ]; then exit $$rc; fi; \
+	if [ $$rc -ne 0 ]; then \
+	  echo "failures (whole log in $$art/test.log):"; \
+	  grep -E -e '^ *--- FAIL' -e '^ +[A-Za-z0-9_]+\.go:[0-9]+: ' -e '^(FAIL|panic:|fatal error:|WARNING: DATA RACE)' "$$art/test.log" | cut -c1-400 | tail -n 80; \
+	  exit $$rc; fi; \
 	$(MAKE) --no-print-directory fuzz-short
 
 # Linters, pinned to exact versions (both build with Go 1.26) and installed

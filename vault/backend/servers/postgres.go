@@ -113,7 +113,9 @@ func (pg *Postgres) run(t testing.TB, bin string, as *syscall.SysProcAttr, setti
 	t.Cleanup(func() {
 		pg.proc.stop(syscall.SIGINT, 20*time.Second) // fast shutdown
 		if t.Failed() {
-			t.Logf("postgres output:\n%s", pg.proc.out)
+			out, conflicts := withoutConflicts(pg.proc.out.String())
+			t.Logf("postgres output (last 4 KiB, without %d serialization conflicts, which the store retries):\n%s",
+				conflicts, tail(out, 4096))
 		}
 	})
 	pg.proc.waitFor(t, 60*time.Second, func() error {
@@ -261,4 +263,25 @@ func (pg *Postgres) Restore(t testing.TB, url string, dump []byte) {
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("psql restore: %v\n%s", err, out)
 	}
+}
+
+// withoutConflicts drops from a postgres log the serialization failures
+// of concurrent transactions, with the statement each names: the store
+// retries them, and two front-ends make one every tick, which would bury
+// what a failing test needs. It returns the rest and how many it dropped.
+func withoutConflicts(log string) (string, int) {
+	var b strings.Builder
+	n, skipping := 0, false
+	for _, line := range strings.SplitAfter(log, "\n") {
+		switch {
+		case strings.Contains(line, "ERROR:  could not serialize access"):
+			n, skipping = n+1, true
+			continue
+		case skipping && (strings.Contains(line, "STATEMENT:  ") || strings.HasPrefix(line, "\t") || strings.HasPrefix(line, " ")):
+			continue
+		}
+		skipping = false
+		b.WriteString(line)
+	}
+	return b.String(), n
 }
