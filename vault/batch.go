@@ -3,12 +3,10 @@ package vault
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"hash"
 	"io"
 	"strings"
 	"sync"
@@ -209,7 +207,7 @@ func (b *Batch) add(kind Kind, name string, purpose Purpose) (io.WriteCloser, er
 			return nil, fmt.Errorf("vault: seal name: %w", err)
 		}
 	}
-	sp := &spill{b: b, h: sha256.New()}
+	sp := &spill{b: b}
 	pp := newPipe(sp)
 	w, err := age.Encrypt(pp, recips...)
 	if err != nil {
@@ -217,7 +215,7 @@ func (b *Batch) add(kind Kind, name string, purpose Purpose) (io.WriteCloser, er
 		sp.discard()
 		return nil, fmt.Errorf("vault: seal %s: %w", kind, err)
 	}
-	sw := &sealWriter{b: b, p: p, age: w, sp: sp, pipe: pp}
+	sw := &sealWriter{b: b, p: p, age: w, plain: plainPipe(w, sp.claim), sp: sp, pipe: pp}
 	b.open = sw
 	return sw, nil
 }
@@ -532,11 +530,12 @@ func (b *Batch) slotFor() (*pack, error) {
 
 // sealWriter is the writer [Batch.Add] returns.
 type sealWriter struct {
-	b    *Batch
-	p    *pending
-	age  io.WriteCloser
-	sp   *spill
-	pipe *pipe // between age and sp: hashes and writes in its own goroutine
+	b     *Batch
+	p     *pending
+	age   io.WriteCloser
+	plain *pipe // in front of age: seals in its own goroutine (nil: write to age)
+	sp    *spill
+	pipe  *pipe // between age and sp: hashes and writes in its own goroutine
 
 	mu     sync.Mutex
 	closed bool
@@ -555,7 +554,11 @@ func (w *sealWriter) Write(p []byte) (int, error) {
 	case w.err != nil:
 		return 0, w.err
 	}
-	n, err := w.age.Write(p)
+	var to io.Writer = w.age
+	if w.plain != nil {
+		to = w.plain
+	}
+	n, err := to.Write(p)
 	if err != nil {
 		w.err = fmt.Errorf("vault: seal %s: %w", w.p.kind, err)
 		return n, w.err
@@ -575,6 +578,11 @@ func (w *sealWriter) Close() error {
 		return errAborted
 	}
 	err := w.err
+	if err == nil && w.plain != nil {
+		if err = w.plain.Close(); err != nil {
+			err = fmt.Errorf("vault: seal %s: %w", w.p.kind, err)
+		}
+	}
 	if err == nil {
 		if err = w.age.Close(); err != nil {
 			err = fmt.Errorf("vault: seal %s: %w", w.p.kind, err)
@@ -582,8 +590,9 @@ func (w *sealWriter) Close() error {
 			err = fmt.Errorf("vault: seal %s: %w", w.p.kind, err)
 		}
 	}
-	// Nothing reaches the spill after this: the pipe's goroutine has ended.
-	w.pipe.stop()
+	// Nothing reaches the spill after this: the pipes' goroutines have
+	// ended.
+	w.stopPipes()
 	b := w.b
 	b.mu.Lock()
 	defer b.mu.Unlock()
@@ -602,7 +611,7 @@ func (w *sealWriter) Close() error {
 		return err
 	}
 	w.p.size = w.sp.n
-	w.p.sum = hex.EncodeToString(w.sp.h.Sum(nil))
+	w.p.sum = hex.EncodeToString(w.pipe.h.Sum(nil))
 	switch {
 	case w.sp.up != nil:
 		w.p.up = w.sp.up
@@ -621,14 +630,24 @@ func (w *sealWriter) discard() {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	w.dead = true
-	w.pipe.stop() // waits for a write to the slot in flight
+	w.stopPipes() // waits for a write to the slot in flight
 	if w.sp != nil {
 		w.sp.discard()
 	}
 }
 
+// stopPipes ends the pipeline's goroutines, the sealing one first, since
+// it writes into the other, waiting for what each has in flight.
+func (w *sealWriter) stopPipes() {
+	if w.plain != nil {
+		w.plain.stop()
+	}
+	w.pipe.stop()
+}
+
 // spill holds ciphertext in memory up to inlineMax and beyond that appends
-// it to its batch's pack slot. It hashes and counts what it stores.
+// it to its batch's pack slot (or the store's upload). It counts what it
+// stores; the pipe in front of it hashes it.
 type spill struct {
 	b     *Batch
 	buf   bytes.Buffer
@@ -636,7 +655,6 @@ type spill struct {
 	pk    *pack          // the batch's slot, once the item outgrew memory
 	start int64          // where the item starts in pk
 	wb    int64          // where the last writeback started
-	h     hash.Hash
 	n     int64
 }
 
@@ -654,7 +672,6 @@ func (s *spill) Write(p []byte) (int, error) {
 			return 0, err
 		}
 	}
-	s.h.Write(p)
 	s.n += int64(len(p))
 	return len(p), nil
 }

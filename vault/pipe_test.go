@@ -45,7 +45,9 @@ func (r *recorder) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
-func testPipe(r *recorder) *pipe { return &pipe{sp: &spill{}, w: r} }
+func testPipe(r *recorder) *pipe {
+	return &pipe{w: r, bufs: &pipeBufs, depth: pipeDepth, h: sha256.New()}
+}
 
 // random returns n reproducible bytes.
 func random(n int) []byte {
@@ -75,6 +77,9 @@ func TestPipeOrder(t *testing.T) {
 	if !bytes.Equal(r.got.Bytes(), data) {
 		t.Fatalf("the writing stage got %d bytes, not the %d written in order", r.got.Len(), len(data))
 	}
+	if sum := sha256.Sum256(data); !bytes.Equal(p.h.Sum(nil), sum[:]) {
+		t.Fatal("the hashing stage's sum is not the SHA-256 of what was written")
+	}
 	// The first bytes within inlineMax go straight through, then one write
 	// per full buffer and one for the rest.
 	if r.writes > 1+5+1+1 {
@@ -96,6 +101,9 @@ func TestPipeSmallInline(t *testing.T) {
 	}
 	if err := p.Close(); err != nil {
 		t.Fatal(err)
+	}
+	if sum := sha256.Sum256([]byte("short report")); !bytes.Equal(p.h.Sum(nil), sum[:]) {
+		t.Fatal("the sum of a small item is not the SHA-256 of its bytes")
 	}
 }
 
@@ -349,5 +357,41 @@ func TestPipelineAbortMidItem(t *testing.T) {
 	}
 	if n := packBytes(t, dir); n != 0 {
 		t.Errorf("%d bytes left in the packs by an aborted batch", n)
+	}
+}
+
+// The plaintext ring clears every buffer it gives back, whether the item
+// was closed or stopped half-way, and its writer gets every byte in order.
+func TestPlainPipeClearsItsBuffers(t *testing.T) {
+	for _, stopEarly := range []bool{false, true} {
+		var made []*[]byte
+		pool := &sync.Pool{New: func() any {
+			b := make([]byte, 0, plainBufSize)
+			made = append(made, &b)
+			return &b
+		}}
+		r := &recorder{}
+		p := plainPipe(r, nil)
+		p.bufs = pool
+		data := random(4*plainBufSize + 999)
+		if _, err := p.Write(data); err != nil {
+			t.Fatal(err)
+		}
+		if stopEarly {
+			p.stop()
+		} else if err := p.Close(); err != nil {
+			t.Fatal(err)
+		}
+		if !stopEarly && !bytes.Equal(r.got.Bytes(), data) {
+			t.Fatalf("the sealing stage got %d bytes, not the %d written in order", r.got.Len(), len(data))
+		}
+		if len(made) != plainDepth {
+			t.Fatalf("%d buffers made, want %d", len(made), plainDepth)
+		}
+		for i, bp := range made {
+			if len(*bp) != 0 || !bytes.Equal((*bp)[:cap(*bp)], make([]byte, cap(*bp))) {
+				t.Errorf("stopEarly %v: buffer %d went back holding plaintext", stopEarly, i)
+			}
+		}
 	}
 }

@@ -3,7 +3,6 @@ package vault
 import (
 	"bufio"
 	"bytes"
-	"crypto/sha256"
 	"errors"
 	"fmt"
 	"io"
@@ -54,7 +53,7 @@ func (b *Batch) AddSealed(kind Kind, ciphertext io.Reader, sealedName []byte) er
 		return ErrNoReporter
 	}
 	p := &pending{kind: kind, name: sealedName}
-	sp := &spill{b: b, h: sha256.New()}
+	sp := &spill{b: b}
 	pp := newPipe(sp)
 	sw := &sealWriter{b: b, p: p, age: passThrough{pp}, sp: sp, pipe: pp}
 	b.open = sw

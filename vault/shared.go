@@ -207,7 +207,6 @@ func (s *spill) writeObject(p []byte) (int, error) {
 			return 0, dbErr("write object", err)
 		}
 	}
-	s.h.Write(p)
 	s.n += int64(len(p))
 	return len(p), nil
 }
