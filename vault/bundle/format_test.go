@@ -169,3 +169,54 @@ func TestReferralReader(t *testing.T) {
 		t.Errorf("an export bundle: %v, want ErrNotReferral", err)
 	}
 }
+
+// TestReferralReaderWantsTheEndMarker: a referral cut short right after
+// its last item (archive/tar says io.EOF there as at the end marker) is
+// refused at the last Next, as is one with half the marker; one with
+// more zero blocks after the marker, as tar programs pad, is not.
+func TestReferralReaderWantsTheEndMarker(t *testing.T) {
+	from, _ := age.GenerateX25519Identity()
+	to, _ := age.GenerateX25519Identity()
+	var ref bytes.Buffer
+	if _, err := bundle.MakeReferral(bytes.NewReader(writeExport(t, from)), []age.Identity{from}, "a2", []age.Recipient{to.Recipient()}, &ref, bundle.OpenOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	whole := ref.Bytes()
+	if !bytes.Equal(whole[len(whole)-1024:], make([]byte, 1024)) {
+		t.Fatal("the referral does not end with tar's end marker")
+	}
+	readAll := func(b []byte) error {
+		rr, err := bundle.NewReferralReader(bytes.NewReader(b))
+		if err != nil {
+			return err
+		}
+		for {
+			_, _, body, err := rr.Next()
+			if err == io.EOF {
+				return nil
+			}
+			if err != nil {
+				return err
+			}
+			if _, err := io.Copy(io.Discard, body); err != nil {
+				return err
+			}
+		}
+	}
+	for name, b := range map[string][]byte{
+		"without the marker": whole[:len(whole)-1024],
+		"half the marker":    whole[:len(whole)-512],
+	} {
+		if err := readAll(b); !errors.Is(err, bundle.ErrTampered) {
+			t.Errorf("%s: %v, want ErrTampered", name, err)
+		}
+	}
+	for name, b := range map[string][]byte{
+		"as made":            whole,
+		"padded to a record": append(slices.Clone(whole), make([]byte, 10240-len(whole)%10240)...),
+	} {
+		if err := readAll(b); err != nil {
+			t.Errorf("%s: %v", name, err)
+		}
+	}
+}

@@ -243,15 +243,30 @@ func sealToFile(path string, plain io.Reader, recips []age.Recipient) (int64, st
 // in the manifest's order.
 type ReferralReader struct {
 	tr   *tar.Reader
+	cr   *countingReader
+	last int64 // the size of the last file whose header was read
 	m    ReferralManifest
 	next int
+}
+
+// countingReader counts what was read through it.
+type countingReader struct {
+	r io.Reader
+	n int64
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n += int64(n)
+	return n, err
 }
 
 // NewReferralReader reads and checks the manifest at the start of r. A
 // file that is not a referral bundle is [ErrNotReferral]; a damaged
 // manifest wraps [ErrTampered].
 func NewReferralReader(r io.Reader) (*ReferralReader, error) {
-	rr := &ReferralReader{tr: tar.NewReader(r)}
+	cr := &countingReader{r: r}
+	rr := &ReferralReader{tr: tar.NewReader(cr), cr: cr}
 	hdr, err := rr.tr.Next()
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrNotReferral, err)
@@ -259,6 +274,7 @@ func NewReferralReader(r io.Reader) (*ReferralReader, error) {
 	if hdr.Name != ManifestName {
 		return nil, ErrNotReferral
 	}
+	rr.last = hdr.Size
 	mj, err := readSmall(rr.tr, hdr, maxManifestLen)
 	if err != nil {
 		return nil, Tampered("%s: %v", ManifestName, err)
@@ -277,12 +293,22 @@ func (rr *ReferralReader) Manifest() *ReferralManifest { return &rr.m }
 // is the one the manifest names, of its size; it returns the item, the
 // sealed name (nil when none), and the item's ciphertext, whose SHA-256
 // the caller checks against the item's as it reads it. After the last
-// item Next returns io.EOF, once it checked that no file follows. Errors
-// for a damaged bundle wrap [ErrTampered].
+// item Next returns io.EOF, once it checked that no file follows and that
+// the bundle ends with tar's end-of-archive marker: a bundle cut short
+// after its last item would still give every item whole, but its
+// checksum would not be the one its maker recorded. Errors for a damaged
+// bundle wrap [ErrTampered].
 func (rr *ReferralReader) Next() (ManifestItem, []byte, io.Reader, error) {
 	if rr.next == len(rr.m.Items) {
+		before := rr.cr.n
 		if _, err := rr.tr.Next(); err != io.EOF {
 			return ManifestItem{}, nil, nil, Tampered("unexpected file after the last item")
+		}
+		// Past the last file: whatever of it was left unread, its padding
+		// to tar's 512-byte blocks, and the two zero blocks of the end
+		// marker. archive/tar says io.EOF without them too.
+		if rr.cr.n-before < (-rr.last)&511+2*512 {
+			return ManifestItem{}, nil, nil, Tampered("the bundle ends without tar's end marker: it was cut short")
 		}
 		return ManifestItem{}, nil, nil, io.EOF
 	}
@@ -310,6 +336,7 @@ func (rr *ReferralReader) Next() (ManifestItem, []byte, io.Reader, error) {
 	if hdr.Name != it.File || hdr.Typeflag != tar.TypeReg || hdr.Size != it.Size {
 		return it, nil, nil, Tampered("item %d: not the file the manifest names", it.ID)
 	}
+	rr.last = hdr.Size
 	return it, name, rr.tr, nil
 }
 
