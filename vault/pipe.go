@@ -16,8 +16,8 @@ import (
 // buffer of ciphertext (SHA-256) and hands it on to a fourth, which writes
 // it to the batch's pack slot or the store's upload. Each side waits for a
 // free buffer when the next is slower, so that memory stays at a few
-// buffers of each ring per upload however large the file. Measured, the
-// hash and the write each take about as long as the sealing
+// buffers of each ring per upload however large the file. Measured,
+// hashing takes about as long as sealing, and writing half that
 // (docs/benchmarks.md, run E).
 //
 // An item that stays within inlineMax never starts the pipeline: it is
@@ -40,8 +40,8 @@ const (
 	pipeDepth = 4
 )
 
-// pipeBufs keeps buffers between items, so that a stream of uploads does
-// not allocate a ring each.
+// pipeBufs and plainBufs keep buffers between items, so that a stream of
+// uploads does not allocate rings for each.
 var (
 	pipeBufs  = sync.Pool{New: func() any { b := make([]byte, 0, pipeBufSize); return &b }}
 	plainBufs = sync.Pool{New: func() any { b := make([]byte, 0, plainBufSize); return &b }}
@@ -56,7 +56,8 @@ var errPipeStopped = errors.New("vault: item writer stopped")
 // that, writes go straight to w. The first error of either side fails the
 // item: the writing side sees it at its next Write or at Close, and
 // nothing written after it reaches w. pipe's methods are called by one
-// goroutine at a time (the item's sealWriter holds its lock).
+// goroutine at a time: the item's, under its sealWriter's lock, or, for
+// the ciphertext's pipe once the plaintext's runs, the sealing goroutine.
 type pipe struct {
 	w io.Writer
 	// claim takes the item's pack slot before the pipeline starts (nil
@@ -88,7 +89,7 @@ type pipe struct {
 }
 
 // newPipe is the pipe age seals into, in front of the spill: it hashes
-// and writes the ciphertext in its own goroutine.
+// and writes the ciphertext in goroutines of its own.
 func newPipe(sp *spill) *pipe {
 	return &pipe{w: sp, claim: sp.claim, bufs: &pipeBufs, depth: pipeDepth, h: sha256.New()}
 }
