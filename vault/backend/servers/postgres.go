@@ -266,22 +266,44 @@ func (pg *Postgres) Restore(t testing.TB, url string, dump []byte) {
 }
 
 // withoutConflicts drops from a postgres log the serialization failures
-// of concurrent transactions, with the statement each names: the store
+// of concurrent transactions, each with the lines postgres adds to it
+// (DETAIL, HINT, the STATEMENT and its continuation lines): the store
 // retries them, and two front-ends make one every tick, which would bury
 // what a failing test needs. It returns the rest and how many it dropped.
 func withoutConflicts(log string) (string, int) {
 	var b strings.Builder
-	n, skipping := 0, false
+	n, pid := 0, "" // pid: the backend of the failure being dropped
 	for _, line := range strings.SplitAfter(log, "\n") {
-		switch {
-		case strings.Contains(line, "ERROR:  could not serialize access"):
-			n, skipping = n+1, true
-			continue
-		case skipping && (strings.Contains(line, "STATEMENT:  ") || strings.HasPrefix(line, "\t") || strings.HasPrefix(line, " ")):
+		if strings.Contains(line, "ERROR:  could not serialize access") {
+			n++
+			pid = backendPID(line)
 			continue
 		}
-		skipping = false
+		if pid != "" && (strings.HasPrefix(line, "\t") || strings.HasPrefix(line, " ") || backendPID(line) == pid && addedLine(line)) {
+			continue
+		}
+		pid = ""
 		b.WriteString(line)
 	}
 	return b.String(), n
+}
+
+// backendPID is the "[pid]" of a postgres log line's prefix ("" if none).
+func backendPID(line string) string {
+	i := strings.IndexByte(line, '[')
+	j := strings.IndexByte(line, ']')
+	if i < 0 || j < i {
+		return ""
+	}
+	return line[i : j+1]
+}
+
+// addedLine says whether a log line is one postgres adds to an error.
+func addedLine(line string) bool {
+	for _, k := range []string{"] DETAIL:  ", "] HINT:  ", "] STATEMENT:  ", "] CONTEXT:  "} {
+		if strings.Contains(line, k) {
+			return true
+		}
+	}
+	return false
 }
