@@ -68,9 +68,10 @@ type Config struct {
 	// (for tests, or a relay in front); without it all loopback clients
 	// are one circuit.
 	LoopbackProxyProtocol bool `json:"loopback_proxy_protocol,omitempty"`
-	// MemoryLimitMiB is the process's soft memory limit (Go's
-	// runtime/debug.SetMemoryLimit): two argon2 derivations take 128 MiB,
-	// and without a limit freed 64 MiB blocks pile up under load.
+	// MemoryLimitMiB is the most the process's soft memory limit (Go's
+	// runtime/debug.SetMemoryLimit) may reach: the limit follows the live
+	// heap and the argon2 derivations running (memory.go), and two of
+	// those take 128 MiB.
 	MemoryLimitMiB int64 `json:"memory_limit_mib,omitempty"`
 	// TorrcExtra adds lines to tor's configuration (a private test network's
 	// DirAuthority lines); PublishTimeoutSeconds bounds the wait for the
@@ -187,7 +188,8 @@ const (
 	defaultListen     = "127.0.0.1:8080"
 	defaultDeskListen = "127.0.0.1:8081"
 	// defaultMemoryLimitMiB leaves ~96 MiB beside two argon2 derivations
-	// for Badger's caches and memtables (~44 MiB) and the rest.
+	// for Badger's caches and memtables (~44 MiB) and the rest; the limit
+	// is usually well below it (memory.go).
 	defaultMemoryLimitMiB = 224
 	defaultData           = "cleandrop-data"
 )

@@ -186,13 +186,18 @@ func serve(cfg *Config, o serveOpts) error {
 	// x/crypto/argon2 allocates its 64 MiB afresh at every call. Collected
 	// before the slot passes on, the next derivation reuses it: 300
 	// concurrent logins peaked at 160-200 MiB RssAnon instead of 400-460
-	// MiB, at the same speed (docs/benchmarks.md).
-	derivations.After = runtime.GC
-	// The collection above keeps the live heap small; freed blocks that
-	// small allocations have split can still stay resident, and the soft
-	// limit makes the runtime give them back. GOMEMLIMIT, when set, wins.
-	if os.Getenv("GOMEMLIMIT") == "" {
+	// MiB, at the same speed (docs/benchmarks.md). The memory limit then
+	// paces the collector around the derivations (memory.go), unless
+	// GOGC or GOMEMLIMIT says otherwise.
+	switch {
+	case os.Getenv("GOGC") == "" && os.Getenv("GOMEMLIMIT") == "":
+		m := startMemBudget(int64(receipt.DefaultParams.Memory)<<10, cfg.MemoryLimitMiB<<20)
+		derivations.Before, derivations.After = m.enter, m.leave
+	case os.Getenv("GOMEMLIMIT") == "":
 		debug.SetMemoryLimit(cfg.MemoryLimitMiB << 20)
+		fallthrough
+	default:
+		derivations.After = runtime.GC
 	}
 	accounts := desk.NewAccounts(store, time.Now, derivations)
 	// With a shared store, sessions and sign-in budgets live in it, so

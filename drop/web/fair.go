@@ -24,6 +24,8 @@ type Fair struct {
 	// goroutine of its own: Do returns when fn has, and the slot passes on
 	// when After has.
 	After func()
+	// Before, when set, runs in the slot just before each call's fn.
+	Before func()
 
 	mu     sync.Mutex
 	active int
@@ -111,19 +113,21 @@ func (f *Fair) Do(ctx context.Context, key string, fn func()) error {
 }
 
 func (f *Fair) run(k *fairKey, fn func()) {
-	if f.After == nil {
-		defer f.done(k)
-		fn()
-		return
-	}
 	ok := false
 	defer func() {
-		if !ok { // fn panicked: free the slot, as without After
+		if !ok { // Before or fn panicked: free the slot
 			f.done(k)
 		}
 	}()
+	if f.Before != nil {
+		f.Before()
+	}
 	fn()
 	ok = true
+	if f.After == nil {
+		f.done(k)
+		return
+	}
 	go func() {
 		defer f.done(k)
 		f.After()

@@ -3,6 +3,7 @@ package web
 import (
 	"context"
 	"errors"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -156,5 +157,42 @@ func TestFairAfterOffTheCallersPath(t *testing.T) {
 	case <-second:
 	case <-time.After(10 * time.Second):
 		t.Fatal("the slot did not pass on after After finished")
+	}
+}
+
+// TestFairBefore: Before runs in the slot, just before fn, for every
+// call; one that panics frees the slot as a panicking fn does.
+func TestFairBefore(t *testing.T) {
+	f := NewFair(1, 5)
+	var order []string
+	var mu sync.Mutex
+	note := func(s string) {
+		mu.Lock()
+		order = append(order, s)
+		mu.Unlock()
+	}
+	f.Before = func() { note("before") }
+	f.After = func() { note("after") }
+	for range 2 {
+		if err := f.Do(context.Background(), "a", func() { note("fn") }); err != nil {
+			t.Fatal(err)
+		}
+		waitQueued(t, f, 0)
+	}
+	if got := strings.Join(order, " "); got != "before fn after before fn after" {
+		t.Fatalf("order: %s", got)
+	}
+
+	f.Before = func() { panic("before") }
+	func() {
+		defer func() { recover() }()
+		f.Do(context.Background(), "a", func() { t.Error("fn ran after Before panicked") })
+	}()
+	f.Before = nil
+	ran := false
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := f.Do(ctx, "b", func() { ran = true }); err != nil || !ran {
+		t.Fatalf("the slot was not freed after Before panicked: %v", err)
 	}
 }
