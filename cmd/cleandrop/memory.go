@@ -1,6 +1,7 @@
 package main
 
 import (
+	"math"
 	"runtime"
 	"runtime/debug"
 	"runtime/metrics"
@@ -174,13 +175,14 @@ func readMemory() memory {
 		s[i].Name = n
 	}
 	metrics.Read(s)
-	v := func(i int) int64 {
+	u := func(i int) uint64 {
 		if s[i].Value.Kind() != metrics.KindUint64 {
 			return 0
 		}
-		return int64(s[i].Value.Uint64())
+		return s[i].Value.Uint64()
 	}
-	return memory{live: v(0), overhead: max(0, v(1)-v(2)-v(3)-v(4)), gcs: uint64(v(5))}
+	v := func(i int) int64 { return int64(min(u(i), math.MaxInt64)) } // #nosec G115 -- clamped
+	return memory{live: v(0), overhead: max(0, v(1)-v(2)-v(3)-v(4)), gcs: u(5)}
 }
 
 // budget is the limit for mem with room for blocks derivations of block
