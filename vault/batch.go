@@ -44,6 +44,7 @@ type Batch struct {
 	mu       sync.Mutex
 	open     *sealWriter
 	items    []*pending
+	size     int64 // what the items' records will add to the commit ([Store.budget])
 	slot     *pack // held from the first large item to the end of the batch
 	pos      int64 // end of what the batch wrote to slot
 	stage    string
@@ -206,6 +207,13 @@ func (b *Batch) add(kind Kind, name string, purpose Purpose) (io.WriteCloser, er
 		if p.name, err = bundle.Seal([]byte(name), recips); err != nil {
 			return nil, fmt.Errorf("vault: seal name: %w", err)
 		}
+	}
+	if b.s.budget > 0 {
+		n := itemSize(p)
+		if b.size+n > b.s.budget {
+			return nil, ErrBatchFull
+		}
+		b.size += n
 	}
 	sp := &spill{b: b}
 	pp := newPipe(sp)
@@ -449,22 +457,27 @@ func (b *Batch) discardLocked() {
 // commit step, one fsync for all the batches of that step (b.small,
 // [packs.sync]). If
 // no slot is free its small items stay inline in Badger rather than wait
-// behind large uploads. Should the commit then fail, the kept bytes are
-// ciphertext that nothing references. b.mu is held.
+// behind large uploads, unless they would not fit in the commit's
+// transaction ([Store.budget]): then it waits for a slot. Should the
+// commit then fail, the kept bytes are ciphertext that nothing
+// references. b.mu is held.
 func (b *Batch) packSmall() error {
 	if b.s.packs == nil {
 		return nil // a shared store keeps small items in its records
 	}
 	small := false
+	inline := b.size
 	for _, p := range b.items {
 		small = small || p.inline != nil
+		inline += inlineSize(p)
 	}
 	if !small {
 		return nil
 	}
 	own := b.slot == nil
 	if own {
-		pk, err := b.s.packs.acquire(false, nil)
+		wait := b.s.budget > 0 && inline > b.s.budget
+		pk, err := b.s.packs.acquire(wait, b.aborted)
 		if pk == nil {
 			return err
 		}

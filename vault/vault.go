@@ -186,6 +186,7 @@ type Store struct {
 	agencies map[string]Agency
 	minFree  int64
 	maxUp    int
+	budget   int64         // room for a batch's items in one transaction; 0: no bound (a shared store)
 	idle     time.Duration // shared store: uploads older than this are abandoned
 
 	mu     sync.Mutex
@@ -240,6 +241,7 @@ func Open(dir string, opts Options) (*Store, error) {
 	}
 	s.db = db
 	s.meta = badgerstore.NewMeta(db)
+	s.budget = txnBudget(s.mem.size)
 	if err := s.sweep(); err != nil {
 		db.Close()
 		return nil, err
@@ -313,7 +315,7 @@ func badgerOptions(dir string, key []byte, memtable int64, log *slog.Logger) bad
 		WithNumMemtables(2).
 		WithNumLevelZeroTables(2).
 		WithNumLevelZeroTablesStall(8).
-		WithValueThreshold(4 << 10).
+		WithValueThreshold(valueThreshold).
 		WithValueLogFileSize(64 << 20).
 		WithNumVersionsToKeep(1).
 		WithNumCompactors(2).

@@ -430,6 +430,8 @@ func (h *handler) uploadFailed(w http.ResponseWriter, r *http.Request, err error
 		key = "error.field"
 	case errors.Is(err, errParts):
 		key = "error.too_many_parts"
+	case errors.Is(err, vault.ErrBatchFull):
+		status, key = http.StatusRequestEntityTooLarge, "error.batch_full"
 	case errors.Is(err, web.ErrBodyIdle):
 		// The connection closes after this answer; a client that only
 		// paused may still read it.

@@ -366,3 +366,53 @@ func FuzzUpload(f *testing.F) {
 		}
 	})
 }
+
+// TestReportTooBigForOneCommit: a report of more files, with longer names,
+// than one commit of the vault can take (post-quantum recipients make each
+// sealed name long) is refused with a translated page saying so, and
+// leaves nothing; before, it failed at the very end, after every file was
+// sent, with the page of a storage failure.
+func TestReportTooBigForOneCommit(t *testing.T) {
+	id, err := age.GenerateHybridIdentity()
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := vault.Open(t.TempDir(), vault.Options{Agencies: []vault.Agency{{ID: "acc", Name: "ACC",
+		Recipients: []age.Recipient{id.Recipient()}}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	cat, err := web.LoadCatalog()
+	if err != nil {
+		t.Fatal(err)
+	}
+	h, err := New(Config{Store: st, Agencies: []Agency{{ID: "acc", Name: "ACC"}}, Pepper: receipt.NewPepper(),
+		KDF: fastKDF, Catalog: cat, Policy: stage.EU, MaxFiles: 1000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := &fixture{h: h, store: st}
+	for _, lang := range []string{"en", "sr"} {
+		var b bytes.Buffer
+		mw := multipart.NewWriter(&b)
+		mw.WriteField("agency", "acc")
+		mw.WriteField("message", "the ledgers")
+		for i := range 1000 {
+			w, _ := mw.CreateFormFile("file", fmt.Sprintf("%04d-%s.txt", i, strings.Repeat("n", 900)))
+			fmt.Fprintf(w, "page %d", i)
+		}
+		mw.Close()
+		req := httptest.NewRequest(http.MethodPost, "/report?lang="+lang, &b)
+		req.Header.Set("Content-Type", mw.FormDataContentType())
+		w := f.do(req)
+		want := map[string]string{"en": "cannot be stored together", "sr": "не могу се сачувати заједно"}[lang]
+		if w.Code != http.StatusRequestEntityTooLarge || !strings.Contains(w.Body.String(), want) {
+			t.Fatalf("%s: status %d, want 413 and %q:\n%s", lang, w.Code, want, w.Body.String())
+		}
+		checkHeaders(t, w.Header())
+		if cases, _ := st.Cases(); len(cases) != 0 {
+			t.Fatalf("%d cases after a refused report, want none", len(cases))
+		}
+	}
+}
