@@ -20,7 +20,8 @@ import (
 // the ticks; an object's Last-Modified is the tick its upload completed.
 // So at the first tick of every UTC day the store settles the days before:
 // every case last updated on one of them is written again, its case,
-// item, data and lookup records in one transaction, and in a shared
+// item, data and lookup records in one transaction (a case too large for
+// one in several, one after the other), and in a shared
 // store its objects are copied, in the store, to fresh names (then the
 // old ones deleted). Afterwards those records carry the settling
 // transaction's number and the objects the moment of their copy: a
@@ -162,7 +163,49 @@ func (s *Store) settleCase(ref, today string) error {
 	if rec.Updated >= today {
 		return errChanged
 	}
-	// Copy the case's objects first: the transaction then points at the
+	for i, chunk := range s.settleChunks(items) {
+		if err := s.settleChunk(ref, rec, chunk, i == 0); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// settleChunks splits a case's items into runs that each fit in one
+// transaction ([Store.budget]) beside the case record: a case that grew
+// over many batches can outgrow one, and its settling then failed every
+// day, and with it the settling of the cases after it. The runs are
+// written one after the other, each in a transaction of its own, all at
+// the day's settling.
+func (s *Store) settleChunks(items []itemRecord) [][]itemRecord {
+	if s.budget <= 0 {
+		return [][]itemRecord{items}
+	}
+	var chunks [][]itemRecord
+	start, size := 0, int64(0)
+	for i, it := range items {
+		v, err := json.Marshal(it)
+		n := entrySize(maxItemKey, len(v))
+		if err != nil {
+			n = s.budget
+		}
+		if it.Blob == "" && it.Pack == "" && it.Object == "" {
+			n += entrySize(maxItemKey, valueThreshold-1) // its inline data, at most
+		}
+		if i > start && size+n > s.budget {
+			chunks = append(chunks, items[start:i])
+			start, size = i, 0
+		}
+		size += n
+	}
+	return append(chunks, items[start:])
+}
+
+// settleChunk writes items of case ref again, and with the first chunk
+// the case and its lookup, in one transaction, unless the case changed
+// since rec was read ([errChanged]).
+func (s *Store) settleChunk(ref string, rec caseRecord, items []itemRecord, first bool) error {
+	// Copy the items' objects first: the transaction then points at the
 	// copies, and on any failure the copies are deleted again.
 	copies := map[int]string{}
 	var made []string
@@ -188,7 +231,7 @@ func (s *Store) settleCase(ref, today string) error {
 			copies[it.ID] = name
 		}
 	}
-	err = s.update(func(tx backend.Tx) error {
+	err := s.update(func(tx backend.Tx) error {
 		cur, err := s.loadRecord(tx, ref)
 		if err != nil {
 			return err
@@ -196,12 +239,14 @@ func (s *Store) settleCase(ref, today string) error {
 		if cur.Updated != rec.Updated || cur.Items != rec.Items || cur.Batches != rec.Batches || len(cur.Custody) != len(rec.Custody) {
 			return errChanged
 		}
-		v, err := json.Marshal(cur)
-		if err != nil {
-			return err
-		}
-		if err := s.put(tx, s.k.caseKey(ref), v); err != nil {
-			return err
+		if first {
+			v, err := json.Marshal(cur)
+			if err != nil {
+				return err
+			}
+			if err := s.put(tx, s.k.caseKey(ref), v); err != nil {
+				return err
+			}
 		}
 		for _, it := range items {
 			if n, ok := copies[it.ID]; ok {
@@ -224,7 +269,7 @@ func (s *Store) settleCase(ref, today string) error {
 				}
 			}
 		}
-		if len(cur.Access.Lookup) > 0 {
+		if first && len(cur.Access.Lookup) > 0 {
 			lk := s.k.lookupKey(cur.Access.Lookup)
 			v, err := tx.Get(lk)
 			if err != nil {
