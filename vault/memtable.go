@@ -20,8 +20,17 @@ import (
 // is then never reached unless more than three quarters of a memtable is
 // written between two ticks.
 
-// memTableSize is Badger's memtable size; a variable for tests.
-var memTableSize int64 = 16 << 20
+// memTableSize is Badger's memtable size; a variable for tests. Its arena
+// is allocated whole and, on memory Go reuses, cleared whole: at 16 MiB
+// it was 21 MiB of the server's ~35 MiB of live heap, and the server's
+// peak during a 1 GiB upload fell from 108-111 to 89-90 MiB at 4 MiB
+// (docs/benchmarks.md). It also bounds a transaction (15% of it, less
+// [txnRoom]): one report or answer takes 934 attachments with 30-byte
+// names, 314 with 1000-byte names, for an agency with X25519 keys, and
+// 235 and 157 for one with post-quantum keys, whose sealed names are
+// longer; a batch refuses the item past that ([ErrBatchFull]), and a
+// large case settles in several transactions.
+var memTableSize int64 = 4 << 20
 
 // entryOverhead over-estimates what Badger adds to a key and its value in
 // its memtable and write-ahead file (skiplist node, entry header,
