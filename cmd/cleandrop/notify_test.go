@@ -124,9 +124,11 @@ func TestOfficerNotifyDigest(t *testing.T) {
 	// The scheduled hour is half a day away: only --send-now mails here.
 	cfgPath, data := digestConfig(t, smtp.Addr(), (time.Now().UTC().Hour()+12)%24)
 	s := startServer(t, data, readyURL, "serve", "--config", cfgPath, "--no-tor")
-	if !strings.Contains(s.stderr.String(), "digest scheduled") {
-		t.Fatalf("the server did not schedule the digest:\n%s", s.stderr)
-	}
+	// The log line comes before the ready lines, but on stderr, which
+	// the harness copies apart from stdout: it may arrive after them.
+	waitFor(t, "the digest's schedule in the server's log", func() bool {
+		return strings.Contains(s.stderr.String(), "digest scheduled")
+	})
 
 	r := newReporter(t, s.url)
 	r.report("acc", "first report", nil)
