@@ -39,8 +39,16 @@ func sealFixture(t testing.TB, tweak func(*Config)) (*fixture, *atomic.Int64) {
 	t.Helper()
 	id, _ := age.GenerateX25519Identity()
 	sealed := new(atomic.Int64)
+	f := fixtureSealedTo(t, countingRecipient{id.Recipient(), sealed}, tweak)
+	f.id = id
+	return f, sealed
+}
+
+// fixtureSealedTo is a fixture whose one agency, "acc", has recipient r.
+func fixtureSealedTo(t testing.TB, r age.Recipient, tweak func(*Config)) *fixture {
+	t.Helper()
 	st, err := vault.Open(t.TempDir(), vault.Options{Agencies: []vault.Agency{{ID: "acc", Name: "ACC",
-		Recipients: []age.Recipient{countingRecipient{id.Recipient(), sealed}}}}})
+		Recipients: []age.Recipient{r}}}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -60,7 +68,7 @@ func sealFixture(t testing.TB, tweak func(*Config)) (*fixture, *atomic.Int64) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &fixture{h: h, store: st, id: id}, sealed
+	return &fixture{h: h, store: st}
 }
 
 // partsBody is a report form: agency, then messages message parts, then
@@ -377,22 +385,8 @@ func TestReportTooBigForOneCommit(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	st, err := vault.Open(t.TempDir(), vault.Options{Agencies: []vault.Agency{{ID: "acc", Name: "ACC",
-		Recipients: []age.Recipient{id.Recipient()}}}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	cat, err := web.LoadCatalog()
-	if err != nil {
-		t.Fatal(err)
-	}
-	h, err := New(Config{Store: st, Agencies: []Agency{{ID: "acc", Name: "ACC"}}, Pepper: receipt.NewPepper(),
-		KDF: fastKDF, Catalog: cat, Policy: stage.EU, MaxFiles: 1000})
-	if err != nil {
-		t.Fatal(err)
-	}
-	f := &fixture{h: h, store: st}
+	f := fixtureSealedTo(t, id.Recipient(), func(c *Config) { c.MaxFiles = 1000 })
+	st := f.store
 	for _, lang := range []string{"en", "sr"} {
 		var b bytes.Buffer
 		mw := multipart.NewWriter(&b)
