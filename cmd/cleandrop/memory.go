@@ -36,14 +36,12 @@ type memBudget struct {
 	block   int64         // one derivation's memory
 	ceiling int64         // memory_limit_mib: the limit never goes above it
 	hold    time.Duration // how long the limit keeps blocks that were in use
-	now     func() time.Time
 
 	mu      sync.Mutex
 	running int       // derivations between Before and their fn's return
 	blocks  int       // blocks the limit holds: the most derivations at once lately, at least one
 	since   time.Time // when blocks derivations last ran at once
 	timer   *time.Timer
-	limit   int64
 	gcs     uint64 // the collection live was taken from
 	live    int64  // live heap at that collection, blocks of derivations running then left out
 	stopped bool
@@ -64,7 +62,7 @@ const blockHold = 10 * time.Second
 // passes [memBudget.enter] and [memBudget.leave] to the derivations'
 // [web.Fair] as Before and After.
 func startMemBudget(block, ceiling int64) *memBudget {
-	m := &memBudget{block: block, ceiling: ceiling, hold: blockHold, now: time.Now, blocks: 1}
+	m := &memBudget{block: block, ceiling: ceiling, hold: blockHold, blocks: 1}
 	m.set()
 	debug.SetGCPercent(-1)
 	m.afterEachGC()
@@ -77,7 +75,7 @@ func (m *memBudget) enter() {
 	defer m.mu.Unlock()
 	m.running++
 	if m.running >= m.blocks {
-		m.blocks, m.since = m.running, m.now()
+		m.blocks, m.since = m.running, time.Now()
 	}
 	m.setLocked()
 }
@@ -113,7 +111,7 @@ func (m *memBudget) setLocked() {
 		return
 	}
 	if want := max(1, m.running); m.blocks > want {
-		if wait := m.hold - m.now().Sub(m.since); wait <= 0 {
+		if wait := m.hold - time.Since(m.since); wait <= 0 {
 			m.blocks = want
 		} else if m.timer == nil {
 			m.timer = time.AfterFunc(wait, func() {
@@ -130,8 +128,7 @@ func (m *memBudget) setLocked() {
 		m.gcs, m.live = mem.gcs, max(0, mem.live-m.block*int64(m.running))
 	}
 	mem.live = m.live
-	m.limit = budget(mem, m.block, m.blocks, m.ceiling)
-	debug.SetMemoryLimit(m.limit)
+	debug.SetMemoryLimit(budget(mem, m.block, m.blocks, m.ceiling))
 }
 
 // afterEachGC sets the limit again after every collection, for as long
