@@ -208,9 +208,9 @@ func (b *Batch) add(kind Kind, name string, purpose Purpose) (io.WriteCloser, er
 			return nil, fmt.Errorf("vault: seal name: %w", err)
 		}
 	}
-	if b.s.budget > 0 {
+	if budget := b.s.budget(); budget > 0 {
 		n := itemSize(p)
-		if b.size+n > b.s.budget {
+		if b.size+n > budget {
 			return nil, ErrBatchFull
 		}
 		b.size += n
@@ -466,17 +466,18 @@ func (b *Batch) packSmall() error {
 		return nil // a shared store keeps small items in its records
 	}
 	small := false
-	inline := b.size
+	total := b.size // the commit's size, should the small items stay inline
 	for _, p := range b.items {
 		small = small || p.inline != nil
-		inline += inlineSize(p)
+		total += inlineSize(p)
 	}
 	if !small {
 		return nil
 	}
 	own := b.slot == nil
 	if own {
-		wait := b.s.budget > 0 && inline > b.s.budget
+		budget := b.s.budget()
+		wait := budget > 0 && total > budget
 		pk, err := b.s.packs.acquire(wait, b.aborted)
 		if pk == nil {
 			return err

@@ -178,21 +178,18 @@ func (s *Store) settleCase(ref, today string) error {
 // written one after the other, each in a transaction of its own, all at
 // the day's settling.
 func (s *Store) settleChunks(items []itemRecord) [][]itemRecord {
-	if s.budget <= 0 {
+	budget := s.budget()
+	if budget <= 0 {
 		return [][]itemRecord{items}
 	}
 	var chunks [][]itemRecord
 	start, size := 0, int64(0)
 	for i, it := range items {
-		v, err := json.Marshal(it)
-		n := entrySize(maxItemKey, len(v))
-		if err != nil {
-			n = s.budget
-		}
+		n := recordSize(it)
 		if it.Blob == "" && it.Pack == "" && it.Object == "" {
 			n += entrySize(maxItemKey, valueThreshold-1) // its inline data, at most
 		}
-		if i > start && size+n > s.budget {
+		if i > start && size+n > budget {
 			chunks = append(chunks, items[start:i])
 			start, size = i, 0
 		}

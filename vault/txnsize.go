@@ -31,10 +31,14 @@ const valueThreshold = 4 << 10
 // the threshold), the lookup key, a cleaning note and a margin.
 const txnRoom = 16 << 10
 
-// txnBudget is the room for a batch's items in one transaction of a
-// Badger store whose memtable is memtable bytes.
-func txnBudget(memtable int64) int64 {
-	return memtable*15/100 - txnRoom
+// budget is the room for a batch's items in one transaction: for Badger,
+// 15% of its memtable less [txnRoom]; 0 for a shared store, whose
+// database sets no such bound.
+func (s *Store) budget() int64 {
+	if s.db == nil {
+		return 0
+	}
+	return s.mem.size*15/100 - txnRoom
 }
 
 // entrySize over-estimates what Badger counts for a key of k bytes with a
@@ -54,11 +58,16 @@ const maxItemKey = 64
 // itemSize over-estimates what an item's record adds to the commit, with
 // the largest numbers and pack name it could hold.
 func itemSize(p *pending) int64 {
-	v, err := json.Marshal(itemRecord{
+	return recordSize(itemRecord{
 		Item: Item{ID: 1 << 30, Batch: 1 << 30, Kind: p.kind, Day: "2006-01-02", Size: 1 << 62,
 			SHA256: strings.Repeat("0", 64), Name: p.name, Purpose: p.purpose},
 		Pack: strings.Repeat("p", 48), Off: 1 << 62,
 	})
+}
+
+// recordSize is what the item record ir adds to a transaction.
+func recordSize(ir itemRecord) int64 {
+	v, err := json.Marshal(ir)
 	if err != nil {
 		return 1 << 40
 	}

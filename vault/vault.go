@@ -186,7 +186,6 @@ type Store struct {
 	agencies map[string]Agency
 	minFree  int64
 	maxUp    int
-	budget   int64         // room for a batch's items in one transaction; 0: no bound (a shared store)
 	idle     time.Duration // shared store: uploads older than this are abandoned
 
 	mu     sync.Mutex
@@ -241,7 +240,6 @@ func Open(dir string, opts Options) (*Store, error) {
 	}
 	s.db = db
 	s.meta = badgerstore.NewMeta(db)
-	s.budget = txnBudget(s.mem.size)
 	if err := s.sweep(); err != nil {
 		db.Close()
 		return nil, err
