@@ -70,21 +70,10 @@ func TestBatchFullInline(t *testing.T) {
 	opts.MaxUploads = 1
 	s := openBadger(t, t.TempDir(), opts)
 	// A large upload holds the only slot.
-	acc, _ := storetest.NewAccess(t)
-	big, err := s.NewCase("a1", acc)
-	if err != nil {
-		t.Fatal(err)
-	}
-	bw, err := big.Add(vault.KindAttachment, "big")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := bw.Write(make([]byte, 200<<10)); err != nil {
-		t.Fatal(err)
-	}
+	big, bw := startLarge(t, s, make([]byte, 200<<10))
 
-	acc2, _ := storetest.NewAccess(t)
-	b, err := s.NewCase("a1", acc2)
+	acc, _ := storetest.NewAccess(t)
+	b, err := s.NewCase("a1", acc)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -165,21 +165,7 @@ func TestSlots(t *testing.T) {
 	s := openBadger(t, dir, opts)
 	big := make([]byte, 200<<10)
 	rand.Read(big)
-	start := func() (*vault.Batch, io.WriteCloser) {
-		acc, _ := storetest.NewAccess(t)
-		b, err := s.NewCase("a1", acc)
-		if err != nil {
-			t.Fatal(err)
-		}
-		w, err := b.Add(vault.KindAttachment, "f")
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, err := w.Write(big); err != nil {
-			t.Fatal(err)
-		}
-		return b, w
-	}
+	start := func() (*vault.Batch, io.WriteCloser) { return startLarge(t, s, big) }
 	// A text report goes to a pack too, when a slot is free.
 	before := storetest.StoredBytes(t, dir)
 	text, _, _ := newReport(t, s, "text only")
@@ -223,6 +209,25 @@ func TestSlots(t *testing.T) {
 			t.Errorf("%s: %v", ref, err)
 		}
 	}
+}
+
+// startLarge starts a new case for agency a1 whose attachment has been
+// sent data, large enough to hold a pack slot, and is still open.
+func startLarge(t *testing.T, s *vault.Store, data []byte) (*vault.Batch, io.WriteCloser) {
+	t.Helper()
+	acc, _ := storetest.NewAccess(t)
+	b, err := s.NewCase("a1", acc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w, err := b.Add(vault.KindAttachment, "f")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.Write(data); err != nil {
+		t.Fatal(err)
+	}
+	return b, w
 }
 
 // TestAbortWhileWaitingForSlot: a batch whose writer waits for a pack
