@@ -211,8 +211,8 @@ func TestSlots(t *testing.T) {
 	}
 }
 
-// startLarge starts a new case for agency a1 whose attachment has been
-// sent data, large enough to hold a pack slot, and is still open.
+// startLarge starts a new case for agency a1 with an attachment, still
+// open, that has been sent data: enough, when large, to hold a pack slot.
 func startLarge(t *testing.T, s *vault.Store, data []byte) (*vault.Batch, io.WriteCloser) {
 	t.Helper()
 	acc, _ := storetest.NewAccess(t)
@@ -240,23 +240,8 @@ func TestAbortWhileWaitingForSlot(t *testing.T) {
 	s := openBadger(t, t.TempDir(), opts)
 	big := make([]byte, 200<<10)
 	rand.Read(big)
-	newBatch := func() (*vault.Batch, io.WriteCloser) {
-		acc, _ := storetest.NewAccess(t)
-		b, err := s.NewCase("a1", acc)
-		if err != nil {
-			t.Fatal(err)
-		}
-		w, err := b.Add(vault.KindAttachment, "f")
-		if err != nil {
-			t.Fatal(err)
-		}
-		return b, w
-	}
-	holder, hw := newBatch()
-	if _, err := hw.Write(big); err != nil { // takes the only slot
-		t.Fatal(err)
-	}
-	waiter, ww := newBatch()
+	holder, hw := startLarge(t, s, big) // takes the only slot
+	waiter, ww := startLarge(t, s, nil)
 	wrote := make(chan error, 1)
 	go func() {
 		_, err := ww.Write(big) // outgrows memory: waits for the slot
