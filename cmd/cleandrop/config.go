@@ -188,8 +188,8 @@ const (
 	defaultListen     = "127.0.0.1:8080"
 	defaultDeskListen = "127.0.0.1:8081"
 	// defaultMemoryLimitMiB leaves ~96 MiB beside two argon2 derivations
-	// for Badger's caches and memtables (~44 MiB) and the rest; the limit
-	// is usually well below it (memory.go).
+	// for Badger's caches and memtables (8 + 4 + 2 x 4 MiB) and the rest;
+	// the limit is usually well below it (memory.go).
 	defaultMemoryLimitMiB = 224
 	defaultData           = "cleandrop-data"
 )
