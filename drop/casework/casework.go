@@ -2,6 +2,7 @@ package casework
 
 import (
 	"bufio"
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -205,12 +206,13 @@ func (d *Desk) Download(a Actor, ref string, id int) (vault.Item, io.ReadCloser,
 }
 
 // Export records the export, then writes case c's bundle (loaded with
-// [Desk.Load]), signed when the desk has a signer.
-func (d *Desk) Export(a Actor, c vault.Case, w io.Writer) error {
+// [Desk.Load]), signed when the desk has a signer. It stops when ctx ends
+// (whoever reads the bundle is gone).
+func (d *Desk) Export(ctx context.Context, a Actor, c vault.Case, w io.Writer) error {
 	if err := d.record(a, "export", c.Ref, ""); err != nil {
 		return err
 	}
-	return d.st.ExportWith(w, c.Ref, vault.ExportOptions{Sign: d.sign})
+	return d.st.ExportWith(w, c.Ref, vault.ExportOptions{Sign: d.sign, Done: ctx.Done()})
 }
 
 // text applies the rules for a question or a note: trimmed, UTF-8, at most

@@ -142,7 +142,7 @@ func TestReadsRefusedUnaudited(t *testing.T) {
 		t.Fatal(err)
 	}
 	var buf bytes.Buffer
-	if err := f.ops.Export(alice, c, &buf); !errors.Is(err, casework.ErrUnaudited) || buf.Len() != 0 {
+	if err := f.ops.Export(t.Context(), alice, c, &buf); !errors.Is(err, casework.ErrUnaudited) || buf.Len() != 0 {
 		t.Errorf("export without the audit log: %v, %d bytes", err, buf.Len())
 	}
 	if _, rc, err := f.ops.Download(alice, ref, 1); !errors.Is(err, casework.ErrUnaudited) || rc != nil {

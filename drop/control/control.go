@@ -211,7 +211,7 @@ func (a *api) export(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.Header().Set("Content-Type", "application/x-tar")
-	if err := a.ops.Export(casework.Admin(), c, w); err != nil {
+	if err := a.ops.Export(r.Context(), casework.Admin(), c, w); err != nil {
 		if errors.Is(err, casework.ErrUnaudited) {
 			a.internal(w, "audit", err)
 			return

@@ -399,7 +399,7 @@ func (h *handler) export(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("Content-Type", "application/x-tar")
 	w.Header().Set("Content-Disposition", fmt.Sprintf(`attachment; filename="%s.tar"`, c.Ref))
-	if err := h.ops.Export(h.actor(r), c, w); err != nil {
+	if err := h.ops.Export(r.Context(), h.actor(r), c, w); err != nil {
 		if errors.Is(err, casework.ErrUnaudited) {
 			// Nothing was written: the export was refused.
 			w.Header().Del("Content-Disposition")

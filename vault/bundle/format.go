@@ -157,12 +157,14 @@ func NameFile(id int) string { return fmt.Sprintf("%s%03d-name.age", itemsDir, i
 // day, whatever the time they are written.
 type Writer struct {
 	tw    *tar.Writer
+	out   *placing
 	mtime time.Time
 }
 
 // NewWriter writes a bundle of day ("2006-01-02") to w.
 func NewWriter(w io.Writer, day string) *Writer {
-	return &Writer{tw: tar.NewWriter(w), mtime: Midnight(day)}
+	out := &placing{w: w}
+	return &Writer{tw: tar.NewWriter(out), out: out, mtime: Midnight(day)}
 }
 
 // Put writes one file of size bytes read from r.
@@ -183,6 +185,46 @@ func (b *Writer) Head(name string, size int64) error {
 // Write writes to the file [Writer.Head] started; more than its size is
 // an error.
 func (b *Writer) Write(p []byte) (int, error) { return b.tw.Write(p) }
+
+// Placed counts n bytes of the file [Writer.Head] started as written: the
+// caller has put them into the underlying writer itself, right after
+// what this Writer wrote there (an export copies a large item from file
+// to file inside the kernel this way). The tar's padding and end then
+// follow them as if they had been written with [Writer.Write].
+func (b *Writer) Placed(n int64) error {
+	b.out.skip = n
+	defer func() { b.out.skip = 0 }()
+	for n > 0 {
+		k, err := b.tw.Write(zeros[:min(n, int64(len(zeros)))])
+		n -= int64(k)
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// zeros is what [Writer.Placed] hands the tar writer, which passes it
+// on to a placing that drops it.
+var zeros [64 << 10]byte
+
+// placing is the tar writer's destination: it drops the next skip bytes
+// written to it, which are already in w.
+type placing struct {
+	w    io.Writer
+	skip int64
+}
+
+func (p *placing) Write(b []byte) (int, error) {
+	if p.skip == 0 {
+		return p.w.Write(b)
+	}
+	if int64(len(b)) > p.skip {
+		return 0, errors.New("bundle: more placed than counted")
+	}
+	p.skip -= int64(len(b))
+	return len(b), nil
+}
 
 // Close ends the bundle. It does not close the underlying writer.
 func (b *Writer) Close() error { return b.tw.Close() }

@@ -220,3 +220,46 @@ func TestReferralReaderWantsTheEndMarker(t *testing.T) {
 		}
 	}
 }
+
+// A file whose bytes the caller put into the underlying writer itself,
+// counted with Placed, makes the same bundle as one written through the
+// Writer; placing more than the file holds is an error.
+func TestWriterPlaced(t *testing.T) {
+	body := bytes.Repeat([]byte("0123456789abcdef"), 10000) // past one buffer of zeros
+	write := func(placed bool) []byte {
+		var buf bytes.Buffer
+		w := bundle.NewWriter(&buf, "2026-12-02")
+		if err := w.Put(bundle.ManifestName, 2, bytes.NewReader([]byte("{}"))); err != nil {
+			t.Fatal(err)
+		}
+		if err := w.Head("items/001-attachment.age", int64(len(body))); err != nil {
+			t.Fatal(err)
+		}
+		if placed {
+			buf.Write(body)
+			if err := w.Placed(int64(len(body))); err != nil {
+				t.Fatal(err)
+			}
+		} else if _, err := w.Write(body); err != nil {
+			t.Fatal(err)
+		}
+		if err := w.Put("items/001-name.age", 3, bytes.NewReader([]byte("abc"))); err != nil {
+			t.Fatal(err)
+		}
+		if err := w.Close(); err != nil {
+			t.Fatal(err)
+		}
+		return buf.Bytes()
+	}
+	if a, b := write(false), write(true); !bytes.Equal(a, b) {
+		t.Errorf("placed bundle (%d bytes) differs from the written one (%d)", len(b), len(a))
+	}
+
+	w := bundle.NewWriter(io.Discard, "2026-12-02")
+	if err := w.Head("items/001-report.age", 10); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Placed(11); err == nil {
+		t.Error("placed 11 bytes into a file of 10")
+	}
+}

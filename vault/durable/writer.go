@@ -20,10 +20,16 @@ func NewWriter(f *os.File) *Writer { return &Writer{f: f} }
 
 func (w *Writer) Write(b []byte) (int, error) {
 	n, err := w.f.Write(b)
-	w.off += int64(n)
+	w.Advance(int64(n))
+	return n, err
+}
+
+// Advance counts n bytes that the caller put at the file's end itself
+// (a copy inside the kernel), and has them written out as Write would.
+func (w *Writer) Advance(n int64) {
+	w.off += n
 	if w.off-w.started >= WritebackEvery {
 		StartWriteback(w.f, w.started, w.off-w.started)
 		w.started = w.off
 	}
-	return n, err
 }
