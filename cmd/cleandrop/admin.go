@@ -108,7 +108,8 @@ func cmdExport(args []string, stdout, stderr io.Writer) error {
 	if _, err := c.Case(trimRef(*ref)); err != nil {
 		return explain(err)
 	}
-	if opened, err := createNew(*out, "", func(w io.Writer) error { return c.Export(trimRef(*ref), w) }); err != nil {
+	// The server writes the bundle into the file itself.
+	if opened, err := createFile(*out, "", func(f *os.File) error { return c.ExportFile(trimRef(*ref), f) }); err != nil {
 		if !opened {
 			return err
 		}
@@ -124,16 +125,22 @@ func cmdExport(args []string, stdout, stderr io.Writer) error {
 // words a failure of write its own way; an existing path is refused with
 // a hint, followed by why (e.g. ": refer never overwrites").
 func createNew(path, why string, write func(io.Writer) error) (opened bool, err error) {
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	// The kernel writes a large bundle out while it arrives, so the
+	// closing sync waits for its last megabytes only.
+	return createFile(path, why, func(f *os.File) error { return write(durable.NewWriter(f)) })
+}
+
+// createFile is [createNew] for a write that takes the file itself, open
+// for reading and writing.
+func createFile(path, why string, write func(*os.File) error) (opened bool, err error) {
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
 	if errors.Is(err, os.ErrExist) {
 		return false, hint(fmt.Errorf("%s already exists", path), "choose a new file name"+why)
 	}
 	if err != nil {
 		return false, err
 	}
-	// The kernel writes a large bundle out while it arrives, so the
-	// closing sync waits for its last megabytes only.
-	err = write(durable.NewWriter(f))
+	err = write(f)
 	if err == nil {
 		err = f.Sync()
 	}

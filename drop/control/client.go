@@ -1,6 +1,7 @@
 package control
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -10,8 +11,10 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"os"
 	"strconv"
 	"strings"
+	"syscall"
 )
 
 // Client talks to a running server over its control socket.
@@ -51,21 +54,31 @@ func (c *Client) do(method, path, ctype string, body io.Reader) (*http.Response,
 	}
 	resp, err := c.hc.Do(req)
 	if err != nil {
-		var op *net.OpError
-		if errors.As(err, &op) && op.Op == "dial" {
-			return nil, fmt.Errorf("%w (no answer on %s)", ErrNotRunning, c.socket)
-		}
-		return nil, err
+		return nil, c.dialErr(err)
 	}
 	if resp.StatusCode != http.StatusOK {
-		defer resp.Body.Close()
-		var e apiError
-		if json.NewDecoder(io.LimitReader(resp.Body, 64<<10)).Decode(&e) != nil || e.Error == "" {
-			e.Error = resp.Status
-		}
-		return nil, &Error{Status: resp.StatusCode, Msg: e.Error, Hint: e.Hint}
+		return nil, answerErr(resp)
 	}
 	return resp, nil
+}
+
+// dialErr is [ErrNotRunning] for an error of dialling the socket.
+func (c *Client) dialErr(err error) error {
+	var op *net.OpError
+	if errors.As(err, &op) && op.Op == "dial" {
+		return fmt.Errorf("%w (no answer on %s)", ErrNotRunning, c.socket)
+	}
+	return err
+}
+
+// answerErr reads and closes an error answer.
+func answerErr(resp *http.Response) error {
+	defer resp.Body.Close()
+	var e apiError
+	if json.NewDecoder(io.LimitReader(resp.Body, 64<<10)).Decode(&e) != nil || e.Error == "" {
+		e.Error = resp.Status
+	}
+	return &Error{Status: resp.StatusCode, Msg: e.Error, Hint: e.Hint}
 }
 
 func (c *Client) json(method, path string, in, out any) error {
@@ -113,6 +126,55 @@ func (c *Client) Export(ref string, w io.Writer) error {
 	// case then costs a fraction of the system calls.
 	if _, err := io.CopyBuffer(writerOnly{w}, resp.Body, make([]byte, 1<<20)); err != nil {
 		return fmt.Errorf("export cut short: %w", err)
+	}
+	return nil
+}
+
+// ExportFile has the server write a case's bundle into f, a new, empty
+// file open for reading and writing (reading lets the server check what
+// the file holds): f's descriptor is handed to the server, and the bundle
+// never crosses the socket. The caller syncs and closes f.
+func (c *Client) ExportFile(ref string, f *os.File) error {
+	var d net.Dialer
+	conn, err := d.Dial("unix", c.socket)
+	if err != nil {
+		return c.dialErr(err)
+	}
+	defer conn.Close()
+	req, err := http.NewRequest(http.MethodPost, "http://cleandrop"+casePath(ref)+"/export-file", nil)
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Connection", "Upgrade")
+	req.Header.Set("Upgrade", fileUpgrade)
+	if err := req.Write(conn); err != nil {
+		return err
+	}
+	br := bufio.NewReader(conn)
+	resp, err := http.ReadResponse(br, req)
+	if err != nil {
+		return err
+	}
+	if resp.StatusCode != http.StatusSwitchingProtocols {
+		return answerErr(resp)
+	}
+	rights := syscall.UnixRights(int(f.Fd()))
+	if _, _, err := conn.(*net.UnixConn).WriteMsgUnix([]byte{0}, rights, nil); err != nil {
+		return fmt.Errorf("hand the file to the server: %w", err)
+	}
+	var res fileResult
+	if err := json.NewDecoder(br).Decode(&res); err != nil {
+		return fmt.Errorf("export cut short: %w", err)
+	}
+	if res.Error != "" {
+		return &Error{Status: res.Status, Msg: res.Error, Hint: res.Hint}
+	}
+	fi, err := f.Stat()
+	if err != nil {
+		return err
+	}
+	if fi.Size() != res.Bytes {
+		return fmt.Errorf("export cut short: the server wrote %d bytes, the file holds %d", res.Bytes, fi.Size())
 	}
 	return nil
 }

@@ -116,6 +116,7 @@ func Handler(st Store, ops *casework.Desk, au AuditLog, off Officers, bk Backup,
 		r.Route("/{ref}", func(r chi.Router) {
 			r.Get("/", a.get)
 			r.Get("/export", a.export)
+			r.Post("/export-file", a.exportFile)
 			r.Post("/questions", a.question)
 			r.Post("/stage", a.stage)
 		})
