@@ -10,7 +10,8 @@ import (
 // copyRange copies up to n bytes of src from off to dst's position, which
 // it advances, inside the kernel.
 func copyRange(dst, src *os.File, off int64, n int) (int, error) {
-	return unix.CopyFileRange(int(src.Fd()), &off, int(dst.Fd()), nil, n, 0)
+	k, err := unix.CopyFileRange(int(src.Fd()), &off, int(dst.Fd()), nil, n, 0)
+	return max(k, 0), err // -1 on an error
 }
 
 // noDirect says whether err from copyRange only means that the kernel

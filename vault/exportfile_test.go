@@ -6,6 +6,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"syscall"
 	"testing"
 
 	"cleandrop/vault/backend"
@@ -68,15 +69,23 @@ func TestExportToFile(t *testing.T) {
 	}
 	for _, tc := range []struct {
 		name   string
+		dir    string // "" for the test's temporary directory
 		flag   int
 		direct bool
 	}{
-		{"read-write", os.O_RDWR, true},
-		{"write-only", os.O_WRONLY, false},
-		{"append", os.O_RDWR | os.O_APPEND, false},
+		{"read-write", "", os.O_RDWR, true},
+		{"write-only", "", os.O_WRONLY, false},
+		{"append", "", os.O_RDWR | os.O_APPEND, false},
+		// The kernel will not copy from one file system to another: the
+		// first copy fails, and the export reads and writes.
+		{"another file system", "/dev/shm", os.O_RDWR, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			path := filepath.Join(t.TempDir(), "case.tar")
+			dir := t.TempDir()
+			if tc.dir != "" {
+				dir = otherFS(t, tc.dir, dir)
+			}
+			path := filepath.Join(dir, "case.tar")
 			f, err := os.OpenFile(path, tc.flag|os.O_CREATE|os.O_EXCL, 0o600)
 			if err != nil {
 				t.Fatal(err)
@@ -97,6 +106,22 @@ func TestExportToFile(t *testing.T) {
 			}
 		})
 	}
+}
+
+// otherFS returns a new directory in parent, on another file system than
+// near's, or skips the test.
+func otherFS(t *testing.T, parent, near string) string {
+	t.Helper()
+	var a, b syscall.Stat_t
+	if syscall.Stat(parent, &a) != nil || syscall.Stat(near, &b) != nil || a.Dev == b.Dev {
+		t.Skipf("skipping: %s is not on a file system of its own here", parent)
+	}
+	dir, err := os.MkdirTemp(parent, "cleandrop-export")
+	if err != nil {
+		t.Skipf("skipping: %v", err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	return dir
 }
 
 // placeItem copies an item from its pack to the file and returns the

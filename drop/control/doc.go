@@ -8,6 +8,10 @@
 // [casework.Admin]: the same rules, and an audit entry for each. The audit
 // log itself can be read at /v1/audit.
 //
+// The export command hands the server the file it opened (its descriptor,
+// over the socket) and the server writes the bundle into it
+// ([Client.ExportFile]): the bundle does not cross the socket.
+//
 // It moves only ciphertext and metadata. An officer's question arrives as
 // plaintext over the socket and is sealed by the vault before anything is
 // stored; the server never holds a key that could open it again.

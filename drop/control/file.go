@@ -87,7 +87,7 @@ func (a *api) exportFile(w http.ResponseWriter, r *http.Request) {
 			res.Error = "audit failed"
 		}
 		if ctx.Err() == nil {
-			a.log.Error("export failed")
+			a.log.Error("export failed", "err", err)
 		}
 		a.fileAnswer(uc, res)
 		return
