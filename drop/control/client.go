@@ -14,7 +14,8 @@ import (
 	"os"
 	"strconv"
 	"strings"
-	"syscall"
+
+	"golang.org/x/sys/unix"
 )
 
 // Client talks to a running server over its control socket.
@@ -158,7 +159,7 @@ func (c *Client) ExportFile(ref string, f *os.File) error {
 	if resp.StatusCode != http.StatusSwitchingProtocols {
 		return answerErr(resp)
 	}
-	rights := syscall.UnixRights(int(f.Fd()))
+	rights := unix.UnixRights(int(f.Fd()))
 	if _, _, err := conn.(*net.UnixConn).WriteMsgUnix([]byte{0}, rights, nil); err != nil {
 		return fmt.Errorf("hand the file to the server: %w", err)
 	}

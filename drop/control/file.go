@@ -8,7 +8,6 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"syscall"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -110,24 +109,24 @@ func (a *api) fileAnswer(conn net.Conn, res fileResult) {
 func receiveFile(conn *net.UnixConn) (*os.File, error) {
 	conn.SetReadDeadline(time.Now().Add(fdWait))
 	defer conn.SetReadDeadline(time.Time{})
-	oob := make([]byte, syscall.CmsgSpace(4))
+	oob := make([]byte, unix.CmsgSpace(4))
 	_, oobn, flags, _, err := conn.ReadMsgUnix(make([]byte, 1), oob)
 	if err != nil {
 		return nil, fmt.Errorf("no file descriptor came: %w", err)
 	}
-	msgs, err := syscall.ParseSocketControlMessage(oob[:oobn])
+	msgs, err := unix.ParseSocketControlMessage(oob[:oobn])
 	if err != nil {
 		return nil, fmt.Errorf("no file descriptor came: %w", err)
 	}
 	var fds []int
 	for _, m := range msgs {
-		if got, err := syscall.ParseUnixRights(&m); err == nil {
+		if got, err := unix.ParseUnixRights(&m); err == nil {
 			fds = append(fds, got...)
 		}
 	}
-	if len(fds) != 1 || flags&syscall.MSG_CTRUNC != 0 {
+	if len(fds) != 1 || flags&unix.MSG_CTRUNC != 0 {
 		for _, fd := range fds {
-			syscall.Close(fd)
+			unix.Close(fd)
 		}
 		return nil, errors.New("one file descriptor must come with the request")
 	}
