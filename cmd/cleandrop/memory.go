@@ -190,9 +190,8 @@ func readMemory() memory {
 // allocations often enough that, without that room, the allocator gave
 // blocks back and faulted new ones in all through a busy moment (the
 // small-reports benchmark fell from 1.1 to 0.31 and 0.73 of the KDF
-// limit). The
-// runtime's scavenger aims 5% below the limit, so the limit is set that
-// much above.
+// limit). The runtime's scavenger aims 5% below the limit, so the limit
+// is set that much above.
 func budget(mem memory, block int64, blocks int, ceiling int64) int64 {
 	headroom := max(headroomFloor, mem.live/4)
 	if blocks > 1 {

@@ -136,31 +136,12 @@ func (c *Client) Export(ref string, w io.Writer) error {
 // the file holds): f's descriptor is handed to the server, and the bundle
 // never crosses the socket. The caller syncs and closes f.
 func (c *Client) ExportFile(ref string, f *os.File) error {
-	var d net.Dialer
-	conn, err := d.Dial("unix", c.socket)
+	conn, br, err := c.startExportFile(ref)
 	if err != nil {
-		return c.dialErr(err)
+		return err
 	}
 	defer conn.Close()
-	req, err := http.NewRequest(http.MethodPost, "http://cleandrop"+casePath(ref)+"/export-file", nil)
-	if err != nil {
-		return err
-	}
-	req.Header.Set("Connection", "Upgrade")
-	req.Header.Set("Upgrade", fileUpgrade)
-	if err := req.Write(conn); err != nil {
-		return err
-	}
-	br := bufio.NewReader(conn)
-	resp, err := http.ReadResponse(br, req)
-	if err != nil {
-		return err
-	}
-	if resp.StatusCode != http.StatusSwitchingProtocols {
-		return answerErr(resp)
-	}
-	rights := unix.UnixRights(int(f.Fd()))
-	if _, _, err := conn.(*net.UnixConn).WriteMsgUnix([]byte{0}, rights, nil); err != nil {
+	if _, _, err := conn.WriteMsgUnix([]byte{0}, unix.UnixRights(int(f.Fd())), nil); err != nil {
 		return fmt.Errorf("hand the file to the server: %w", err)
 	}
 	var res fileResult
@@ -178,6 +159,35 @@ func (c *Client) ExportFile(ref string, f *os.File) error {
 		return fmt.Errorf("export cut short: the server wrote %d bytes, the file holds %d", res.Bytes, fi.Size())
 	}
 	return nil
+}
+
+// startExportFile opens the export-file exchange for case ref: the
+// connection once the server has answered 101, and a reader of what it
+// sends next; or the server's error answer.
+func (c *Client) startExportFile(ref string) (*net.UnixConn, *bufio.Reader, error) {
+	conn, err := net.DialUnix("unix", nil, &net.UnixAddr{Name: c.socket, Net: "unix"})
+	if err != nil {
+		return nil, nil, c.dialErr(err)
+	}
+	req, err := http.NewRequest(http.MethodPost, "http://cleandrop"+casePath(ref)+"/export-file", nil)
+	if err == nil {
+		req.Header.Set("Connection", "Upgrade")
+		req.Header.Set("Upgrade", fileUpgrade)
+		err = req.Write(conn)
+	}
+	var resp *http.Response
+	br := bufio.NewReader(conn)
+	if err == nil {
+		resp, err = http.ReadResponse(br, req)
+	}
+	if err == nil && resp.StatusCode != http.StatusSwitchingProtocols {
+		err = answerErr(resp)
+	}
+	if err != nil {
+		conn.Close()
+		return nil, nil, err
+	}
+	return conn, br, nil
 }
 
 // writerOnly hides any ReadFrom of its writer, so that io.CopyBuffer uses

@@ -1,12 +1,10 @@
 package control
 
 import (
-	"bufio"
 	"bytes"
 	"crypto/rand"
 	"encoding/json"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -119,7 +117,7 @@ func TestExportFileRefusals(t *testing.T) {
 		{"two descriptors", []int{int(a.Fd()), int(b.Fd())}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			res := rawExportFile(t, c.socket, ref, tc.fds)
+			res := rawExportFile(t, c, ref, tc.fds)
 			if res.Status != http.StatusBadRequest || !strings.Contains(res.Error, "one file descriptor") {
 				t.Errorf("answer: %+v", res)
 			}
@@ -140,32 +138,24 @@ func TestExportFileRefusals(t *testing.T) {
 	}
 }
 
-// rawExportFile goes through the exchange by hand, handing over fds.
-func rawExportFile(t *testing.T, socket, ref string, fds []int) fileResult {
+// rawExportFile goes through the exchange handing over fds, which may be
+// none or several.
+func rawExportFile(t *testing.T, c *Client, ref string, fds []int) fileResult {
 	t.Helper()
-	conn, err := net.Dial("unix", socket)
+	conn, br, err := c.startExportFile(ref)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer conn.Close()
-	req, _ := http.NewRequest(http.MethodPost, "http://cleandrop"+casePath(ref)+"/export-file", nil)
-	req.Header.Set("Connection", "Upgrade")
-	req.Header.Set("Upgrade", fileUpgrade)
-	req.Write(conn)
-	br := bufio.NewReader(conn)
-	resp, err := http.ReadResponse(br, req)
-	if err != nil || resp.StatusCode != http.StatusSwitchingProtocols {
-		t.Fatalf("answer to the upgrade: %v, %v", resp, err)
-	}
 	var oob []byte
 	if len(fds) > 0 {
 		oob = syscall.UnixRights(fds...)
 	}
-	if _, _, err := conn.(*net.UnixConn).WriteMsgUnix([]byte{0}, oob, nil); err != nil {
+	if _, _, err := conn.WriteMsgUnix([]byte{0}, oob, nil); err != nil {
 		t.Fatal(err)
 	}
 	var res fileResult
-	if err := jsonDecode(br, &res); err != nil {
+	if err := json.NewDecoder(br).Decode(&res); err != nil {
 		t.Fatal(err)
 	}
 	return res
@@ -183,5 +173,3 @@ func holders(path string) int {
 	}
 	return n
 }
-
-func jsonDecode(r io.Reader, v any) error { return json.NewDecoder(r).Decode(v) }
