@@ -152,6 +152,9 @@ func BenchmarkUploadVsAgeCLI(b *testing.B) {
 	b.ReportMetric(float64(peak)/1024, "peak-RssAnon-MiB")
 	b.ReportMetric(srvCPU.Seconds()/srv.Seconds(), "server-cores")
 	b.ReportMetric(float64(idle)/1024, "idle-RssAnon-MiB")
+	// Go prints no metrics for a failed benchmark: the log keeps them.
+	b.Logf("age CLI %.0f MB/s, cleandrop %.0f MB/s, gpg %.0f MB/s, server-cores %.2f, peak RssAnon %.1f MiB",
+		rate(cli), rate(srv), rate(gpg), srvCPU.Seconds()/srv.Seconds(), float64(peak)/1024)
 	atLeast(b, "the sealed upload against the age CLI (ratio-vs-age-cli)", rate(srv)/rate(cli), 0.8)
 	below(b, "the server's peak RssAnon during the upload in MiB (peak-RssAnon-MiB)", float64(peak)/1024, 100)
 }
@@ -368,6 +371,7 @@ func BenchmarkSmallReports(b *testing.B) {
 	b.ReportMetric(reportRate, "reports/s")
 	b.ReportMetric(kdfRate, "kdf-limit/s")
 	b.ReportMetric(reportRate/kdfRate, "ratio-vs-kdf-limit")
+	b.Logf("%.1f reports/s, KDF limit %.1f/s", reportRate, kdfRate)
 	atLeast(b, "small reports against the KDF limit (ratio-vs-kdf-limit)", reportRate/kdfRate, 0.8)
 }
 
@@ -421,6 +425,7 @@ func BenchmarkFollowupLogin(b *testing.B) {
 	b.ReportMetric(float64(median(post).Microseconds())/1000, "post-ms")
 	b.ReportMetric(float64(d.Microseconds())/1000, "derive-ms")
 	b.ReportMetric(l.Seconds()/d.Seconds(), "ratio-vs-derive")
+	b.Logf("login %v, derivation %v", l, d)
 	atMost(b, "a follow-up login against one derivation (ratio-vs-derive)", l.Seconds()/d.Seconds(), 1.2)
 }
 
@@ -463,5 +468,6 @@ func BenchmarkExportVsCat(b *testing.B) {
 	b.ReportMetric(rate(export), "export-MB/s")
 	b.ReportMetric(rate(cat), "cat-MB/s")
 	b.ReportMetric(rate(export)/rate(cat), "ratio-vs-cat")
+	b.Logf("export %.0f MB/s, cat %.0f MB/s", rate(export), rate(cat))
 	atLeast(b, "the export against cat (ratio-vs-cat)", rate(export)/rate(cat), 0.5)
 }
