@@ -7,14 +7,16 @@ import (
 )
 
 // copyHashed copies src to dst and writes what it copied to h as well.
-// Reading and hashing run in a goroutine of their own, up to two buffers
-// (pipeBufSize each) ahead of the writing, so that an export of a large
-// item keeps both cores busy: one hashes the next megabyte while the
-// other writes the last one out. It returns the bytes written and the
+// Reading, hashing and writing each run in a goroutine of their own, up
+// to depth buffers (pipeBufSize each) in flight between them, so that an
+// export of a large item keeps both cores busy: a read from the disk by
+// direct I/O waits for the device while the last megabyte is hashed and
+// the one before it written out. It returns the bytes written and the
 // first error of either side; after a write error it reads no further.
 func copyHashed(dst io.Writer, src io.Reader, h hash.Hash) (int64, error) {
-	const depth = 3
-	full := make(chan *[]byte, depth) // never blocks: only depth buffers exist
+	const depth = 4
+	read := make(chan *[]byte, depth) // never blocks: only depth buffers exist
+	full := make(chan *[]byte, depth)
 	free := make(chan *[]byte, depth)
 	for range depth {
 		free <- pipeBufs.Get().(*[]byte)
@@ -29,7 +31,7 @@ func copyHashed(dst io.Writer, src io.Reader, h hash.Hash) (int64, error) {
 	stop := make(chan struct{})
 	var rerr error // the reading side's error; read after full is closed
 	go func() {
-		defer close(full)
+		defer close(read)
 		for {
 			var bp *[]byte
 			select {
@@ -41,8 +43,7 @@ func copyHashed(dst io.Writer, src io.Reader, h hash.Hash) (int64, error) {
 			n, err := io.ReadFull(src, b)
 			*bp = b[:n]
 			if n > 0 {
-				h.Write(b[:n]) // a hash.Hash never fails
-				full <- bp
+				read <- bp
 			} else {
 				free <- bp
 			}
@@ -53,6 +54,13 @@ func copyHashed(dst io.Writer, src io.Reader, h hash.Hash) (int64, error) {
 				rerr = err
 				return
 			}
+		}
+	}()
+	go func() {
+		defer close(full)
+		for bp := range read {
+			h.Write(*bp) // a hash.Hash never fails
+			full <- bp
 		}
 	}()
 	var written int64

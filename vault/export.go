@@ -124,7 +124,16 @@ func (s *Store) exportItem(bw *bundle.Writer, out *fileOut, ref string, it Item,
 	if err := bw.Head(file, it.Size); err != nil {
 		return err
 	}
-	sum, err := placeItem(out, rc, it.Size, done)
+	var src io.Reader = rc
+	sum, err := []byte(nil), errNoDirect
+	if dr := readPast(rc, it.Size); dr != nil {
+		// Written past the page cache, read past it: hashed and
+		// written as any writer is, not copied inside the kernel.
+		defer dr.Close()
+		src = dr
+	} else {
+		sum, err = placeItem(out, rc, it.Size, done)
+	}
 	switch {
 	case err == nil:
 		if err := bw.Placed(it.Size); err != nil {
@@ -133,7 +142,7 @@ func (s *Store) exportItem(bw *bundle.Writer, out *fileOut, ref string, it Item,
 	case errors.Is(err, errNoDirect):
 		// Hashed a buffer ahead of the writing, on the other core.
 		h := sha256.New()
-		if _, err := copyHashed(bw, rc, h); err != nil {
+		if _, err := copyHashed(bw, src, h); err != nil {
 			return err
 		}
 		sum = h.Sum(nil)

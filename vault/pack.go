@@ -41,8 +41,11 @@ type pack struct {
 	name string
 	day  string
 	f    *os.File
-	end  int64 // end of the last committed extent; guarded by packs.mu
-	busy bool  // held by a batch; guarded by packs.mu
+	// direct is the same file opened for direct I/O (O_DIRECT), past the
+	// page cache; nil where the file system or the system has none.
+	direct *os.File
+	end    int64 // end of the last committed extent; guarded by packs.mu
+	busy   bool  // held by a batch; guarded by packs.mu
 
 	// syncMu lets one fsync run at a time; synced is how far the file is
 	// known durable, so that the batches of small items that wait for one
@@ -94,7 +97,7 @@ func (p *packs) rotate(day string) error {
 		f, err := os.OpenFile(filepath.Join(p.dir, name), os.O_RDWR|os.O_CREATE, 0o600)
 		if err != nil {
 			for _, pk := range live {
-				pk.f.Close()
+				pk.close()
 			}
 			return fmt.Errorf("pack %s: %w", name, err)
 		}
@@ -102,15 +105,16 @@ func (p *packs) rotate(day string) error {
 		if err != nil {
 			f.Close()
 			for _, pk := range live {
-				pk.f.Close()
+				pk.close()
 			}
 			return fmt.Errorf("pack %s: %w", name, err)
 		}
-		live = append(live, &pack{name: name, day: day, f: f, end: fi.Size(), synced: fi.Size()})
+		live = append(live, &pack{name: name, day: day, f: f, direct: openDirect(filepath.Join(p.dir, name)),
+			end: fi.Size(), synced: fi.Size()})
 	}
 	if err := durable.SyncDir(p.dir); err != nil {
 		for _, pk := range live {
-			pk.f.Close()
+			pk.close()
 		}
 		return fmt.Errorf("packs: %w", err)
 	}
@@ -249,6 +253,9 @@ func (pk *pack) close() {
 		pk.synced = pk.end
 	}
 	pk.f.Close()
+	if pk.direct != nil {
+		pk.direct.Close()
+	}
 }
 
 // sweepPacks cuts every pack back to the end of its last committed extent
