@@ -723,6 +723,8 @@ func (s *spill) claim() error {
 	}
 	if pk.direct != nil {
 		// The gap before the boundary is a hole that no extent covers.
+		// wb starts at the item either way: the writeback and the
+		// free-space check count from it.
 		s.b.pos = (s.b.pos + directAlign - 1) &^ (directAlign - 1)
 		s.stage, s.staged = pipeBufs.Get().(*[]byte), s.b.pos
 	}
@@ -741,9 +743,6 @@ func (s *spill) append(p []byte) error {
 	}
 	n, err := s.pk.f.WriteAt(p, s.b.pos)
 	s.b.pos += int64(n)
-	if s.wb < s.start {
-		s.wb = s.start
-	}
 	if err != nil {
 		return spaceErr(err)
 	}
@@ -777,11 +776,11 @@ func (s *spill) appendStaged(p []byte) error {
 // the rest through the page cache, and keeps what it did not write.
 func (s *spill) flushStage(last bool) error {
 	buf := *s.stage
-	n := len(buf) &^ (directAlign - 1)
+	blocks := len(buf) &^ (directAlign - 1)
+	n := blocks // written now: the whole blocks, or everything at the last
 	if last {
 		n = len(buf)
 	}
-	blocks := len(buf) &^ (directAlign - 1)
 	if blocks > 0 && !s.buffered {
 		if _, err := s.pk.direct.WriteAt(buf[:blocks], s.staged); errors.Is(err, syscall.EINVAL) {
 			s.buffered = true // refused, not failed: the page cache takes it

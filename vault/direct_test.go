@@ -150,7 +150,7 @@ func TestDirectReader(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer f.Close()
-	if d := openDirectRead(path); d == nil {
+	if d := openDirect(path, os.O_RDONLY); d == nil {
 		t.Skipf("skipping: the file system of %s takes no direct I/O", path)
 	} else {
 		d.Close()

@@ -42,7 +42,7 @@ func readPast(rc io.Reader, size int64) *directReader {
 	if off%directAlign != 0 {
 		return nil
 	}
-	d := openDirectRead(f.Name())
+	d := openDirect(f.Name(), os.O_RDONLY)
 	if d == nil {
 		return nil
 	}

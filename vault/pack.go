@@ -109,7 +109,7 @@ func (p *packs) rotate(day string) error {
 			}
 			return fmt.Errorf("pack %s: %w", name, err)
 		}
-		live = append(live, &pack{name: name, day: day, f: f, direct: openDirect(filepath.Join(p.dir, name)),
+		live = append(live, &pack{name: name, day: day, f: f, direct: openDirect(filepath.Join(p.dir, name), os.O_WRONLY),
 			end: fi.Size(), synced: fi.Size()})
 	}
 	if err := durable.SyncDir(p.dir); err != nil {
