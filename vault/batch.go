@@ -603,8 +603,6 @@ func (w *sealWriter) Close() error {
 			err = fmt.Errorf("vault: seal %s: %w", w.p.kind, err)
 		} else if err = w.pipe.Close(); err != nil {
 			err = fmt.Errorf("vault: seal %s: %w", w.p.kind, err)
-		} else if err = w.sp.finish(); err != nil {
-			err = fmt.Errorf("vault: seal %s: %w", w.p.kind, err)
 		}
 	}
 	// Nothing reaches the spill after this: the pipes' goroutines have
@@ -673,23 +671,20 @@ type spill struct {
 	start int64          // where the item starts in pk
 	wb    int64          // where the last writeback started
 	n     int64
-
-	// stage, when the slot takes direct I/O, gathers the item's bytes
-	// into whole blocks for it; staged is where stage[0] goes in pk.
-	stage    *[]byte
-	staged   int64
-	buffered bool // direct I/O failed for this item: the page cache it is
 }
 
-// A large item goes to its pack past the page cache, by direct I/O, in
-// blocks of pipeBufSize gathered in the spill's stage, and only its last
-// partial block through the page cache; it starts on a directAlign
-// boundary. Writing a gigabyte into page-cache pages that nobody had used
-// lately cost 3.5-3.9 s on the development machine (a virtual machine
-// whose host takes back free memory: every such page is a fault in the
-// host), against 0.7 s by direct I/O, whatever the pages' history
-// (docs/benchmarks.md, runs G and H). The ciphertext is not read back before the
-// commit, and the pages of a report kept in the cache served nobody.
+// A large item goes to its pack past the page cache, by direct I/O,
+// straight from the buffers of the ciphertext's ring: the item starts on
+// a directAlign boundary, what age wrote before the ring started and the
+// ring's first buffer (cut short, see lead) bring the pack to the next
+// boundary through the page cache, and from there every buffer but the
+// last is a whole number of blocks at a block boundary. Writing a
+// gigabyte into page-cache pages that nobody had used lately cost 3.5-3.9
+// s on the development machine (a virtual machine whose host takes back
+// free memory: every such page is a fault in the host), against 0.7 s by
+// direct I/O, whatever the pages' history (docs/benchmarks.md, runs G, H
+// and I). The ciphertext is not read back before the commit, and the
+// pages of a report kept in the cache served nobody.
 const directAlign = 4096
 
 func (s *spill) Write(p []byte) (int, error) {
@@ -723,10 +718,7 @@ func (s *spill) claim() error {
 	}
 	if pk.direct != nil {
 		// The gap before the boundary is a hole that no extent covers.
-		// wb starts at the item either way: the writeback and the
-		// free-space check count from it.
 		s.b.pos = (s.b.pos + directAlign - 1) &^ (directAlign - 1)
-		s.stage, s.staged = pipeBufs.Get().(*[]byte), s.b.pos
 	}
 	s.pk, s.start, s.wb = pk, s.b.pos, s.b.pos
 	if err := s.append(s.buf.Bytes()); err != nil {
@@ -736,17 +728,44 @@ func (s *spill) claim() error {
 	return nil
 }
 
-// append writes p at the end of what the batch wrote to its slot.
-func (s *spill) append(p []byte) error {
-	if s.stage != nil {
-		return s.appendStaged(p)
+// lead is how many bytes, written next, bring the item to a block
+// boundary of its pack: the length of the ring's first buffer, so that
+// every one after it goes by direct I/O. 0 where the slot takes no direct
+// I/O.
+func (s *spill) lead() int {
+	if s.pk == nil || s.pk.direct == nil {
+		return 0
 	}
-	n, err := s.pk.f.WriteAt(p, s.b.pos)
-	s.b.pos += int64(n)
-	if err != nil {
-		return spaceErr(err)
+	return int(-s.b.pos & (directAlign - 1))
+}
+
+// append writes p at the end of what the batch wrote to its slot: the
+// whole blocks of p by direct I/O when they start on a block boundary and
+// the slot takes it, the rest through the page cache.
+func (s *spill) append(p []byte) error {
+	if blocks := len(p) &^ (directAlign - 1); blocks > 0 && s.pk.direct != nil && s.b.pos%directAlign == 0 {
+		n, err := s.pk.direct.WriteAt(p[:blocks], s.b.pos)
+		switch {
+		case err == nil || n > 0 || !errors.Is(err, syscall.EINVAL):
+			s.b.pos += int64(n)
+			if err != nil {
+				return spaceErr(err)
+			}
+			p = p[n:]
+		default:
+			// Refused, not failed (memory off a block boundary, a file
+			// system without direct I/O): the page cache takes it.
+		}
+	}
+	if len(p) > 0 {
+		n, err := s.pk.f.WriteAt(p, s.b.pos)
+		s.b.pos += int64(n)
+		if err != nil {
+			return spaceErr(err)
+		}
 	}
 	if s.b.pos-s.wb >= durable.WritebackEvery {
+		// Over a range written by direct I/O this finds nothing to do.
 		durable.StartWriteback(s.pk.f, s.wb, s.b.pos-s.wb)
 		s.wb = s.b.pos
 		// A long upload that crosses the free-space floor is cut.
@@ -755,84 +774,9 @@ func (s *spill) append(p []byte) error {
 	return nil
 }
 
-// appendStaged adds p to the stage, writing out each stage that fills.
-func (s *spill) appendStaged(p []byte) error {
-	for len(p) > 0 {
-		buf := *s.stage
-		k := copy(buf[len(buf):cap(buf)], p)
-		*s.stage = buf[:len(buf)+k]
-		p = p[k:]
-		s.b.pos += int64(k)
-		if len(*s.stage) == cap(*s.stage) {
-			if err := s.flushStage(false); err != nil {
-				return err
-			}
-		}
-	}
-	return nil
-}
-
-// flushStage writes the stage's whole blocks by direct I/O, and with last
-// the rest through the page cache, and keeps what it did not write.
-func (s *spill) flushStage(last bool) error {
-	buf := *s.stage
-	blocks := len(buf) &^ (directAlign - 1)
-	n := blocks // written now: the whole blocks, or everything at the last
-	if last {
-		n = len(buf)
-	}
-	if blocks > 0 && !s.buffered {
-		if _, err := s.pk.direct.WriteAt(buf[:blocks], s.staged); errors.Is(err, syscall.EINVAL) {
-			s.buffered = true // refused, not failed: the page cache takes it
-		} else if err != nil {
-			return spaceErr(err)
-		}
-	}
-	from := blocks
-	if s.buffered {
-		from = 0
-	}
-	if from < n {
-		if _, err := s.pk.f.WriteAt(buf[from:n], s.staged+int64(from)); err != nil {
-			return spaceErr(err)
-		}
-	}
-	s.staged += int64(n)
-	*s.stage = buf[:copy(buf, buf[n:])]
-	if s.staged-s.wb >= durable.WritebackEvery {
-		if s.buffered {
-			durable.StartWriteback(s.pk.f, s.wb, s.staged-s.wb)
-		}
-		s.wb = s.staged
-		// A long upload that crosses the free-space floor is cut.
-		return s.b.s.room()
-	}
-	return nil
-}
-
-// finish writes what the stage still holds; the item is then whole in its
-// slot.
-func (s *spill) finish() error {
-	if s.stage == nil {
-		return nil
-	}
-	err := s.flushStage(true)
-	s.dropStage()
-	return err
-}
-
-func (s *spill) dropStage() {
-	if s.stage != nil {
-		*s.stage = (*s.stage)[:0]
-		pipeBufs.Put(s.stage)
-		s.stage = nil
-	}
-}
-
 // discard drops what the spill holds in memory; the batch cuts what it
 // wrote to its slot when it ends.
 func (s *spill) discard() {
-	s.dropStage()
 	s.buf = bytes.Buffer{}
 	if s.up != nil {
 		abortUpload(s.b.s, s.up)

@@ -101,9 +101,11 @@ func TestDirectItems(t *testing.T) {
 	check("reopened")
 }
 
-// A stage that direct I/O refuses (here, memory off a block boundary)
-// goes through the page cache instead, whole.
-func TestStageFallsBack(t *testing.T) {
+// append gives the pack the bytes it is given whatever their memory and
+// their lengths: whole blocks at a boundary by direct I/O, the rest, and
+// whatever direct I/O refuses (here, memory off a block boundary),
+// through the page cache.
+func TestAppendFallsBack(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "vault")
 	s, _ := openInternal(t, dir, Options{})
 	pk, err := s.packs.acquire(false, nil)
@@ -114,25 +116,33 @@ func TestStageFallsBack(t *testing.T) {
 	if pk.direct == nil {
 		t.Skipf("skipping: the file system of %s takes no direct I/O", dir)
 	}
-	mem := make([]byte, 2*pipeBufSize)
-	stage := mem[1:1:pipeBufSize] // one byte off the allocation's start
-	data := random(3*directAlign + 5)
-	sp := &spill{b: &Batch{s: s}, pk: pk, stage: &stage}
-	if err := sp.appendStaged(data); err != nil {
-		t.Fatal(err)
+	data := random(4*pipeBufSize + 3*directAlign + 5)
+	aligned := make([]byte, pipeBufSize) // a large allocation starts on a page
+	sp := &spill{b: &Batch{s: s}, pk: pk}
+	var want []byte
+	for i, n := range []int{10, directAlign - 10, pipeBufSize, 3*directAlign + 1, directAlign - 1, pipeBufSize, 2 * directAlign, 5} {
+		chunk := data[len(want) : len(want)+n]
+		if i%2 == 1 {
+			// From memory on a page boundary: taken by direct I/O
+			// when the pack is at a block boundary too.
+			chunk = aligned[:copy(aligned, chunk)]
+		} else {
+			chunk = append(make([]byte, 1, n+1), chunk...)[1:] // off a boundary
+		}
+		if err := sp.append(chunk); err != nil {
+			t.Fatalf("append %d bytes: %v", n, err)
+		}
+		want = append(want, data[len(want):len(want)+n]...)
 	}
-	if err := sp.flushStage(true); err != nil {
-		t.Fatal(err)
-	}
-	if !sp.buffered {
-		t.Error("direct I/O took memory off a block boundary")
+	if sp.b.pos != int64(len(want)) {
+		t.Errorf("the slot's end is at %d, after %d bytes", sp.b.pos, len(want))
 	}
 	got, err := os.ReadFile(pk.f.Name())
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !bytes.Equal(got, data) {
-		t.Errorf("the pack holds %d bytes, not the %d staged", len(got), len(data))
+	if !bytes.Equal(got, want) {
+		t.Errorf("the pack holds %d bytes that differ from the %d appended", len(got), len(want))
 	}
 }
 

@@ -66,6 +66,12 @@ type pipe struct {
 	// that an upload is held back, not buffered, while every slot is
 	// taken.
 	claim func() error
+	// lead, when not nil, says once the slot is claimed how many bytes
+	// the first buffer is to carry (0: a whole buffer), so that the
+	// buffers after it start on a block boundary of the pack (see
+	// spill.lead).
+	lead  func() int
+	first int // where the current buffer is handed on, when not at its end
 	bufs  *sync.Pool
 	depth int
 	// secret: the buffers hold plaintext, cleared before they go back.
@@ -91,7 +97,7 @@ type pipe struct {
 // newPipe is the pipe age seals into, in front of the spill: it hashes
 // and writes the ciphertext in goroutines of its own.
 func newPipe(sp *spill) *pipe {
-	return &pipe{w: sp, claim: sp.claim, bufs: &pipeBufs, depth: pipeDepth, h: sha256.New()}
+	return &pipe{w: sp, claim: sp.claim, lead: sp.lead, bufs: &pipeBufs, depth: pipeDepth, h: sha256.New()}
 }
 
 // plainPipe is the pipe an item's plaintext goes into, in front of age
@@ -126,6 +132,9 @@ func (p *pipe) Write(b []byte) (int, error) {
 				return 0, err
 			}
 		}
+		if p.lead != nil {
+			p.first = p.lead()
+		}
 		p.start()
 	}
 	if err := p.werr(); err != nil {
@@ -134,11 +143,16 @@ func (p *pipe) Write(b []byte) (int, error) {
 	n := 0
 	for len(b) > 0 {
 		buf := *p.cur
-		k := copy(buf[len(buf):cap(buf)], b)
+		end := cap(buf)
+		if p.first > 0 {
+			end = p.first
+		}
+		k := copy(buf[len(buf):end], b)
 		*p.cur = buf[:len(buf)+k]
 		n += k
 		b = b[k:]
-		if len(*p.cur) == cap(*p.cur) {
+		if len(*p.cur) == end {
+			p.first = 0
 			if err := p.handOff(); err != nil {
 				return n, err
 			}
