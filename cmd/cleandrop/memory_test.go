@@ -276,3 +276,16 @@ func (g *gatedReader) Read(p []byte) (int, error) {
 	})
 	return g.r.Read(p)
 }
+
+// The server takes one more P than the runtime's default, and exactly the
+// default when GOMAXPROCS is set (the runtime has read it already).
+func TestProcs(t *testing.T) {
+	for _, c := range []struct {
+		env       string
+		def, want int
+	}{{"", 2, 3}, {"", 1, 2}, {"2", 2, 2}, {"8", 8, 8}} {
+		if got := procs(c.env, c.def); got != c.want {
+			t.Errorf("procs(%q, %d) = %d, want %d", c.env, c.def, got, c.want)
+		}
+	}
+}
