@@ -159,6 +159,60 @@ func BenchmarkUploadVsAgeCLI(b *testing.B) {
 	below(b, "the server's peak RssAnon during the upload in MiB (peak-RssAnon-MiB)", float64(peak)/1024, 100)
 }
 
+// BenchmarkUploadBuilds compares server builds on the upload of
+// BenchmarkUploadVsAgeCLI, for a change that is meant to make it faster:
+// CLEANDROP_AB_BINS names two or more cleandrop binaries (comma-separated),
+// each serves a demo of its own, and every round sends the same file by
+// sendfile to each in turn, starting one further along each round, so
+// that the machine's swings fall on all of them. It prints each build's
+// rates and peak RssAnon, and skips when the variable is not set. Per
+// upload, rates here swing by 10-15% on two shared cores; 8 rounds or
+// more tell a 5% change.
+//
+//	CLEANDROP_AB_BINS=/tmp/old,/tmp/new go test -run '^$' -bench UploadBuilds -benchtime 12x ./cmd/cleandrop/
+func BenchmarkUploadBuilds(b *testing.B) {
+	v := os.Getenv("CLEANDROP_AB_BINS")
+	if v == "" {
+		b.Skip("CLEANDROP_AB_BINS names no server builds to compare")
+	}
+	size := benchMiB() << 20
+	src := benchFile(b, b.TempDir(), size)
+	type build struct {
+		name  string
+		s     *server
+		rates []float64
+		peak  int64
+	}
+	var builds []*build
+	defer func(was string) { bin = was }(bin)
+	for _, path := range strings.Split(v, ",") {
+		bin = path
+		s := startDemo(b)
+		newReporter(b, s.url).report("acc", "warm-up", nil)
+		builds = append(builds, &build{name: path, s: s})
+	}
+	for round := 0; b.Loop(); round++ {
+		for i := range builds {
+			x := builds[(round+i)%len(builds)]
+			m := sample(x.s.pid(), 20*time.Millisecond)
+			start := time.Now()
+			sendfileReport(b, x.s.url, src)
+			x.rates = append(x.rates, float64(size)/time.Since(start).Seconds()/1e6)
+			anon, _ := m.finish()
+			x.peak = max(x.peak, anon)
+		}
+	}
+	for _, x := range builds {
+		r := slices.Sorted(slices.Values(x.rates))
+		sum := 0.0
+		for _, v := range r {
+			sum += v
+		}
+		b.Logf("%s: mean %.0f, median %.0f, %.0f-%.0f MB/s over %d uploads; peak RssAnon %.1f MiB",
+			x.name, sum/float64(len(r)), r[len(r)/2], r[0], r[len(r)-1], len(r), float64(x.peak)/1024)
+	}
+}
+
 // atLeast fails the benchmark, in words a reader of make bench's output
 // understands, when a measure falls below the target docs/benchmarks.md
 // promises for it. The metrics are reported first either way.
