@@ -32,16 +32,7 @@ func TestLargeItemSkipsCache(t *testing.T) {
 	}
 	const size = 16 * pipeBufSize
 	for _, n := range []int{100, size, 7} { // a large item between two small ones
-		w, err := b.Add(KindAttachment, "f")
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, err := w.Write(random(n)); err != nil {
-			t.Fatal(err)
-		}
-		if err := w.Close(); err != nil {
-			t.Fatal(err)
-		}
+		addItem(t, b, KindAttachment, "f", random(n))
 	}
 	ref, err := b.Commit()
 	if err != nil {

@@ -47,16 +47,7 @@ func TestDirectItems(t *testing.T) {
 		}
 		for _, n := range batch {
 			data := random(n)
-			w, err := b.Add(KindAttachment, "f")
-			if err != nil {
-				t.Fatal(err)
-			}
-			if _, err := w.Write(data); err != nil {
-				t.Fatal(err)
-			}
-			if err := w.Close(); err != nil {
-				t.Fatal(err)
-			}
+			addItem(t, b, KindAttachment, "f", data)
 			want[len(want)+1] = data
 		}
 		if ref, err = b.Commit(); err != nil {
@@ -211,5 +202,20 @@ func TestDirectReader(t *testing.T) {
 	defer r.Close()
 	if _, err := io.Copy(io.Discard, r); err != io.ErrUnexpectedEOF {
 		t.Errorf("an extent past the pack's end: %v, want %v", err, io.ErrUnexpectedEOF)
+	}
+}
+
+// addItem adds one item holding data to b, written in one piece.
+func addItem(t *testing.T, b *Batch, kind Kind, name string, data []byte) {
+	t.Helper()
+	w, err := b.Add(kind, name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.Write(data); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
 	}
 }

@@ -32,16 +32,7 @@ func exportCase(t *testing.T, s *Store) (string, itemRecord) {
 		{KindAttachment, "big.bin", random(2*placeChunk + 1)},
 		{KindAttachment, "small.txt", random(100)},
 	} {
-		w, err := b.Add(it.kind, it.name)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, err := w.Write(it.data); err != nil {
-			t.Fatal(err)
-		}
-		if err := w.Close(); err != nil {
-			t.Fatal(err)
-		}
+		addItem(t, b, it.kind, it.name, it.data)
 	}
 	ref, err := b.Commit()
 	if err != nil {
