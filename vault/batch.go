@@ -744,17 +744,15 @@ func (s *spill) lead() int {
 // the slot takes it, the rest through the page cache.
 func (s *spill) append(p []byte) error {
 	if blocks := len(p) &^ (directAlign - 1); blocks > 0 && s.pk.direct != nil && s.b.pos%directAlign == 0 {
-		n, err := s.pk.direct.WriteAt(p[:blocks], s.b.pos)
-		switch {
-		case err == nil || n > 0 || !errors.Is(err, syscall.EINVAL):
+		// EINVAL with nothing written is a refusal, not a failure
+		// (memory off a block boundary, a file system without direct
+		// I/O): the page cache takes all of p.
+		if n, err := s.pk.direct.WriteAt(p[:blocks], s.b.pos); n > 0 || !errors.Is(err, syscall.EINVAL) {
 			s.b.pos += int64(n)
 			if err != nil {
 				return spaceErr(err)
 			}
 			p = p[n:]
-		default:
-			// Refused, not failed (memory off a block boundary, a file
-			// system without direct I/O): the page cache takes it.
 		}
 	}
 	if len(p) > 0 {

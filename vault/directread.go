@@ -7,9 +7,9 @@ import (
 	"syscall"
 )
 
-// A large item is written to its pack past the page cache
-// (spill.append), and the export reads it back the same way: a gigabyte read from
-// the disk into page-cache pages nobody had used lately cost a third of
+// A large item is written to its pack past the page cache (spill.append),
+// and the export reads it back the same way: a gigabyte read from the
+// disk into page-cache pages nobody had used lately cost a third of
 // the export's speed on the development machine, where every such page
 // is a fault in the host (docs/benchmarks.md, run H), while direct reads
 // land in the export's own buffers, used again and again.

@@ -31,8 +31,9 @@ const (
 	// plainBufSize is the size of one buffer of plaintext: eight of age's
 	// 64 KiB chunks, so that handing it on, which wakes the sealing
 	// goroutine on the other core, costs little against sealing it. A 1
-	// GiB upload ran 3-5% faster than with 256 KiB in three interleaved
-	// comparisons (docs/benchmarks.md, run I).
+	// GiB upload ran 4-5% faster than with 256 KiB in two interleaved
+	// comparisons, 2% in the benchmark's own alternation (docs/benchmarks.md,
+	// run I).
 	plainBufSize = 512 << 10
 	// plainDepth is the number of buffers of the plaintext ring: one
 	// being filled, one being sealed, one waiting between them.

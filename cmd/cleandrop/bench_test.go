@@ -115,20 +115,16 @@ func BenchmarkUploadVsAgeCLI(b *testing.B) {
 		if anon, _, err := procMem(s.pid()); err == nil {
 			idle = max(idle, anon)
 		}
-		m := sample(s.pid(), 20*time.Millisecond)
-		cpu0 := cpuTime(b, s.pid())
-		start := time.Now()
-		sendfileReport(b, s.url, src)
-		srv += time.Since(start)
-		srvCPU += cpuTime(b, s.pid()) - cpu0
-		anon, _ := m.finish()
-		peak = max(peak, anon)
+		u := sendMeasured(b, s, src)
+		srv += u.took
+		srvCPU += u.cpu
+		peak = max(peak, u.peak)
 
 		in, err := os.Open(src)
 		if err != nil {
 			b.Fatal(err)
 		}
-		start = time.Now()
+		start := time.Now()
 		r.report("acc", "benchmark", []upload{{"input.bin", in}})
 		goClient += time.Since(start)
 		in.Close()
@@ -159,15 +155,35 @@ func BenchmarkUploadVsAgeCLI(b *testing.B) {
 	below(b, "the server's peak RssAnon during the upload in MiB (peak-RssAnon-MiB)", float64(peak)/1024, 100)
 }
 
+// measuredUpload is what sendMeasured saw of one upload.
+type measuredUpload struct {
+	took, cpu time.Duration // the upload's time, and the server's CPU time during it
+	peak      int64         // the server's peak RssAnon during it, in KiB
+}
+
+// sendMeasured sends the file at src to s as a report's attachment by
+// sendfileReport, watching the server's memory and CPU time meanwhile.
+func sendMeasured(b *testing.B, s *server, src string) measuredUpload {
+	b.Helper()
+	m := sample(s.pid(), 20*time.Millisecond)
+	cpu0 := cpuTime(b, s.pid())
+	start := time.Now()
+	sendfileReport(b, s.url, src)
+	u := measuredUpload{took: time.Since(start), cpu: cpuTime(b, s.pid()) - cpu0}
+	u.peak, _ = m.finish()
+	return u
+}
+
 // BenchmarkUploadBuilds compares server builds on the upload of
 // BenchmarkUploadVsAgeCLI, for a change that is meant to make it faster:
 // CLEANDROP_AB_BINS names two or more cleandrop binaries (comma-separated),
 // each serves a demo of its own, and every round sends the same file by
 // sendfile to each in turn, starting one further along each round, so
 // that the machine's swings fall on all of them. It prints each build's
-// rates and peak RssAnon, and skips when the variable is not set. Per
-// upload, rates here swing by 10-15% on two shared cores; 8 rounds or
-// more tell a 5% change.
+// rates, CPU time and peak RssAnon, and skips when the variable is not
+// set. One upload's rate swings by 10-15% from the next on two shared
+// cores, so a difference of a few percent needs more than one run of 12
+// rounds or more to be believed.
 //
 //	CLEANDROP_AB_BINS=/tmp/old,/tmp/new go test -run '^$' -bench UploadBuilds -benchtime 12x ./cmd/cleandrop/
 func BenchmarkUploadBuilds(b *testing.B) {
@@ -181,6 +197,7 @@ func BenchmarkUploadBuilds(b *testing.B) {
 		name  string
 		s     *server
 		rates []float64
+		cpu   time.Duration // the server's CPU time over all its uploads
 		peak  int64
 	}
 	var builds []*build
@@ -194,12 +211,10 @@ func BenchmarkUploadBuilds(b *testing.B) {
 	for round := 0; b.Loop(); round++ {
 		for i := range builds {
 			x := builds[(round+i)%len(builds)]
-			m := sample(x.s.pid(), 20*time.Millisecond)
-			start := time.Now()
-			sendfileReport(b, x.s.url, src)
-			x.rates = append(x.rates, float64(size)/time.Since(start).Seconds()/1e6)
-			anon, _ := m.finish()
-			x.peak = max(x.peak, anon)
+			u := sendMeasured(b, x.s, src)
+			x.rates = append(x.rates, float64(size)/u.took.Seconds()/1e6)
+			x.cpu += u.cpu
+			x.peak = max(x.peak, u.peak)
 		}
 	}
 	for _, x := range builds {
@@ -208,8 +223,9 @@ func BenchmarkUploadBuilds(b *testing.B) {
 		for _, v := range r {
 			sum += v
 		}
-		b.Logf("%s: mean %.0f, median %.0f, %.0f-%.0f MB/s over %d uploads; peak RssAnon %.1f MiB",
-			x.name, sum/float64(len(r)), r[len(r)/2], r[0], r[len(r)-1], len(r), float64(x.peak)/1024)
+		b.Logf("%s: mean %.0f, median %.0f, %.0f-%.0f MB/s over %d uploads; %.2f s of server CPU per GiB; peak RssAnon %.1f MiB",
+			x.name, sum/float64(len(r)), r[len(r)/2], r[0], r[len(r)-1], len(r),
+			x.cpu.Seconds()/float64(len(r))/(float64(size)/(1<<30)), float64(x.peak)/1024)
 	}
 }
 

@@ -411,7 +411,8 @@ func serve(cfg *Config, o serveOpts) error {
 // on a file (a large item's direct writes, a commit's fsync) keeps its
 // turn until the runtime takes it back; with one turn per core, the
 // sealing and hashing of an upload meanwhile share one core. With one
-// more, a 1 GiB upload ran 7-9% faster in interleaved runs on two cores
+// more, a 1 GiB upload ran 5-9% faster in three interleaved comparisons
+// on two cores, and 12% in the benchmark's own alternation
 // (docs/benchmarks.md, run I). Setting it stops the runtime from
 // following a change of the container's CPU limit while the server runs.
 func procs(env string, def int) int {
