@@ -162,6 +162,7 @@ FUZZ := \
 	./onion:FuzzClientKey \
 	./drop/source:FuzzUpload \
 	./drop/web:FuzzParseProxyLine \
+	./drop/web:FuzzFormMatches \
 	./drop/jurisdiction:FuzzLoad \
 	./drop/source:FuzzDirectorySearch \
 	./drop/exposure:FuzzCheck \

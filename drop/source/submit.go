@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"io"
-	"mime/multipart"
 	"net/http"
 	"strings"
 	"sync"
@@ -84,14 +83,13 @@ type receiptData struct {
 // whose keys seal everything after it.
 func (h *handler) submitReport(w http.ResponseWriter, r *http.Request) {
 	r.Body = http.MaxBytesReader(w, r.Body, h.cfg.MaxUpload)
-	body := web.LargeReads(r)
-	defer body.Release()
-	mr, err := r.MultipartReader()
+	form, err := web.NewForm(r)
 	if err != nil {
 		h.reportError(w, r, http.StatusBadRequest, "error.bad_form")
 		return
 	}
-	p, err := mr.NextPart()
+	defer form.Release()
+	p, err := form.NextPart()
 	if err != nil {
 		h.uploadFailed(w, r, err, true)
 		return
@@ -147,7 +145,7 @@ func (h *handler) submitReport(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	defer b.Abort()
-	n, notes, err := h.stream(mr, nil, b, vault.KindReport, body.Grow)
+	n, notes, err := h.stream(form, nil, b, vault.KindReport)
 	if err != nil {
 		h.uploadFailed(w, r, err, true)
 		return
@@ -191,16 +189,15 @@ func (h *handler) answer(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	r.Body = http.MaxBytesReader(w, r.Body, h.cfg.MaxUpload)
-	body := web.LargeReads(r)
-	defer body.Release()
-	mr, err := r.MultipartReader()
+	form, err := web.NewForm(r)
 	if err != nil {
 		h.caseError(w, r, s, http.StatusBadRequest, "error.bad_form")
 		return
 	}
+	defer form.Release()
 	// An optional first field says which case the answer is for: the
 	// reporter's own, or one it was referred to.
-	first, err := mr.NextPart()
+	first, err := form.NextPart()
 	if err != nil && err != io.EOF {
 		h.uploadFailed(w, r, err, false)
 		return
@@ -230,7 +227,7 @@ func (h *handler) answer(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	defer b.Abort()
-	n, notes, err := h.stream(mr, first, b, vault.KindAnswer, body.Grow)
+	n, notes, err := h.stream(form, first, b, vault.KindAnswer)
 	if err != nil {
 		h.uploadFailed(w, r, err, false)
 		return
@@ -266,9 +263,6 @@ func (h *handler) busy(w http.ResponseWriter, r *http.Request) {
 	h.fail(w, r, http.StatusServiceUnavailable, "error.busy", "/case")
 }
 
-// largePart is how much of one part arrives before the body's reads grow.
-const largePart = 256 << 10
-
 var copyBufs = sync.Pool{New: func() any { b := make([]byte, 64<<10); return &b }}
 
 // stream seals first (when not nil) and every remaining part into b: the message as a text item of
@@ -286,14 +280,13 @@ var copyBufs = sync.Pool{New: func() any { b := make([]byte, 64<<10); return &b 
 // with more than one message, more than two strip fields or more than
 // MaxFiles files is refused ([errParts]) at the first part over the
 // bound, which is never read.
-//
-// Once a part has brought more than largePart bytes, grow starts the
-// body's large reads ([web.LargeReads]): a large file then costs one read
-// of the connection per megabyte instead of one per 4 KiB.
-func (h *handler) stream(mr *multipart.Reader, first *multipart.Part, b *vault.Batch, text vault.Kind, grow func()) (int, []fileNote, error) {
+func (h *handler) stream(form *web.Form, first *web.FormPart, b *vault.Batch, text vault.Kind) (int, []fileNote, error) {
 	bp := copyBufs.Get().(*[]byte)
-	defer copyBufs.Put(bp)
 	buf := *bp
+	defer func() {
+		clear(buf) // a part's first bytes: plaintext
+		copyBufs.Put(bp)
+	}()
 	added, messages, files, strips := 0, 0, 0, 0
 	clean := true
 	var notes []fileNote
@@ -301,7 +294,7 @@ func (h *handler) stream(mr *multipart.Reader, first *multipart.Part, b *vault.B
 		p, err := first, error(nil)
 		if first != nil {
 			first = nil
-		} else if p, err = mr.NextPart(); err == io.EOF {
+		} else if p, err = form.NextPart(); err == io.EOF {
 			break
 		}
 		if err != nil {
@@ -356,10 +349,6 @@ func (h *handler) stream(mr *multipart.Reader, first *multipart.Part, b *vault.B
 		if kind == vault.KindAttachment && name == "" {
 			name = "file"
 		}
-		var part io.Reader = p
-		if grow != nil {
-			part = web.GrowAfter(p, largePart, grow)
-		}
 		wc, err := b.Add(kind, name)
 		if err != nil {
 			return added, notes, err
@@ -367,16 +356,16 @@ func (h *handler) stream(mr *multipart.Reader, first *multipart.Part, b *vault.B
 		if kind == vault.KindAttachment {
 			res := strip.Result{Reason: "declined"}
 			if clean {
-				res, err = h.cfg.Strip.Clean(wc, io.MultiReader(bytes.NewReader(buf[:n]), part))
+				res, err = h.cfg.Strip.Clean(wc, io.MultiReader(bytes.NewReader(buf[:n]), p))
 			} else {
-				err = copyAll(wc, buf, n, part)
+				err = copyAll(wc, buf[:n], p)
 			}
 			if err != nil {
 				wc.Close()
 				return added, notes, err
 			}
 			notes = append(notes, fileNote{N: len(notes) + 1, Name: name, Result: res})
-		} else if err := copyAll(wc, buf, n, part); err != nil {
+		} else if err := copyAll(wc, buf[:n], p); err != nil {
 			wc.Close()
 			return added, notes, err
 		}
@@ -401,17 +390,15 @@ func (h *handler) stream(mr *multipart.Reader, first *multipart.Part, b *vault.B
 	return added, notes, nil
 }
 
-// copyAll writes buf[:n], already read from p, and the rest of p to w.
-func copyAll(w io.Writer, buf []byte, n int, p io.Reader) error {
-	if _, err := w.Write(buf[:n]); err != nil {
+// copyAll writes head, already read from p, and the rest of p to w,
+// straight from the form's buffer.
+func copyAll(w io.Writer, head []byte, p *web.FormPart) error {
+	if _, err := w.Write(head); err != nil {
 		return err
 	}
-	_, err := io.CopyBuffer(w, onlyReader{p}, buf)
+	_, err := p.WriteTo(w)
 	return err
 }
-
-// onlyReader hides WriterTo so CopyBuffer uses our buffer.
-type onlyReader struct{ io.Reader }
 
 // uploadFailed answers an upload that could not be read to the end. The
 // log gets only the kind of failure, never a size or a name.
