@@ -250,6 +250,9 @@ func (e *dbError) Error() string {
 
 func (e *dbError) Unwrap() error { return e.cause }
 
+// Is makes every dbError an [ErrStorage].
+func (e *dbError) Is(target error) bool { return target == ErrStorage }
+
 // badgerSentinels are the Badger errors a caller may branch on; their
 // texts are constants that name no key.
 var badgerSentinels = []error{
@@ -276,7 +279,7 @@ func dbErr(op string, err error) error {
 		return err
 	}
 	e := &dbError{op: op}
-	if errors.Is(err, syscall.ENOSPC) || errors.Is(err, ErrNoSpace) {
+	if errors.Is(err, syscall.ENOSPC) || errors.Is(err, ErrNoSpace) || errors.Is(err, backend.ErrNoSpace) {
 		e.cause = ErrNoSpace
 		return e
 	}

@@ -1,10 +1,14 @@
 package vault
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"strings"
+	"syscall"
 	"testing"
+
+	"cleandrop/vault/backend"
 
 	"github.com/dgraph-io/badger/v4"
 )
@@ -32,5 +36,35 @@ func TestDBErrHidesKeys(t *testing.T) {
 				t.Errorf("error %q is not %v", err, tc.is)
 			}
 		})
+	}
+}
+
+// The storage errors of a batch are ErrStorage, with ErrNoSpace where the
+// storage said it was full; the vault's own refusals and a cancelled
+// request are not storage failures.
+func TestStorageErrors(t *testing.T) {
+	for _, c := range []struct {
+		name             string
+		err              error
+		storage, noSpace bool
+	}{
+		{"ENOSPC", fmt.Errorf("write: %w", syscall.ENOSPC), true, true},
+		{"a full store", fmt.Errorf("s3 upload: %w", backend.ErrNoSpace), true, true},
+		{"EIO", fmt.Errorf("write: %w", syscall.EIO), true, false},
+		{"a failing store", errors.New("s3 upload: 500"), true, false},
+		{"the floor", ErrLowSpace, false, false},
+		{"a cancelled request", context.Canceled, false, false},
+		{"a closed vault", errClosed, false, false},
+	} {
+		err := spaceErr(c.err)
+		if errors.Is(err, ErrStorage) != c.storage || errors.Is(err, ErrNoSpace) != c.noSpace {
+			t.Errorf("%s: spaceErr gives %v: storage %v, no space %v", c.name, err, errors.Is(err, ErrStorage), errors.Is(err, ErrNoSpace))
+		}
+		if c.storage {
+			err := dbErr("write object", c.err)
+			if !errors.Is(err, ErrStorage) || errors.Is(err, ErrNoSpace) != c.noSpace {
+				t.Errorf("%s: dbErr gives %v: storage %v, no space %v", c.name, err, errors.Is(err, ErrStorage), errors.Is(err, ErrNoSpace))
+			}
+		}
 	}
 }

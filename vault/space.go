@@ -1,17 +1,26 @@
 package vault
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"syscall"
+
+	"cleandrop/vault/backend"
 )
 
-// spaceErr marks a write that failed for want of space with [ErrNoSpace].
+// spaceErr marks a write of a batch that failed: with [ErrNoSpace] for
+// want of space, and with [ErrStorage] always, except for the vault's own
+// refusals (the free-space floor, a closed vault) and a cancelled request.
 func spaceErr(err error) error {
-	if err != nil && errors.Is(err, syscall.ENOSPC) && !errors.Is(err, ErrNoSpace) {
-		return fmt.Errorf("%w: %w", ErrNoSpace, err)
+	switch {
+	case err == nil, errors.Is(err, ErrStorage), errors.Is(err, ErrLowSpace), errors.Is(err, ErrNoSpace),
+		errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded), errors.Is(err, errClosed):
+		return err
+	case errors.Is(err, syscall.ENOSPC), errors.Is(err, backend.ErrNoSpace):
+		return fmt.Errorf("%w: %w: %w", ErrStorage, ErrNoSpace, err)
 	}
-	return err
+	return fmt.Errorf("%w: %w", ErrStorage, err)
 }
 
 // Badger writes its write-ahead file, value log and tables through

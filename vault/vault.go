@@ -75,6 +75,11 @@ var (
 	// ErrNoSpace: the file system ran out of space while the batch
 	// wrote; the batch is finished and left nothing.
 	ErrNoSpace = errors.New("vault: no space left on the device")
+	// ErrStorage: the vault's storage failed (a write or read of Badger,
+	// a pack file, PostgreSQL or the object store); what the batch wrote
+	// is dropped. errors.Is finds it in every such error, with
+	// [ErrNoSpace] where the storage said it was full.
+	ErrStorage = errors.New("vault: storage failure")
 	// ErrLowSpace: free space is below [Options.MinFree]; a new batch
 	// is refused, and a batch that crosses the floor while it writes is
 	// cut and leaves nothing.

@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"crypto/sha256"
-	"encoding/json"
 	"fmt"
 	"io"
 	"math/rand/v2"
@@ -203,16 +202,8 @@ func TestCrashRandomKillPostgresS3(t *testing.T) {
 	t.Parallel()
 	pg := servers.StartPostgres(t)
 	weed := servers.StartSeaweedFS(t)
-	b, err := json.Marshal(StoreConfig{Postgres: pg.NewDatabase(t), SweepAfter: "3s",
-		S3: &S3Config{Endpoint: weed.Endpoint, Bucket: weed.NewBucket(t)}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	f := filepath.Join(t.TempDir(), "store.json")
-	if err := os.WriteFile(f, b, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	runCrash(t, f)
+	runCrash(t, writeStoreConfig(t, StoreConfig{Postgres: pg.NewDatabase(t), SweepAfter: "3s",
+		S3: &S3Config{Endpoint: weed.Endpoint, Bucket: weed.NewBucket(t)}}))
 }
 
 func runCrash(t *testing.T, storeFile string) {
@@ -430,7 +421,7 @@ func crashSharedClean(t *testing.T, storeFile, dir string) {
 			unfinished++
 		}
 		if a.OrphanFiles == 0 && a.Missing == 0 && unfinished == 0 {
-			measured(t, "shared store after the kills: %d items, %d bytes, all referenced; no unfinished upload", a.Items, a.Referenced)
+			measured(t, "shared store: %d items, %d bytes, all referenced; no unfinished upload", a.Items, a.Referenced)
 			return
 		}
 		if time.Now().After(deadline) {

@@ -12,8 +12,10 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"cleandrop/vault"
+	"cleandrop/vault/backend/servers"
 
 	"golang.org/x/sys/unix"
 )
@@ -286,4 +288,82 @@ func TestFreeSpaceFloor(t *testing.T) {
 	_, refBig := newReporter(t, s.url).report("acc", "fits now", []upload{{"big.bin", zeros(48 << 20)}})
 	crashCheckOpen(t, s, refEarly, map[string]string{"001-report.txt": "an earlier report"})
 	crashCheckOpen(t, s, refBig, map[string]string{"001-report.txt": "fits now"})
+}
+
+// TestDiskFullPostgresS3 is TestDiskFull with the vault in PostgreSQL and
+// an object store (SeaweedFS) whose disk is a 256 MiB tmpfs, filled by a
+// ballast file. SeaweedFS answers a write it has no room for with a plain
+// 500, so the drop cannot tell a full store from a failing one: an upload
+// it cannot store is refused with the translated page of a storage
+// failure (503) and leaves nothing, in the report form and in an answer.
+// The earlier case still exports and opens; the server keeps serving (a
+// small report's items live in PostgreSQL); once the ballast is removed
+// the same upload goes through; and no object or unfinished upload is left
+// without its record.
+func TestDiskFullPostgresS3(t *testing.T) {
+	if testing.Short() {
+		t.Skip("fills an object store")
+	}
+	disk := smallDisk(t, 256)
+	weedDir := filepath.Join(disk, "weed")
+	if err := os.Mkdir(weedDir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	pg := servers.StartPostgres(t)
+	weed := servers.StartSeaweedFSIn(t, weedDir)
+	store := writeStoreConfig(t, StoreConfig{Postgres: pg.NewDatabase(t), SweepAfter: "3s",
+		S3: &S3Config{Endpoint: weed.Endpoint, Bucket: weed.NewBucket(t)}})
+	data := filepath.Join(t.TempDir(), "data")
+	args := []string{"demo", "--data", data, "--listen", "127.0.0.1:0", "--desk-listen", "127.0.0.1:0", "--no-tor", "--store", store}
+	s := startServer(t, data, readyURL, args...)
+	r := newReporter(t, s.url)
+	rcEarly, refEarly := r.report("acc", "an earlier report", []upload{{"early.bin", zeros(2 << 20)}})
+
+	ball := ballast(t, disk, 8)
+	t.Logf("object store's disk: %d MiB free", freeMiB(t, disk))
+	pages := map[string]string{
+		"en": "The drop cannot store files at the moment. Nothing of this was kept. Please try again later.",
+		"sq": "Tani këtu nuk mund të ruhen skedarë. Asgjë prej kësaj nuk u ruajt.",
+	}
+	for lang, want := range pages {
+		start := time.Now()
+		resp, body := newReporter(t, s.url).postMultipart("/report?lang="+lang, [][2]string{{"agency", "acc"}, {"message", "too large for the store"}},
+			[]upload{{"big.bin", zeros(64 << 20)}})
+		if resp.StatusCode != http.StatusServiceUnavailable || !strings.Contains(body, want) || receiptRe.MatchString(body) {
+			t.Fatalf("%s: upload to a full object store: status %d\n%s", lang, resp.StatusCode, body)
+		}
+		measured(t, "a 64 MiB report refused by a full object store in %v", time.Since(start).Round(time.Millisecond))
+	}
+	// An answer with a large file: the same page, in the case.
+	if resp, body := r.postForm("/followup", map[string]string{"receipt": rcEarly}); resp.Request.URL.Path != "/case" {
+		t.Fatalf("login: %s\n%s", resp.Request.URL, body)
+	}
+	resp, body := r.postMultipart("/case/answer", [][2]string{{"message", "a large answer"}}, []upload{{"scan.bin", zeros(64 << 20)}})
+	if resp.StatusCode != http.StatusServiceUnavailable || !strings.Contains(body, pages["en"]) {
+		t.Fatalf("answer to a full object store: status %d\n%s", resp.StatusCode, body)
+	}
+	// The server keeps serving: a small report's items are records.
+	if resp, _ := r.get("/"); resp.StatusCode != http.StatusOK {
+		t.Fatalf("front page with a full object store: %d", resp.StatusCode)
+	}
+	rcSmall, refSmall := newReporter(t, s.url).report("acc", "a small report while the object store is full", nil)
+	crashCheckOpen(t, s, refEarly, map[string]string{"001-report.txt": "an earlier report"})
+	crashCheckOpen(t, s, refSmall, map[string]string{"001-report.txt": "a small report while the object store is full"})
+
+	if err := os.Remove(ball); err != nil {
+		t.Fatal(err)
+	}
+	_, refBig := newReporter(t, s.url).report("acc", "fits now", []upload{{"big.bin", zeros(64 << 20)}})
+	crashCheckOpen(t, s, refBig, map[string]string{"001-report.txt": "fits now"})
+	for rc, ref := range map[string]string{rcEarly: refEarly, rcSmall: refSmall} {
+		if _, body, err := newCrashClient(s.url).login(rc); err != nil || !strings.Contains(body, ref) {
+			t.Errorf("the receipt of %s does not log in: %v", ref, err)
+		}
+	}
+	// What the refused uploads sent is gone (aborted, or swept once
+	// older than sweep_after), and every object has its record.
+	crashSharedClean(t, store, filepath.Join(data, "vault"))
+	if out, errOut, code := runCLI(t, "audit", "verify", "--data", data); code != 0 {
+		t.Errorf("audit verify: exit %d\n%s%s", code, out, errOut)
+	}
 }

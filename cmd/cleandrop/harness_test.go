@@ -141,7 +141,13 @@ func testStoreFile(t testing.TB) string {
 // writeStoreFile writes a "store" section for a database and a bucket.
 func writeStoreFile(t testing.TB, db, endpoint, bucket string) string {
 	t.Helper()
-	b, err := json.Marshal(StoreConfig{Postgres: db, S3: &S3Config{Endpoint: endpoint, Bucket: bucket}})
+	return writeStoreConfig(t, StoreConfig{Postgres: db, S3: &S3Config{Endpoint: endpoint, Bucket: bucket}})
+}
+
+// writeStoreConfig writes sc as a "store" section file.
+func writeStoreConfig(t testing.TB, sc StoreConfig) string {
+	t.Helper()
+	b, err := json.Marshal(sc)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -139,9 +139,7 @@ func (h *handler) submitReport(w http.ResponseWriter, r *http.Request) {
 		ReplyRecipient: rk.Recipient, WrappedReply: wrapped,
 	})
 	if err != nil {
-		if !h.noSpace(w, r, err, true) {
-			h.internal(w, r, "new case")
-		}
+		h.storeFailed(w, r, err, true, "new case")
 		return
 	}
 	defer b.Abort()
@@ -156,9 +154,7 @@ func (h *handler) submitReport(w http.ResponseWriter, r *http.Request) {
 	}
 	ref, err := b.Commit()
 	if err != nil {
-		if !h.noSpace(w, r, err, true) {
-			h.internal(w, r, "commit")
-		}
+		h.storeFailed(w, r, err, true, "commit")
 		return
 	}
 	h.page(w, r, http.StatusOK, "receipt", web.Page{Data: receiptData{Receipt: rc, Ref: ref, Files: h.fileViews(web.Lang(r), notes)}})
@@ -221,9 +217,7 @@ func (h *handler) answer(w http.ResponseWriter, r *http.Request) {
 	}
 	b, err := h.cfg.Store.Append(to)
 	if err != nil {
-		if !h.noSpace(w, r, err, false) {
-			h.internal(w, r, "append")
-		}
+		h.storeFailed(w, r, err, false, "append")
 		return
 	}
 	defer b.Abort()
@@ -237,9 +231,7 @@ func (h *handler) answer(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if _, err := b.Commit(); err != nil {
-		if !h.noSpace(w, r, err, false) {
-			h.internal(w, r, "commit")
-		}
+		h.storeFailed(w, r, err, false, "commit")
 		return
 	}
 	h.setNotice(r, "answer.sent", notes)
@@ -426,6 +418,10 @@ func (h *handler) uploadFailed(w http.ResponseWriter, r *http.Request, err error
 	case r.Context().Err() != nil:
 		h.log.Warn("upload cut off; nothing kept")
 		return
+	case errors.Is(err, vault.ErrStorage):
+		// The vault's storage failed (a database or object store that
+		// is down or full): not the reporter's doing.
+		status, key = http.StatusServiceUnavailable, "error.store"
 	}
 	h.log.Warn("upload refused; nothing kept", "reason", key)
 	if report {
@@ -456,6 +452,26 @@ func (h *handler) noSpace(w http.ResponseWriter, r *http.Request, err error, rep
 		h.fail(w, r, http.StatusInsufficientStorage, key, "/case")
 	}
 	return true
+}
+
+// storeFailed answers a report or answer the vault could not start or
+// commit: the page of a full disk or of the floor ([handler.noSpace]); a
+// failure of the vault's storage (a database or object store down, or
+// full without saying so) with 503 and its translated page; anything
+// else as an internal error of step.
+func (h *handler) storeFailed(w http.ResponseWriter, r *http.Request, err error, report bool, step string) {
+	switch {
+	case h.noSpace(w, r, err, report):
+	case errors.Is(err, vault.ErrStorage):
+		h.log.Warn("upload refused; nothing kept", "reason", "error.store", "step", step)
+		if report {
+			h.reportError(w, r, http.StatusServiceUnavailable, "error.store")
+		} else {
+			h.fail(w, r, http.StatusServiceUnavailable, "error.store", "/case")
+		}
+	default:
+		h.internal(w, r, step)
+	}
 }
 
 func (h *handler) internal(w http.ResponseWriter, r *http.Request, step string) {

@@ -19,6 +19,11 @@ var ErrNotFound = errors.New("not found")
 // attempt lost.
 var ErrConflict = errors.New("transaction conflict")
 
+// ErrNoSpace marks a write the store refused for want of space: a
+// PostgreSQL that cannot extend its files (SQLSTATE 53100), an object
+// store that answers 507 or names its own "storage full".
+var ErrNoSpace = errors.New("store has no space left")
+
 // ErrSwept is returned by [Upload.Commit] when [Blobs.Sweep] removed the
 // upload first (it was idle for longer than the sweep's age).
 var ErrSwept = errors.New("upload was swept")

@@ -118,11 +118,15 @@ func (s *Store) Close() error {
 }
 
 // classify wraps PostgreSQL's serialization failures and deadlocks in
-// [backend.ErrConflict], so that Update runs the transaction again.
+// [backend.ErrConflict], so that Update runs the transaction again, and a
+// full disk (disk_full) in [backend.ErrNoSpace].
 func classify(op string, err error) error {
 	var pe *pgconn.PgError
 	if errors.As(err, &pe) && (pe.Code == "40001" || pe.Code == "40P01") {
 		return fmt.Errorf("postgres %s: %w (%s)", op, backend.ErrConflict, pe.Code)
+	}
+	if errors.As(err, &pe) && pe.Code == "53100" {
+		return fmt.Errorf("postgres %s: %w (%s)", op, backend.ErrNoSpace, pe.Code)
 	}
 	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 		return fmt.Errorf("postgres %s: %w", op, err)

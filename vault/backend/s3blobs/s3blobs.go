@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/http"
 	"strconv"
 	"strings"
 	"sync"
@@ -98,7 +99,7 @@ func (s *Store) Create(ctx context.Context) (backend.Upload, error) {
 		if err == nil {
 			u.size = info.Size
 		} else {
-			err = fmt.Errorf("s3 upload: %w", err)
+			err = classify("s3 upload", err)
 			// minio-go aborts a failed multipart upload with ctx,
 			// which fails if ctx was cancelled: abort it here.
 			s.client.RemoveIncompleteUpload(context.WithoutCancel(ctx), s.bucket, object(u.name))
@@ -331,7 +332,7 @@ func (s *Store) Copy(ctx context.Context, name string) (string, int64, error) {
 		minio.CopyDestOptions{Bucket: s.bucket, Object: object(to), ReplaceMetadata: true, ContentType: "application/octet-stream"},
 		minio.CopySrcOptions{Bucket: s.bucket, Object: object(name)})
 	if err != nil {
-		return "", 0, fmt.Errorf("s3 copy: %w", err)
+		return "", 0, classify("s3 copy", err)
 	}
 	if info.Size != size {
 		s.client.RemoveObject(context.WithoutCancel(ctx), s.bucket, object(to), minio.RemoveObjectOptions{})
@@ -430,6 +431,19 @@ func (s *Store) Sweep(ctx context.Context, olderThan time.Duration) (int, error)
 		n++
 	}
 	return n, nil
+}
+
+// classify wraps an error of the object store for op, in
+// [backend.ErrNoSpace] when the store says it is full: 507 Insufficient
+// Storage (MinIO's XMinioStorageFull), or a quota (QuotaExceeded, as
+// Ceph's gateway names it). Other stores (SeaweedFS) answer a full disk
+// with a plain 500, which stays a storage failure.
+func classify(op string, err error) error {
+	var r minio.ErrorResponse
+	if errors.As(err, &r) && (r.StatusCode == http.StatusInsufficientStorage || r.Code == "XMinioStorageFull" || r.Code == "QuotaExceeded") {
+		return fmt.Errorf("%s: %w: %w", op, backend.ErrNoSpace, err)
+	}
+	return fmt.Errorf("%s: %w", op, err)
 }
 
 func isNoSuchUpload(err error) bool {

@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"strconv"
+	"strings"
 	"sync/atomic"
 	"syscall"
 	"testing"
@@ -44,11 +45,17 @@ func weedBinary() string {
 // SIGTERM for a while) when the test ends.
 func StartSeaweedFS(t testing.TB) *SeaweedFS {
 	t.Helper()
+	return StartSeaweedFSIn(t, t.TempDir())
+}
+
+// StartSeaweedFSIn is [StartSeaweedFS] with its data in dir (a small file
+// system made for the test, to fill it).
+func StartSeaweedFSIn(t testing.TB, dir string) *SeaweedFS {
+	t.Helper()
 	bin := weedBinary()
 	if bin == "" {
 		missing(t, "SeaweedFS (weed) not found at $CLEANDROP_WEED=%q or on the PATH", os.Getenv("CLEANDROP_WEED"))
 	}
-	dir := t.TempDir()
 	port := func() string { return strconv.Itoa(freePort(t)) }
 	s3 := port()
 	cmd := exec.Command(bin, "server", "-dir="+dir, "-ip=127.0.0.1", "-ip.bind=127.0.0.1",
@@ -78,6 +85,28 @@ func StartSeaweedFS(t testing.TB) *SeaweedFS {
 		_, err := client.ListBuckets(ctx)
 		return err
 	})
+	// The gateway lists buckets a few seconds before it takes writes (its
+	// filer's lock ring comes up later, and a write meanwhile fails):
+	// wait for one write to go through, in a bucket of its own.
+	const ready = "cleandrop-ready"
+	w.proc.waitFor(t, 120*time.Second, func() error {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if err := client.MakeBucket(ctx, ready, minio.MakeBucketOptions{}); err != nil {
+			if ok, _ := client.BucketExists(ctx, ready); !ok {
+				return err
+			}
+		}
+		_, err := client.PutObject(ctx, ready, "ready", strings.NewReader("ready"), 5, minio.PutObjectOptions{})
+		return err
+	})
+	ctx := context.Background()
+	if err := client.RemoveObject(ctx, ready, "ready", minio.RemoveObjectOptions{}); err != nil {
+		t.Fatalf("seaweedfs: remove the readiness object: %v", err)
+	}
+	if err := client.RemoveBucket(ctx, ready); err != nil {
+		t.Fatalf("seaweedfs: remove the readiness bucket: %v", err)
+	}
 	return w
 }
 
