@@ -130,9 +130,12 @@ lint: fmt-check vet fuzz-check lint-tools
 # six, each a ratio against a baseline measured in the same run: a sealed
 # 1 GiB upload against `age` and `gpg --encrypt` (with the server's peak
 # RssAnon), small reports against the KDF limit, a follow-up login against
-# one derivation, export against cat (CLEANDROP_BENCH_MIB: the large file).
+# one derivation, export against cat (CLEANDROP_BENCH_MIB: the large file);
+# then the same four on PostgreSQL and SeaweedFS, where the baselines write
+# to and read from the object store with s3cmd.
 bench: build
 	$(GO) test -run '^$$' -bench . -benchtime 3x -timeout 30m ./vault/ ./drop/receipt/ ./cmd/cleandrop/
+	CLEANDROP_TEST_STORE=postgres-s3 CLEANDROP_WEED="$(SEAWEEDFS_DIR)/weed" $(GO) test -run '^$$' -bench 'UploadVsAgeCLI|SmallReports|FollowupLogin|ExportVsCat' -benchtime 3x -timeout 30m ./cmd/cleandrop/
 	CLEANDROP_WEED="$(SEAWEEDFS_DIR)/weed" $(GO) test -run '^$$' -bench . -benchtime 2s -timeout 30m ./vault/backend/
 	CLEANDROP_WEED="$(SEAWEEDFS_DIR)/weed" $(GO) test -run '^$$' -bench S3Upload -benchtime 3x -timeout 30m ./vault/backend/s3blobs/
 

@@ -322,8 +322,8 @@ func TestDiskFullPostgresS3(t *testing.T) {
 	ball := ballast(t, disk, 8)
 	t.Logf("object store's disk: %d MiB free", freeMiB(t, disk))
 	pages := map[string]string{
-		"en": "The drop cannot store files at the moment. Nothing of this was kept. Please try again later.",
-		"sq": "Tani këtu nuk mund të ruhen skedarë. Asgjë prej kësaj nuk u ruajt.",
+		"en": "The drop cannot store anything at the moment. Nothing of this was kept. Please try again later.",
+		"sq": "Tani këtu nuk mund të ruhet asgjë. Asgjë prej kësaj nuk u ruajt.",
 	}
 	for lang, want := range pages {
 		start := time.Now()

@@ -253,7 +253,7 @@ func refusal(cat *web.Catalog, lang string, status int, page string) string {
 		return "the page is not in the reporter's language"
 	}
 	said := false
-	for _, key := range []string{"error.internal", "error.busy"} {
+	for _, key := range []string{"error.internal", "error.busy", "error.store"} {
 		said = said || strings.Contains(page, html.EscapeString(cat.T(lang, key)))
 	}
 	if !said {

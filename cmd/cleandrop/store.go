@@ -58,7 +58,7 @@ type S3Config struct {
 	AccessKeyFile string `json:"access_key_file,omitempty"`
 	SecretKeyFile string `json:"secret_key_file,omitempty"`
 	// PartSizeMiB is the size of the parts uploads are sent in (at least
-	// 5, S3's minimum; default 16). Memory per upload is about one part.
+	// 5, S3's minimum; default 8). Memory per upload is about one part.
 	PartSizeMiB uint32 `json:"part_size_mib,omitempty"`
 }
 

@@ -28,10 +28,7 @@ var canaries = []string{
 }
 
 // s3cmd runs Debian's s3cmd against endpoint with a configuration file of
-// its own. The test's SeaweedFS has no identities configured, so it
-// checks no signature; s3cmd insists on a key pair (without one it asks
-// the EC2 metadata service for a role), so it gets a placeholder that
-// grants nothing.
+// its own ([servers.S3cmdConfig]).
 func s3cmd(t testing.TB, endpoint string, args ...string) string {
 	t.Helper()
 	bin, err := exec.LookPath("s3cmd")
@@ -41,8 +38,10 @@ func s3cmd(t testing.TB, endpoint string, args ...string) string {
 		}
 		t.Skip("s3cmd not found (Debian package s3cmd); skipping")
 	}
-	cfg := filepath.Join(t.TempDir(), "s3cfg")
-	os.WriteFile(cfg, fmt.Appendf(nil, "[default]\nhost_base = %s\nhost_bucket = %s\nuse_https = False\naccess_key = placeholder\nsecret_key = placeholder\nsignature_v2 = False\ncheck_ssl_certificate = False\n", endpoint, endpoint), 0o600)
+	cfg, err := servers.S3cmdConfig(t.TempDir(), endpoint)
+	if err != nil {
+		t.Fatal(err)
+	}
 	cmd := exec.Command(bin, append([]string{"-c", cfg, "--no-progress"}, args...)...)
 	cmd.Env = append(os.Environ(), "HOME="+t.TempDir())
 	out, err := cmd.CombinedOutput()

@@ -6,6 +6,7 @@ import (
 	"net"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -149,3 +150,13 @@ func (w *SeaweedFS) NewBucket(t testing.TB) string {
 
 // Kill stops the server as a crash would (SIGKILL).
 func (w *SeaweedFS) Kill() { w.proc.kill() }
+
+// S3cmdConfig writes a configuration file for Debian's s3cmd into dir,
+// for the gateway at endpoint, and returns its path. The test's SeaweedFS
+// has no identities configured, so it checks no signature; s3cmd insists
+// on a key pair (without one it asks the EC2 metadata service for a
+// role), so it gets a placeholder that grants nothing.
+func S3cmdConfig(dir, endpoint string) (string, error) {
+	cfg := filepath.Join(dir, "s3cfg")
+	return cfg, os.WriteFile(cfg, fmt.Appendf(nil, "[default]\nhost_base = %s\nhost_bucket = %s\nuse_https = False\naccess_key = placeholder\nsecret_key = placeholder\nsignature_v2 = False\ncheck_ssl_certificate = False\n", endpoint, endpoint), 0o600)
+}
