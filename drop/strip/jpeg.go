@@ -119,7 +119,9 @@ func jpegKeep(m byte, s []byte, res *Result) bool {
 	case m == mAPP0 && bytes.HasPrefix(p, []byte("JFXX\x00")):
 		res.remove("thumbnail")
 	case m == mAPP1 && bytes.HasPrefix(p, []byte("Exif\x00")):
-		exifRemovals(p[6:], res)
+		// "Exif\0\0" then the TIFF data; a segment cut after the first
+		// NUL is still Exif, removed, with nothing more to name.
+		exifRemovals(p[min(len(p), 6):], res)
 	case m == mAPP1 && bytes.HasPrefix(p, []byte("http://ns.adobe.com/")):
 		res.remove("xmp")
 	case m == mAPP2 && bytes.HasPrefix(p, []byte("ICC_PROFILE\x00")):
