@@ -40,8 +40,8 @@ func TestDBErrHidesKeys(t *testing.T) {
 }
 
 // The storage errors of a batch are ErrStorage, with ErrNoSpace where the
-// storage said it was full; the vault's own refusals and a cancelled
-// request are not storage failures.
+// storage said it was full; the vault's own refusals (the floor, a closed
+// or closing vault) are not storage failures.
 func TestStorageErrors(t *testing.T) {
 	for _, c := range []struct {
 		name             string
@@ -52,8 +52,9 @@ func TestStorageErrors(t *testing.T) {
 		{"a full store", fmt.Errorf("s3 upload: %w", backend.ErrNoSpace), true, true},
 		{"EIO", fmt.Errorf("write: %w", syscall.EIO), true, false},
 		{"a failing store", errors.New("s3 upload: 500"), true, false},
+		{"a store that timed out", fmt.Errorf("s3 commit: %w", context.DeadlineExceeded), true, false},
 		{"the floor", ErrLowSpace, false, false},
-		{"a cancelled request", context.Canceled, false, false},
+		{"a closing vault", context.Canceled, false, false},
 		{"a closed vault", errClosed, false, false},
 	} {
 		err := spaceErr(c.err)

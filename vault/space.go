@@ -10,12 +10,13 @@ import (
 )
 
 // spaceErr marks a write of a batch that failed: with [ErrNoSpace] for
-// want of space, and with [ErrStorage] always, except for the vault's own
-// refusals (the free-space floor, a closed vault) and a cancelled request.
+// want of space, and with [ErrStorage] always (a store that timed out
+// included), except for the vault's own refusals (the free-space floor,
+// Badger's reserve, a closed or closing vault).
 func spaceErr(err error) error {
 	switch {
 	case err == nil, errors.Is(err, ErrStorage), errors.Is(err, ErrLowSpace), errors.Is(err, ErrNoSpace),
-		errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded), errors.Is(err, errClosed):
+		errors.Is(err, context.Canceled), errors.Is(err, errClosed):
 		return err
 	case errors.Is(err, syscall.ENOSPC), errors.Is(err, backend.ErrNoSpace):
 		return fmt.Errorf("%w: %w: %w", ErrStorage, ErrNoSpace, err)

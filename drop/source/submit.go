@@ -455,23 +455,15 @@ func (h *handler) noSpace(w http.ResponseWriter, r *http.Request, err error, rep
 }
 
 // storeFailed answers a report or answer the vault could not start or
-// commit: the page of a full disk or of the floor ([handler.noSpace]); a
-// failure of the vault's storage (a database or object store down, or
-// full without saying so) with 503 and its translated page; anything
-// else as an internal error of step.
+// commit: a full disk, the floor or a failure of the vault's storage as
+// an upload that failed does ([handler.uploadFailed]); anything else as
+// an internal error of step.
 func (h *handler) storeFailed(w http.ResponseWriter, r *http.Request, err error, report bool, step string) {
-	switch {
-	case h.noSpace(w, r, err, report):
-	case errors.Is(err, vault.ErrStorage):
-		h.log.Warn("upload refused; nothing kept", "reason", "error.store", "step", step)
-		if report {
-			h.reportError(w, r, http.StatusServiceUnavailable, "error.store")
-		} else {
-			h.fail(w, r, http.StatusServiceUnavailable, "error.store", "/case")
-		}
-	default:
-		h.internal(w, r, step)
+	if errors.Is(err, vault.ErrStorage) || errors.Is(err, vault.ErrNoSpace) || errors.Is(err, vault.ErrLowSpace) {
+		h.uploadFailed(w, r, err, report)
+		return
 	}
+	h.internal(w, r, step)
 }
 
 func (h *handler) internal(w http.ResponseWriter, r *http.Request, step string) {

@@ -37,7 +37,6 @@ type Form struct {
 	delim []byte // "\r\n--" + boundary
 
 	bp       *[]byte // the pooled buffer buf is, small or large
-	grown    bool
 	buf      []byte
 	r, w     int   // unread bytes are buf[r:w]
 	err      error // what the last read of body returned, after its bytes
@@ -120,10 +119,13 @@ func (f *Form) Release() {
 	f.buf, f.r, f.w = nil, 0, 0
 }
 
+// grown reports whether the buffer is the large one.
+func (f *Form) grown() bool { return len(f.buf) == UploadReadSize }
+
 // put clears the buffer and gives it back to its pool.
 func (f *Form) put() {
 	clear(*f.bp)
-	if f.grown {
+	if f.grown() {
 		uploadBufs.Put(f.bp)
 	} else {
 		smallBufs.Put(f.bp)
@@ -137,7 +139,7 @@ func (f *Form) grow() {
 	big := *bp
 	k := copy(big, f.buf[f.r:f.w])
 	f.put()
-	f.bp, f.buf, f.grown = bp, big, true
+	f.bp, f.buf = bp, big
 	f.r, f.w = 0, k
 }
 
@@ -300,23 +302,23 @@ func (f *Form) next() (*FormPart, error) {
 			return nil, ErrBadForm
 		}
 	}
-	p := &FormPart{f: f, Header: textproto.MIMEHeader{}}
+	p := &FormPart{f: f}
+	h := textproto.MIMEHeader{}
 	if block != nil {
 		if bytes.Count(block, []byte("\n")) != bytes.Count(block, []byte("\r\n")) {
 			return nil, ErrBadForm
 		}
-		h, err := textproto.NewReader(bufio.NewReader(bytes.NewReader(block))).ReadMIMEHeader()
-		if err != nil {
+		var err error
+		if h, err = textproto.NewReader(bufio.NewReader(bytes.NewReader(block))).ReadMIMEHeader(); err != nil {
 			return nil, ErrBadForm
 		}
-		p.Header = h
 	}
-	switch strings.ToLower(strings.TrimSpace(p.Header.Get("Content-Transfer-Encoding"))) {
+	switch strings.ToLower(strings.TrimSpace(h.Get("Content-Transfer-Encoding"))) {
 	case "", "binary", "8bit", "7bit":
 	default:
 		return nil, ErrBadForm
 	}
-	disp, params, err := mime.ParseMediaType(p.Header.Get("Content-Disposition"))
+	disp, params, err := mime.ParseMediaType(h.Get("Content-Disposition"))
 	if err == nil && disp == "form-data" {
 		p.name = params["name"]
 	}
@@ -343,9 +345,9 @@ func (f *Form) avail() (int, error) {
 			continue
 		}
 		if !f.fill() {
-			if f.w-f.r > 0 && f.err == nil {
-				return 0, ErrBadForm // cannot happen: the buffer holds far more than a boundary
-			}
+			// Nothing more will come (the buffer, far larger than a
+			// boundary, is never full here): what was held back is
+			// the part's, or the form was cut.
 			f.scan()
 			if f.n > 0 || f.end > 0 {
 				continue
@@ -431,7 +433,7 @@ func (f *Form) consume(k int) {
 	f.n -= k
 	before := f.read
 	f.read += int64(k)
-	if !f.grown && before <= formGrowAfter && f.read > formGrowAfter {
+	if !f.grown() && before <= formGrowAfter && f.read > formGrowAfter {
 		f.grow()
 	}
 }
@@ -440,7 +442,6 @@ func (f *Form) consume(k int) {
 // form has moved to the next part.
 type FormPart struct {
 	f        *Form
-	Header   textproto.MIMEHeader
 	name     string
 	filename string
 }

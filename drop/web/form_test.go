@@ -282,7 +282,7 @@ func TestFormRelease(t *testing.T) {
 	if _, err := io.CopyN(io.Discard, p, int64(len(secret)/2)); err != nil {
 		t.Fatal(err)
 	}
-	if !f.grown {
+	if !f.grown() {
 		t.Fatalf("the buffer did not grow after %d bytes of one part", len(secret)/2)
 	}
 	buf := *f.bp

@@ -122,11 +122,13 @@ func (s *Store) Close() error {
 // full disk (disk_full) in [backend.ErrNoSpace].
 func classify(op string, err error) error {
 	var pe *pgconn.PgError
-	if errors.As(err, &pe) && (pe.Code == "40001" || pe.Code == "40P01") {
-		return fmt.Errorf("postgres %s: %w (%s)", op, backend.ErrConflict, pe.Code)
-	}
-	if errors.As(err, &pe) && pe.Code == "53100" {
-		return fmt.Errorf("postgres %s: %w (%s)", op, backend.ErrNoSpace, pe.Code)
+	if errors.As(err, &pe) {
+		switch pe.Code {
+		case "40001", "40P01":
+			return fmt.Errorf("postgres %s: %w (%s)", op, backend.ErrConflict, pe.Code)
+		case "53100":
+			return fmt.Errorf("postgres %s: %w (%s)", op, backend.ErrNoSpace, pe.Code)
+		}
 	}
 	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 		return fmt.Errorf("postgres %s: %w", op, err)
