@@ -77,12 +77,18 @@ func NewSessions[T any](cookie string, idle, max time.Duration) *Sessions[T] {
 // them. codec turns a value into bytes and back.
 func NewSharedSessions[T any](cookie string, idle, max time.Duration, st Records, codec Codec[T]) *Sessions[T] {
 	s := NewSessions[T](cookie, idle, max)
-	s.shared = &sharedSessions[T]{st: st, kind: "sessions." + cookie, codec: codec}
+	s.shared = &sharedSessions[T]{st: st, kind: "sessions." + cookie, codec: codec, landing: SessionLanding}
 	return s
 }
 
 // Start begins a session holding v and sets its cookie. In a shared store
-// it fails when the session cannot be written; no cookie is set then.
+// the session is written in the background, so that the response does not
+// wait for the store's commit step: until the write lands, this front-end
+// serves the session from memory; another front-end that does not find it
+// looks again for up to [SessionLanding], so a browser sent on to it at
+// once is still served (see also [Sessions.Wait]). A write that fails
+// ends the session: the next request finds none. Start fails only when v
+// cannot be encoded; no cookie is set then.
 func (s *Sessions[T]) Start(w http.ResponseWriter, v T) error {
 	b := make([]byte, 32)
 	rand.Read(b)
@@ -169,6 +175,14 @@ func (s *Sessions[T]) End(w http.ResponseWriter, r *http.Request) {
 	})
 }
 
+// Wait returns once every session started before it has been written to
+// the shared store, or has failed to be; at once for sessions in memory.
+func (s *Sessions[T]) Wait() {
+	if s.shared != nil {
+		s.shared.writes.Wait()
+	}
+}
+
 // Len is the number of sessions held, live or not yet swept.
 func (s *Sessions[T]) Len() int {
 	if s.shared != nil {
@@ -207,21 +221,44 @@ func (s *Sessions[T]) sweep(now time.Time) {
 //
 // until is written again only when a request moves it to a later minute:
 // a session costs at most one write a minute.
+//
+// A session's first write runs in the background (start): until it lands,
+// its record is in pending, under its name, and this front-end reads it
+// there; a change or an end of such a session waits for the write first.
 type sharedSessions[T any] struct {
-	st    Records
-	kind  string
-	codec Codec[T]
+	st      Records
+	kind    string
+	codec   Codec[T]
+	landing time.Duration // SessionLanding; shorter in tests
 
-	mu    sync.Mutex
-	swept time.Time
+	mu      sync.Mutex
+	swept   time.Time
+	pending map[string]*firstWrite
+	writes  sync.WaitGroup
 }
 
-// errSessionGone aborts an update whose session ended meanwhile, and
-// errUnchanged one that has nothing to write.
+// firstWrite is a session's first record on its way to the store; done
+// closes once it has landed or failed.
+type firstWrite struct {
+	rec  []byte
+	done chan struct{}
+}
+
+// errSessionGone aborts an update whose session ended meanwhile,
+// errUnchanged one that has nothing to write, and errAbsent one that
+// finds no record.
 var (
 	errSessionGone = errors.New("web: session gone")
 	errUnchanged   = errors.New("web: unchanged")
+	errAbsent      = errors.New("web: no session record")
 )
+
+// SessionLanding bounds how long a front-end looks for a session record it
+// does not find: another front-end may have started that session a moment
+// ago, its first write waiting for the store's next commit step. A cookie
+// that names no session costs its request this long and seven reads of
+// the store (at 0, 20, 60, 140, 300, 620 ms and at the end).
+const SessionLanding = time.Second
 
 const sealedHead = 8 + chacha20poly1305.NonceSizeX
 
@@ -282,23 +319,79 @@ func (sh *sharedSessions[T]) open(name string, key, rec []byte) (until, born int
 }
 
 func (sh *sharedSessions[T]) start(s *Sessions[T], cookie string, v T, now time.Time) error {
-	sh.sweep(now)
 	name, key := sh.keys(cookie)
 	born := minute(now)
 	rec, err := sh.seal(name, key, s.until(born, now), born, v)
 	if err != nil {
 		return err
 	}
-	if err := sh.st.UpdateRecord(sh.kind, name, func([]byte) ([]byte, error) { return rec, nil }); err != nil {
-		return fmt.Errorf("web: start session: %w", err)
+	fw := &firstWrite{rec: rec, done: make(chan struct{})}
+	sh.mu.Lock()
+	if sh.pending == nil {
+		sh.pending = map[string]*firstWrite{}
 	}
+	sh.pending[name] = fw
+	sh.mu.Unlock()
+	sh.writes.Add(1)
+	go func() {
+		defer sh.writes.Done()
+		// A failed write leaves no record: the session ends at the next
+		// request, which finds none.
+		_ = sh.st.UpdateRecord(sh.kind, name, func([]byte) ([]byte, error) { return rec, nil })
+		sh.mu.Lock()
+		delete(sh.pending, name)
+		sh.mu.Unlock()
+		close(fw.done)
+		sh.sweep(now)
+	}()
 	return nil
+}
+
+// settle waits until the session named name, if its first write is under
+// way, is in the store or failed to be.
+func (sh *sharedSessions[T]) settle(name string) {
+	sh.mu.Lock()
+	fw := sh.pending[name]
+	sh.mu.Unlock()
+	if fw != nil {
+		<-fw.done
+	}
+}
+
+// landed is called when the store did not hold the record named name: it
+// looks again, after 20 ms and then at every doubling, for up to landing,
+// and reports whether the record came. A session started on another
+// front-end may be on its way.
+func (sh *sharedSessions[T]) landed(name string) bool {
+	wait := 20 * time.Millisecond
+	for waited := time.Duration(0); waited < sh.landing; wait *= 2 {
+		d := min(wait, sh.landing-waited)
+		time.Sleep(d)
+		waited += d
+		if _, err := sh.st.Record(sh.kind, name); err == nil {
+			return true
+		} else if !errors.Is(err, vault.ErrNotFound) {
+			return false
+		}
+	}
+	return false
 }
 
 func (sh *sharedSessions[T]) get(s *Sessions[T], cookie string, now time.Time) (T, bool) {
 	var zero T
 	name, key := sh.keys(cookie)
+	sh.mu.Lock()
+	fw := sh.pending[name]
+	sh.mu.Unlock()
+	if fw != nil {
+		// Born this minute, so live: nothing to check or refresh yet.
+		_, _, v, ok := sh.open(name, key, fw.rec)
+		return v, ok
+	}
 	rec, err := sh.st.Record(sh.kind, name)
+	if errors.Is(err, vault.ErrNotFound) && sh.landed(name) {
+		rec, err = sh.st.Record(sh.kind, name)
+	}
 	if err != nil {
 		return zero, false
 	}
@@ -331,23 +424,43 @@ func (sh *sharedSessions[T]) get(s *Sessions[T], cookie string, now time.Time) (
 
 func (sh *sharedSessions[T]) update(s *Sessions[T], cookie string, now time.Time, fn func(T) T) bool {
 	name, key := sh.keys(cookie)
-	err := sh.st.UpdateRecord(sh.kind, name, func(old []byte) ([]byte, error) {
+	sh.settle(name)
+	change := func(old []byte) ([]byte, error) {
+		if old == nil {
+			return nil, errAbsent
+		}
 		until, born, v, ok := sh.open(name, key, old)
 		if !ok || minute(now) > until {
 			return nil, errSessionGone
 		}
 		return sh.seal(name, key, max(until, s.until(born, now)), born, fn(v))
-	})
+	}
+	err := sh.st.UpdateRecord(sh.kind, name, change)
+	if errors.Is(err, errAbsent) && sh.landed(name) {
+		err = sh.st.UpdateRecord(sh.kind, name, change)
+	}
 	return err == nil
 }
 
+// end deletes the session's record; one that another front-end is still
+// writing is waited for, so that it does not outlive the sign-out.
 func (sh *sharedSessions[T]) end(cookie string) {
 	name, _ := sh.keys(cookie)
-	_ = sh.st.UpdateRecord(sh.kind, name, func([]byte) ([]byte, error) { return nil, nil })
+	sh.settle(name)
+	del := func(old []byte) ([]byte, error) {
+		if old == nil {
+			return nil, errAbsent
+		}
+		return nil, nil
+	}
+	if err := sh.st.UpdateRecord(sh.kind, name, del); errors.Is(err, errAbsent) && sh.landed(name) {
+		_ = sh.st.UpdateRecord(sh.kind, name, del)
+	}
 }
 
 // sweep deletes the sessions that are over, at most once a minute per
-// front-end: the ones never used again nor ended.
+// front-end, after a session's first write: the ones never used again nor
+// ended.
 func (sh *sharedSessions[T]) sweep(now time.Time) {
 	sh.mu.Lock()
 	if now.Sub(sh.swept) < time.Minute {

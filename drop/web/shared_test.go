@@ -103,6 +103,7 @@ func TestSharedSessionsAcrossFrontEnds(t *testing.T) {
 	one := NewSharedSessions("s", 20*time.Minute, 2*time.Hour, st, flashyCodec)
 	two := NewSharedSessions("s", 20*time.Minute, 2*time.Hour, st, flashyCodec)
 	one.Now, two.Now = now, now
+	one.shared.landing, two.shared.landing = 50*time.Millisecond, 50*time.Millisecond // every write is waited for
 
 	start := func() *http.Request {
 		t.Helper()
@@ -110,6 +111,7 @@ func TestSharedSessionsAcrossFrontEnds(t *testing.T) {
 		if err := one.Start(w, &flashy{Name: "canary-ref-8831"}); err != nil {
 			t.Fatal(err)
 		}
+		one.Wait()
 		req := httptest.NewRequest("GET", "/", nil)
 		req.AddCookie(w.Result().Cookies()[0])
 		return req
@@ -180,6 +182,127 @@ func TestSharedSessionsAcrossFrontEnds(t *testing.T) {
 	start()
 	if n := two.Len(); n != 1 {
 		t.Fatalf("%d session records after the sweep, want 1", n)
+	}
+}
+
+// gatedRecords is a [memRecords] whose writes wait for release, and fail
+// once fail is set: a store whose commit step has not come yet.
+type gatedRecords struct {
+	*memRecords
+	release chan struct{}
+	fail    atomic.Bool
+}
+
+func (g *gatedRecords) UpdateRecord(kind, id string, fn func([]byte) ([]byte, error)) error {
+	<-g.release
+	if g.fail.Load() {
+		return fmt.Errorf("store down")
+	}
+	return g.memRecords.UpdateRecord(kind, id, fn)
+}
+
+// TestSharedSessionStartsBeforeItsWrite: a session's first write does not
+// hold up the response that starts it. The front-end that started it
+// serves it at once; another finds it once the write has landed; a change
+// or a sign-out waits for that write; a write that fails ends the session.
+func TestSharedSessionStartsBeforeItsWrite(t *testing.T) {
+	st := &gatedRecords{memRecords: newMemRecords(), release: make(chan struct{})}
+	one := NewSharedSessions("s", 20*time.Minute, 2*time.Hour, st, flashyCodec)
+	two := NewSharedSessions("s", 20*time.Minute, 2*time.Hour, st, flashyCodec)
+	two.shared.landing = 100 * time.Millisecond
+
+	started := make(chan *http.Request)
+	go func() {
+		w := httptest.NewRecorder()
+		if err := one.Start(w, &flashy{Name: "ref-1"}); err != nil {
+			t.Error(err)
+		}
+		req := httptest.NewRequest("GET", "/", nil)
+		req.AddCookie(w.Result().Cookies()[0])
+		started <- req
+	}()
+	var req *http.Request
+	select {
+	case req = <-started:
+	case <-time.After(10 * time.Second):
+		t.Fatal("Start waited for the store's write")
+	}
+	if v, ok := one.Get(req); !ok || v.Name != "ref-1" {
+		t.Fatalf("the starting front-end, before the write: %+v, %v", v, ok)
+	}
+	if _, ok := two.Get(req); ok {
+		t.Fatal("another front-end found a session the store does not hold yet")
+	}
+	// Another front-end asked while the write is on its way looks again,
+	// and finds it once it lands.
+	two.shared.landing = time.Minute
+	found := make(chan bool)
+	go func() {
+		v, ok := two.Get(req)
+		found <- ok && v.Name == "ref-1"
+	}()
+	time.Sleep(50 * time.Millisecond)
+	close(st.release)
+	if !<-found {
+		t.Fatal("the other front-end gave up on a session whose write was on its way")
+	}
+	st.release = make(chan struct{})
+	w := httptest.NewRecorder()
+	if err := one.Start(w, &flashy{Name: "ref-1"}); err != nil {
+		t.Fatal(err)
+	}
+	req = httptest.NewRequest("GET", "/", nil)
+	req.AddCookie(w.Result().Cookies()[0])
+	updated := make(chan bool)
+	go func() {
+		updated <- one.Update(req, func(v *flashy) *flashy { v.Flash = "answer.sent"; return v })
+	}()
+	select {
+	case <-updated:
+		t.Fatal("an update went ahead of the session's first write")
+	case <-time.After(50 * time.Millisecond):
+	}
+	close(st.release)
+	if !<-updated {
+		t.Fatal("update refused")
+	}
+	one.Wait()
+	if v, ok := two.Get(req); !ok || v.Flash != "answer.sent" {
+		t.Fatalf("the other front-end, after the write: %+v, %v", v, ok)
+	}
+
+	// Signing out on the other front-end while the first write is on its
+	// way: the record does not outlive the sign-out.
+	st.release = make(chan struct{})
+	w = httptest.NewRecorder()
+	if err := one.Start(w, &flashy{Name: "ref-3"}); err != nil {
+		t.Fatal(err)
+	}
+	req = httptest.NewRequest("GET", "/", nil)
+	req.AddCookie(w.Result().Cookies()[0])
+	ended := make(chan struct{})
+	go func() { two.End(httptest.NewRecorder(), req); close(ended) }()
+	time.Sleep(50 * time.Millisecond)
+	close(st.release)
+	<-ended
+	one.Wait()
+	if _, ok := one.Get(req); ok {
+		t.Fatal("a session signed out while its first write was on its way is live")
+	}
+
+	// The store fails: the session looked live to its front-end until the
+	// write failed, and is gone after.
+	one.shared.landing = 100 * time.Millisecond
+	st.fail.Store(true)
+	w = httptest.NewRecorder()
+	if err := one.Start(w, &flashy{Name: "ref-2"}); err != nil {
+		t.Fatal(err)
+	}
+	one.Wait()
+	req = httptest.NewRequest("GET", "/", nil)
+	req.AddCookie(w.Result().Cookies()[0])
+	if _, ok := one.Get(req); ok {
+		t.Fatal("a session whose write failed is live")
 	}
 }
 
