@@ -311,6 +311,9 @@ func (b *Batch) Commit() (string, error) {
 		if refused != nil {
 			return "", refused
 		}
+		if errors.Is(err, backend.ErrUncertain) {
+			return "", fmt.Errorf("%w: %w", ErrUncertain, dbErr("commit", err))
+		}
 		return "", dbErr("commit", err)
 	}
 	b.done = true

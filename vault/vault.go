@@ -84,6 +84,11 @@ var (
 	// is refused, and a batch that crosses the floor while it writes is
 	// cut and leaves nothing.
 	ErrLowSpace = errors.New("vault: free space below the configured floor")
+	// ErrUncertain: the store lost the connection after the batch's
+	// commit was sent, so it may have landed or not; errors.Is finds
+	// [ErrStorage] in it too. Its bytes are kept either way: if the
+	// commit did not land they are ciphertext nothing references.
+	ErrUncertain = errors.New("vault: the commit may or may not have landed")
 )
 
 // An Agency receives reports. Items of its cases are sealed to Recipients,

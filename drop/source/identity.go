@@ -119,7 +119,7 @@ func (h *handler) fileIdentity(w http.ResponseWriter, r *http.Request) {
 	}
 	b, err := h.cfg.Store.Append(s.ref)
 	if err != nil {
-		h.internal(w, r, "append")
+		h.identityFailed(w, r, s, back, err, "append")
 		return
 	}
 	defer b.Abort()
@@ -129,7 +129,7 @@ func (h *handler) fileIdentity(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if err != nil {
-		h.internal(w, r, "identity")
+		h.identityFailed(w, r, s, back, err, "identity")
 		return
 	}
 	_, err = wc.Write(f.plaintext(s.ref))
@@ -137,13 +137,37 @@ func (h *handler) fileIdentity(w http.ResponseWriter, r *http.Request) {
 		err = cerr
 	}
 	if err != nil {
-		h.internal(w, r, "seal identity")
+		h.identityFailed(w, r, s, back, err, "seal identity")
 		return
 	}
 	if _, err := b.Commit(); err != nil {
-		h.internal(w, r, "commit")
+		h.identityFailed(w, r, s, back, err, "commit")
 		return
 	}
 	h.setNotice(r, "identity.filed", nil)
 	http.Redirect(w, r, "/case", http.StatusSeeOther)
+}
+
+// identityFailed answers an identity the vault could not keep. A failure
+// of its storage shows the case again with the form as it was sent and
+// the storage's message; a commit whose answer was lost says so, and the
+// case's timeline shows whether it landed. Anything else is an internal
+// error of step.
+func (h *handler) identityFailed(w http.ResponseWriter, r *http.Request, s *reporter, back identityData, err error, step string) {
+	status, key := http.StatusServiceUnavailable, ""
+	switch {
+	case errors.Is(err, vault.ErrUncertain):
+		key = "error.uncertain"
+	case errors.Is(err, vault.ErrLowSpace):
+		status, key = http.StatusInsufficientStorage, "error.low_space"
+	case errors.Is(err, vault.ErrNoSpace):
+		status, key = http.StatusInsufficientStorage, "error.no_room"
+	case errors.Is(err, vault.ErrStorage):
+		key = "error.store"
+	default:
+		h.internal(w, r, step)
+		return
+	}
+	h.log.Warn("identity not filed", "reason", key)
+	h.showCase(w, r, s, status, web.Page{ErrorKey: key, Data: back})
 }

@@ -76,6 +76,9 @@ func (h *handler) reportForm(w http.ResponseWriter, r *http.Request) {
 type receiptData struct {
 	Receipt, Ref string
 	Files        []fileView
+	// Uncertain: the commit's answer was lost, so the report may or may
+	// not have been stored; the receipt opens it if it was.
+	Uncertain bool
 }
 
 // submitReport streams a new report into the vault. The agency field must
@@ -153,6 +156,13 @@ func (h *handler) submitReport(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ref, err := b.Commit()
+	if errors.Is(err, vault.ErrUncertain) {
+		// The receipt is the reporter's only way to learn which it was:
+		// it opens the case if the commit landed, and nothing if not.
+		h.log.Warn("report commit uncertain; receipt shown")
+		h.page(w, r, http.StatusServiceUnavailable, "receipt", web.Page{Data: receiptData{Receipt: rc, Uncertain: true}})
+		return
+	}
 	if err != nil {
 		h.storeFailed(w, r, err, true, "commit")
 		return
@@ -231,6 +241,11 @@ func (h *handler) answer(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if _, err := b.Commit(); err != nil {
+		if errors.Is(err, vault.ErrUncertain) {
+			h.log.Warn("answer commit uncertain")
+			h.caseError(w, r, s, http.StatusServiceUnavailable, "error.uncertain")
+			return
+		}
 		h.storeFailed(w, r, err, false, "commit")
 		return
 	}

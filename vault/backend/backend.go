@@ -24,6 +24,11 @@ var ErrConflict = errors.New("transaction conflict")
 // store that answers 507 or names its own "storage full".
 var ErrNoSpace = errors.New("store has no space left")
 
+// ErrUncertain marks a commit whose outcome is unknown: the connection was
+// lost after the commit was sent, so the transaction may have landed.
+// Only the commit of [Meta.Update] returns it; it is not retried.
+var ErrUncertain = errors.New("commit outcome unknown")
+
 // ErrSwept is returned by [Upload.Commit] when [Blobs.Sweep] removed the
 // upload first (it was idle for longer than the sweep's age).
 var ErrSwept = errors.New("upload was swept")

@@ -171,6 +171,14 @@ func (s *Store) run(ctx context.Context, opts pgx.TxOptions, fn func(backend.Tx)
 		return t.conflict
 	}
 	if err := ptx.Commit(ctx); err != nil {
+		var pe *pgconn.PgError
+		if !errors.As(err, &pe) && !errors.Is(err, pgx.ErrTxCommitRollback) {
+			// No answer from the server: it may have committed. pgx's
+			// pgconn.SafeToRetry cannot settle it: a connection that
+			// closed while the commit was on its way is reported as
+			// closed before it was used (measured with pgx 5.12).
+			return fmt.Errorf("postgres commit: %w: %w", backend.ErrUncertain, err)
+		}
 		return classify("commit", err)
 	}
 	return nil
