@@ -98,8 +98,8 @@ func (c *commitCutter) serve(client net.Conn) {
 			// Close the client's side first, so that the server's
 			// answer cannot reach it, then give the server time to
 			// commit: it finishes a commit it has read.
-			client.Close()
 			c.cut.Add(1)
+			client.Close()
 			time.Sleep(200 * time.Millisecond)
 			return
 		}
@@ -124,7 +124,7 @@ func TestPostgresCommitUncertain(t *testing.T) {
 		t.Fatalf("commit whose answer was lost: %v want backend.ErrUncertain", err)
 	}
 	if cut.cut.Load() != 1 {
-		t.Fatal("the cutter did not cut a commit")
+		t.Fatalf("the cutter did not cut a commit: %v", err)
 	}
 	check := open(t, direct)
 	defer check.Close()
