@@ -58,6 +58,21 @@ func (s *Store) room() error {
 	return nil
 }
 
+// Room reports whether files may be written beside the vault, on the file
+// system of its directory (the cleaner's spool of an upload): what an
+// upload into the vault is asked as it writes, [ErrLowSpace] under
+// [Options.MinFree] and [ErrNoSpace] under Badger's reserve. A shared
+// store keeps nothing there but its key, so only the floor counts.
+func (s *Store) Room() error {
+	if s.objects == nil {
+		return s.room()
+	}
+	if free, err := freeSpaceOf(s.dir); err == nil && free < s.minFree {
+		return ErrLowSpace
+	}
+	return nil
+}
+
 // badgerRoom returns [ErrNoSpace] when less than Badger's reserve is free.
 func (s *Store) badgerRoom() error {
 	if s.objects != nil {

@@ -5,8 +5,10 @@ import (
 	"errors"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"cleandrop/vault"
+	"cleandrop/vault/backend/backendtest"
 	"cleandrop/vault/storetest"
 )
 
@@ -126,4 +128,31 @@ func TestSpace(t *testing.T) {
 			t.Errorf("%d cases after reopening, want 2", n)
 		}
 	})
+}
+
+// TestRoomOfSharedStore: a shared store keeps nothing on the local disk
+// but its key, yet files beside it (the cleaner's spool) are held to the
+// free-space floor; the embedded vault's Room is its own uploads' check.
+func TestRoomOfSharedStore(t *testing.T) {
+	const mib = 1 << 20
+	var free atomic.Int64
+	free.Store(1 << 40)
+	defer vault.SetFreeSpace(free.Load)()
+	un, blobs := backendtest.OpenUnsure(t, t.TempDir())
+	s, err := vault.OpenShared(t.TempDir(), vault.Shared{Meta: un, Blobs: blobs}, vault.Options{Tick: 10 * time.Millisecond, MinFree: 100 * mib})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	e := openBadger(t, t.TempDir(), vault.Options{MinFree: 100 * mib})
+	for _, st := range []*vault.Store{s, e} {
+		if err := st.Room(); err != nil {
+			t.Fatalf("room with space: %v", err)
+		}
+		free.Store(99 * mib)
+		if err := st.Room(); !errors.Is(err, vault.ErrLowSpace) {
+			t.Fatalf("room below the floor: %v, want ErrLowSpace", err)
+		}
+		free.Store(1 << 40)
+	}
 }

@@ -281,6 +281,17 @@ func TestFreeSpaceFloor(t *testing.T) {
 	if f := freeMiB(t, disk); f < 90 {
 		t.Errorf("%d MiB free after the cut upload: it left its bytes", f)
 	}
+	// A PDF is spooled to be cleaned before the vault sees a byte of it:
+	// the floor holds there too, before the spool fills the disk (which
+	// was answered "the form could not be read").
+	resp, body = newReporter(t, s.url).postMultipart("/report", [][2]string{{"agency", "acc"}, {"message", "a large PDF"}},
+		[]upload{{"minutes.pdf", io.MultiReader(strings.NewReader("%PDF-1.4\n"), zeros(100<<20))}})
+	if resp.StatusCode != http.StatusInsufficientStorage || !strings.Contains(body, low) {
+		t.Fatalf("a PDF spooled across the floor: status %d\n%s", resp.StatusCode, body)
+	}
+	if f := freeMiB(t, disk); f < 90 {
+		t.Errorf("%d MiB free after the cut spool: it left its bytes", f)
+	}
 	newReporter(t, s.url).report("acc", "a small report above the floor", nil)
 	if err := os.Remove(ball); err != nil {
 		t.Fatal(err)

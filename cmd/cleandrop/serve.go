@@ -259,9 +259,10 @@ func serve(cfg *Config, o serveOpts) error {
 		Guide:       gd,
 		Drafts:      web.NewFair(runtime.NumCPU(), source.DraftsPerCircuit),
 		// PDF and OOXML files are spooled, sealed to a key held only in
-		// memory, to unnamed files in the data directory; they may
-		// inflate to twice the upload bound.
-		Strip: &strip.Cleaner{SpoolDir: cfg.DataDir, MaxInflate: 2 * (cfg.MaxUploadMiB << 20)},
+		// memory, to unnamed files in the data directory, which keep to
+		// the free-space floor (store.Room); they may inflate to twice
+		// the upload bound.
+		Strip: &strip.Cleaner{SpoolDir: cfg.DataDir, MaxInflate: 2 * (cfg.MaxUploadMiB << 20), Room: store.Room},
 	})
 	if err != nil {
 		return err

@@ -6,7 +6,9 @@ import (
 	"mime/multipart"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"strings"
+	"syscall"
 	"testing"
 
 	"filippo.io/age"
@@ -177,5 +179,32 @@ func TestAnswerFilesCleaned(t *testing.T) {
 	_, items, data := f.lastBatch(t)
 	if len(items) != 3 || bytes.Contains(data[items[1].ID], []byte("Jane Reporter")) || items[2].Kind != vault.KindCleaning {
 		t.Fatalf("answer items %+v", items)
+	}
+}
+
+// TestSpoolOutOfRoom: a file spooled for cleaning that meets the vault's
+// free-space floor, or a full disk, gets the vault's pages for them (507),
+// not "the form could not be read", and nothing of the report is kept.
+func TestSpoolOutOfRoom(t *testing.T) {
+	for _, tc := range []struct {
+		room error
+		page string
+	}{
+		{vault.ErrLowSpace, "The drop is running low on space"},
+		{&os.PathError{Op: "write", Path: "spool", Err: syscall.ENOSPC}, "The drop has no room for this file now"},
+	} {
+		f := newFixture(t, func(c *Config) {
+			c.Strip = &strip.Cleaner{SpoolDir: t.TempDir(), Room: func() error { return tc.room }}
+		})
+		body, ct := orderedBody([]part{{"agency", "", "acc"}, {"message", "", "see the minutes"}, {"file", "minutes.pdf", "%PDF-1.4\nminutes"}})
+		req := httptest.NewRequest(http.MethodPost, "/report", body)
+		req.Header.Set("Content-Type", ct)
+		w := f.do(req)
+		if w.Code != http.StatusInsufficientStorage || !strings.Contains(w.Body.String(), tc.page) {
+			t.Errorf("%v: status %d:\n%s", tc.room, w.Code, w.Body)
+		}
+		if cs, _ := f.store.Cases(); len(cs) != 0 {
+			t.Errorf("%v: %d cases kept", tc.room, len(cs))
+		}
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"syscall"
 
 	"cleandrop/drop/receipt"
 	"cleandrop/drop/strip"
@@ -455,7 +456,8 @@ func (h *handler) noSpace(w http.ResponseWriter, r *http.Request, err error, rep
 	switch {
 	case errors.Is(err, vault.ErrLowSpace):
 		key = "error.low_space"
-	case errors.Is(err, vault.ErrNoSpace):
+	case errors.Is(err, vault.ErrNoSpace), errors.Is(err, syscall.ENOSPC):
+		// ENOSPC: the cleaner's spool, beside the vault, filled the disk.
 		key = "error.no_room"
 	default:
 		return false

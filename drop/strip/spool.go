@@ -23,6 +23,11 @@ func (c *Cleaner) spooled(w *bufio.Writer, r *bufio.Reader, res *Result, clean f
 		_, err := io.Copy(w, r)
 		return err
 	}
+	if c.Room != nil {
+		if err := c.Room(); err != nil {
+			return fmt.Errorf("spool: %w", err)
+		}
+	}
 	f, err := openUnnamed(c.SpoolDir)
 	if errors.Is(err, errNoSpool) {
 		res.Reason = "unsupported"
@@ -37,7 +42,11 @@ func (c *Cleaner) spooled(w *bufio.Writer, r *bufio.Reader, res *Result, clean f
 	if err != nil {
 		return fmt.Errorf("spool key: %w", err)
 	}
-	fw := bufio.NewWriterSize(f, 64<<10)
+	var out io.Writer = f
+	if c.Room != nil {
+		out = &roomWriter{w: f, room: c.Room}
+	}
+	fw := bufio.NewWriterSize(out, 64<<10)
 	sw, err := age.Encrypt(fw, id.Recipient())
 	if err != nil {
 		return fmt.Errorf("spool: %w", err)
@@ -118,5 +127,24 @@ func (s *spoolReader) ReadAt(p []byte, off int64) (int, error) {
 	if err != nil && err != io.EOF && err != errOutside && s.err == nil {
 		s.err = err
 	}
+	return n, err
+}
+
+// roomWriter asks room again after every SpoolCheck bytes written.
+type roomWriter struct {
+	w     io.Writer
+	room  func() error
+	since int
+}
+
+func (r *roomWriter) Write(p []byte) (int, error) {
+	if r.since >= SpoolCheck {
+		r.since = 0
+		if err := r.room(); err != nil {
+			return 0, err
+		}
+	}
+	n, err := r.w.Write(p)
+	r.since += n
 	return n, err
 }

@@ -65,7 +65,15 @@ type Cleaner struct {
 	// MaxHeader bounds the metadata held in memory before a JPEG's or
 	// PNG's image data; 0 takes [DefaultMaxHeader].
 	MaxHeader int
+	// Room, when set, is asked before a file is spooled and after every
+	// [SpoolCheck] bytes of it: an error stops the spool, which leaves
+	// nothing, and Clean returns it (the vault's free-space floor).
+	Room func() error
 }
+
+// SpoolCheck is how many bytes a spool writes between two questions to
+// [Cleaner.Room].
+const SpoolCheck = 4 << 20
 
 // Defaults.
 const (

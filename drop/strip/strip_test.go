@@ -447,3 +447,35 @@ func (c *countWriter) Write(p []byte) (int, error) {
 	c.n += int64(len(p))
 	return len(p), nil
 }
+
+// TestSpoolAsksRoom: a spooled file asks Room before it starts and after
+// every SpoolCheck bytes; Room's refusal stops the spool and is Clean's
+// error, with nothing of the file written on.
+func TestSpoolAsksRoom(t *testing.T) {
+	errFull := errors.New("below the floor")
+	pdf := append([]byte("%PDF-1.4\n"), make([]byte, 3*SpoolCheck+1000)...)
+	for _, refuseAt := range []int{1, 3} {
+		asked := 0
+		c := &Cleaner{SpoolDir: t.TempDir(), Room: func() error {
+			asked++
+			if asked == refuseAt {
+				return errFull
+			}
+			return nil
+		}}
+		var out bytes.Buffer
+		_, err := c.Clean(&out, bytes.NewReader(pdf))
+		if !errors.Is(err, errFull) || out.Len() != 0 {
+			t.Errorf("refused at question %d: %v, %d bytes written on", refuseAt, err, out.Len())
+		}
+		if asked != refuseAt {
+			t.Errorf("Room asked %d times, want %d", asked, refuseAt)
+		}
+	}
+	asked := 0
+	c := &Cleaner{SpoolDir: t.TempDir(), Room: func() error { asked++; return nil }}
+	out, _ := clean(t, c, pdf)
+	if len(out) != len(pdf) || asked != 4 {
+		t.Errorf("with room: %d of %d bytes, Room asked %d times, want 4", len(out), len(pdf), asked)
+	}
+}
