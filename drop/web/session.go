@@ -77,7 +77,8 @@ func NewSessions[T any](cookie string, idle, max time.Duration) *Sessions[T] {
 // them. codec turns a value into bytes and back.
 func NewSharedSessions[T any](cookie string, idle, max time.Duration, st Records, codec Codec[T]) *Sessions[T] {
 	s := NewSessions[T](cookie, idle, max)
-	s.shared = &sharedSessions[T]{st: st, kind: "sessions." + cookie, codec: codec, landing: SessionLanding}
+	s.shared = &sharedSessions[T]{st: st, kind: "sessions." + cookie, codec: codec, landing: SessionLanding,
+		waits: make(chan struct{}, landingWaits)}
 	return s
 }
 
@@ -235,6 +236,7 @@ type sharedSessions[T any] struct {
 	swept   time.Time
 	pending map[string]*firstWrite
 	writes  sync.WaitGroup
+	waits   chan struct{} // a token per request looking again (landed)
 }
 
 // firstWrite is a session's first record on its way to the store; done
@@ -257,8 +259,15 @@ var (
 // does not find: another front-end may have started that session a moment
 // ago, its first write waiting for the store's next commit step. A cookie
 // that names no session costs its request this long and seven reads of
-// the store (at 0, 20, 60, 140, 300, 620 ms and at the end).
+// the store (at 0, 20, 60, 140, 300, 620 ms and at the end), for at most
+// landingWaits requests at once per session store; beyond them, a cookie
+// the store does not hold is taken as ended at once, so that cookies made
+// up cannot multiply a front-end's reads of the store.
 const SessionLanding = time.Second
+
+// landingWaits bounds the requests of one session store that look again
+// for a record at once.
+const landingWaits = 64
 
 const sealedHead = 8 + chacha20poly1305.NonceSizeX
 
@@ -363,6 +372,12 @@ func (sh *sharedSessions[T]) settle(name string) {
 // and reports whether the record came. A session started on another
 // front-end may be on its way.
 func (sh *sharedSessions[T]) landed(name string) bool {
+	select {
+	case sh.waits <- struct{}{}:
+		defer func() { <-sh.waits }()
+	default:
+		return false // enough requests already look
+	}
 	wait := 20 * time.Millisecond
 	for waited := time.Duration(0); waited < sh.landing; wait *= 2 {
 		d := min(wait, sh.landing-waited)

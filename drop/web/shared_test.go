@@ -371,3 +371,34 @@ func TestSharedBucketsAcrossFrontEnds(t *testing.T) {
 		t.Fatalf("records after an hour: %v", fmt.Sprint(len(recs)))
 	}
 }
+
+// TestSessionLandingBounded: cookies that name no session make at most
+// landingWaits requests look again at once; the rest are answered at
+// once, so made-up cookies cannot multiply the store's reads.
+func TestSessionLandingBounded(t *testing.T) {
+	st := newMemRecords()
+	s := NewSharedSessions("s", 20*time.Minute, 2*time.Hour, st, flashyCodec)
+	s.shared.landing = 3 * time.Second
+	var wg sync.WaitGroup
+	for range landingWaits {
+		wg.Go(func() {
+			req := httptest.NewRequest("GET", "/", nil)
+			req.AddCookie(&http.Cookie{Name: "s", Value: "made-up"})
+			s.Get(req)
+		})
+	}
+	for len(s.shared.waits) < landingWaits {
+		time.Sleep(time.Millisecond)
+	}
+	req := httptest.NewRequest("GET", "/", nil)
+	req.AddCookie(&http.Cookie{Name: "s", Value: "made-up too"})
+	start := time.Now()
+	_, ok := s.Get(req)
+	if took := time.Since(start); ok || took > time.Second {
+		t.Fatalf("a made-up cookie beyond the bound: live %v after %v, want an answer at once", ok, took)
+	}
+	wg.Wait()
+	if n := len(s.shared.waits); n != 0 {
+		t.Fatalf("%d tokens still held", n)
+	}
+}
