@@ -256,12 +256,13 @@ func (d *Desk) SetStage(a Actor, ref, stg, note string) (vault.Case, error) {
 	if stg == c.Stage {
 		move = ""
 	}
-	if err := d.st.Post(c.Ref, move, vault.KindNote, []byte(note)); err != nil {
-		return c, err
-	}
 	detail := c.Stage + " -> " + stg
 	if note != "" {
 		detail += " +note"
+	}
+	if err := d.st.Post(c.Ref, move, vault.KindNote, []byte(note)); err != nil {
+		d.recordUncertain(a, "stage.change", c.Ref, detail, err)
+		return c, err
 	}
 	d.record(a, "stage.change", c.Ref, detail)
 	return c, nil
@@ -284,6 +285,7 @@ func (d *Desk) Ask(a Actor, ref, question string) (vault.Case, error) {
 		return c, ErrEmpty
 	}
 	if err := d.st.Post(c.Ref, "", vault.KindQuestion, []byte(q)); err != nil {
+		d.recordUncertain(a, "question", c.Ref, "", err)
 		return c, err
 	}
 	d.record(a, "question", c.Ref, "")
@@ -331,6 +333,7 @@ func (d *Desk) Upload(a Actor, c vault.Case, kind vault.Kind, r io.Reader, after
 		}
 	}
 	if _, err := b.Commit(); err != nil {
+		d.recordUncertain(a, "item.upload", c.Ref, string(kind), err)
 		return err
 	}
 	d.record(a, "item.upload", c.Ref, string(kind))
@@ -359,6 +362,16 @@ func (d *Desk) record(a Actor, action, ref, s string) error {
 		return fmt.Errorf("%w: %w", ErrUnaudited, err)
 	}
 	return nil
+}
+
+// recordUncertain records a change whose commit's answer the store lost
+// (vault.ErrUncertain): it may have landed, and a change that landed is
+// audited, so the entry is written with " (commit uncertain)" after its
+// detail. Any other err recorded nothing and records nothing.
+func (d *Desk) recordUncertain(a Actor, action, ref, s string, err error) {
+	if errors.Is(err, vault.ErrUncertain) {
+		d.record(a, action, ref, strings.TrimSpace(s+" (commit uncertain)"))
+	}
 }
 
 // ErrUnaudited means a read was refused because the audit log could not

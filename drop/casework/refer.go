@@ -33,6 +33,7 @@ func (d *Desk) Refer(a Actor, c vault.Case, body io.Reader, reason string) (vaul
 	}
 	link, err := d.st.ReceiveReferral(body, c.Ref, vault.ReceiveOptions{Stage: stg, Officer: a.Name, Reason: reason})
 	if err != nil {
+		d.recordUncertain(a, "case.refer", c.Ref, "", err)
 		return link, err
 	}
 	again := ""

@@ -29,6 +29,13 @@ const (
 	RefusedIdentity   = "identity"
 	RefusedNoIdentity = "no_identity"
 	RefusedNoReporter = "no_reporter"
+	// The vault's storage: the commit's answer was lost (it may have
+	// landed: look before doing it again), it failed (nothing changed),
+	// or it had no room.
+	RefusedUncertain = "uncertain"
+	RefusedStorage   = "storage"
+	RefusedNoRoom    = "no_room"
+	RefusedLowSpace  = "low_space"
 )
 
 // Refused tells whether err is a refusal, and which; ok is false for any
@@ -58,6 +65,14 @@ func Refused(err error) (r Refusal, ok bool) {
 		return Refusal{http.StatusNotFound, RefusedNoIdentity}, true
 	case errors.Is(err, vault.ErrNoReporter):
 		return Refusal{http.StatusConflict, RefusedNoReporter}, true
+	case errors.Is(err, vault.ErrUncertain):
+		return Refusal{http.StatusServiceUnavailable, RefusedUncertain}, true
+	case errors.Is(err, vault.ErrLowSpace):
+		return Refusal{http.StatusInsufficientStorage, RefusedLowSpace}, true
+	case errors.Is(err, vault.ErrNoSpace):
+		return Refusal{http.StatusInsufficientStorage, RefusedNoRoom}, true
+	case errors.Is(err, vault.ErrStorage):
+		return Refusal{http.StatusServiceUnavailable, RefusedStorage}, true
 	}
 	return Refusal{}, false
 }

@@ -204,6 +204,10 @@ var controlRefusals = map[string]struct{ msg, hint string }{
 	casework.RefusedTooLong:    {"the text is too long", "keep it under 1 MiB"},
 	casework.RefusedNotText:    {"the text is not UTF-8", "save the file as UTF-8"},
 	casework.RefusedNoReporter: {"the case came by referral: nothing can be sealed to its reporter from here", "the reporter follows the case at the referring agency; change its stage without a note"},
+	casework.RefusedUncertain:  {"the store lost its answer to the commit: the change may or may not have been made", "look at the case (cleandrop case REF) before doing it again; the audit log marks it '(commit uncertain)'"},
+	casework.RefusedStorage:    {"the store failed: nothing was changed", "check the database and the object store, then try again"},
+	casework.RefusedNoRoom:     {"the store has no room: nothing was changed", "free space on the data directory's file system or the store"},
+	casework.RefusedLowSpace:   {"free space is below min_free_mib: nothing was changed", "free space, or lower min_free_mib in the configuration"},
 }
 
 func (a *api) export(w http.ResponseWriter, r *http.Request) {

@@ -265,6 +265,10 @@ var deskRefusals = map[string]struct{ key, text string }{
 	casework.RefusedIdentity:   {"desk.error.identity", "the identity is sealed to the agency's custodian: only the custodian may download it or mark it opened"},
 	casework.RefusedNoIdentity: {"desk.error.no_identity", "no identity on file"},
 	casework.RefusedNoReporter: {"desk.error.no_reporter", "the case came by referral: nothing can be sealed to its reporter from here"},
+	casework.RefusedUncertain:  {"desk.error.uncertain", "the store lost its answer to the commit: the change may or may not have been made; look at the case before doing it again"},
+	casework.RefusedStorage:    {"desk.error.store", "the store failed: nothing was changed; try again later"},
+	casework.RefusedNoRoom:     {"error.no_room", "the store has no room: nothing was changed"},
+	casework.RefusedLowSpace:   {"error.low_space", "free space is below the configured floor: nothing was changed"},
 }
 
 // opFailed answers a refused operation; back is the page to go back to.
