@@ -137,7 +137,9 @@ func TestRoomOfSharedStore(t *testing.T) {
 	const mib = 1 << 20
 	var free atomic.Int64
 	free.Store(1 << 40)
-	defer vault.SetFreeSpace(free.Load)()
+	// Put back after the stores' own cleanups have closed them: their
+	// schedules read the measure until then.
+	t.Cleanup(vault.SetFreeSpace(free.Load))
 	un, blobs := backendtest.OpenUnsure(t, t.TempDir())
 	s, err := vault.OpenShared(t.TempDir(), vault.Shared{Meta: un, Blobs: blobs}, vault.Options{Tick: 10 * time.Millisecond, MinFree: 100 * mib})
 	if err != nil {

@@ -6,6 +6,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net/http"
+	"net/http/cookiejar"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -198,15 +201,37 @@ func reachAgain(t *testing.T, n *testnet.Network, base, what string, within time
 }
 
 // followUp logs in with the receipt at base through its own circuits and
-// returns the case page.
+// returns the case page. Where Tor cannot reach the onion (a descriptor
+// or an introduction point still naming a front-end that stopped), it
+// tries again on new circuits for up to four minutes, as a reporter
+// reloads the page; what the drop answers is checked at once.
 func followUp(t *testing.T, n *testnet.Network, base, isolation, rc string) string {
 	t.Helper()
-	r := onionReporter(t, n, base, isolation)
-	resp, body := r.postForm("/followup", map[string]string{"receipt": rc})
-	if resp.Request.URL.Path != "/case" {
-		t.Fatalf("follow-up at %s: landed on %s (%d):\n%s", base, resp.Request.URL.Path, resp.StatusCode, body)
+	deadline := time.Now().Add(4 * time.Minute)
+	for i := 1; ; i++ {
+		hc := n.HTTPClient(fmt.Sprintf("%s-%d", isolation, i), 3*time.Minute)
+		hc.Jar, _ = cookiejar.New(nil)
+		req, _ := http.NewRequest(http.MethodPost, base+"/followup", strings.NewReader(url.Values{"receipt": {rc}}.Encode()))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		req.Header.Set("Sec-Fetch-Site", "same-origin")
+		resp, err := hc.Do(req)
+		if err == nil {
+			b, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if resp.Request.URL.Path != "/case" {
+				t.Fatalf("follow-up at %s: landed on %s (%d):\n%s", base, resp.Request.URL.Path, resp.StatusCode, b)
+			}
+			return string(b)
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("follow-up at %s: %v", base, err)
+		}
+		t.Logf("follow-up at %s: attempt %d: %v", base, i, err)
+		if err := n.NewIdentity(); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(10 * time.Second)
 	}
-	return body
 }
 
 // TestOnionbalanceTwoFrontEndsPostgresS3 runs two front-ends, each with
