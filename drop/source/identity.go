@@ -154,17 +154,8 @@ func (h *handler) fileIdentity(w http.ResponseWriter, r *http.Request) {
 // case's timeline shows whether it landed. Anything else is an internal
 // error of step.
 func (h *handler) identityFailed(w http.ResponseWriter, r *http.Request, s *reporter, back identityData, err error, step string) {
-	status, key := http.StatusServiceUnavailable, ""
-	switch {
-	case errors.Is(err, vault.ErrUncertain):
-		key = "error.uncertain"
-	case errors.Is(err, vault.ErrLowSpace):
-		status, key = http.StatusInsufficientStorage, "error.low_space"
-	case errors.Is(err, vault.ErrNoSpace):
-		status, key = http.StatusInsufficientStorage, "error.no_room"
-	case errors.Is(err, vault.ErrStorage):
-		key = "error.store"
-	default:
+	status, key, ok := storageProblem(err)
+	if !ok {
 		h.internal(w, r, step)
 		return
 	}

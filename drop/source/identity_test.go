@@ -38,18 +38,7 @@ func newIdentityFixture(t *testing.T, custodian *age.X25519Identity) *identityFi
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
-	cat, err := web.LoadCatalog()
-	if err != nil {
-		t.Fatal(err)
-	}
-	h, err := New(Config{
-		Store: st, Agencies: []Agency{{ID: "acc", Name: "ACC", Custodian: custodian != nil}}, Pepper: receipt.NewPepper(),
-		KDF: fastKDF, Catalog: cat, Policy: stage.EU,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	f := &identityFixture{fixture: &fixture{h: h, store: st, id: id}}
+	f := identityDrop(t, st, id, custodian != nil)
 	w := f.report(t, [][2]string{{"agency", "acc"}, {"message", "the report"}}, nil)
 	rc := receiptRe.FindStringSubmatch(w.Body.String())[1]
 	lw := f.login(rc)
@@ -60,6 +49,24 @@ func newIdentityFixture(t *testing.T, custodian *age.X25519Identity) *identityFi
 	cs, _ := st.Cases()
 	f.ref = cs[0].Ref
 	return f
+}
+
+// identityDrop is a drop of one agency, "acc", over st, whose officers
+// hold id; custodian says whether the agency takes identities.
+func identityDrop(t *testing.T, st *vault.Store, id *age.X25519Identity, custodian bool) *identityFixture {
+	t.Helper()
+	cat, err := web.LoadCatalog()
+	if err != nil {
+		t.Fatal(err)
+	}
+	h, err := New(Config{
+		Store: st, Agencies: []Agency{{ID: "acc", Name: "ACC", Custodian: custodian}}, Pepper: receipt.NewPepper(),
+		KDF: fastKDF, Catalog: cat, Policy: stage.EU,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &identityFixture{fixture: &fixture{h: h, store: st, id: id}}
 }
 
 // casePage is GET /case as the signed-in reporter's browser sends it.

@@ -411,20 +411,19 @@ func copyAll(w io.Writer, head []byte, p *web.FormPart) error {
 // uploadFailed answers an upload that could not be read to the end. The
 // log gets only the kind of failure, never a size or a name.
 func (h *handler) uploadFailed(w http.ResponseWriter, r *http.Request, err error, report bool) {
-	if h.noSpace(w, r, err, report) {
-		return
-	}
 	var tooBig *http.MaxBytesError
-	status, key := http.StatusBadRequest, "error.bad_form"
+	status, key, stored := storageProblem(err)
 	switch {
+	case stored && status == http.StatusInsufficientStorage:
+		// The disk or the floor, whatever else happened.
 	case errors.As(err, &tooBig):
 		status, key = http.StatusRequestEntityTooLarge, "error.too_large"
 	case errors.Is(err, errOrder):
-		key = "error.order"
+		status, key = http.StatusBadRequest, "error.order"
 	case errors.Is(err, errField):
-		key = "error.field"
+		status, key = http.StatusBadRequest, "error.field"
 	case errors.Is(err, errParts):
-		key = "error.too_many_parts"
+		status, key = http.StatusBadRequest, "error.too_many_parts"
 	case errors.Is(err, vault.ErrBatchFull):
 		status, key = http.StatusRequestEntityTooLarge, "error.batch_full"
 	case errors.Is(err, web.ErrBodyIdle):
@@ -434,41 +433,37 @@ func (h *handler) uploadFailed(w http.ResponseWriter, r *http.Request, err error
 	case r.Context().Err() != nil:
 		h.log.Warn("upload cut off; nothing kept")
 		return
-	case errors.Is(err, vault.ErrStorage):
-		// The vault's storage failed (a database or object store that
-		// is down or full): not the reporter's doing.
-		status, key = http.StatusServiceUnavailable, "error.store"
+	case stored:
+	default:
+		status, key = http.StatusBadRequest, "error.bad_form"
 	}
 	h.log.Warn("upload refused; nothing kept", "reason", key)
 	if report {
-		h.page(w, r, status, "report", web.Page{ErrorKey: key, Data: h.reportData(r, chosenAgency(r))})
+		h.reportError(w, r, status, key)
 		return
 	}
 	h.fail(w, r, status, key, "/case")
 }
 
-// noSpace answers an upload the vault refused for want of space, with 507
-// and its translated message, and reports whether err was that: the disk
-// filled ([vault.ErrNoSpace]) or free space is below the configured floor
-// ([vault.ErrLowSpace]). Either way the batch left nothing.
-func (h *handler) noSpace(w http.ResponseWriter, r *http.Request, err error, report bool) bool {
-	var key string
+// storageProblem words a failure of the vault's storage, which is never
+// the reporter's doing: a commit whose answer was lost
+// ([vault.ErrUncertain]: it may have landed), free space under the
+// configured floor ([vault.ErrLowSpace]), a full disk ([vault.ErrNoSpace],
+// or ENOSPC from the cleaner's spool beside the vault), or any other
+// failure of it ([vault.ErrStorage]). Except for the first, nothing of the
+// batch was kept. ok is false for any other error.
+func storageProblem(err error) (status int, key string, ok bool) {
 	switch {
+	case errors.Is(err, vault.ErrUncertain):
+		return http.StatusServiceUnavailable, "error.uncertain", true
 	case errors.Is(err, vault.ErrLowSpace):
-		key = "error.low_space"
+		return http.StatusInsufficientStorage, "error.low_space", true
 	case errors.Is(err, vault.ErrNoSpace), errors.Is(err, syscall.ENOSPC):
-		// ENOSPC: the cleaner's spool, beside the vault, filled the disk.
-		key = "error.no_room"
-	default:
-		return false
+		return http.StatusInsufficientStorage, "error.no_room", true
+	case errors.Is(err, vault.ErrStorage):
+		return http.StatusServiceUnavailable, "error.store", true
 	}
-	h.log.Warn("upload refused; nothing kept", "reason", key)
-	if report {
-		h.reportError(w, r, http.StatusInsufficientStorage, key)
-	} else {
-		h.fail(w, r, http.StatusInsufficientStorage, key, "/case")
-	}
-	return true
+	return 0, "", false
 }
 
 // storeFailed answers a report or answer the vault could not start or
@@ -476,7 +471,7 @@ func (h *handler) noSpace(w http.ResponseWriter, r *http.Request, err error, rep
 // an upload that failed does ([handler.uploadFailed]); anything else as
 // an internal error of step.
 func (h *handler) storeFailed(w http.ResponseWriter, r *http.Request, err error, report bool, step string) {
-	if errors.Is(err, vault.ErrStorage) || errors.Is(err, vault.ErrNoSpace) || errors.Is(err, vault.ErrLowSpace) {
+	if _, _, ok := storageProblem(err); ok {
 		h.uploadFailed(w, r, err, report)
 		return
 	}

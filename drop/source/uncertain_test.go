@@ -10,9 +10,6 @@ import (
 
 	"filippo.io/age"
 
-	"cleandrop/drop/receipt"
-	"cleandrop/drop/stage"
-	"cleandrop/drop/web"
 	"cleandrop/vault"
 	"cleandrop/vault/backend/backendtest"
 )
@@ -34,18 +31,7 @@ func newUnsureDrop(t *testing.T) (*identityFixture, *backendtest.Unsure) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
-	cat, err := web.LoadCatalog()
-	if err != nil {
-		t.Fatal(err)
-	}
-	h, err := New(Config{
-		Store: st, Agencies: []Agency{{ID: "acc", Name: "ACC", Custodian: true}}, Pepper: receipt.NewPepper(),
-		KDF: fastKDF, Catalog: cat, Policy: stage.EU,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return &identityFixture{fixture: &fixture{h: h, store: st, id: officers}}, un
+	return identityDrop(t, st, officers, true), un
 }
 
 // TestUncertainCommit: when the database's answer to a commit is lost,

@@ -78,7 +78,7 @@ func NewSessions[T any](cookie string, idle, max time.Duration) *Sessions[T] {
 func NewSharedSessions[T any](cookie string, idle, max time.Duration, st Records, codec Codec[T]) *Sessions[T] {
 	s := NewSessions[T](cookie, idle, max)
 	s.shared = &sharedSessions[T]{st: st, kind: "sessions." + cookie, codec: codec, landing: SessionLanding,
-		waits: make(chan struct{}, landingWaits)}
+		pending: map[string]*firstWrite{}, waits: make(chan struct{}, landingWaits)}
 	return s
 }
 
@@ -336,9 +336,6 @@ func (sh *sharedSessions[T]) start(s *Sessions[T], cookie string, v T, now time.
 	}
 	fw := &firstWrite{rec: rec, done: make(chan struct{})}
 	sh.mu.Lock()
-	if sh.pending == nil {
-		sh.pending = map[string]*firstWrite{}
-	}
 	sh.pending[name] = fw
 	sh.mu.Unlock()
 	sh.writes.Add(1)
@@ -356,13 +353,18 @@ func (sh *sharedSessions[T]) start(s *Sessions[T], cookie string, v T, now time.
 	return nil
 }
 
+// firstWriteOf is the first write of the session named name while it is
+// under way, or nil.
+func (sh *sharedSessions[T]) firstWriteOf(name string) *firstWrite {
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	return sh.pending[name]
+}
+
 // settle waits until the session named name, if its first write is under
 // way, is in the store or failed to be.
 func (sh *sharedSessions[T]) settle(name string) {
-	sh.mu.Lock()
-	fw := sh.pending[name]
-	sh.mu.Unlock()
-	if fw != nil {
+	if fw := sh.firstWriteOf(name); fw != nil {
 		<-fw.done
 	}
 }
@@ -395,10 +397,7 @@ func (sh *sharedSessions[T]) landed(name string) bool {
 func (sh *sharedSessions[T]) get(s *Sessions[T], cookie string, now time.Time) (T, bool) {
 	var zero T
 	name, key := sh.keys(cookie)
-	sh.mu.Lock()
-	fw := sh.pending[name]
-	sh.mu.Unlock()
-	if fw != nil {
+	if fw := sh.firstWriteOf(name); fw != nil {
 		// Born this minute, so live: nothing to check or refresh yet.
 		_, _, v, ok := sh.open(name, key, fw.rec)
 		return v, ok

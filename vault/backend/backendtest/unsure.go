@@ -2,6 +2,7 @@ package backendtest
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"path/filepath"
 	"sync/atomic"
@@ -53,7 +54,7 @@ func (u *Unsure) Arm(landed bool) {
 func (u *Unsure) Armed() bool { return u.armed.Load() != 0 }
 
 // errLost aborts the transaction of an uncertain commit that does not land.
-var errLost = fmt.Errorf("backendtest: commit lost")
+var errLost = errors.New("backendtest: commit lost")
 
 // Update implements [backend.Meta].
 func (u *Unsure) Update(ctx context.Context, fn func(backend.Tx) error) error {
@@ -70,10 +71,7 @@ func (u *Unsure) Update(ctx context.Context, fn func(backend.Tx) error) error {
 		}
 		return nil
 	})
-	switch {
-	case lost:
-		return fmt.Errorf("backendtest: %w: the connection closed after the commit was sent", backend.ErrUncertain)
-	case err == nil && puts >= u.MinPuts && u.armed.CompareAndSwap(1, 0):
+	if lost || err == nil && puts >= u.MinPuts && u.armed.CompareAndSwap(1, 0) {
 		return fmt.Errorf("backendtest: %w: the connection closed after the commit was sent", backend.ErrUncertain)
 	}
 	return err
