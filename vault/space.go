@@ -37,37 +37,32 @@ func spaceErr(err error) error {
 // vault on a file system of its own, or keep min_free_mib well above this.
 func (s *Store) badgerReserve() int64 { return 2 * s.mem.size }
 
-// room refuses new writes for want of space: [ErrNoSpace] when less than
-// Badger's reserve is free, [ErrLowSpace] when less than
-// [Options.MinFree]. One statfs: cheap enough for every request and every
-// few MiB of an upload. A failing statfs refuses nothing: the writes
-// themselves then say whether there is room.
+// room refuses new writes of the vault for want of space: [Store.Room] for
+// the embedded vault; nothing for a shared store, which keeps nothing on
+// local disk.
 func (s *Store) room() error {
 	if s.objects != nil {
-		return nil // a shared store keeps nothing on local disk
+		return nil
 	}
+	return s.Room()
+}
+
+// Room reports whether files may be written on the file system of the
+// vault's directory: the vault's own uploads and, beside them, the
+// cleaner's spool. [ErrNoSpace] when less than Badger's reserve is free
+// (embedded vault only), [ErrLowSpace] when less than [Options.MinFree].
+// One statfs: cheap enough for every request and every few MiB of an
+// upload. A failing statfs refuses nothing: the writes themselves then
+// say whether there is room. A shared store keeps nothing there but its
+// key, so only the floor counts, for the spool.
+func (s *Store) Room() error {
 	free, err := freeSpaceOf(s.dir)
 	switch {
 	case err != nil:
 		return nil
-	case free < s.badgerReserve():
+	case s.objects == nil && free < s.badgerReserve():
 		return ErrNoSpace
 	case free < s.minFree:
-		return ErrLowSpace
-	}
-	return nil
-}
-
-// Room reports whether files may be written beside the vault, on the file
-// system of its directory (the cleaner's spool of an upload): what an
-// upload into the vault is asked as it writes, [ErrLowSpace] under
-// [Options.MinFree] and [ErrNoSpace] under Badger's reserve. A shared
-// store keeps nothing there but its key, so only the floor counts.
-func (s *Store) Room() error {
-	if s.objects == nil {
-		return s.room()
-	}
-	if free, err := freeSpaceOf(s.dir); err == nil && free < s.minFree {
 		return ErrLowSpace
 	}
 	return nil
