@@ -30,7 +30,7 @@ func TestErrorsHoldNoKeys(t *testing.T) {
 	secrets := []string{ref, strings.ToLower(ref), string(acc.Lookup), hex.EncodeToString(acc.Lookup), string(lookup), hex.EncodeToString(lookup)}
 	errs := map[string]error{}
 	_, errs["Case"] = f.Store.Case(ref)
-	_, errs["CaseByLookup"] = f.Store.CaseByLookup(lookup)
+	_, _, errs["AccessByLookup"] = f.Store.AccessByLookup(lookup)
 	_, errs["OpenItem"] = f.Store.OpenItem(ref, c.Items[0].ID)
 	_, errs["Cases"] = f.Store.Cases()
 	_, errs["Record"] = f.Store.Record("seen", "officer/"+ref)

@@ -317,7 +317,7 @@ func TestPipelineErrorLeavesNothing(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer s2.Close()
-	if _, err := s2.CaseByLookup(acc.Lookup); !errors.Is(err, ErrNotFound) {
+	if _, _, err := s2.AccessByLookup(acc.Lookup); !errors.Is(err, ErrNotFound) {
 		t.Errorf("after reopening, the failed case: %v", err)
 	}
 	if n := packBytes(t, dir); n != 0 {

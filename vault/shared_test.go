@@ -156,7 +156,11 @@ func TestSharedPostgresS3TwoFrontEnds(t *testing.T) {
 	storetest.Put(t, batch, vault.KindAttachment, "big.bin", big)
 	ref := storetest.Commit(t, batch)
 
-	c, err := b.CaseByLookup(acc.Lookup)
+	found, _, err := b.AccessByLookup(acc.Lookup)
+	if err != nil || found != ref {
+		t.Fatalf("front-end B: lookup %q, %v; want %s", found, err, ref)
+	}
+	c, err := b.Case(ref)
 	if err != nil || c.Ref != ref || len(c.Items) != 2 {
 		t.Fatalf("front-end B: case %+v, %v; want %s with 2 items", c, err, ref)
 	}

@@ -423,9 +423,9 @@ func TestErrorsHideKeys(t *testing.T) {
 	f.Store.Close()
 	_, errCommit := b.Commit()
 	_, errCase := f.Store.Case(ref)
-	_, errLookup := f.Store.CaseByLookup(acc.Lookup)
+	_, _, errLookup := f.Store.AccessByLookup(acc.Lookup)
 	_, errItem := f.Store.OpenItem(ref, 1)
-	for name, err := range map[string]error{"Commit": errCommit, "Case": errCase, "CaseByLookup": errLookup, "OpenItem": errItem} {
+	for name, err := range map[string]error{"Commit": errCommit, "Case": errCase, "AccessByLookup": errLookup, "OpenItem": errItem} {
 		if err == nil {
 			t.Errorf("%s on a closed store succeeded", name)
 			continue

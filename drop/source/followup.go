@@ -72,10 +72,10 @@ func (h *handler) login(w http.ResponseWriter, r *http.Request) {
 		}
 		return
 	}
-	c, err := h.cfg.Store.CaseByLookup(keys.Lookup)
+	ref, access, err := h.cfg.Store.AccessByLookup(keys.Lookup)
 	var rk *receipt.ReplyKey
 	if err == nil {
-		rk, err = keys.Unwrap(c.Access.WrappedReply)
+		rk, err = keys.Unwrap(access.WrappedReply)
 	}
 	if err != nil {
 		if !errors.Is(err, vault.ErrNotFound) && !errors.Is(err, receipt.ErrUnwrap) {
@@ -87,7 +87,7 @@ func (h *handler) login(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	try.Refund()
-	if err := h.sessions.Start(w, &reporter{ref: c.Ref, reply: rk.Identity}); err != nil {
+	if err := h.sessions.Start(w, &reporter{ref: ref, reply: rk.Identity}); err != nil {
 		h.internal(w, r, "session")
 		return
 	}

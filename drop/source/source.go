@@ -29,7 +29,7 @@ type Store interface {
 	NewCase(agency string, acc vault.Access) (*vault.Batch, error)
 	Append(ref string) (*vault.Batch, error)
 	Case(ref string) (vault.Case, error)
-	CaseByLookup(lookup []byte) (vault.Case, error)
+	AccessByLookup(lookup []byte) (string, vault.Access, error)
 	OpenItem(ref string, id int) (io.ReadCloser, error)
 }
 

@@ -543,8 +543,8 @@ func testAbort(t *testing.T, f *Fixture) {
 			if cs := must(f.Store.Cases()); len(cs) != 0 {
 				t.Errorf("cases after Abort: %+v", cs)
 			}
-			if _, err := f.Store.CaseByLookup(acc.Lookup); !errors.Is(err, vault.ErrNotFound) {
-				t.Errorf("CaseByLookup after Abort: %v", err)
+			if _, _, err := f.Store.AccessByLookup(acc.Lookup); !errors.Is(err, vault.ErrNotFound) {
+				t.Errorf("AccessByLookup after Abort: %v", err)
 			}
 
 			// An aborted Append leaves the case as it was.
@@ -631,13 +631,17 @@ func testUnknownAgency(t *testing.T, f *Fixture) {
 func testLookup(t *testing.T, f *Fixture) {
 	ref, acc, _ := f.NewReport(t, "r")
 	f.NewReport(t, "another")
-	c, err := f.Store.CaseByLookup(acc.Lookup)
-	if err != nil || c.Ref != ref {
-		t.Fatalf("CaseByLookup = %q, %v; want %q", c.Ref, err, ref)
+	got, access, err := f.Store.AccessByLookup(acc.Lookup)
+	if err != nil || got != ref {
+		t.Fatalf("AccessByLookup = %q, %v; want %q", got, err, ref)
+	}
+	if !bytes.Equal(access.Lookup, acc.Lookup) || !bytes.Equal(access.WrappedReply, acc.WrappedReply) ||
+		access.ReplyRecipient != acc.ReplyRecipient || access.KDF != acc.KDF {
+		t.Errorf("AccessByLookup's access record %+v, want %+v", access, acc)
 	}
 	for _, l := range [][]byte{nil, []byte("unknown"), acc.Lookup[:len(acc.Lookup)-1]} {
-		if _, err := f.Store.CaseByLookup(l); !errors.Is(err, vault.ErrNotFound) {
-			t.Errorf("CaseByLookup(%q): %v, want ErrNotFound", l, err)
+		if _, _, err := f.Store.AccessByLookup(l); !errors.Is(err, vault.ErrNotFound) {
+			t.Errorf("AccessByLookup(%q): %v, want ErrNotFound", l, err)
 		}
 	}
 	// A second case with the same lookup key is refused and leaves nothing.
@@ -801,8 +805,8 @@ func testReopen(t *testing.T, f *Fixture) {
 	if fmt.Sprint(before) != fmt.Sprint(after) {
 		t.Errorf("cases changed across reopen:\n%+v\n%+v", before, after)
 	}
-	if c, err := f.Store.CaseByLookup(acc.Lookup); err != nil || c.Ref != ref {
-		t.Errorf("CaseByLookup after reopen: %q, %v", c.Ref, err)
+	if got, _, err := f.Store.AccessByLookup(acc.Lookup); err != nil || got != ref {
+		t.Errorf("AccessByLookup after reopen: %q, %v", got, err)
 	}
 	if got := mustDecrypt(t, f.Store, ref, 2, f.Agency); !bytes.Equal(got, big) {
 		t.Error("attachment changed across reopen")
