@@ -464,8 +464,14 @@ func BenchmarkSmallReports(b *testing.B) {
 // follow-up login with a receipt — the POST of the receipt and the case
 // page it leads to, each login on a circuit of its own (tor's PROXY line),
 // as a reporter's new Tor Browser identity would be — against one receipt
-// derivation alone, measured in this process just before each login; each
-// is the median of five. Target: at most 1.2.
+// derivation alone, measured in this process just before each login.
+// ratio-vs-derive is the median over all logins of each login against the
+// derivation just before it: a derivation here takes 28 or 45 ms from one
+// second to the next, as the machine's other tenants come and go, and the
+// medians of five logins and of five derivations taken apart (as this
+// benchmark did before) swung from 1.10 to 1.36 between runs of the same
+// build; the pairs see the same machine. login-ms and derive-ms are the
+// medians of each. Target: at most 1.2.
 func BenchmarkFollowupLogin(b *testing.B) {
 	const logins = 5
 	s := startDemo(b, "--loopback-proxy-protocol")
@@ -474,14 +480,14 @@ func BenchmarkFollowupLogin(b *testing.B) {
 		b.Fatal(err)
 	}
 	var login, post, derive []time.Duration
+	var ratios []float64
 	circuit := uint32(100)
 	for b.Loop() {
-		var these, posts, derives []time.Duration
 		for range logins {
 			// One derivation, then one login, in turn: the machine's
 			// load falls on both alike.
 			_, each := deriveRate(1, 1)
-			derives = append(derives, each...)
+			derive = append(derive, each...)
 			circuit++
 			hc := circuitClient(circuit, time.Minute)
 			start := time.Now()
@@ -489,29 +495,32 @@ func BenchmarkFollowupLogin(b *testing.B) {
 			if err != nil || code != http.StatusSeeOther {
 				b.Fatalf("follow-up login: %d, %v", code, err)
 			}
-			posts = append(posts, time.Since(start))
+			post = append(post, time.Since(start))
 			resp, err := hc.Get(s.url + "/case")
 			if err != nil {
 				b.Fatal(err)
 			}
 			io.Copy(io.Discard, resp.Body)
 			resp.Body.Close()
-			these = append(these, time.Since(start))
+			took := time.Since(start)
+			login = append(login, took)
+			ratios = append(ratios, took.Seconds()/each[0].Seconds())
 			if resp.StatusCode != http.StatusOK {
 				b.Fatalf("the case page after the login: %d", resp.StatusCode)
 			}
 		}
-		login = append(login, median(these))
-		post = append(post, median(posts))
-		derive = append(derive, median(derives))
 	}
 	l, d := median(login), median(derive)
+	slices.Sort(ratios)
+	ratio := ratios[len(ratios)/2]
 	b.ReportMetric(float64(l.Microseconds())/1000, "login-ms")
 	b.ReportMetric(float64(median(post).Microseconds())/1000, "post-ms")
 	b.ReportMetric(float64(d.Microseconds())/1000, "derive-ms")
-	b.ReportMetric(l.Seconds()/d.Seconds(), "ratio-vs-derive")
-	b.Logf("login %v (its POST %v), derivation %v", l, median(post), d)
-	atMost(b, "a follow-up login against one derivation (ratio-vs-derive)", l.Seconds()/d.Seconds(), 1.2)
+	b.ReportMetric(ratio, "ratio-vs-derive")
+	b.ReportMetric(l.Seconds()/d.Seconds(), "medians-ratio")
+	b.Logf("login %v (its POST %v), derivation %v; each login against the derivation before it: median %.2f, from %.2f to %.2f",
+		l, median(post), d, ratio, ratios[0], ratios[len(ratios)-1])
+	atMost(b, "a follow-up login against the derivation just before it (ratio-vs-derive)", ratio, 1.2)
 }
 
 func median(ds []time.Duration) time.Duration {
