@@ -5,8 +5,10 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"strings"
 	"testing"
@@ -173,4 +175,61 @@ func TestRefer(t *testing.T) {
 			t.Errorf("API case after referral: %+v", d)
 		}
 	})
+}
+
+// landedUnsure is a store whose referrals land and then lose the
+// store's answer, as a PostgreSQL connection cut after COMMIT does.
+type landedUnsure struct{ Store }
+
+func (s landedUnsure) ReceiveReferral(r io.Reader, from string, opts vault.ReceiveOptions) (vault.Custody, error) {
+	link, err := s.Store.ReceiveReferral(r, from, opts)
+	if err != nil {
+		return link, err
+	}
+	return vault.Custody{}, fmt.Errorf("commit: connection lost: %w", vault.ErrUncertain)
+}
+
+// A referral whose commit's answer was lost is answered as what it is:
+// it may or may not have been filed, so look at the case first (503),
+// not "the bundle is damaged"; and it is audited, marked uncertain, since
+// it may have landed.
+func TestReferUncertain(t *testing.T) {
+	f := newFixture(t)
+	cfg := f.cfg
+	cfg.Store = landedUnsure{cfg.Store}
+	h, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.srv.Close()
+	f.h, f.srv = h, httptest.NewServer(h)
+	t.Cleanup(f.srv.Close)
+
+	ref, _ := f.newCase("acc", "the mayor took a bribe")
+	alice := f.login("alice", f.enrol("alice", RoleOfficer, "acc"))
+	_, export := alice.get("/cases/" + ref + "/export")
+	var referral bytes.Buffer
+	if _, err := bundle.MakeReferral(strings.NewReader(export), []age.Identity{f.agency}, "other",
+		[]age.Recipient{f.other.Recipient()}, &referral, bundle.OpenOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	body, ct := multipartUpload(t, nil, referral.Bytes())
+	resp, page := alice.postBody("/cases/"+ref+"/refer", ct, body)
+	if resp.StatusCode != http.StatusServiceUnavailable || !strings.Contains(page, "cannot tell whether it was kept") || strings.Contains(page, "damaged") {
+		t.Fatalf("uncertain referral: %d\n%s", resp.StatusCode, page)
+	}
+	token, _ := f.acc.NewToken("alice", "api")
+	resp = f.api(token, "POST", "/api/v1/cases/"+ref+"/refer?reason=correction", "application/x-tar", bytes.NewReader(referral.Bytes()))
+	if b, _ := io.ReadAll(resp.Body); resp.StatusCode != http.StatusServiceUnavailable || !strings.Contains(string(b), "may or may not") {
+		t.Errorf("uncertain referral by the API: %d %s", resp.StatusCode, b)
+	}
+	es, err := f.audit.Entries(func(e AuditEntry) bool { return e.Action == "case.refer" }, 0)
+	if err != nil || len(es) != 2 {
+		t.Fatalf("referrals audited: %d, %v; want 2", len(es), err)
+	}
+	for _, e := range es {
+		if e.Case != ref || e.Actor != "alice" || !strings.HasPrefix(e.Detail, "(commit uncertain)") {
+			t.Errorf("audit entry %+v, want the referral of %s marked (commit uncertain)", e, ref)
+		}
+	}
 }
