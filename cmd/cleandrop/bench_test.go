@@ -469,8 +469,8 @@ func BenchmarkSmallReports(b *testing.B) {
 // derivation just before it: a derivation here takes 28 or 45 ms from one
 // second to the next, as the machine's other tenants come and go, and the
 // medians of five logins and of five derivations taken apart (as this
-// benchmark did before) swung from 1.10 to 1.36 between runs of the same
-// build; the pairs see the same machine. login-ms and derive-ms are the
+// benchmark did before) read 1.16 to 1.36 in four runs of the same build;
+// the pairs see the same machine. login-ms and derive-ms are the
 // medians of each. Target: at most 1.2.
 func BenchmarkFollowupLogin(b *testing.B) {
 	const logins = 5

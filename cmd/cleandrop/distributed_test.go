@@ -101,7 +101,10 @@ func tailString(s string, n int) string {
 // within 30 s of the promotion; every case the drop lists is complete.
 // A refused try gets the error page in the reporter's language (half of
 // them read Albanian), saying that nothing was received, never a broken
-// connection or the database's own words.
+// connection or the database's own words; a try whose commit's answer the
+// killed primary took with it gets the receipt on the page that says the
+// report may not have been stored, and that receipt later either opens a
+// complete case or is refused like any wrong receipt.
 func TestFailoverPostgresThroughServer(t *testing.T) {
 	t.Parallel()
 	primary := servers.StartPostgres(t)
@@ -132,6 +135,7 @@ func TestFailoverPostgresThroughServer(t *testing.T) {
 	var (
 		mu       sync.Mutex
 		shown    []sent
+		unsure   []sent // receipts shown as "may not have been stored"
 		failed   atomic.Int64
 		promoted atomic.Int64 // unix nanos of the promotion
 		backAt   atomic.Int64 // first report acknowledged after it
@@ -157,7 +161,14 @@ func TestFailoverPostgresThroughServer(t *testing.T) {
 				rand.Read(file)
 				rc, ref, status, page := r.attemptReport("acc", fmt.Sprintf("report %d through the failover", i), []upload{{"evidence.bin", bytes.NewReader(file)}})
 				if rc == "" {
-					if msg := refusal(cat, lang, status, page); msg != "" {
+					if m := receiptRe.FindStringSubmatch(page); m != nil {
+						if msg := uncertainPage(cat, lang, status, page); msg != "" {
+							t.Errorf("a report of uncertain fate (%s): %s", lang, msg)
+						}
+						mu.Lock()
+						unsure = append(unsure, sent{receipt: m[1], file: file})
+						mu.Unlock()
+					} else if msg := refusal(cat, lang, status, page); msg != "" {
 						t.Errorf("a refused report (%s): %s", lang, msg)
 					}
 					failed.Add(1)
@@ -218,6 +229,30 @@ func TestFailoverPostgresThroughServer(t *testing.T) {
 			t.Fatalf("case %s: the attachment opened offline is not what was sent (%d bytes, %v)", r.ref, len(got), err)
 		}
 	}
+	// A receipt of uncertain fate opens a complete case, or nothing.
+	landed := 0
+	for i, u := range unsure {
+		rep := onCircuit(200 + i)
+		resp, body := rep.postForm("/followup", map[string]string{"receipt": u.receipt})
+		if resp.Request.URL.Path != "/case" {
+			if resp.StatusCode != http.StatusUnauthorized {
+				t.Fatalf("receipt %q of uncertain fate: %d at %s, want the case or the wrong-receipt page", u.receipt, resp.StatusCode, resp.Request.URL.Path)
+			}
+			continue
+		}
+		ref := refRe.FindString(body)
+		bundle := filepath.Join(t.TempDir(), "case.tar")
+		s.cli(t, "export", "--case", ref, "-o", bundle)
+		out := filepath.Join(t.TempDir(), "opened")
+		if stdout, stderr, code := runCLI(t, "open", bundle, "-i", key, "--signer", s.signingKey(), "-o", out); code != 0 {
+			t.Fatalf("open case %s of uncertain fate: %d\n%s%s", ref, code, stdout, stderr)
+		}
+		if got, err := os.ReadFile(filepath.Join(out, "files", "002-evidence.bin")); err != nil || !bytes.Equal(got, u.file) {
+			t.Fatalf("case %s of uncertain fate: the attachment opened offline is not what was sent (%d bytes, %v)", ref, len(got), err)
+		}
+		opened[ref] = true
+		landed++
+	}
 	// Nothing half-committed: every case the drop lists exports complete.
 	cases := s.cli(t, "cases")
 	refs := regexp.MustCompile(`CD-[0-9A-Z]{4}-[0-9A-Z]{4}`).FindAllString(cases, -1)
@@ -238,8 +273,30 @@ func TestFailoverPostgresThroughServer(t *testing.T) {
 	if len(listed) < reports {
 		t.Fatalf("the drop lists %d cases, fewer than the %d receipts shown", len(listed), reports)
 	}
-	measured(t, "failover through the server: primary killed after %d reports; promoted %v after the kill; first report %v after the promotion; %d refused tries; %d cases listed for %d receipts, all complete",
-		reports/5, time.Duration(promoted.Load()-killedAt.UnixNano()).Round(time.Millisecond), back.Round(time.Millisecond), failed.Load(), len(listed), reports)
+	if len(listed) != reports+landed {
+		t.Errorf("the drop lists %d cases, for %d receipts shown and %d of uncertain fate that open a case", len(listed), reports, landed)
+	}
+	measured(t, "failover through the server: primary killed after %d reports; promoted %v after the kill; first report %v after the promotion; %d refused tries, %d of them of uncertain fate (%d landed); %d cases listed for %d receipts, all complete",
+		reports/5, time.Duration(promoted.Load()-killedAt.UnixNano()).Round(time.Millisecond), back.Round(time.Millisecond), failed.Load(), len(unsure), landed, len(listed), reports)
+}
+
+// uncertainPage says what is wrong with the page of a report whose
+// commit's answer was lost, or "" when it is the page a reporter should
+// see: 503, in lang, saying that the report may not have been stored and
+// how to find out, and naming no part of the server.
+func uncertainPage(cat *web.Catalog, lang string, status int, page string) string {
+	if status != http.StatusServiceUnavailable {
+		return fmt.Sprintf("status %d, want 503", status)
+	}
+	if !strings.Contains(page, `<html lang="`+lang+`"`) {
+		return "the page is not in the reporter's language"
+	}
+	for _, key := range []string{"receipt.uncertain.title", "receipt.uncertain.intro", "receipt.uncertain.check"} {
+		if !strings.Contains(page, html.EscapeString(cat.T(lang, key))) {
+			return "the page lacks " + key
+		}
+	}
+	return namesServer(page)
 }
 
 // refusal says what is wrong with the page of a refused report, or ""
@@ -259,6 +316,11 @@ func refusal(cat *web.Catalog, lang string, status int, page string) string {
 	if !said {
 		return "the page does not say that nothing was saved"
 	}
+	return namesServer(page)
+}
+
+// namesServer says which part of the server a page names, or "".
+func namesServer(page string) string {
 	for _, word := range []string{"postgres", "SQLSTATE", "connection refused", "goroutine"} {
 		if strings.Contains(strings.ToLower(page), strings.ToLower(word)) {
 			return fmt.Sprintf("the page names %q", word)
