@@ -5,36 +5,19 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"net/http/httptest"
 	"net/url"
 	"strings"
 	"testing"
 	"time"
 
-	"cleandrop/drop/stage"
 	"cleandrop/drop/web"
 )
 
 // withLimits is f served again by a desk with the given idle time and
-// bound on uploads (same store, accounts and audit log).
+// bound on uploads.
 func (f *fixture) withLimits(t *testing.T, idle time.Duration, uploads *web.Uploads) *fixture {
 	t.Helper()
-	cat, err := web.LoadCatalog()
-	if err != nil {
-		t.Fatal(err)
-	}
-	h, err := New(Config{
-		Store: f.store, Accounts: f.acc, Audit: f.audit, Policy: stage.EU, Catalog: cat,
-		MaxUpload: 1 << 20, Now: f.clock.Now, BodyIdle: idle, Uploads: uploads,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	g := *f
-	g.h = h
-	g.srv = httptest.NewServer(h)
-	t.Cleanup(g.srv.Close)
-	return &g
+	return f.servedAgain(t, func(c *Config) { c.BodyIdle, c.Uploads = idle, uploads })
 }
 
 // stalledItem starts an item upload to case ref over a raw connection as

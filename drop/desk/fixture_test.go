@@ -214,6 +214,21 @@ func newFixtureWith(t *testing.T, gen []vault.Case, extra []Agency) *fixture {
 	return f
 }
 
+// servedAgain is f served by another desk over the same store, accounts
+// and audit log, its configuration changed by tweak.
+func (f *fixture) servedAgain(t *testing.T, tweak func(*Config)) *fixture {
+	t.Helper()
+	g := *f
+	tweak(&g.cfg)
+	h, err := New(g.cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	g.h, g.srv = h, httptest.NewServer(h)
+	t.Cleanup(g.srv.Close)
+	return &g
+}
+
 type lockedWriter struct {
 	b  *bytes.Buffer
 	mu *sync.Mutex

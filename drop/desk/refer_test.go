@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"net/http/httptest"
 	"net/url"
 	"strings"
 	"testing"
@@ -32,12 +31,7 @@ func TestRefer(t *testing.T) {
 	if resp.StatusCode != 200 || !strings.Contains(page, `action="/cases/`+ref+`/refer"`) || !strings.Contains(page, f.other.Recipient().String()) {
 		t.Fatalf("case page lacks the refer form or the receiving agency's key: %d\n%s", resp.StatusCode, page)
 	}
-	_, export := alice.get("/cases/" + ref + "/export")
-	var referral bytes.Buffer
-	if _, err := bundle.MakeReferral(strings.NewReader(export), []age.Identity{f.agency}, "other",
-		[]age.Recipient{f.other.Recipient()}, &referral, bundle.OpenOptions{}); err != nil {
-		t.Fatal(err)
-	}
+	export, referral := f.referral(alice, ref)
 
 	t.Run("refused", func(t *testing.T) {
 		damaged := bytes.Clone(referral.Bytes())
@@ -177,6 +171,20 @@ func TestRefer(t *testing.T) {
 	})
 }
 
+// referral exports case ref as b, its officer, and re-seals the export
+// for "other" as the offline machine does (cleandrop refer): the export
+// and the referral bundle.
+func (f *fixture) referral(b *browser, ref string) (string, *bytes.Buffer) {
+	f.t.Helper()
+	_, export := b.get("/cases/" + ref + "/export")
+	var referral bytes.Buffer
+	if _, err := bundle.MakeReferral(strings.NewReader(export), []age.Identity{f.agency}, "other",
+		[]age.Recipient{f.other.Recipient()}, &referral, bundle.OpenOptions{}); err != nil {
+		f.t.Fatal(err)
+	}
+	return export, &referral
+}
+
 // landedUnsure is a store whose referrals land and then lose the
 // store's answer, as a PostgreSQL connection cut after COMMIT does.
 type landedUnsure struct{ Store }
@@ -194,25 +202,10 @@ func (s landedUnsure) ReceiveReferral(r io.Reader, from string, opts vault.Recei
 // not "the bundle is damaged"; and it is audited, marked uncertain, since
 // it may have landed.
 func TestReferUncertain(t *testing.T) {
-	f := newFixture(t)
-	cfg := f.cfg
-	cfg.Store = landedUnsure{cfg.Store}
-	h, err := New(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	f.srv.Close()
-	f.h, f.srv = h, httptest.NewServer(h)
-	t.Cleanup(f.srv.Close)
-
+	f := newFixture(t).servedAgain(t, func(c *Config) { c.Store = landedUnsure{c.Store} })
 	ref, _ := f.newCase("acc", "the mayor took a bribe")
 	alice := f.login("alice", f.enrol("alice", RoleOfficer, "acc"))
-	_, export := alice.get("/cases/" + ref + "/export")
-	var referral bytes.Buffer
-	if _, err := bundle.MakeReferral(strings.NewReader(export), []age.Identity{f.agency}, "other",
-		[]age.Recipient{f.other.Recipient()}, &referral, bundle.OpenOptions{}); err != nil {
-		t.Fatal(err)
-	}
+	_, referral := f.referral(alice, ref)
 	body, ct := multipartUpload(t, nil, referral.Bytes())
 	resp, page := alice.postBody("/cases/"+ref+"/refer", ct, body)
 	if resp.StatusCode != http.StatusServiceUnavailable || !strings.Contains(page, "cannot tell whether it was kept") || strings.Contains(page, "damaged") {
