@@ -47,6 +47,7 @@ type Batch struct {
 	items    []*pending
 	size     int64 // what the items' records will add to the commit ([Store.budget])
 	slot     *pack // held from the first large item to the end of the batch
+	large    bool  // slot was taken for a large item: Options.PackStream heard of it
 	pos      int64 // end of what the batch wrote to slot
 	stage    string
 	stageSet bool
@@ -517,6 +518,10 @@ func (b *Batch) releaseSlot(keep bool) {
 		b.s.log.Warn("vault: cut back a pack slot", "err", err)
 	}
 	b.slot = nil
+	if b.large {
+		b.large = false
+		b.s.stream(false)
+	}
 }
 
 // slotFor returns the batch's pack slot, taking one (and waiting for it
@@ -543,6 +548,10 @@ func (b *Batch) slotFor() (*pack, error) {
 		return nil, errAborted
 	}
 	b.slot, b.pos = pk, pk.end
+	if b.s.stream != nil {
+		b.large = true
+		b.s.stream(true)
+	}
 	return pk, nil
 }
 

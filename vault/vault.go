@@ -128,6 +128,14 @@ type Options struct {
 	// looked for every SweepAfter, or every hour if that is sooner.
 	// Zero: [DefaultSweepAfter].
 	SweepAfter time.Duration
+	// PackStream, when set, is called with true when a batch takes a
+	// pack slot for a large item and with false when it gives the slot
+	// back. In between, the batch's goroutines spend much of their time
+	// in blocking file system calls (the item's direct writes, the
+	// commit's fsync). It runs in the batch's goroutines, which it must
+	// not hold up or call the store from; calls for different batches may
+	// come at once. Only an embedded store has pack slots.
+	PackStream func(on bool)
 }
 
 // DefaultSweepAfter is [Options.SweepAfter] when zero.
@@ -196,6 +204,7 @@ type Store struct {
 	agencies map[string]Agency
 	minFree  int64
 	maxUp    int
+	stream   func(on bool) // Options.PackStream
 	idle     time.Duration // shared store: uploads older than this are abandoned
 
 	mu     sync.Mutex
@@ -286,6 +295,7 @@ func newStore(dir string, opts Options) (*Store, error) {
 		mem:      memtable{size: memTableSize},
 		minFree:  opts.MinFree,
 		maxUp:    opts.MaxUploads,
+		stream:   opts.PackStream,
 		idle:     opts.SweepAfter,
 	}
 	s.ctx, s.cancel = context.WithCancel(context.Background())

@@ -13,6 +13,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -161,6 +162,28 @@ func TestSlots(t *testing.T) {
 	fx := storetest.NewFixture(t, openBadger)
 	opts := fx.Opts
 	opts.MaxUploads = 2
+	// PackStream hears of the batches that take a slot for a large item,
+	// not of a commit that puts its small items in a pack.
+	var streamMu sync.Mutex
+	streaming, streamed := 0, 0
+	opts.PackStream = func(on bool) {
+		streamMu.Lock()
+		defer streamMu.Unlock()
+		if on {
+			streaming++
+			streamed++
+		} else {
+			streaming--
+		}
+	}
+	checkStreams := func(now, all int) {
+		t.Helper()
+		streamMu.Lock()
+		defer streamMu.Unlock()
+		if streaming != now || streamed != all {
+			t.Errorf("PackStream: %d batches streaming, %d so far; want %d and %d", streaming, streamed, now, all)
+		}
+	}
 	dir := t.TempDir()
 	s := openBadger(t, dir, opts)
 	big := make([]byte, 200<<10)
@@ -172,8 +195,10 @@ func TestSlots(t *testing.T) {
 	if storetest.StoredBytes(t, dir) == before {
 		t.Error("a small item did not go to a pack")
 	}
+	checkStreams(0, 0)
 	b1, w1 := start()
 	b2, w2 := start()
+	checkStreams(2, 2)
 	// With every slot held, a text report does not wait: it stays in Badger.
 	busy, _, _ := newReport(t, s, "while the slots are held")
 	for ref, want := range map[string]string{text: "text only", busy: "while the slots are held"} {
@@ -209,6 +234,7 @@ func TestSlots(t *testing.T) {
 			t.Errorf("%s: %v", ref, err)
 		}
 	}
+	checkStreams(0, 3) // one aborted, two committed
 }
 
 // startLarge starts a new case for agency a1 with an attachment, still

@@ -8,6 +8,7 @@ import (
 	"io"
 	"math/rand/v2"
 	"os"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -277,15 +278,41 @@ func (g *gatedReader) Read(p []byte) (int, error) {
 	return g.r.Read(p)
 }
 
-// The server takes one more P than the runtime's default, and exactly the
-// default when GOMAXPROCS is set (the runtime has read it already).
-func TestProcs(t *testing.T) {
-	for _, c := range []struct {
-		env       string
-		def, want int
-	}{{"", 2, 3}, {"", 1, 2}, {"2", 2, 2}, {"8", 8, 8}} {
-		if got := procs(c.env, c.def); got != c.want {
-			t.Errorf("procs(%q, %d) = %d, want %d", c.env, c.def, got, c.want)
+// The server runs one P more than the runtime's default while any batch
+// streams a large item into a pack slot, and the default again once none
+// does; with GOMAXPROCS set it leaves the number alone.
+func TestExtraTurn(t *testing.T) {
+	if extraTurn("2") != nil {
+		t.Error("GOMAXPROCS=2 in the environment: the server still changes the number of Ps")
+	}
+	runtime.SetDefaultGOMAXPROCS()
+	t.Cleanup(runtime.SetDefaultGOMAXPROCS)
+	def := runtime.GOMAXPROCS(0)
+	stream := extraTurn("")
+	for i, step := range []struct {
+		on   bool
+		want int
+	}{{true, def + 1}, {true, def + 1}, {false, def + 1}, {false, def}, {true, def + 1}, {false, def}} {
+		stream(step.on)
+		if got := runtime.GOMAXPROCS(0); got != step.want {
+			t.Fatalf("step %d (streaming %v): %d Ps, want %d (default %d)", i, step.on, got, step.want, def)
 		}
+	}
+	// Batches starting and ending from many goroutines at once.
+	var wg sync.WaitGroup
+	for range 32 {
+		wg.Go(func() {
+			for range 20 {
+				stream(true)
+				if n := runtime.GOMAXPROCS(0); n != def+1 {
+					t.Errorf("a batch streaming: %d Ps, want %d", n, def+1)
+				}
+				stream(false)
+			}
+		})
+	}
+	wg.Wait()
+	if got := runtime.GOMAXPROCS(0); got != def {
+		t.Errorf("no batch streaming: %d Ps, want the default %d", got, def)
 	}
 }

@@ -15,6 +15,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"runtime/debug"
+	"sync"
 	"syscall"
 	"time"
 
@@ -119,7 +120,6 @@ func newLogger(w io.Writer) *slog.Logger {
 }
 
 func serve(cfg *Config, o serveOpts) error {
-	runtime.GOMAXPROCS(procs(os.Getenv("GOMAXPROCS"), runtime.GOMAXPROCS(0)))
 	logger := newLogger(o.stderr)
 	for _, w := range cfg.warnings {
 		logger.Warn(w)
@@ -155,6 +155,7 @@ func serve(cfg *Config, o serveOpts) error {
 		// each holds one pack slot: enough slots for both never to wait.
 		MaxUploads: 2 * cfg.MaxUploads,
 		MinFree:    cfg.minFree(),
+		PackStream: extraTurn(os.Getenv("GOMAXPROCS")),
 	})
 	if err != nil {
 		return err
@@ -406,21 +407,45 @@ func serve(cfg *Config, o serveOpts) error {
 	}
 }
 
-// procs is how many goroutines the server runs at once: one more than the
-// runtime's default (the cores, or the container's CPU limit), unless the
-// GOMAXPROCS variable (env) sets it. A goroutine in a blocking system call
-// on a file (a large item's direct writes, a commit's fsync) keeps its
-// turn until the runtime takes it back; with one turn per core, the
-// sealing and hashing of an upload meanwhile share one core. With one
-// more, a 1 GiB upload ran 5-9% faster in three interleaved comparisons
-// on two cores, and 12% in the benchmark's own alternation
-// (docs/benchmarks.md, run I). Setting it stops the runtime from
-// following a change of the container's CPU limit while the server runs.
-func procs(env string, def int) int {
+// extraTurn returns the hook that gives the runtime one P more than its
+// default while a batch streams a large item into a pack slot
+// ([vault.Options.PackStream]), or
+// nil when the GOMAXPROCS variable (env) sets the number. A large item's
+// direct writes and its commit's fsync are blocking system calls, and a
+// goroutine in one keeps its P until the runtime takes it back: with one P
+// per core, the upload's sealing and hashing meanwhile share one core.
+// With one more, a 1 GiB upload ran 5-12% faster on two cores
+// (docs/benchmarks.md, run I). At other times the extra P only costs:
+// text-only reports, whose time is argon2 derivations on both cores, ran
+// 5-17% faster without it (run Q).
+func extraTurn(env string) func(taken bool) {
 	if env != "" {
-		return def
+		return nil
 	}
-	return def + 1
+	return new(turns).packStream
+}
+
+// turns counts the batches streaming into pack slots.
+type turns struct {
+	mu        sync.Mutex
+	streaming int
+}
+
+// packStream adds the P when the first batch starts streaming and, when
+// the last one gives its slot back, returns to the runtime's default,
+// which again follows the container's CPU limit.
+func (t *turns) packStream(on bool) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if on {
+		if t.streaming++; t.streaming == 1 {
+			runtime.GOMAXPROCS(runtime.GOMAXPROCS(0) + 1)
+		}
+		return
+	}
+	if t.streaming--; t.streaming == 0 {
+		runtime.SetDefaultGOMAXPROCS()
+	}
 }
 
 // kdfSlots is how many argon2 derivations (64 MiB each) run at once in
