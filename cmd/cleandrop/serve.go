@@ -417,7 +417,7 @@ func serve(cfg *Config, o serveOpts) error {
 // With one more, a 1 GiB upload ran 5-12% faster on two cores
 // (docs/benchmarks.md, run I). At other times the extra P only costs:
 // text-only reports, whose time is argon2 derivations on both cores, ran
-// 5-17% faster without it (run Q).
+// 4-19% faster without it (run R).
 func extraTurn(env string) func(taken bool) {
 	if env != "" {
 		return nil
