@@ -93,7 +93,7 @@ GOSEC       := $(LINTBIN)/gosec-$(GOSEC_VERSION)/gosec
 #         nothing a reporter or officer sends becomes a path (bundle entries
 #         are opened through os.Root).
 #   G204  subprocess from a variable: tor (configured by the administrator)
-#         and, in test helpers, gpg and chromium; exec.Command runs no shell.
+#         and, in test helpers, gpg, chromium and Firefox; exec.Command runs no shell.
 #   G302  chmod above 0600: it flags 0700 on directories, which need the
 #         search bit; files are 0600.
 GOSEC_EXCLUDE := G104,G304,G204,G302

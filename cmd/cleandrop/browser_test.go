@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"os"
 	"path/filepath"
@@ -23,13 +24,38 @@ func needBrowser(t *testing.T) {
 	}
 }
 
+// needFirefox skips when Firefox is missing, except in CI, where make deps
+// must have installed it.
+func needFirefox(t *testing.T) {
+	t.Helper()
+	if _, ok := browsertest.FirefoxAvailable(); !ok {
+		if os.Getenv("CI") != "" {
+			t.Fatal("Firefox ESR is not installed in CI: make deps should have installed it")
+		}
+		t.Skip("Firefox ESR is not installed (make deps installs it); skipping the Firefox test")
+	}
+}
+
+// reporterBrowser is what a reporter's walk through the drop needs of a
+// browser: chromium and Firefox (browsertest.Browser and Firefox) both
+// have it.
+type reporterBrowser interface {
+	Open(url string) error
+	Click(selector string) error
+	Select(selector, value string) error
+	SetValue(selector, value string) error
+	SetFiles(selector string, paths ...string) error
+	Text(selector string) (string, error)
+	HTML() (string, error)
+	Screenshot(path string) error
+}
+
 // TestBrowserReportWithoutJavaScript has a real headless Chromium, with
-// JavaScript off as at Tor Browser's Safest level, submit a report with two
-// files, read the receipt, log in with it and read an officer's question.
+// JavaScript off as at Tor Browser's Safest level, walk a reporter's case
+// (reportInBrowser).
 func TestBrowserReportWithoutJavaScript(t *testing.T) {
 	needBrowser(t)
 	s := startDemo(t)
-	art := browsertest.ArtifactDir(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	b, err := browsertest.New(ctx, browsertest.Options{Dir: t.TempDir()})
@@ -37,20 +63,53 @@ func TestBrowserReportWithoutJavaScript(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer b.Close()
+	reportInBrowser(t, s, b)
+}
 
+// TestFirefoxReportWithoutJavaScript walks the same case in Firefox ESR,
+// the browser Tor Browser is built on, with JavaScript off as its Safest
+// level has it: the forms as Firefox encodes them, read by web.Form.
+func TestFirefoxReportWithoutJavaScript(t *testing.T) {
+	needFirefox(t)
+	s := startDemo(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	f, err := browsertest.NewFirefox(ctx, browsertest.Options{Dir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	reportInBrowser(t, s, f)
+}
+
+// reportInBrowser has b submit a report of several lines in three
+// scripts with two files, read the receipt, log in with it, read an
+// officer's question and answer it with a file; then the officer's export,
+// opened offline, must hold every text and file byte for byte, and each
+// file under the name it had on the reporter's machine.
+func reportInBrowser(t *testing.T, s *server, b reporterBrowser) {
+	art := browsertest.ArtifactDir(t)
 	dir := t.TempDir()
-	f1, f2 := filepath.Join(dir, "minutes.txt"), filepath.Join(dir, "ledger.csv")
-	os.WriteFile(f1, []byte("minutes of the board meeting\n"), 0o600)
-	os.WriteFile(f2, []byte("date,amount\n2026-03-01,4471\n"), 0o600)
+	const (
+		message = "Tender 2026-17 was awarded before the bids were opened.\nÜbergabe am Montag; 입찰 서류 2건."
+		name1   = "minutes of the board ü.txt"
+		name2   = "ledger 회계.csv"
+		name3   = "scan.txt"
+		answer  = "The director signed it.\nCopy attached."
+	)
+	data1, data2, data3 := []byte("minutes of the board meeting\r\n"), []byte("date,amount\n2026-03-01,4471\n"), []byte("award letter, page 1\n")
+	for name, data := range map[string][]byte{name1: data1, name2: data2, name3: data3} {
+		os.WriteFile(filepath.Join(dir, name), data, 0o600)
+	}
 
 	must(t, b.Open(s.url+"/"))
 	must(t, b.Screenshot(filepath.Join(art, "1-landing.png")))
 	must(t, b.Click(`a[href="/report"]`))
 	must(t, b.Select("#agency", "ppo"))
-	must(t, b.SetValue("#message", "Tender 2026-17 was awarded before the bids were opened."))
+	must(t, b.SetValue("#message", message))
 	must(t, b.Screenshot(filepath.Join(art, "2-report-filled.png")))
 	must(t, b.Click("#check"))
-	must(t, b.SetFiles("#file", f1, f2))
+	must(t, b.SetFiles("#file", filepath.Join(dir, name1), filepath.Join(dir, name2)))
 	must(t, b.Screenshot(filepath.Join(art, "2b-check.png")))
 	must(t, b.Click("#send"))
 	rc, err := b.Text("#receipt")
@@ -76,6 +135,42 @@ func TestBrowserReportWithoutJavaScript(t *testing.T) {
 	must(t, b.Screenshot(filepath.Join(art, "4-case.png")))
 	if stage != "Received" || !strings.Contains(timeline, "Who signed the award letter?") || !strings.Contains(timeline, "2 file(s)") {
 		t.Fatalf("case page: stage %q, timeline %q", stage, timeline)
+	}
+	must(t, b.SetValue("#message", answer))
+	must(t, b.SetFiles("#file", filepath.Join(dir, name3)))
+	must(t, b.Click(`form[action="/case/answer"] button[type="submit"]`))
+	html, err = b.HTML()
+	must(t, err)
+	must(t, b.Screenshot(filepath.Join(art, "5-answered.png")))
+	if !strings.Contains(html, "Your answer was encrypted and sent.") {
+		t.Fatalf("answer: the page does not say it was sent:\n%s", html)
+	}
+
+	bundle := filepath.Join(t.TempDir(), "case.tar")
+	s.cli(t, "export", "--case", ref, "-o", bundle)
+	out := filepath.Join(t.TempDir(), "opened")
+	if stdout, stderr, code := runCLI(t, "open", bundle, "-i", s.key("ppo"), "--signer", s.signingKey(), "-o", out); code != 0 {
+		t.Fatalf("open: %d\n%s%s", code, stdout, stderr)
+	}
+	// A browser sends a text field's line breaks as CR LF.
+	crlf := func(s string) []byte { return []byte(strings.ReplaceAll(s, "\n", "\r\n")) }
+	for path, want := range map[string][]byte{
+		"001-report.txt":     crlf(message),
+		"files/002-" + name1: data1,
+		"files/003-" + name2: data2,
+		"005-question.txt":   []byte("Who signed the award letter?"),
+		"006-answer.txt":     crlf(answer),
+		"files/007-" + name3: data3,
+	} {
+		got, err := os.ReadFile(filepath.Join(out, path))
+		if err != nil {
+			entries, _ := filepath.Glob(filepath.Join(out, "*", "*"))
+			t.Errorf("the opened case has no %s (%v); it has %q", path, err, entries)
+			continue
+		}
+		if !bytes.Equal(got, want) {
+			t.Errorf("%s: %q, want %q", path, got, want)
+		}
 	}
 	t.Logf("screenshots in %s", art)
 }

@@ -271,32 +271,73 @@ func TestTorDiesWithServer(t *testing.T) {
 	}
 }
 
-// TestTorBrowserReport has headless Chromium, JavaScript off, proxied
-// through the test network's Tor client, open the reporter onion and send
-// a report.
+// TestTorBrowserReport has headless Chromium, then Firefox ESR (the engine
+// of Tor Browser), JavaScript off, proxied through the test network's Tor
+// client, open the reporter onion and send a report each.
 func TestTorBrowserReport(t *testing.T) {
 	needBrowser(t)
+	needFirefox(t)
 	n := torNet(t)
 	s, _ := torServer(t, n, filepath.Join(t.TempDir(), "data"), 0)
 	waitOnion(t, n, s.url)
 	art := browsertest.ArtifactDir(t)
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
-	defer cancel()
-	b, err := browsertest.New(ctx, browsertest.Options{Dir: t.TempDir(), Proxy: "socks5://" + n.SocksAddr, Timeout: 2 * time.Minute})
-	if err != nil {
-		t.Fatal(err)
+	opt := browsertest.Options{Dir: t.TempDir(), Proxy: "socks5://" + n.SocksAddr, Timeout: 2 * time.Minute}
+	for _, br := range []struct {
+		name  string
+		start func(context.Context) (reporterBrowser, func() error, error)
+	}{
+		{"Chromium", func(ctx context.Context) (reporterBrowser, func() error, error) {
+			b, err := browsertest.New(ctx, opt)
+			if err != nil {
+				return nil, nil, err
+			}
+			return b, b.Close, nil
+		}},
+		{"Firefox", func(ctx context.Context) (reporterBrowser, func() error, error) {
+			f, err := browsertest.NewFirefox(ctx, opt)
+			if err != nil {
+				return nil, nil, err
+			}
+			return f, f.Close, nil
+		}},
+	} {
+		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+		b, closeBrowser, err := br.start(ctx)
+		if err != nil {
+			cancel()
+			t.Fatalf("%s: %v", br.name, err)
+		}
+		text := "Sent from " + br.name + " over the private Tor network."
+		torReport(t, s, b, text, filepath.Join(art, "onion-receipt-"+strings.ToLower(br.name)+".png"))
+		closeBrowser()
+		cancel()
 	}
-	defer b.Close()
+	out := s.cli(t, "cases")
+	acc := 0
+	for _, l := range strings.Split(out, "\n") {
+		if f := strings.Fields(l); len(f) > 1 && f[1] == "acc" {
+			acc++
+		}
+	}
+	if acc != 2 {
+		t.Errorf("%d cases for acc, want two, one from each browser:\n%s", acc, out)
+	}
+	t.Logf("screenshots in %s", art)
+}
+
+// torReport has b send a report with a file to the onion s.url.
+func torReport(t *testing.T, s *server, b reporterBrowser, text, shot string) {
+	t.Helper()
 	file := filepath.Join(t.TempDir(), "contract.txt")
 	os.WriteFile(file, []byte("contract 2026-17, signed early"), 0o600)
 	must(t, b.Open(s.url+"/report"))
 	must(t, b.Select("#agency", "acc"))
-	must(t, b.SetValue("#message", "Sent from Chromium over the private Tor network."))
+	must(t, b.SetValue("#message", text))
 	must(t, b.Click("#check"))
 	must(t, b.SetFiles("#file", file))
 	must(t, b.Click("#send"))
 	rc, err := b.Text("#receipt")
-	must(t, b.Screenshot(filepath.Join(art, "onion-receipt.png")))
+	must(t, b.Screenshot(shot))
 	if err != nil {
 		html, _ := b.HTML()
 		t.Fatalf("no receipt: %v\n%s", err, html)
@@ -304,10 +345,6 @@ func TestTorBrowserReport(t *testing.T) {
 	if len(strings.Fields(rc)) != 7 {
 		t.Fatalf("receipt %q", rc)
 	}
-	if out := s.cli(t, "cases"); !strings.Contains(out, "acc") {
-		t.Fatalf("no case after the browser report:\n%s", out)
-	}
-	t.Logf("screenshot in %s", art)
 }
 
 // TestTorOfficerOnion adds an officer: the officer onion is then published

@@ -249,36 +249,45 @@ func (b *Browser) close() error {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	_ = b.conn.call(ctx, "", "Browser.close", nil, nil)
 	cancel()
+	return endProcesses("chromium", b.cmd.Process.Pid, tree, b.profile, b.exited)
+}
+
+// endProcesses waits a moment for a browser asked to quit, whose main
+// process pid closes exited once waited for, then kills its process
+// group, the processes of tree (its descendants, taken before it was
+// asked) and any process naming its profile, waits until all are gone
+// and removes the profile.
+func endProcesses(name string, pid int, tree []int, profile string, exited <-chan struct{}) error {
 	select {
-	case <-b.exited:
+	case <-exited:
 	case <-time.After(3 * time.Second):
 	}
-	killGroup(b.cmd.Process.Pid)
+	killGroup(pid)
 	for _, pid := range alive(tree) {
 		_ = syscall.Kill(pid, syscall.SIGKILL)
 	}
-	for _, pid := range procsMentioning(b.profile) {
+	for _, pid := range procsMentioning(profile) {
 		_ = syscall.Kill(pid, syscall.SIGKILL)
 	}
 	select {
-	case <-b.exited:
+	case <-exited:
 	case <-time.After(5 * time.Second):
-		return errors.New("close chromium: process did not exit")
+		return fmt.Errorf("close %s: process did not exit", name)
 	}
 	// Children may take a moment to be reaped by init.
 	deadline := time.Now().Add(5 * time.Second)
 	for {
 		left := alive(tree)
-		left = append(left, procsMentioning(b.profile)...)
+		left = append(left, procsMentioning(profile)...)
 		if len(left) == 0 {
 			break
 		}
 		if time.Now().After(deadline) {
-			return fmt.Errorf("close chromium: processes left: %v", left)
+			return fmt.Errorf("close %s: processes left: %v", name, left)
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	if err := os.RemoveAll(b.profile); err != nil {
+	if err := os.RemoveAll(profile); err != nil {
 		return fmt.Errorf("remove profile: %w", err)
 	}
 	return nil

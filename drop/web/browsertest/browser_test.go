@@ -35,25 +35,27 @@ func newBrowser(t *testing.T, opt Options) *Browser {
 		t.Fatal(err)
 	}
 	t.Logf("chromium started in %v", time.Since(start).Round(time.Millisecond))
-	t.Cleanup(func() {
-		start := time.Now()
-		pid := b.cmd.Process.Pid
-		if err := b.Close(); err != nil {
-			t.Errorf("close: %v", err)
-		}
-		t.Logf("chromium closed in %v", time.Since(start).Round(time.Millisecond))
-		// Nothing may be left: not the main process, not a renderer, zygote or utility.
-		if left := alive([]int{pid}); len(left) > 0 {
-			t.Errorf("chromium main process %d still running", pid)
-		}
-		if left := procsMentioning(b.profile); len(left) > 0 {
-			t.Errorf("chromium processes left after Close: %v", left)
-		}
-		if _, err := os.Stat(b.profile); !os.IsNotExist(err) {
-			t.Errorf("profile %s not removed: %v", b.profile, err)
-		}
-	})
+	t.Cleanup(func() { closeAndCheck(t, "chromium", b.cmd.Process.Pid, b.profile, b.Close) })
 	return b
+}
+
+// closeAndCheck closes a browser and checks that nothing is left: not the
+// main process pid, not a renderer, zygote or utility, not the profile.
+func closeAndCheck(t *testing.T, name string, pid int, profile string, close func() error) {
+	start := time.Now()
+	if err := close(); err != nil {
+		t.Errorf("close: %v", err)
+	}
+	t.Logf("%s closed in %v", name, time.Since(start).Round(time.Millisecond))
+	if left := alive([]int{pid}); len(left) > 0 {
+		t.Errorf("%s main process %d still running", name, pid)
+	}
+	if left := procsMentioning(profile); len(left) > 0 {
+		t.Errorf("%s processes left after Close: %v", name, left)
+	}
+	if _, err := os.Stat(profile); !os.IsNotExist(err) {
+		t.Errorf("profile %s not removed: %v", profile, err)
+	}
 }
 
 // formPage has every kind of field a submission form uses and inline
@@ -150,9 +152,29 @@ func formServer(t *testing.T) (*httptest.Server, <-chan submission) {
 	return srv, got
 }
 
+// driver is what a test of a reporter's form needs of a browser: both
+// [Browser] and [Firefox] have it.
+type driver interface {
+	Open(url string) error
+	Text(selector string) (string, error)
+	SetValue(selector, value string) error
+	Select(selector, value string) error
+	SetFiles(selector string, paths ...string) error
+	Click(selector string) error
+	URL() (string, error)
+	HTML() (string, error)
+	Screenshot(path string) error
+}
+
 func TestSubmitFormWithJavaScriptOff(t *testing.T) {
 	srv, got := formServer(t)
-	b := newBrowser(t, Options{})
+	submitForm(t, newBrowser(t, Options{}), srv, got)
+}
+
+// submitForm fills formPage's every field in b, with a file of every kind
+// of byte, submits it and checks what the server received and what b
+// shows, and that no page script ran.
+func submitForm(t *testing.T, b driver, srv *httptest.Server, got <-chan submission) {
 	art := ArtifactDir(t)
 
 	dir := t.TempDir()

@@ -29,6 +29,16 @@
 // the crash handler that detaches from the process tree, and removes the
 // profile. [ArtifactDir] gives tests a place to keep screenshots.
 //
+// [NewFirefox] starts a headless Firefox (Debian's Firefox ESR, the engine
+// Tor Browser is built on) with the preference Tor Browser's Safest level
+// sets, javascript.enabled off, and drives it through Marionette, Firefox's
+// own remote protocol, on a port of its choice on 127.0.0.1. Every request
+// but to loopback goes through a SOCKS proxy that resolves names
+// ([Options.Proxy], else a port where nothing listens): nothing is
+// resolved on this machine and no background request leaves it. A
+// [Firefox] has the methods a reporter's forms need, with the same
+// meaning as [Browser]'s, so that one walk through the drop runs in both.
+//
 // The package is Linux-first: on Linux, chromium dies with the test
 // process (PR_SET_PDEATHSIG) and stray processes are found through /proc.
 package browsertest

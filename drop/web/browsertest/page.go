@@ -462,7 +462,12 @@ func (b *Browser) Screenshot(path string) error {
 	}, &shot); err != nil {
 		return fmt.Errorf("screenshot: %w", err)
 	}
-	png, err := base64.StdEncoding.DecodeString(shot.Data)
+	return writePNG(path, shot.Data)
+}
+
+// writePNG writes a screenshot that came base64-encoded to path.
+func writePNG(path, b64 string) error {
+	png, err := base64.StdEncoding.DecodeString(b64)
 	if err != nil {
 		return fmt.Errorf("screenshot: decode: %w", err)
 	}

@@ -172,10 +172,29 @@ func reply(c net.Conn, code byte) error {
 }
 
 func TestOpenThroughSOCKSProxy(t *testing.T) {
+	openThroughSOCKS(t, func(proxy string) driver { return newBrowser(t, Options{Proxy: proxy}) }, "net::ERR_")
+}
+
+func TestFirefoxThroughSOCKSProxy(t *testing.T) {
+	asked := openThroughSOCKS(t, func(proxy string) driver { return newFirefox(t, Options{Proxy: proxy}) }, "about:neterror")
+	// Firefox asks for nothing of its own (updates, remote settings).
+	for _, a := range asked {
+		if h, _, _ := net.SplitHostPort(a); !strings.HasSuffix(h, ".onion") && h != "drop.example" {
+			t.Errorf("Firefox asked the proxy for %s, which the test did not open", a)
+		}
+	}
+}
+
+// openThroughSOCKS has the browser that start makes, proxied through a
+// SOCKS server that knows one onion name, submit a form to that name, and
+// checks that every name went to the proxy unresolved; a page that cannot
+// be reached fails with an error holding failed. It returns what the proxy
+// was asked for.
+func openThroughSOCKS(t *testing.T, start func(proxy string) driver, failed string) []string {
 	const onion = "abcdefghijklmnopqrstuvwxyz234567abcdefghijklmnopqrstuvwx.onion"
 	srv, got := formServer(t)
 	proxy := startSOCKS(t, map[string]string{onion + ":80": srv.Listener.Addr().String()})
-	b := newBrowser(t, Options{Proxy: proxy.URL()})
+	b := start(proxy.URL())
 
 	t.Run("submit to an onion name resolved at the proxy", func(t *testing.T) {
 		if err := b.Open("http://" + onion + "/"); err != nil {
@@ -207,8 +226,8 @@ func TestOpenThroughSOCKSProxy(t *testing.T) {
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			err := b.Open(tt.url)
-			if err == nil || !strings.Contains(err.Error(), "net::ERR_") {
-				t.Errorf("Open(%s) = %v, want a net::ERR_ error", tt.url, err)
+			if err == nil || !strings.Contains(err.Error(), failed) {
+				t.Errorf("Open(%s) = %v, want an error with %s", tt.url, err, failed)
 			}
 			t.Logf("Open(%s): %v", tt.url, err)
 		})
@@ -230,4 +249,5 @@ func TestOpenThroughSOCKSProxy(t *testing.T) {
 			t.Errorf("the browser tried %s: an http:// onion address must be fetched on port 80 only", a)
 		}
 	}
+	return asked
 }
