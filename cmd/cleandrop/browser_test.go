@@ -36,50 +36,46 @@ func needFirefox(t *testing.T) {
 	}
 }
 
-// reporterBrowser is what a reporter's walk through the drop needs of a
-// browser: chromium and Firefox (browsertest.Browser and Firefox) both
-// have it.
-type reporterBrowser interface {
-	Open(url string) error
-	Click(selector string) error
-	Select(selector, value string) error
-	SetValue(selector, value string) error
-	SetFiles(selector string, paths ...string) error
-	Text(selector string) (string, error)
-	HTML() (string, error)
-	Screenshot(path string) error
+// startBrowser starts headless Chromium or, with firefox, Firefox ESR, for
+// t (after needBrowser or needFirefox), each bounded by 3 minutes and
+// closed when t ends.
+func startBrowser(t *testing.T, firefox bool, opt browsertest.Options) browsertest.Driver {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	t.Cleanup(cancel)
+	if opt.Dir == "" {
+		opt.Dir = t.TempDir()
+	}
+	var b browsertest.Driver
+	var err error
+	if firefox {
+		needFirefox(t)
+		b, err = browsertest.NewFirefox(ctx, opt)
+	} else {
+		needBrowser(t)
+		b, err = browsertest.New(ctx, opt)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { b.Close() })
+	return b
 }
 
 // TestBrowserReportWithoutJavaScript has a real headless Chromium, with
 // JavaScript off as at Tor Browser's Safest level, walk a reporter's case
 // (reportInBrowser).
 func TestBrowserReportWithoutJavaScript(t *testing.T) {
-	needBrowser(t)
-	s := startDemo(t)
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	b, err := browsertest.New(ctx, browsertest.Options{Dir: t.TempDir()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer b.Close()
-	reportInBrowser(t, s, b)
+	b := startBrowser(t, false, browsertest.Options{})
+	reportInBrowser(t, startDemo(t), b)
 }
 
 // TestFirefoxReportWithoutJavaScript walks the same case in Firefox ESR,
 // the browser Tor Browser is built on, with JavaScript off as its Safest
 // level has it: the forms as Firefox encodes them, read by web.Form.
 func TestFirefoxReportWithoutJavaScript(t *testing.T) {
-	needFirefox(t)
-	s := startDemo(t)
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	f, err := browsertest.NewFirefox(ctx, browsertest.Options{Dir: t.TempDir()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	reportInBrowser(t, s, f)
+	b := startBrowser(t, true, browsertest.Options{})
+	reportInBrowser(t, startDemo(t), b)
 }
 
 // reportInBrowser has b submit a report of several lines in three
@@ -87,7 +83,7 @@ func TestFirefoxReportWithoutJavaScript(t *testing.T) {
 // officer's question and answer it with a file; then the officer's export,
 // opened offline, must hold every text and file byte for byte, and each
 // file under the name it had on the reporter's machine.
-func reportInBrowser(t *testing.T, s *server, b reporterBrowser) {
+func reportInBrowser(t *testing.T, s *server, b browsertest.Driver) {
 	art := browsertest.ArtifactDir(t)
 	dir := t.TempDir()
 	const (

@@ -409,8 +409,8 @@ func serve(cfg *Config, o serveOpts) error {
 
 // extraTurn returns the hook that gives the runtime one P more than its
 // default while a batch streams a large item into a pack slot
-// ([vault.Options.PackStream]), or
-// nil when the GOMAXPROCS variable (env) sets the number. A large item's
+// ([vault.Options.PackStream]), or nil when the GOMAXPROCS variable (env)
+// sets the number. A large item's
 // direct writes and its commit's fsync are blocking system calls, and a
 // goroutine in one keeps its P until the runtime takes it back: with one P
 // per core, the upload's sealing and hashing meanwhile share one core.
@@ -418,7 +418,7 @@ func serve(cfg *Config, o serveOpts) error {
 // (docs/benchmarks.md, run I). At other times the extra P only costs:
 // text-only reports, whose time is argon2 derivations on both cores, ran
 // 4-19% faster without it (run R).
-func extraTurn(env string) func(taken bool) {
+func extraTurn(env string) func(on bool) {
 	if env != "" {
 		return nil
 	}

@@ -281,36 +281,12 @@ func TestTorBrowserReport(t *testing.T) {
 	s, _ := torServer(t, n, filepath.Join(t.TempDir(), "data"), 0)
 	waitOnion(t, n, s.url)
 	art := browsertest.ArtifactDir(t)
-	opt := browsertest.Options{Dir: t.TempDir(), Proxy: "socks5://" + n.SocksAddr, Timeout: 2 * time.Minute}
-	for _, br := range []struct {
-		name  string
-		start func(context.Context) (reporterBrowser, func() error, error)
-	}{
-		{"Chromium", func(ctx context.Context) (reporterBrowser, func() error, error) {
-			b, err := browsertest.New(ctx, opt)
-			if err != nil {
-				return nil, nil, err
-			}
-			return b, b.Close, nil
-		}},
-		{"Firefox", func(ctx context.Context) (reporterBrowser, func() error, error) {
-			f, err := browsertest.NewFirefox(ctx, opt)
-			if err != nil {
-				return nil, nil, err
-			}
-			return f, f.Close, nil
-		}},
-	} {
-		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
-		b, closeBrowser, err := br.start(ctx)
-		if err != nil {
-			cancel()
-			t.Fatalf("%s: %v", br.name, err)
-		}
-		text := "Sent from " + br.name + " over the private Tor network."
-		torReport(t, s, b, text, filepath.Join(art, "onion-receipt-"+strings.ToLower(br.name)+".png"))
-		closeBrowser()
-		cancel()
+	opt := browsertest.Options{Proxy: "socks5://" + n.SocksAddr, Timeout: 2 * time.Minute}
+	for _, name := range []string{"Chromium", "Firefox"} {
+		b := startBrowser(t, name == "Firefox", opt)
+		text := "Sent from " + name + " over the private Tor network."
+		torReport(t, s, b, text, filepath.Join(art, "onion-receipt-"+strings.ToLower(name)+".png"))
+		b.Close()
 	}
 	out := s.cli(t, "cases")
 	acc := 0
@@ -326,7 +302,7 @@ func TestTorBrowserReport(t *testing.T) {
 }
 
 // torReport has b send a report with a file to the onion s.url.
-func torReport(t *testing.T, s *server, b reporterBrowser, text, shot string) {
+func torReport(t *testing.T, s *server, b browsertest.Driver, text, shot string) {
 	t.Helper()
 	file := filepath.Join(t.TempDir(), "contract.txt")
 	os.WriteFile(file, []byte("contract 2026-17, signed early"), 0o600)

@@ -152,20 +152,6 @@ func formServer(t *testing.T) (*httptest.Server, <-chan submission) {
 	return srv, got
 }
 
-// driver is what a test of a reporter's form needs of a browser: both
-// [Browser] and [Firefox] have it.
-type driver interface {
-	Open(url string) error
-	Text(selector string) (string, error)
-	SetValue(selector, value string) error
-	Select(selector, value string) error
-	SetFiles(selector string, paths ...string) error
-	Click(selector string) error
-	URL() (string, error)
-	HTML() (string, error)
-	Screenshot(path string) error
-}
-
 func TestSubmitFormWithJavaScriptOff(t *testing.T) {
 	srv, got := formServer(t)
 	submitForm(t, newBrowser(t, Options{}), srv, got)
@@ -174,7 +160,7 @@ func TestSubmitFormWithJavaScriptOff(t *testing.T) {
 // submitForm fills formPage's every field in b, with a file of every kind
 // of byte, submits it and checks what the server received and what b
 // shows, and that no page script ran.
-func submitForm(t *testing.T, b driver, srv *httptest.Server, got <-chan submission) {
+func submitForm(t *testing.T, b Driver, srv *httptest.Server, got <-chan submission) {
 	art := ArtifactDir(t)
 
 	dir := t.TempDir()

@@ -17,6 +17,27 @@ import (
 	"time"
 )
 
+// Driver is what a test walking the drop's forms needs of a browser; a
+// [Browser] (chromium) and a [Firefox] both are one, so that one walk runs
+// in both.
+type Driver interface {
+	Open(url string) error
+	Click(selector string) error
+	Select(selector, value string) error
+	SetValue(selector, value string) error
+	SetFiles(selector string, paths ...string) error
+	Text(selector string) (string, error)
+	HTML() (string, error)
+	URL() (string, error)
+	Screenshot(path string) error
+	Close() error
+}
+
+var (
+	_ Driver = (*Browser)(nil)
+	_ Driver = (*Firefox)(nil)
+)
+
 // FirefoxBinaries are the Firefox executables [FirefoxAvailable] looks for
 // on PATH, in order: Debian's Firefox ESR, the release Tor Browser follows,
 // then any Firefox.

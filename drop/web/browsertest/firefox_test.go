@@ -56,6 +56,12 @@ func TestFirefoxErrors(t *testing.T) {
 		// nothing is resolved on this machine.
 		{"names are not resolved locally", func() error { return f.Open("http://drop.example/") }, "proxyConnectFailure"},
 		{"refused connection", func() error { return f.Open("http://" + closedPort(t) + "/") }, "connectionFailure"},
+		{"click into a refused connection", func() error {
+			if err := f.Open(srv.URL + "/dead"); err != nil {
+				return err
+			}
+			return f.Click("#dead")
+		}, "connectionFailure"},
 		{"localhost still works", func() error {
 			if err := f.Open(strings.Replace(srv.URL, "127.0.0.1", "localhost", 1) + "/"); err != nil {
 				return err

@@ -172,11 +172,11 @@ func reply(c net.Conn, code byte) error {
 }
 
 func TestOpenThroughSOCKSProxy(t *testing.T) {
-	openThroughSOCKS(t, func(proxy string) driver { return newBrowser(t, Options{Proxy: proxy}) }, "net::ERR_")
+	openThroughSOCKS(t, func(proxy string) Driver { return newBrowser(t, Options{Proxy: proxy}) }, "net::ERR_")
 }
 
 func TestFirefoxThroughSOCKSProxy(t *testing.T) {
-	asked := openThroughSOCKS(t, func(proxy string) driver { return newFirefox(t, Options{Proxy: proxy}) }, "about:neterror")
+	asked := openThroughSOCKS(t, func(proxy string) Driver { return newFirefox(t, Options{Proxy: proxy}) }, "about:neterror")
 	// Firefox asks for nothing of its own (updates, remote settings).
 	for _, a := range asked {
 		if h, _, _ := net.SplitHostPort(a); !strings.HasSuffix(h, ".onion") && h != "drop.example" {
@@ -190,7 +190,7 @@ func TestFirefoxThroughSOCKSProxy(t *testing.T) {
 // checks that every name went to the proxy unresolved; a page that cannot
 // be reached fails with an error holding failed. It returns what the proxy
 // was asked for.
-func openThroughSOCKS(t *testing.T, start func(proxy string) driver, failed string) []string {
+func openThroughSOCKS(t *testing.T, start func(proxy string) Driver, failed string) []string {
 	const onion = "abcdefghijklmnopqrstuvwxyz234567abcdefghijklmnopqrstuvwx.onion"
 	srv, got := formServer(t)
 	proxy := startSOCKS(t, map[string]string{onion + ":80": srv.Listener.Addr().String()})
